@@ -1,0 +1,319 @@
+//! Report directories: `report.json` plus `attachments/`, read and written safely.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use md5::{Digest, Md5};
+
+use crate::model::{Attachment, Report};
+
+/// Name of the report file in a report directory.
+pub const REPORT_FILE: &str = "report.json";
+/// Name of the attachments folder in a report directory.
+pub const ATTACHMENTS_DIR: &str = "attachments";
+/// Longest attachment id accepted, in bytes: the common file-name limit of file systems.
+pub const MAX_ATTACHMENT_ID_LEN: usize = 255;
+
+/// Errors of reading and writing reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file system operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// `report.json` is not a report this model can read.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parse error, with line and column.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Refused to replace a directory that is not a report directory.
+    #[error("{path}: exists and is not a report directory (it holds more than report.json and attachments/); refusing to replace it")]
+    NotAReportDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// An attachment id cannot be used as a file name.
+    #[error("attachment id {id:?}: {reason}")]
+    UnsafeAttachmentId {
+        /// The id.
+        id: String,
+        /// Why it is refused.
+        reason: AttachmentIdError,
+    },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Why an attachment id is not safe as a file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttachmentIdError {
+    /// The id is empty.
+    #[error("is empty")]
+    Empty,
+    /// The id is longer than [`MAX_ATTACHMENT_ID_LEN`] bytes.
+    #[error("is longer than 255 bytes")]
+    TooLong,
+    /// The id holds a path separator.
+    #[error("contains a path separator ('/' or '\\')")]
+    Separator,
+    /// The id holds `..`.
+    #[error("contains '..'")]
+    DotDot,
+    /// The id is `.`.
+    #[error("is '.'")]
+    Dot,
+    /// The id holds NUL or another control character.
+    #[error("contains a control character")]
+    Control,
+}
+
+/// Checks that an attachment id is safe to use as a file name under `attachments/`.
+pub fn check_attachment_id(id: &str) -> Result<(), AttachmentIdError> {
+    if id.is_empty() {
+        return Err(AttachmentIdError::Empty);
+    }
+    if id.len() > MAX_ATTACHMENT_ID_LEN {
+        return Err(AttachmentIdError::TooLong);
+    }
+    if id.contains(['/', '\\']) {
+        return Err(AttachmentIdError::Separator);
+    }
+    if id.contains("..") {
+        return Err(AttachmentIdError::DotDot);
+    }
+    if id == "." {
+        return Err(AttachmentIdError::Dot);
+    }
+    if id.chars().any(char::is_control) {
+        return Err(AttachmentIdError::Control);
+    }
+    Ok(())
+}
+
+/// The id the format recommends for an attachment: the MD5 of its content, in lowercase hex.
+pub fn attachment_id_for(content: &[u8]) -> String {
+    hex(&Md5::digest(content))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(32), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A report read from disk.
+#[derive(Debug, Clone)]
+pub struct ReportDir {
+    /// The report.
+    pub report: Report,
+    /// The directory holding `report.json`.
+    pub root: PathBuf,
+}
+
+impl ReportDir {
+    /// Where the content of an attachment is, after checking its id is a safe file name.
+    pub fn attachment_path(&self, id: &str) -> Result<PathBuf, Error> {
+        check_attachment_id(id).map_err(|reason| Error::UnsafeAttachmentId {
+            id: id.to_string(),
+            reason,
+        })?;
+        Ok(self.root.join(ATTACHMENTS_DIR).join(id))
+    }
+}
+
+/// Reads a `report.json` file.
+pub fn read_report_file(path: &Path) -> Result<Report, Error> {
+    let bytes = fs::read(path).map_err(io_err(path))?;
+    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads a report directory (`DIR/report.json`; attachments are read on demand with
+/// [`ReportDir::attachment_path`]).
+pub fn read_report_dir(dir: &Path) -> Result<ReportDir, Error> {
+    let report = read_report_file(&dir.join(REPORT_FILE))?;
+    Ok(ReportDir {
+        report,
+        root: dir.to_path_buf(),
+    })
+}
+
+/// True when `dir` is an empty directory or holds only `report.json` and `attachments/`: the
+/// only kind of directory [`ReportDirWriter::finish`] will replace.
+pub fn is_report_dir(dir: &Path) -> io::Result<bool> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let name = entry.file_name();
+        let ok = (name == REPORT_FILE && kind.is_file()) || (name == ATTACHMENTS_DIR && kind.is_dir());
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Writes a report directory atomically.
+///
+/// Everything is written into a temporary directory beside the target (same parent, so the
+/// final rename stays on one file system); [`finish`](Self::finish) then renames it into place.
+/// Dropping the writer without finishing removes the temporary directory and leaves the target
+/// untouched. An existing target is replaced only if it is a report directory (see
+/// [`is_report_dir`]).
+#[derive(Debug)]
+pub struct ReportDirWriter {
+    target: PathBuf,
+    staging: tempfile::TempDir,
+}
+
+impl ReportDirWriter {
+    /// Starts writing the report directory `target`.
+    pub fn create(target: impl AsRef<Path>) -> Result<Self, Error> {
+        let target = target.as_ref().to_path_buf();
+        if target.exists() {
+            if !target.is_dir() || !is_report_dir(&target).map_err(io_err(&target))? {
+                return Err(Error::NotAReportDirectory { path: target });
+            }
+        }
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "report".into());
+        let staging = tempfile::Builder::new()
+            .prefix(&format!(".{name}.tmp-"))
+            .tempdir_in(&parent)
+            .map_err(io_err(&parent))?;
+        let att = staging.path().join(ATTACHMENTS_DIR);
+        fs::create_dir(&att).map_err(io_err(&att))?;
+        Ok(ReportDirWriter { target, staging })
+    }
+
+    /// Adds an attachment from memory; its id is the MD5 of the content, so identical content
+    /// is stored once.
+    pub fn add_attachment(
+        &mut self,
+        name: impl Into<String>,
+        content_type: impl Into<String>,
+        content: &[u8],
+    ) -> Result<Attachment, Error> {
+        let id = attachment_id_for(content);
+        let path = self.staging.path().join(ATTACHMENTS_DIR).join(&id);
+        if !path.exists() {
+            fs::write(&path, content).map_err(io_err(&path))?;
+        }
+        Ok(Attachment {
+            name: name.into(),
+            content_type: content_type.into(),
+            id,
+            ..Default::default()
+        })
+    }
+
+    /// Adds an attachment by copying a file, hashing it as it streams (the file is never held
+    /// in memory whole).
+    pub fn add_attachment_file(
+        &mut self,
+        name: impl Into<String>,
+        content_type: impl Into<String>,
+        source: &Path,
+    ) -> Result<Attachment, Error> {
+        let mut input = fs::File::open(source).map_err(io_err(source))?;
+        let att_dir = self.staging.path().join(ATTACHMENTS_DIR);
+        let mut tmp = tempfile::NamedTempFile::new_in(&att_dir).map_err(io_err(&att_dir))?;
+        let mut hasher = Md5::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = input.read(&mut buf).map_err(io_err(source))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            tmp.write_all(&buf[..n]).map_err(io_err(tmp.path()))?;
+        }
+        let id = hex(&hasher.finalize());
+        let path = att_dir.join(&id);
+        tmp.persist(&path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e.error,
+        })?;
+        Ok(Attachment {
+            name: name.into(),
+            content_type: content_type.into(),
+            id,
+            ..Default::default()
+        })
+    }
+
+    /// Writes `report.json` and moves the directory into place.
+    pub fn finish(self, report: &Report) -> Result<PathBuf, Error> {
+        let report_path = self.staging.path().join(REPORT_FILE);
+        let file = fs::File::create(&report_path).map_err(io_err(&report_path))?;
+        let mut w = io::BufWriter::new(file);
+        serde_json::to_writer(&mut w, report).map_err(|source| Error::Json {
+            path: report_path.clone(),
+            source,
+        })?;
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::Io {
+                path: report_path.clone(),
+                source: e.into_error(),
+            })?;
+        file.sync_all().map_err(io_err(&report_path))?;
+        drop(file);
+
+        let target = self.target;
+        let staging = self.staging.keep();
+        let mut old = None;
+        if target.exists() {
+            // Checked again: the directory may have changed since `create`.
+            if !target.is_dir() || !is_report_dir(&target).map_err(io_err(&target))? {
+                let _ = fs::remove_dir_all(&staging);
+                return Err(Error::NotAReportDirectory { path: target });
+            }
+            let aside = staging.with_extension("old");
+            fs::rename(&target, &aside).map_err(io_err(&target))?;
+            old = Some(aside);
+        }
+        if let Err(e) = fs::rename(&staging, &target) {
+            if let Some(aside) = &old {
+                let _ = fs::rename(aside, &target);
+            }
+            let _ = fs::remove_dir_all(&staging);
+            return Err(Error::Io {
+                path: target,
+                source: e,
+            });
+        }
+        if let Some(aside) = old {
+            fs::remove_dir_all(&aside).map_err(io_err(&aside))?;
+        }
+        Ok(target)
+    }
+}

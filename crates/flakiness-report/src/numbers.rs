@@ -1,0 +1,153 @@
+//! Number types of the format and the schema helpers for numeric fields.
+//!
+//! The format's numbers are JavaScript numbers: `1.5` is a valid duration. Durations and
+//! timestamps are therefore `f64` underneath, written back as integers when they are whole, so a
+//! report read and written again keeps its text (`1700000000000`, not `1700000000000.0`).
+
+use std::time::Duration;
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::model::Stream;
+
+/// Keyword added to the generated schema on numeric fields that the model stores as integers.
+/// JSON Schema tools ignore it; our validator reports a non-integer there as a semantic error.
+pub const INTEGER_KEYWORD: &str = "x-integer";
+
+fn serialize_number<S: Serializer>(value: f64, serializer: S) -> Result<S::Ok, S::Error> {
+    // 2^53: beyond it f64 no longer holds every integer, so it is written as a float.
+    if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+        serializer.serialize_i64(value as i64)
+    } else {
+        serializer.serialize_f64(value)
+    }
+}
+
+macro_rules! millis_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, PartialOrd, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub f64);
+
+        impl $name {
+            /// From whole milliseconds.
+            pub fn from_millis(ms: u64) -> Self {
+                Self(ms as f64)
+            }
+            /// The value in milliseconds.
+            pub fn as_millis_f64(self) -> f64 {
+                self.0
+            }
+        }
+
+        impl From<u64> for $name {
+            fn from(ms: u64) -> Self {
+                Self::from_millis(ms)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serialize_number(self.0, serializer)
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn inline_schema() -> bool {
+                true
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({"type": "number", "minimum": 0})
+            }
+        }
+    };
+}
+
+millis_type!(
+    /// A duration in milliseconds (non-negative, may be fractional).
+    DurationMs
+);
+millis_type!(
+    /// A point in time as Unix milliseconds (non-negative, may be fractional).
+    UnixTimestampMs
+);
+
+impl From<Duration> for DurationMs {
+    fn from(d: Duration) -> Self {
+        Self(d.as_secs_f64() * 1000.0)
+    }
+}
+
+impl From<std::time::SystemTime> for UnixTimestampMs {
+    fn from(t: std::time::SystemTime) -> Self {
+        let ms = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0);
+        Self(ms.floor())
+    }
+}
+
+impl Stream {
+    /// The number written in JSON: 1 for stdout, 2 for stderr.
+    pub fn as_number(self) -> u8 {
+        match self {
+            Stream::Stdout => 1,
+            Stream::Stderr => 2,
+        }
+    }
+}
+
+impl Serialize for Stream {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u8(self.as_number())
+    }
+}
+
+impl<'de> Deserialize<'de> for Stream {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let n = f64::deserialize(deserializer)?;
+        if n == 1.0 {
+            Ok(Stream::Stdout)
+        } else if n == 2.0 {
+            Ok(Stream::Stderr)
+        } else {
+            Err(serde::de::Error::custom(format_args!(
+                "invalid stream {n}, expected 1 (stdout) or 2 (stderr)"
+            )))
+        }
+    }
+}
+
+impl JsonSchema for Stream {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Stream".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"enum": [1, 2]})
+    }
+}
+
+pub(crate) fn integer(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "number", "x-integer": true})
+}
+
+pub(crate) fn non_negative_integer(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "number", "minimum": 0, "x-integer": true})
+}
+
+pub(crate) fn percent(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": "number", "minimum": 0, "maximum": 100})
+}
+
+pub(crate) fn any_json(_: &mut SchemaGenerator) -> Schema {
+    json_schema!(true)
+}
