@@ -1,1 +1,47 @@
-fn main() {}
+//! `flakiness`: validate, convert, analyze and upload Flakiness reports.
+
+mod exit_codes;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Turn test-runner output into Flakiness reports, check them, find flaky tests.
+#[derive(Debug, Parser)]
+#[command(name = "flakiness", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check reports: report directories, report.json files, or folders holding many reports.
+    Validate(validate::Args),
+    /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit_codes::USAGE
+            } else {
+                exit_codes::SUCCESS
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Schema => {
+            print!("{}", flakiness_report::report_schema_pretty());
+            exit_codes::SUCCESS
+        }
+    };
+    ExitCode::from(code)
+}

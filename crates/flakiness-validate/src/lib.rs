@@ -1,1 +1,350 @@
+//! # flakiness-validate
+//!
+//! Validates Flakiness reports: the JSON Schema generated from the
+//! [`flakiness_report`] model, plus the semantic rules the official schema lacks (see
+//! `spec/validation.md`). Every problem names its JSON path and its line:column in the file.
+//!
+//! Two engines apply the schema: [`Engine::Stream`] (default) walks the file with a pull parser
+//! along the compiled schema and never builds a tree; [`Engine::JsonSchema`] runs the
+//! `jsonschema` crate over a `serde_json::Value`. Both give the same verdict.
+//!
+//! ```
+//! use flakiness_validate::{Options, Validator};
+//!
+//! let validator = Validator::new(Options::default()).expect("schema compiles");
+//! let report = br#"{"category":"junit","commitId":"0123456789abcdef0123456789abcdef0123456x",
+//!   "environments":[{"name":"ci"}],"startTimestamp":0,"duration":-1}"#;
+//! let outcome = validator.validate_bytes(report);
+//! assert!(!outcome.valid());
+//! let paths: Vec<_> = outcome.errors.iter().map(|p| (p.path.as_str(), p.rule)).collect();
+//! assert_eq!(paths, [("commitId", "commit-id-hex"), ("duration", "schema")]);
+//! assert_eq!((outcome.errors[1].line, outcome.errors[1].column), (2, 62));
+//! ```
 
+mod compile;
+mod jsonschema_engine;
+mod problem;
+mod semantic;
+mod stream;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use compile::CompileError;
+pub use problem::{rules, Problem, Severity};
+pub use stream::MAX_DEPTH;
+
+use flakiness_report::{ATTACHMENTS_DIR, REPORT_FILE};
+use problem::Sink;
+
+/// Problems listed per report and severity; the rest are counted.
+pub const DEFAULT_MAX_PROBLEMS: usize = 100;
+
+/// Which implementation applies the JSON Schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Streaming validator driven by the compiled schema (fast, memory about the file size).
+    #[default]
+    Stream,
+    /// The `jsonschema` crate over a materialised `serde_json::Value`.
+    JsonSchema,
+}
+
+/// How to validate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Schema engine.
+    pub engine: Engine,
+    /// Warnings count as errors.
+    pub strict: bool,
+    /// Problems kept per severity; the others are only counted.
+    pub max_problems: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            engine: Engine::Stream,
+            strict: false,
+            max_problems: DEFAULT_MAX_PROBLEMS,
+        }
+    }
+}
+
+/// The verdict on one report.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Errors (with `--strict`, warnings too), in file order.
+    pub errors: Vec<Problem>,
+    /// Warnings, in file order.
+    pub warnings: Vec<Problem>,
+    /// Errors found beyond those listed.
+    pub errors_omitted: usize,
+    /// Warnings found beyond those listed.
+    pub warnings_omitted: usize,
+    /// True when the schema layer alone (rules `schema` and `json`) found nothing: the verdict
+    /// the official schema gives.
+    pub schema_valid: bool,
+}
+
+impl Outcome {
+    /// True when there is no error.
+    pub fn valid(&self) -> bool {
+        self.errors.is_empty() && self.errors_omitted == 0
+    }
+}
+
+/// I/O errors: the report could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading a path failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What failed.
+        #[source]
+        source: io::Error,
+    },
+    /// The path is not a report, a report directory or a folder of reports.
+    #[error("{}: {what}", path.display())]
+    NotAReport {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        what: String,
+    },
+}
+
+/// A compiled validator; build it once, use it for many reports.
+#[derive(Debug)]
+pub struct Validator {
+    compiled: compile::Compiled,
+    jsonschema: Option<jsonschema_engine::SchemaEngine>,
+    options: Options,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+impl Validator {
+    /// Compiles the generated schema for the chosen engine.
+    pub fn new(options: Options) -> Result<Self, CompileError> {
+        let schema = flakiness_report::report_schema();
+        let compiled = compile::compile(&schema)?;
+        let jsonschema = match options.engine {
+            Engine::Stream => None,
+            Engine::JsonSchema => Some(jsonschema_engine::SchemaEngine::new(&schema)?),
+        };
+        Ok(Validator {
+            compiled,
+            jsonschema,
+            options,
+        })
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Validates the bytes of a `report.json` (attachments are not checked).
+    pub fn validate_bytes(&self, data: &[u8]) -> Outcome {
+        self.validate_impl(data, None)
+    }
+
+    /// Validates a report file; attachments are looked for in `attachments/` beside it.
+    pub fn validate_file(&self, path: &Path) -> Result<Outcome, Error> {
+        let meta = fs::metadata(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if meta.is_dir() {
+            return Err(Error::NotAReport {
+                path: path.to_path_buf(),
+                what: "is a directory, not a report file".into(),
+            });
+        }
+        let data = fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = path
+            .parent()
+            .map(|p| p.join(ATTACHMENTS_DIR))
+            .unwrap_or_else(|| PathBuf::from(ATTACHMENTS_DIR));
+        Ok(self.validate_impl(&data, Some(&dir)))
+    }
+
+    fn validate_impl(&self, data: &[u8], attachments_dir: Option<&Path>) -> Outcome {
+        let mut sink = Sink::new(self.options.max_problems);
+        let (body, base) = if data.starts_with(BOM) {
+            sink.push(
+                Severity::Error,
+                rules::JSON,
+                0,
+                || "$".into(),
+                || "file starts with a UTF-8 byte order mark (BOM), which JSON does not allow".into(),
+            );
+            (&data[BOM.len()..], BOM.len())
+        } else {
+            (data, 0)
+        };
+        let mut json_ok = true;
+        if let Err(e) = std::str::from_utf8(body) {
+            sink.push(
+                Severity::Error,
+                rules::JSON,
+                base + e.valid_up_to(),
+                || "$".into(),
+                || "invalid UTF-8".into(),
+            );
+            json_ok = false;
+        }
+        let mut semantic = None;
+        if json_ok {
+            let mut walker = stream::Walker::new(
+                body,
+                base,
+                &self.compiled,
+                sink,
+                Some(semantic::Semantic::default()),
+            );
+            json_ok = walker.run();
+            sink = walker.sink;
+            semantic = walker.semantic;
+        }
+        if json_ok {
+            if let Some(engine) = &self.jsonschema {
+                engine.replace_schema_problems(body, base, &mut sink);
+            }
+            if let (Some(dir), Some(sem)) = (attachments_dir, &semantic) {
+                check_attachments(dir, sem, &mut sink);
+            }
+        }
+        finish(data, sink, self.options.strict)
+    }
+}
+
+fn check_attachments(dir: &Path, sem: &semantic::Semantic, sink: &mut Sink) {
+    let present: Option<BTreeSet<String>> = fs::read_dir(dir).ok().map(|rd| {
+        rd.filter_map(Result::ok)
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    });
+    for (id, reference) in &sem.attachments {
+        let missing = present.as_ref().is_none_or(|p| !p.contains(id));
+        if missing {
+            let why = if present.is_none() {
+                format!("there is no {ATTACHMENTS_DIR}/ folder beside the report")
+            } else {
+                format!("{ATTACHMENTS_DIR}/{id} does not exist")
+            };
+            sink.push(
+                Severity::Error,
+                rules::ATTACHMENT_MISSING,
+                reference.offset,
+                || reference.path.clone(),
+                || format!("attachment {id:?} is missing: {why}"),
+            );
+        }
+    }
+    for name in present.iter().flatten() {
+        if !sem.attachments.contains_key(name) {
+            sink.push(
+                Severity::Warning,
+                rules::ATTACHMENT_UNREFERENCED,
+                0,
+                || "$".into(),
+                || format!("{ATTACHMENTS_DIR}/{name} is not referenced by the report"),
+            );
+        }
+    }
+}
+
+fn finish(data: &[u8], sink: Sink, strict: bool) -> Outcome {
+    let Sink {
+        mut errors,
+        mut warnings,
+        error_count,
+        warning_count,
+        schema_errors,
+        ..
+    } = sink;
+    let json_errors = errors.iter().filter(|p| p.rule == rules::JSON).count();
+    {
+        let mut all: Vec<&mut Problem> = errors.iter_mut().chain(warnings.iter_mut()).collect();
+        problem::locate_all(data, &mut all);
+    }
+    errors.sort_by_key(|p| p.offset);
+    warnings.sort_by_key(|p| p.offset);
+    let mut out = Outcome {
+        errors_omitted: error_count - errors.len(),
+        warnings_omitted: warning_count - warnings.len(),
+        errors,
+        warnings,
+        schema_valid: schema_errors == 0 && json_errors == 0,
+    };
+    if strict {
+        out.errors.append(&mut out.warnings);
+        out.errors.sort_by_key(|p| p.offset);
+        out.errors_omitted += out.warnings_omitted;
+        out.warnings_omitted = 0;
+    }
+    out
+}
+
+/// Finds the report files a PATH names: a report file; a directory with `report.json`; or a
+/// folder walked for `report.json` files and, in folders without one, other `*.json` files
+/// (never inside `attachments/`). Sorted by path.
+pub fn discover(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    let meta = fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let direct = path.join(REPORT_FILE);
+    if direct.exists() {
+        if direct.is_dir() {
+            return Err(Error::NotAReport {
+                path: direct,
+                what: "is a directory, not a report file".into(),
+            });
+        }
+        return Ok(vec![direct]);
+    }
+    let mut found = Vec::new();
+    let walk = walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == ATTACHMENTS_DIR));
+    for entry in walk {
+        let entry = entry.map_err(|e| Error::Io {
+            path: e.path().map_or_else(|| path.to_path_buf(), Path::to_path_buf),
+            source: e.into_io_error().unwrap_or_else(|| io::Error::other("file system loop")),
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let p = entry.path();
+        let is_json = p.extension().is_some_and(|e| e == "json");
+        let is_report = p.file_name().is_some_and(|n| n == REPORT_FILE);
+        let dir_has_report = p.parent().is_some_and(|d| d.join(REPORT_FILE).is_file());
+        if is_report || (is_json && !dir_has_report) {
+            found.push(p.to_path_buf());
+        }
+    }
+    found.sort();
+    if found.is_empty() {
+        return Err(Error::NotAReport {
+            path: path.to_path_buf(),
+            what: "holds no report.json or other .json file".into(),
+        });
+    }
+    Ok(found)
+}

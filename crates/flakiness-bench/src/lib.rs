@@ -1,0 +1,18 @@
+//! # flakiness-bench
+//!
+//! Benchmark helpers of the `flakiness` toolkit (not published):
+//!
+//! * [`gen`]: a deterministic generator of large, realistic Flakiness report directories;
+//! * the `flakiness-bench ignored-any FILE` baseline, a bare `serde_json` pass over a file.
+//!
+//! See `bench/run.sh` at the root of the repository.
+
+pub mod gen;
+pub mod rng;
+
+pub use gen::{generate, GenOptions, GenSummary, MB};
+
+/// Parses `bytes` as JSON without building anything: the cost of a bare `serde_json` pass.
+pub fn parse_ignored_any(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
+}

@@ -1,0 +1,13 @@
+//! Exit codes of `flakiness`, stable across versions.
+//!
+//! When several apply to one run (one report invalid, another unreadable), the highest wins.
+
+/// Everything checked out.
+pub const SUCCESS: u8 = 0;
+/// At least one report is invalid (`validate`).
+pub const INVALID: u8 = 1;
+/// The command line is wrong (unknown flag, missing argument).
+pub const USAGE: u8 = 2;
+/// A path could not be read: missing, unreadable, `report.json` that is a directory, a folder
+/// with no report in it.
+pub const IO: u8 = 3;

@@ -1,0 +1,556 @@
+//! The streaming engine: a pull parser (jiter) walked along the compiled schema.
+//!
+//! Nothing is materialised: strings are borrowed from the input, only the few facts the semantic
+//! rules need (environment count, attachment ids, test identities) are kept.
+
+use jiter::{Jiter, JiterError, Peek};
+
+use crate::compile::{Compiled, Kind, Node, NodeId, Role};
+use crate::problem::{rules, Severity, Sink};
+use crate::semantic::Semantic;
+
+/// Deepest nesting of arrays and objects accepted.
+pub const MAX_DEPTH: usize = 512;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Seg<'s> {
+    Prop(&'s str),
+    Index(usize),
+}
+
+pub(crate) fn path_string(segs: &[Seg<'_>]) -> String {
+    if segs.is_empty() {
+        return "$".to_string();
+    }
+    let mut s = String::with_capacity(segs.len() * 12);
+    for (i, seg) in segs.iter().enumerate() {
+        match seg {
+            Seg::Prop(p) => {
+                if i > 0 {
+                    s.push('.');
+                }
+                s.push_str(p);
+            }
+            Seg::Index(n) => {
+                s.push('[');
+                s.push_str(&n.to_string());
+                s.push(']');
+            }
+        }
+    }
+    s
+}
+
+/// A fatal problem: the walk cannot go on.
+pub(crate) struct Stop;
+
+pub(crate) struct Walker<'a> {
+    data: &'a [u8],
+    /// Offset of `data` in the file (non-zero when a sub-slice is checked against a branch).
+    base: usize,
+    jiter: Jiter<'a>,
+    schema: &'a Compiled,
+    pub sink: Sink,
+    pub path: Vec<Seg<'a>>,
+    depth: usize,
+    pub semantic: Option<Semantic>,
+    scratch: Vec<u8>,
+}
+
+fn type_name(peek: Peek) -> &'static str {
+    match peek {
+        Peek::Null => "null",
+        Peek::True | Peek::False => "boolean",
+        Peek::String => "string",
+        Peek::Array => "array",
+        Peek::Object => "object",
+        p if p.is_num() => "number",
+        _ => "an invalid value",
+    }
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(
+        data: &'a [u8],
+        base: usize,
+        schema: &'a Compiled,
+        sink: Sink,
+        semantic: Option<Semantic>,
+    ) -> Self {
+        Walker {
+            data,
+            base,
+            jiter: Jiter::new(data),
+            schema,
+            sink,
+            path: Vec::with_capacity(32),
+            depth: 0,
+            semantic,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Walks the whole document against the schema's root.
+    pub fn run(&mut self) -> bool {
+        let root = self.schema.root;
+        let result = self
+            .jiter
+            .peek()
+            .map_err(|e| self.json_error(e))
+            .and_then(|peek| self.value(root, peek))
+            .and_then(|()| self.jiter.finish().map_err(|e| self.json_error(e)));
+        if result.is_ok() {
+            if let Some(sem) = &mut self.semantic {
+                sem.finish(&mut self.sink);
+            }
+        }
+        result.is_ok()
+    }
+
+    fn json_error(&mut self, e: JiterError) -> Stop {
+        let offset = self.base + e.index;
+        let path = path_string(&self.path);
+        let mut message = match &e.error_type {
+            jiter::JiterErrorType::JsonError(t) => format!("invalid JSON: {t}"),
+            other => format!("invalid JSON: {other}"),
+        };
+        let rest = self.data.get(e.index..).unwrap_or_default();
+        if [&b"NaN"[..], b"Infinity", b"-Infinity"].iter().any(|lit| rest.starts_with(lit)) {
+            message.push_str(" (NaN and Infinity are not JSON numbers)");
+        }
+        self.sink
+            .push(Severity::Error, rules::JSON, offset, || path, || message);
+        Stop
+    }
+
+    pub fn error(&mut self, rule: &'static str, offset: usize, message: impl FnOnce() -> String) {
+        let path = &self.path;
+        self.sink
+            .push(Severity::Error, rule, offset, || path_string(path), message);
+    }
+
+    fn skip(&mut self, peek: Peek) -> Result<(), Stop> {
+        self.jiter.known_skip(peek).map_err(|e| self.json_error(e))
+    }
+
+    fn enter(&mut self, offset: usize) -> Result<(), Stop> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            self.error(rules::JSON, offset, || {
+                format!("nesting deeper than {MAX_DEPTH} levels")
+            });
+            return Err(Stop);
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, id: NodeId, peek: Peek) -> Result<(), Stop> {
+        let schema = self.schema;
+        let node = &schema.nodes[id];
+        let start = self.base + self.jiter.current_index();
+        match &node.kind {
+            Kind::Any => {
+                if node.role == Role::Metadata && self.semantic.is_some() {
+                    self.metadata(peek, start)?;
+                } else {
+                    self.skip(peek)?;
+                }
+            }
+            Kind::Object { typed, .. } => {
+                if peek == Peek::Object {
+                    return self.object(node, start);
+                }
+                if *typed {
+                    self.error(rules::SCHEMA, start, || {
+                        format!("expected object, found {}", type_name(peek))
+                    });
+                }
+                self.skip(peek)?;
+            }
+            Kind::Array {
+                prefix,
+                items,
+                min,
+                max,
+            } => {
+                if peek != Peek::Array {
+                    self.error(rules::SCHEMA, start, || {
+                        format!("expected array, found {}", type_name(peek))
+                    });
+                    return self.skip(peek);
+                }
+                self.enter(start)?;
+                let mut next = self.jiter.known_array().map_err(|e| self.json_error(e))?;
+                let mut n = 0usize;
+                while let Some(p) = next {
+                    let child = prefix.get(n).copied().or(*items);
+                    self.path.push(Seg::Index(n));
+                    match child {
+                        Some(c) => self.value(c, p)?,
+                        None => self.skip(p)?,
+                    }
+                    self.path.pop();
+                    n += 1;
+                    next = self.jiter.array_step().map_err(|e| self.json_error(e))?;
+                }
+                self.depth -= 1;
+                if let Some(min) = *min {
+                    if n < min {
+                        self.error(rules::SCHEMA, start, || {
+                            format!("expected at least {min} items, found {n}")
+                        });
+                    }
+                }
+                if let Some(max) = *max {
+                    if n > max {
+                        self.error(rules::SCHEMA, start, || {
+                            format!("expected at most {max} items, found {n}")
+                        });
+                    }
+                }
+                if node.role == Role::Environments {
+                    if let Some(sem) = &mut self.semantic {
+                        sem.environments(n, start, &self.path, &mut self.sink);
+                    }
+                }
+            }
+            Kind::String { min, max, allowed } => {
+                if peek != Peek::String {
+                    self.error(rules::SCHEMA, start, || {
+                        format!("expected string, found {}", type_name(peek))
+                    });
+                    return self.skip(peek);
+                }
+                let s = match self.jiter.known_str() {
+                    Ok(s) => s,
+                    Err(e) => return Err(self.json_error(e)),
+                };
+                let mut problem = None;
+                if min.is_some() || max.is_some() {
+                    // Lengths in characters, as JSON Schema counts them.
+                    let len = if s.is_ascii() { s.len() } else { s.chars().count() };
+                    if let Some(min) = *min {
+                        if len < min {
+                            problem = Some(format!(
+                                "expected a string of at least {min} characters, found {len}"
+                            ));
+                        }
+                    }
+                    if let Some(max) = *max {
+                        if len > max {
+                            problem = Some(format!(
+                                "expected a string of at most {max} characters, found {len}"
+                            ));
+                        }
+                    }
+                }
+                if !allowed.is_empty() && !allowed.iter().any(|a| a == s) {
+                    problem = Some(format!(
+                        "expected one of {}, found {s:?}",
+                        allowed
+                            .iter()
+                            .map(|a| format!("{a:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                if node.role != Role::None && self.semantic.is_some() {
+                    // Copy out of the parser's buffer: the semantic layer may keep it.
+                    let owned = s.to_string();
+                    if let Some(sem) = &mut self.semantic {
+                        sem.string(
+                            node.role,
+                            &owned,
+                            start,
+                            &self.path,
+                            &mut self.sink,
+                            &mut self.scratch,
+                        );
+                    }
+                }
+                if let Some(message) = problem {
+                    self.error(rules::SCHEMA, start, || message);
+                }
+            }
+            Kind::Number { min, max, integer } => {
+                if !peek.is_num() {
+                    self.error(rules::SCHEMA, start, || {
+                        format!("expected number, found {}", type_name(peek))
+                    });
+                    return self.skip(peek);
+                }
+                let n = self.number(peek, start)?;
+                if let Some(min) = *min {
+                    if n < min {
+                        self.error(rules::SCHEMA, start, || format!("expected a number >= {min}, found {n}"));
+                    }
+                }
+                if let Some(max) = *max {
+                    if n > max {
+                        self.error(rules::SCHEMA, start, || format!("expected a number <= {max}, found {n}"));
+                    }
+                }
+                if *integer && n.fract() != 0.0 {
+                    self.error(rules::INTEGER, start, || {
+                        format!("expected a whole number, found {n}")
+                    });
+                }
+                if node.role == Role::EnvironmentIdx {
+                    if let Some(sem) = &mut self.semantic {
+                        sem.environment_idx(n, start, &self.path, &mut self.sink);
+                    }
+                }
+            }
+            Kind::Enum(values) => {
+                let ok = if peek.is_num() {
+                    let n = self.number(peek, start)?;
+                    values.iter().any(|v| v.as_f64() == Some(n))
+                } else if peek == Peek::String {
+                    let s = match self.jiter.known_str() {
+                    Ok(s) => s,
+                    Err(e) => return Err(self.json_error(e)),
+                };
+                    values.iter().any(|v| v.as_str() == Some(s))
+                } else {
+                    self.skip(peek)?;
+                    false
+                };
+                if !ok {
+                    let list = values
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    self.error(rules::SCHEMA, start, || format!("expected one of {list}"));
+                }
+            }
+        }
+        if !node.any_of.is_empty() {
+            let end = self.base + self.jiter.current_index();
+            if !node.any_of.iter().any(|&b| self.check_slice(b, start, end)) {
+                self.any_of_error(node, start);
+            }
+        }
+        Ok(())
+    }
+
+    fn number(&mut self, peek: Peek, start: usize) -> Result<f64, Stop> {
+        let n = self.jiter.known_float(peek).map_err(|e| self.json_error(e))?;
+        if !n.is_finite() {
+            self.error(rules::JSON, start, || "number out of range".to_string());
+            return Err(Stop);
+        }
+        Ok(n)
+    }
+
+    fn object(&mut self, node: &'a Node, start: usize) -> Result<(), Stop> {
+        let Kind::Object {
+            props, required, ..
+        } = &node.kind
+        else {
+            return Ok(());
+        };
+        self.enter(start)?;
+        if let Some(sem) = &mut self.semantic {
+            sem.object_start(node.role, start, &self.path);
+        }
+        let lookup = |k: &str| props.iter().position(|(n, _)| n == k);
+        let track = !node.any_of.is_empty();
+        // For `anyOf`: (property index, valid?, start, end) of every known property.
+        let mut seen_values: Vec<(usize, bool, usize, usize)> = Vec::new();
+        let mut seen: u64 = 0;
+        let mut key = match self.jiter.known_object() {
+            Ok(k) => k.map(lookup),
+            Err(e) => return Err(self.json_error(e)),
+        };
+        while let Some(k) = key {
+            match k {
+                Some(idx) => {
+                    seen |= 1 << idx;
+                    let (name, child) = &props[idx];
+                    let peek = self.jiter.peek().map_err(|e| self.json_error(e))?;
+                    let vstart = self.base + self.jiter.current_index();
+                    let before = self.sink.schema_errors;
+                    self.path.push(Seg::Prop(name));
+                    self.value(*child, peek)?;
+                    self.path.pop();
+                    if track {
+                        let vend = self.base + self.jiter.current_index();
+                        seen_values.push((idx, self.sink.schema_errors == before, vstart, vend));
+                    }
+                }
+                None => self.jiter.next_skip().map_err(|e| self.json_error(e))?,
+            }
+            key = match self.jiter.next_key() {
+                Ok(k) => k.map(lookup),
+                Err(e) => return Err(self.json_error(e)),
+            };
+        }
+        self.depth -= 1;
+        for &r in required {
+            if seen & (1 << r) == 0 {
+                let name = &props[r].0;
+                self.error(rules::SCHEMA, start, || {
+                    format!("missing required property `{name}`")
+                });
+            }
+        }
+        if track {
+            let end = self.base + self.jiter.current_index();
+            let ok = node
+                .any_of
+                .iter()
+                .any(|&b| self.branch_matches_object(b, props, &seen_values, start, end));
+            if !ok {
+                self.any_of_error(node, start);
+            }
+        }
+        if let Some(sem) = &mut self.semantic {
+            let has = |name: &str| {
+                props
+                    .iter()
+                    .position(|(n, _)| n == name)
+                    .is_some_and(|i| seen & (1 << i) != 0)
+            };
+            let both = node.role == Role::StdioObject && has("text") && has("buffer");
+            sem.object_end(node.role, both, start, &self.path, &mut self.sink);
+        }
+        Ok(())
+    }
+
+    /// Whether an object already walked matches an `anyOf` branch, re-using the results of the
+    /// walk where the branch's property schema is the same as the main one.
+    fn branch_matches_object(
+        &self,
+        branch: NodeId,
+        main_props: &[(String, NodeId)],
+        seen_values: &[(usize, bool, usize, usize)],
+        start: usize,
+        end: usize,
+    ) -> bool {
+        let nodes = &self.schema.nodes;
+        let Kind::Object {
+            props, required, ..
+        } = &nodes[branch].kind
+        else {
+            return self.check_slice(branch, start, end);
+        };
+        if !nodes[branch].any_of.is_empty() {
+            return self.check_slice(branch, start, end);
+        }
+        let find = |name: &str| main_props.iter().position(|(n, _)| n == name);
+        for (i, (name, sub)) in props.iter().enumerate() {
+            let Some(main_idx) = find(name) else {
+                // A property the main schema does not know: walk the whole object again.
+                return self.check_slice(branch, start, end);
+            };
+            match seen_values.iter().find(|v| v.0 == main_idx) {
+                None => {
+                    if required.contains(&i) {
+                        return false;
+                    }
+                }
+                Some(&(_, valid, vstart, vend)) => {
+                    let same = nodes[*sub].kind == nodes[main_props[main_idx].1].kind
+                        && nodes[*sub].any_of.is_empty();
+                    let ok = if same {
+                        valid
+                    } else {
+                        self.check_slice(*sub, vstart, vend)
+                    };
+                    if !ok {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Checks the value at `data[start..end]` (file offsets) against a node, schema rules only.
+    fn check_slice(&self, node: NodeId, start: usize, end: usize) -> bool {
+        let (Some(lo), Some(hi)) = (start.checked_sub(self.base), end.checked_sub(self.base))
+        else {
+            return false;
+        };
+        let Some(slice) = self.data.get(lo..hi) else {
+            return false;
+        };
+        let mut w = Walker::new(slice, start, self.schema, Sink::new(0), None);
+        w.depth = self.depth;
+        let Ok(peek) = w.jiter.peek() else {
+            return false;
+        };
+        w.value(node, peek).is_ok() && w.sink.schema_errors == 0
+    }
+
+    fn any_of_error(&mut self, node: &Node, start: usize) {
+        let nodes = &self.schema.nodes;
+        let forms: Vec<String> = node
+            .any_of
+            .iter()
+            .map(|&b| match &nodes[b].kind {
+                Kind::Object {
+                    props, required, ..
+                } if !required.is_empty() => required
+                    .iter()
+                    .map(|&r| format!("`{}`", props[r].0))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                _ => "another form".to_string(),
+            })
+            .collect();
+        self.error(rules::SCHEMA, start, || {
+            format!("must have a valid {}", forms.join(" or a valid "))
+        });
+    }
+
+    /// Environment metadata: any JSON is schema-valid; a flat object of scalars is expected.
+    fn metadata(&mut self, peek: Peek, start: usize) -> Result<(), Stop> {
+        if peek != Peek::Object {
+            self.metadata_warning(start, type_name(peek));
+            return self.skip(peek);
+        }
+        let mut key = match self.jiter.known_object() {
+            Ok(k) => k.map(str::to_owned),
+            Err(e) => return Err(self.json_error(e)),
+        };
+        let mut flagged = false;
+        while let Some(name) = key {
+            let p = self.jiter.peek().map_err(|e| self.json_error(e))?;
+            if !flagged && matches!(p, Peek::Object | Peek::Array | Peek::Null) {
+                let at = self.base + self.jiter.current_index();
+                let path = format!("{}.{name}", path_string(&self.path));
+                self.sink.push(
+                    Severity::Warning,
+                    rules::METADATA_SHAPE,
+                    at,
+                    || path,
+                    || metadata_message(type_name(p)),
+                );
+                flagged = true;
+            }
+            self.skip(p)?;
+            key = match self.jiter.next_key() {
+                Ok(k) => k.map(str::to_owned),
+                Err(e) => return Err(self.json_error(e)),
+            };
+        }
+        Ok(())
+    }
+
+    fn metadata_warning(&mut self, offset: usize, found: &'static str) {
+        let path = &self.path;
+        self.sink.push(
+            Severity::Warning,
+            rules::METADATA_SHAPE,
+            offset,
+            || path_string(path),
+            || metadata_message(found),
+        );
+    }
+}
+
+fn metadata_message(found: &str) -> String {
+    format!("metadata should be a flat object of strings, numbers and booleans (found {found})")
+}
