@@ -41,7 +41,10 @@ impl SchemaEngine {
         };
         for error in self.validator.iter_errors(&value) {
             let pointer = error.instance_path().as_str().to_string();
-            let message = error.to_string();
+            let mut message = error.to_string();
+            if message.chars().count() > 200 {
+                message = message.chars().take(197).collect::<String>() + "...";
+            }
             let (path, offset) = if sink.errors.len() < sink.limit {
                 locate(body, &pointer)
             } else {

@@ -18,7 +18,7 @@
 //! assert!(!outcome.valid());
 //! let paths: Vec<_> = outcome.errors.iter().map(|p| (p.path.as_str(), p.rule)).collect();
 //! assert_eq!(paths, [("commitId", "commit-id-hex"), ("duration", "schema")]);
-//! assert_eq!((outcome.errors[1].line, outcome.errors[1].column), (2, 62));
+//! assert_eq!((outcome.errors[1].line, outcome.errors[1].column), (2, 64));
 //! ```
 
 mod compile;

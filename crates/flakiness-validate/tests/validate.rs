@@ -1,0 +1,211 @@
+//! The validator on every fixture of testdata/, both engines, and on reports the model builds.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use flakiness_validate::{discover, rules, Engine, Options, Outcome, Validator};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn validator(engine: Engine, strict: bool) -> Validator {
+    Validator::new(Options {
+        engine,
+        strict,
+        ..Options::default()
+    })
+    .expect("the generated schema compiles for both engines")
+}
+
+fn check(folder: &str) -> Vec<(PathBuf, Outcome, Outcome)> {
+    let stream = validator(Engine::Stream, false);
+    let schema = validator(Engine::JsonSchema, false);
+    let files = discover(&repo().join("testdata").join(folder)).expect("fixtures");
+    assert!(!files.is_empty());
+    files
+        .into_iter()
+        .map(|f| {
+            let a = stream.validate_file(&f).expect("readable");
+            let b = schema.validate_file(&f).expect("readable");
+            (f, a, b)
+        })
+        .collect()
+}
+
+fn name(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    s.trim_end_matches("/report.json").rsplit('/').next().unwrap_or_default().to_string()
+}
+
+fn rules_of(o: &Outcome) -> Vec<&'static str> {
+    o.errors.iter().map(|p| p.rule).collect()
+}
+
+/// The differential test: both engines give the same verdict, the same schema verdict and the
+/// same semantic problems on every fixture.
+#[test]
+fn engines_agree_on_every_fixture() {
+    let mut n = 0;
+    for folder in ["reports/valid", "reports/invalid-schema", "reports/invalid-semantic", "reports/warnings", "malformed"] {
+        for (f, a, b) in check(folder) {
+            assert_eq!(a.valid(), b.valid(), "{}", f.display());
+            assert_eq!(a.schema_valid, b.schema_valid, "{}: {:?} vs {:?}", f.display(), a.errors, b.errors);
+            let semantic = |o: &Outcome| {
+                o.errors
+                    .iter()
+                    .filter(|p| p.rule != rules::SCHEMA)
+                    .map(|p| (p.path.clone(), p.line, p.rule))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(semantic(&a), semantic(&b), "{}", f.display());
+            let schema_paths = |o: &Outcome| {
+                o.errors
+                    .iter()
+                    .filter(|p| p.rule == rules::SCHEMA)
+                    .map(|p| (p.path.clone(), p.line, p.column))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(schema_paths(&a), schema_paths(&b), "{}", f.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 60, "{n} fixtures");
+}
+
+#[test]
+fn valid_fixtures_are_valid_without_warnings() {
+    for (f, a, _) in check("reports/valid") {
+        assert!(a.valid() && a.schema_valid, "{}: {:?}", f.display(), a.errors);
+        assert!(a.warnings.is_empty(), "{}: {:?}", f.display(), a.warnings);
+    }
+}
+
+#[test]
+fn schema_fixtures_fail_the_schema_layer() {
+    for (f, a, _) in check("reports/invalid-schema") {
+        assert!(!a.schema_valid, "{}", f.display());
+        assert!(rules_of(&a).contains(&rules::SCHEMA), "{}", f.display());
+        for p in &a.errors {
+            assert!(p.line >= 1 && p.column >= 1, "{}: {p:?}", f.display());
+        }
+    }
+}
+
+#[test]
+fn semantic_fixtures_pass_the_schema_and_break_their_rule() {
+    let expected = [
+        ("attachment-id-", rules::ATTACHMENT_ID_UNSAFE),
+        ("attachment-missing", rules::ATTACHMENT_MISSING),
+        ("commit-id-not-hex", rules::COMMIT_ID_HEX),
+        ("related-commit-id-not-hex", rules::COMMIT_ID_HEX),
+        ("cpu-count-fractional", rules::INTEGER),
+        ("environment-idx-fractional", rules::INTEGER),
+        ("environment-idx-out-of-range", rules::ENVIRONMENT_IDX_RANGE),
+        ("environments-empty", rules::ENVIRONMENTS_EMPTY),
+        ("stdio-buffer-not-base64", rules::STDIO_BASE64),
+        ("stdio-text-and-buffer", rules::STDIO_TEXT_AND_BUFFER),
+    ];
+    let all = check("reports/invalid-semantic");
+    assert!(all.len() >= 10);
+    for (f, a, _) in all {
+        let n = name(&f);
+        let rule = expected
+            .iter()
+            .find(|(prefix, _)| n.starts_with(prefix))
+            .map(|(_, r)| *r)
+            .unwrap_or_else(|| panic!("no expected rule for fixture {n}"));
+        assert!(a.schema_valid, "{n}: {:?}", a.errors);
+        assert_eq!(rules_of(&a), vec![rule], "{n}: {:?}", a.errors);
+    }
+}
+
+#[test]
+fn warning_fixtures_are_valid_unless_strict() {
+    let strict = validator(Engine::Stream, true);
+    for (f, a, _) in check("reports/warnings") {
+        assert!(a.valid(), "{}: {:?}", f.display(), a.errors);
+        assert!(!a.warnings.is_empty(), "{}", f.display());
+        let s = strict.validate_file(&f).expect("readable");
+        assert!(!s.valid(), "{}", f.display());
+        assert_eq!(s.errors.len(), a.warnings.len());
+    }
+}
+
+#[test]
+fn malformed_input_gets_located_errors_and_no_panic() {
+    let expected = [
+        ("deep-nesting", "nesting deeper than 512 levels"),
+        ("empty", "EOF while parsing a value"),
+        ("invalid-utf8", "invalid UTF-8"),
+        ("missing-attachments-dir", "there is no attachments/ folder"),
+        ("nan-literal", "NaN and Infinity are not JSON numbers"),
+        ("number-out-of-range", "number out of range"),
+        ("root-number", "expected object, found number"),
+        ("trailing-garbage", "trailing characters"),
+        ("truncated", "EOF while parsing"),
+        ("utf8-bom", "byte order mark"),
+    ];
+    let all = check("malformed");
+    assert_eq!(all.len(), expected.len());
+    for (f, a, _) in all {
+        let n = name(&f);
+        let (_, want) = expected
+            .iter()
+            .find(|(k, _)| n.trim_end_matches(".json") == *k)
+            .unwrap_or_else(|| panic!("unexpected fixture {n}"));
+        assert!(!a.valid(), "{n}");
+        assert!(
+            a.errors.iter().any(|p| p.message.contains(want)),
+            "{n}: {:?}",
+            a.errors
+        );
+        assert!(a.errors.iter().all(|p| p.line >= 1 && p.column >= 1), "{n}");
+    }
+}
+
+#[test]
+fn positions_point_at_the_value() {
+    let v = validator(Engine::Stream, false);
+    let text = "{\n  \"category\": \"junit\",\n  \"commitId\": \"0123456789abcdef0123456789abcdef01234567\",\n  \"environments\": [{\"name\": \"ci\"}],\n  \"startTimestamp\": 0,\n  \"duration\": 1,\n  \"tests\": [\n    {\"title\": \"é\", \"attempts\": [{\"status\": \"ok\"}]}\n  ]\n}\n";
+    let o = v.validate_bytes(text.as_bytes());
+    assert_eq!(o.errors.len(), 1, "{:?}", o.errors);
+    let p = &o.errors[0];
+    assert_eq!(p.path, "tests[0].attempts[0].status");
+    // Columns count characters: the `é` before it is two bytes but one column.
+    assert_eq!((p.line, p.column), (8, 44));
+    assert_eq!(&text.lines().nth(7).expect("line").chars().skip(43).collect::<String>()[..4], "\"ok\"");
+}
+
+#[test]
+fn problems_are_bounded_and_counted() {
+    let v = Validator::new(Options {
+        max_problems: 5,
+        ..Options::default()
+    })
+    .expect("compile");
+    let tests: Vec<String> = (0..40)
+        .map(|i| format!("{{\"title\": {i}, \"attempts\": []}}"))
+        .collect();
+    let text = format!(
+        "{{\"category\":\"c\",\"commitId\":\"{}\",\"environments\":[{{\"name\":\"e\"}}],\"startTimestamp\":0,\"duration\":0,\"tests\":[{}]}}",
+        "a".repeat(40),
+        tests.join(",")
+    );
+    let o = v.validate_bytes(text.as_bytes());
+    assert_eq!(o.errors.len(), 5);
+    assert_eq!(o.errors_omitted, 35);
+    assert!(!o.schema_valid);
+}
+
+#[test]
+fn environment_indexes_before_environments_are_checked_at_the_end() {
+    let v = validator(Engine::Stream, false);
+    let text = format!(
+        "{{\"tests\":[{{\"title\":\"t\",\"attempts\":[{{\"environmentIdx\":1}},{{\"environmentIdx\":0}}]}}],\"category\":\"c\",\"commitId\":\"{}\",\"environments\":[{{\"name\":\"e\"}}],\"startTimestamp\":0,\"duration\":0}}",
+        "a".repeat(40)
+    );
+    let o = v.validate_bytes(text.as_bytes());
+    assert_eq!(rules_of(&o), vec![rules::ENVIRONMENT_IDX_RANGE]);
+    assert_eq!(o.errors[0].path, "tests[0].attempts[0].environmentIdx");
+}
