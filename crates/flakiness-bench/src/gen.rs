@@ -8,9 +8,10 @@
 //!
 //! Every file suite is drawn from its own generator derived from `(seed, index)`, so the output
 //! depends only on the options: the same options give byte-identical `report.json` and
-//! `attachments/`. The size is reached by adding file suites: the first [`SAMPLED_SUITES`] are
-//! measured exactly (serialized to a byte counter), the rest are counted at the sampled average,
-//! so the big file is never serialized more than once.
+//! `attachments/`. The size is reached by adding file suites: the first [`SAMPLED_SUITES`] and then
+//! one in [`SAMPLE_EVERY`] are measured exactly (serialized to a byte counter), the others are
+//! counted at the running average, so the big report is never serialized whole before it is
+//! written.
 
 use std::fs;
 use std::io;
@@ -30,8 +31,12 @@ use crate::rng::Rng;
 /// One megabyte as used by `--size-mb`: 10^6 bytes.
 pub const MB: u64 = 1_000_000;
 
-/// File suites serialized to measure their size; later ones are counted at their average.
+/// The first file suites are all serialized (to a byte counter) to measure their size.
 pub const SAMPLED_SUITES: usize = 200;
+/// After the first [`SAMPLED_SUITES`], one file suite in `SAMPLE_EVERY` is measured; the others
+/// are counted at the running average (suite sizes vary a lot: sampling keeps the estimate
+/// within about 2% while serializing only a quarter of a big report).
+pub const SAMPLE_EVERY: u64 = 4;
 
 /// Options of [`generate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,20 +147,23 @@ pub fn build_report(pool: &AttachmentPool, opts: GenOptions) -> (Report, GenSumm
     let target = opts.target_bytes;
     let mut suites: Vec<Suite> = Vec::new();
     let mut estimated = base;
-    let mut sampled_bytes = 0u64;
+    let (mut sampled_bytes, mut sampled) = (0u64, 0u64);
     let mut index = 0u64;
     loop {
+        let before = ctx.snapshot();
         let suite = ctx.file_suite(seed, index);
-        let len = if (index as usize) < SAMPLED_SUITES {
+        let len = if (index as usize) < SAMPLED_SUITES || index.is_multiple_of(SAMPLE_EVERY) {
             let len = json_len(&suite);
             sampled_bytes += len;
+            sampled += 1;
             len
         } else {
-            sampled_bytes / SAMPLED_SUITES as u64
+            sampled_bytes / sampled
         };
         let with_comma = len + u64::from(!suites.is_empty());
         // Stop when this suite would take us further from the target than we are.
         if !suites.is_empty() && estimated + with_comma / 2 > target {
+            ctx.restore(before);
             break;
         }
         estimated += with_comma;
@@ -163,7 +171,13 @@ pub fn build_report(pool: &AttachmentPool, opts: GenOptions) -> (Report, GenSumm
         index += 1;
     }
 
-    let end = ctx.clocks.iter().flatten().copied().max().unwrap_or(run_start);
+    let end = ctx
+        .clocks
+        .iter()
+        .flatten()
+        .copied()
+        .max()
+        .unwrap_or(run_start);
     let duration = end - run_start + 1_500;
     report.duration = DurationMs::from_millis(duration);
     set_telemetry(&mut report, run_start, duration, seed);
@@ -458,12 +472,24 @@ fn sources(rng: &mut Rng) -> Vec<Source> {
         let mut text = String::from("import { test as base, expect } from '@playwright/test';\n");
         for i in 0..lines {
             let line = match rng.below(6) {
-                0 => format!("  await page.getByRole('button', {{ name: '{}' }}).click();\n", rng.pick(BUTTONS)),
-                1 => format!("  await page.getByLabel('{}').fill('value-{i}');\n", rng.pick(FIELDS)),
-                2 => format!("  await expect(page.getByTestId('{}')).toBeVisible();\n", rng.pick(TEST_IDS)),
+                0 => format!(
+                    "  await page.getByRole('button', {{ name: '{}' }}).click();\n",
+                    rng.pick(BUTTONS)
+                ),
+                1 => format!(
+                    "  await page.getByLabel('{}').fill('value-{i}');\n",
+                    rng.pick(FIELDS)
+                ),
+                2 => format!(
+                    "  await expect(page.getByTestId('{}')).toBeVisible();\n",
+                    rng.pick(TEST_IDS)
+                ),
                 3 => format!("  // {}: {}\n", rng.pick(OWNERS), rng.pick(OBJECTS)),
                 4 => "  });\n".to_string(),
-                _ => format!("  const step{i} = await api.get('/api/{}');\n", rng.pick(FEATURES)),
+                _ => format!(
+                    "  const step{i} = await api.get('/api/{}');\n",
+                    rng.pick(FEATURES)
+                ),
             };
             text.push_str(&line);
         }
@@ -507,7 +533,11 @@ fn set_telemetry(report: &mut Report, run_start: u64, duration: u64, seed: u64) 
         cpu = (cpu + (rng.below(201) as f64 - 100.0) / 10.0).clamp(2.0, 96.0);
         mem = (mem + (rng.below(41) as f64 - 20.0) / 10.0).clamp(20.0, 90.0);
         let busiest = (cpu + rng.below(300) as f64 / 10.0).min(100.0);
-        let t = if i == 0 { run_start } else { step + rng.below(40) };
+        let t = if i == 0 {
+            run_start
+        } else {
+            step + rng.below(40)
+        };
         let round = |x: f64| (x * 10.0).round() / 10.0;
         avg.push(TelemetrySample(DurationMs::from_millis(t), round(cpu)));
         max.push(TelemetrySample(DurationMs::from_millis(t), round(busiest)));
@@ -531,7 +561,10 @@ pub struct AttachmentPool {
 
 impl AttachmentPool {
     /// Writes the pool's 60 contents through `writer`.
-    pub fn create(writer: &mut ReportDirWriter, seed: u64) -> Result<Self, flakiness_report::Error> {
+    pub fn create(
+        writer: &mut ReportDirWriter,
+        seed: u64,
+    ) -> Result<Self, flakiness_report::Error> {
         let mut k = 0u64;
         let mut next = || {
             k += 1;
@@ -551,7 +584,8 @@ impl AttachmentPool {
                 .collect()
         };
         let screenshots = make(16, "screenshot", "image/png", &mut |rng, _| {
-            let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
+            let mut b =
+                b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
             let n = rng.range(600, 2_500) as usize;
             b.extend(rng.bytes(n));
             b
@@ -603,7 +637,8 @@ impl AttachmentPool {
             let items: Vec<_> = (0..rng.range(2, 12))
                 .map(|i| json!({"id": i, "sku": rng.hex(8), "qty": rng.range(1, 5), "price": rng.range(100, 9_999)}))
                 .collect();
-            serde_json::to_vec_pretty(&json!({"items": items, "currency": "EUR"})).unwrap_or_default()
+            serde_json::to_vec_pretty(&json!({"items": items, "currency": "EUR"}))
+                .unwrap_or_default()
         })?;
         Ok(AttachmentPool {
             screenshots,
@@ -671,7 +706,26 @@ struct Ctx<'a> {
     attachment_refs: usize,
 }
 
+/// The counters and clocks of a [`Ctx`], to drop a suite that is generated but not kept.
+type CtxState = (Vec<Vec<u64>>, usize, usize, usize);
+
 impl Ctx<'_> {
+    fn snapshot(&self) -> CtxState {
+        (
+            self.clocks.clone(),
+            self.tests,
+            self.attempts,
+            self.attachment_refs,
+        )
+    }
+
+    fn restore(&mut self, (clocks, tests, attempts, attachment_refs): CtxState) {
+        self.clocks = clocks;
+        self.tests = tests;
+        self.attempts = attempts;
+        self.attachment_refs = attachment_refs;
+    }
+
     fn file_suite(&mut self, seed: u64, index: u64) -> Suite {
         let mut rng = Rng::derive(seed, STREAM_FILE, index);
         let area = AREAS[(index % AREAS.len() as u64) as usize];
@@ -696,7 +750,14 @@ impl Ctx<'_> {
         suite
     }
 
-    fn describe(&mut self, rng: &mut Rng, file: &TestFile, line: &mut i64, worker: usize, depth: u32) -> Suite {
+    fn describe(
+        &mut self,
+        rng: &mut Rng,
+        file: &TestFile,
+        line: &mut i64,
+        worker: usize,
+        depth: u32,
+    ) -> Suite {
         let anonymous = depth > 2 && rng.chance(100);
         let mut suite = if anonymous {
             Suite::new(SuiteType::AnonymousSuite, "")
@@ -705,7 +766,11 @@ impl Ctx<'_> {
         };
         suite.location = Some(Location::new(file.path.clone(), *line, 6));
         *line += rng.range(1, 4) as i64;
-        let count = if depth == 2 { rng.range(1, 5) } else { rng.range(1, 3) };
+        let count = if depth == 2 {
+            rng.range(1, 5)
+        } else {
+            rng.range(1, 3)
+        };
         let tests: Vec<Test> = (0..count)
             .map(|_| self.test(rng, file, line, worker, None))
             .collect();
@@ -725,9 +790,21 @@ impl Ctx<'_> {
         suite
     }
 
-    fn test(&mut self, rng: &mut Rng, file: &TestFile, line: &mut i64, worker: usize, kind: Option<Kind>) -> Test {
+    fn test(
+        &mut self,
+        rng: &mut Rng,
+        file: &TestFile,
+        line: &mut i64,
+        worker: usize,
+        kind: Option<Kind>,
+    ) -> Test {
         self.tests += 1;
-        let title = format!("{} {}{}", rng.pick(VERBS), rng.pick(OBJECTS), rng.pick(CONDITIONS));
+        let title = format!(
+            "{} {}{}",
+            rng.pick(VERBS),
+            rng.pick(OBJECTS),
+            rng.pick(CONDITIONS)
+        );
         let mut test = Test::new(title);
         let test_line = *line;
         test.location = Some(Location::new(file.path.clone(), test_line, 7));
@@ -765,7 +842,11 @@ impl Ctx<'_> {
                     let fails = rng.range(1, RETRIES as u64) as usize;
                     let mut v: Vec<_> = (0..fails)
                         .map(|_| {
-                            let s = if rng.chance(200) { TestStatus::TimedOut } else { TestStatus::Failed };
+                            let s = if rng.chance(200) {
+                                TestStatus::TimedOut
+                            } else {
+                                TestStatus::Failed
+                            };
                             (TestStatus::Passed, s)
                         })
                         .collect();
@@ -818,7 +899,8 @@ impl Ctx<'_> {
 
         let mut a = RunAttempt {
             environment_idx: Some(info.env as u32),
-            expected_status: (expected != TestStatus::Passed || !rng.chance(300)).then_some(expected),
+            expected_status: (expected != TestStatus::Passed || !rng.chance(300))
+                .then_some(expected),
             status: (status != TestStatus::Passed || !rng.chance(100)).then_some(status),
             start_timestamp: Some(UnixTimestampMs::from_millis(start)),
             duration: Some(DurationMs::from_millis(duration)),
@@ -831,16 +913,32 @@ impl Ctx<'_> {
         let mut annotations = Vec::new();
         if info.kind == Kind::Skipped {
             let (kind, description) = if rng.chance(500) {
-                ("skip", format!("not supported on {}", ENVS[info.env].project))
+                (
+                    "skip",
+                    format!("not supported on {}", ENVS[info.env].project),
+                )
             } else {
-                ("fixme", format!("https://github.com/acme/storefront/issues/{}", rng.range(1000, 9999)))
+                (
+                    "fixme",
+                    format!(
+                        "https://github.com/acme/storefront/issues/{}",
+                        rng.range(1000, 9999)
+                    ),
+                )
             };
-            annotations.push(annotation(kind, Some(description), Some(Location::new(info.file.path.clone(), info.line + 1, 10))));
+            annotations.push(annotation(
+                kind,
+                Some(description),
+                Some(Location::new(info.file.path.clone(), info.line + 1, 10)),
+            ));
         }
         if info.kind == Kind::Xfail {
             annotations.push(annotation(
                 "fail",
-                Some(format!("known bug: https://github.com/acme/storefront/issues/{}", rng.range(1000, 9999))),
+                Some(format!(
+                    "known bug: https://github.com/acme/storefront/issues/{}",
+                    rng.range(1000, 9999)
+                )),
                 Some(Location::new(info.file.path.clone(), info.line + 1, 10)),
             ));
         }
@@ -857,7 +955,10 @@ impl Ctx<'_> {
         }
 
         // Errors.
-        let failing = matches!(status, TestStatus::Failed | TestStatus::TimedOut | TestStatus::Interrupted);
+        let failing = matches!(
+            status,
+            TestStatus::Failed | TestStatus::TimedOut | TestStatus::Interrupted
+        );
         let mut errors = Vec::new();
         if failing {
             errors.push(make_error(rng, info, status));
@@ -900,12 +1001,22 @@ impl Ctx<'_> {
         a
     }
 
-    fn steps(&mut self, rng: &mut Rng, info: &TestInfo<'_>, retry: usize, error: Option<&ReportError>) -> Vec<TestStep> {
+    fn steps(
+        &mut self,
+        rng: &mut Rng,
+        info: &TestInfo<'_>,
+        retry: usize,
+        error: Option<&ReportError>,
+    ) -> Vec<TestStep> {
         let fixtures = Location::new("tests/fixtures.ts", 0, 0);
         let fixture = |rng: &mut Rng, name: &str, line: i64| TestStep {
             title: format!("fixture: {name}"),
             duration: Some(DurationMs::from_millis(rng.range(1, 900))),
-            location: Some(Location { line, column: 3, ..fixtures.clone() }),
+            location: Some(Location {
+                line,
+                column: 3,
+                ..fixtures.clone()
+            }),
             ..Default::default()
         };
         let mut before = vec![fixture(rng, "context", 24), fixture(rng, "page", 31)];
@@ -938,7 +1049,11 @@ impl Ctx<'_> {
                     .collect();
                 let children_len = children.len() as i64;
                 let mut group = TestStep {
-                    title: format!("{} {}", rng.pick(&["Fill", "Open", "Verify", "Prepare"]), rng.pick(OBJECTS)),
+                    title: format!(
+                        "{} {}",
+                        rng.pick(&["Fill", "Open", "Verify", "Prepare"]),
+                        rng.pick(OBJECTS)
+                    ),
                     duration: Some(DurationMs::from_millis(rng.range(50, 3_000))),
                     location: Some(Location::new(info.file.path.clone(), line, 16)),
                     steps: Some(children),
@@ -1004,7 +1119,10 @@ fn annotation(kind: &str, description: Option<String>, location: Option<Location
 fn api_step(rng: &mut Rng, info: &TestInfo<'_>, line: i64) -> TestStep {
     let title = match rng.below(6) {
         0 => format!("page.goto(/{}/{})", info.file.area, info.file.feature),
-        1 => format!("locator.click(getByRole('button', {{ name: '{}' }}))", rng.pick(BUTTONS)),
+        1 => format!(
+            "locator.click(getByRole('button', {{ name: '{}' }}))",
+            rng.pick(BUTTONS)
+        ),
         2 => format!("locator.fill(getByLabel('{}'))", rng.pick(FIELDS)),
         3 => format!("expect(getByTestId('{}')).toHaveText()", rng.pick(TEST_IDS)),
         4 => "expect(locator).toBeVisible()".to_string(),
@@ -1013,7 +1131,11 @@ fn api_step(rng: &mut Rng, info: &TestInfo<'_>, line: i64) -> TestStep {
     TestStep {
         title,
         duration: Some(DurationMs::from_millis(rng.range(1, 2_500))),
-        location: Some(Location::new(info.file.path.clone(), line, rng.range(5, 20) as i64)),
+        location: Some(Location::new(
+            info.file.path.clone(),
+            line,
+            rng.range(5, 20) as i64,
+        )),
         ..Default::default()
     }
 }
@@ -1036,7 +1158,12 @@ fn make_error(rng: &mut Rng, info: &TestInfo<'_>, status: TestStatus) -> ReportE
     let column = rng.range(5, 40) as i64;
     let ansi = rng.chance(400);
     let (red, green, dim, reset) = if ansi {
-        ("\u{1b}[31m", "\u{1b}[32m", "\u{1b}[2m", "\u{1b}[39m\u{1b}[22m")
+        (
+            "\u{1b}[31m",
+            "\u{1b}[32m",
+            "\u{1b}[2m",
+            "\u{1b}[39m\u{1b}[22m",
+        )
     } else {
         ("", "", "", "")
     };
@@ -1148,7 +1275,11 @@ fn make_error(rng: &mut Rng, info: &TestInfo<'_>, status: TestStatus) -> ReportE
 
 fn stdio_entry(rng: &mut Rng, info: &TestInfo<'_>) -> TimedStdioEntry {
     let dts = Some(DurationMs::from_millis(rng.range(0, 2_000)));
-    let stream = if rng.chance(300) { Stream::Stderr } else { Stream::Stdout };
+    let stream = if rng.chance(300) {
+        Stream::Stderr
+    } else {
+        Stream::Stdout
+    };
     if rng.chance(120) {
         // Raw bytes, some not UTF-8.
         let mut bytes = b"\x1b[33mwarn\x1b[0m binary chunk: ".to_vec();
@@ -1197,7 +1328,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -1221,7 +1356,10 @@ mod tests {
 
     fn dir_contents(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         let mut out = BTreeMap::new();
-        out.insert(PathBuf::from(REPORT_FILE), fs::read(dir.join(REPORT_FILE)).expect("report.json"));
+        out.insert(
+            PathBuf::from(REPORT_FILE),
+            fs::read(dir.join(REPORT_FILE)).expect("report.json"),
+        );
         for entry in fs::read_dir(dir.join(ATTACHMENTS_DIR)).expect("attachments/") {
             let entry = entry.expect("entry");
             let name = PathBuf::from(ATTACHMENTS_DIR).join(entry.file_name());
@@ -1264,7 +1402,10 @@ mod tests {
         let summary_b = generate(&b, opts).expect("generate b");
         assert_eq!(summary_a, summary_b);
         let contents = dir_contents(&a);
-        assert!(contents == dir_contents(&b), "same seed must give the same bytes");
+        assert!(
+            contents == dir_contents(&b),
+            "same seed must give the same bytes"
+        );
 
         // Another seed gives another report.
         let c = tmp.path().join("c");
@@ -1273,8 +1414,14 @@ mod tests {
 
         // Size within 10% of the target.
         let size = summary_a.report_bytes as f64;
-        assert!((size / opts.target_bytes as f64 - 1.0).abs() < 0.10, "size {size}");
-        assert_eq!(summary_a.report_bytes, contents[Path::new(REPORT_FILE)].len() as u64);
+        assert!(
+            (size / opts.target_bytes as f64 - 1.0).abs() < 0.10,
+            "size {size}"
+        );
+        assert_eq!(
+            summary_a.report_bytes,
+            contents[Path::new(REPORT_FILE)].len() as u64
+        );
         assert!(summary_a.attachment_files <= 64);
 
         // It parses back into the model, and every referenced attachment is there.
@@ -1289,7 +1436,10 @@ mod tests {
         for t in report.all_tests() {
             tests += 1;
             for attempt in &t.test.attempts {
-                assert!(attempt.start_timestamp.is_some(), "every attempt has startTimestamp");
+                assert!(
+                    attempt.start_timestamp.is_some(),
+                    "every attempt has startTimestamp"
+                );
                 assert!((attempt.environment_idx() as usize) < report.environments.len());
                 statuses.push((attempt.expected_status(), attempt.status()));
                 refs.extend(attempt.attachments.iter().flatten());
@@ -1298,7 +1448,10 @@ mod tests {
         }
         assert_eq!(tests, summary_a.tests);
         assert_eq!(refs.len(), summary_a.attachment_refs);
-        assert!(refs.len() > summary_a.attachment_files, "attachments are shared");
+        assert!(
+            refs.len() > summary_a.attachment_files,
+            "attachments are shared"
+        );
         for att in refs {
             let path = read.root.join(ATTACHMENTS_DIR).join(&att.id);
             let bytes = fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -1311,9 +1464,15 @@ mod tests {
             TestStatus::Skipped,
             TestStatus::Interrupted,
         ] {
-            assert!(statuses.iter().any(|(_, s)| *s == status), "{status:?} present");
+            assert!(
+                statuses.iter().any(|(_, s)| *s == status),
+                "{status:?} present"
+            );
         }
-        assert!(statuses.contains(&(TestStatus::Failed, TestStatus::Failed)), "xfail present");
+        assert!(
+            statuses.contains(&(TestStatus::Failed, TestStatus::Failed)),
+            "xfail present"
+        );
         let flaky = report.all_tests().filter(|t| t.test.is_flaky()).count();
         assert!(flaky > 0);
     }
@@ -1324,9 +1483,18 @@ mod tests {
         let mut writer = ReportDirWriter::create(pool_dir.path().join("r")).expect("writer");
         let pool = AttachmentPool::create(&mut writer, 1).expect("pool");
         for target in [1_000_000u64, 3_000_000] {
-            let (report, summary) = build_report(&pool, GenOptions { target_bytes: target, seed: 1 });
+            let (report, summary) = build_report(
+                &pool,
+                GenOptions {
+                    target_bytes: target,
+                    seed: 1,
+                },
+            );
             let real = json_len(&report);
-            assert!((real as f64 / target as f64 - 1.0).abs() < 0.10, "{real} for {target}");
+            assert!(
+                (real as f64 / target as f64 - 1.0).abs() < 0.10,
+                "{real} for {target}"
+            );
             assert!((summary.estimated_bytes as f64 / real as f64 - 1.0).abs() < 0.05);
         }
     }

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use flakiness_bench::{generate, parse_ignored_any, GenOptions, MB};
 
 #[derive(Debug, Parser)]
-#[command(name = "flakiness-bench", version, about = "Benchmark helpers of the flakiness toolkit")]
+#[command(
+    name = "flakiness-bench",
+    version,
+    about = "Benchmark helpers of the flakiness toolkit"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

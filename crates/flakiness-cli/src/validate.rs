@@ -169,7 +169,10 @@ fn print_human(results: &[(PathBuf, Checked)]) -> std::io::Result<()> {
                 let errors = o.errors.len() + o.errors_omitted;
                 let warnings = o.warnings.len() + o.warnings_omitted;
                 if errors > 0 {
-                    counts.push(format!("{errors} error{}", if errors == 1 { "" } else { "s" }));
+                    counts.push(format!(
+                        "{errors} error{}",
+                        if errors == 1 { "" } else { "s" }
+                    ));
                 }
                 if warnings > 0 {
                     counts.push(format!(
@@ -183,7 +186,9 @@ fn print_human(results: &[(PathBuf, Checked)]) -> std::io::Result<()> {
                     format!(" ({})", counts.join(", "))
                 };
                 writeln!(out, "{bold}{shown}{bold:#}: {style}{word}{style:#}{counts}")?;
-                for (kind, style, list) in [("error", red, &o.errors), ("warning", yellow, &o.warnings)] {
+                for (kind, style, list) in
+                    [("error", red, &o.errors), ("warning", yellow, &o.warnings)]
+                {
                     for p in list.iter() {
                         writeln!(
                             out,

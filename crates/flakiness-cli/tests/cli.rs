@@ -29,12 +29,21 @@ fn schema_command_prints_the_committed_schema() {
     let o = flakiness(&["schema"]);
     assert_eq!(o.status.code(), Some(0));
     let committed = fs::read_to_string(repo().join("schemas/report.schema.json")).expect("schema");
-    assert!(stdout(&o) == committed, "`flakiness schema` differs from schemas/report.schema.json");
+    assert!(
+        stdout(&o) == committed,
+        "`flakiness schema` differs from schemas/report.schema.json"
+    );
 }
 
 #[test]
 fn json_output_over_all_fixtures() {
-    let o = flakiness(&["validate", "--format", "json", "testdata/reports", "testdata/malformed"]);
+    let o = flakiness(&[
+        "validate",
+        "--format",
+        "json",
+        "testdata/reports",
+        "testdata/malformed",
+    ]);
     assert_eq!(o.status.code(), Some(1), "some fixtures are invalid");
     let out = stdout(&o);
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is JSON");
@@ -56,13 +65,26 @@ fn json_output_over_all_fixtures() {
 #[test]
 fn jsonschema_engine_gives_the_same_verdicts() {
     let verdicts = |engine: &str| {
-        let o = flakiness(&["validate", "--format", "json", "--engine", engine, "testdata/reports"]);
+        let o = flakiness(&[
+            "validate",
+            "--format",
+            "json",
+            "--engine",
+            engine,
+            "testdata/reports",
+        ]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
         v["reports"]
             .as_array()
             .expect("reports")
             .iter()
-            .map(|r| (r["path"].to_string(), r["valid"].clone(), r["schemaValid"].clone()))
+            .map(|r| {
+                (
+                    r["path"].to_string(),
+                    r["valid"].clone(),
+                    r["schemaValid"].clone(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(verdicts("stream"), verdicts("jsonschema"));
@@ -98,7 +120,11 @@ fn exit_codes() {
     assert_eq!(missing.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does/not/exist"));
     // I/O beats invalid when both happen.
-    let both = flakiness(&["validate", "testdata/reports/invalid-semantic", "does/not/exist"]);
+    let both = flakiness(&[
+        "validate",
+        "testdata/reports/invalid-semantic",
+        "does/not/exist",
+    ]);
     assert_eq!(both.status.code(), Some(3));
 }
 
@@ -111,12 +137,18 @@ fn unreadable_paths_are_io_errors() {
     // A report.json that is a dangling symlink: exists in the listing, cannot be read.
     let dangling = tmp.path().join("b");
     fs::create_dir_all(&dangling).expect("mkdir");
-    std::os::unix::fs::symlink(tmp.path().join("nowhere"), dangling.join("report.json")).expect("symlink");
+    std::os::unix::fs::symlink(tmp.path().join("nowhere"), dangling.join("report.json"))
+        .expect("symlink");
     // A folder with no report at all.
     let empty = tmp.path().join("c");
     fs::create_dir_all(&empty).expect("mkdir");
     for path in [&dir_report, &dangling.join("report.json"), &empty] {
-        let o = flakiness(&["validate", "--format", "json", path.to_str().expect("utf-8")]);
+        let o = flakiness(&[
+            "validate",
+            "--format",
+            "json",
+            path.to_str().expect("utf-8"),
+        ]);
         assert_eq!(o.status.code(), Some(3), "{}", path.display());
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
         assert!(v["reports"][0]["ioError"].is_string(), "{v}");

@@ -166,7 +166,8 @@ pub fn is_report_dir(dir: &Path) -> io::Result<bool> {
         let entry = entry?;
         let kind = entry.file_type()?;
         let name = entry.file_name();
-        let ok = (name == REPORT_FILE && kind.is_file()) || (name == ATTACHMENTS_DIR && kind.is_dir());
+        let ok =
+            (name == REPORT_FILE && kind.is_file()) || (name == ATTACHMENTS_DIR && kind.is_dir());
         if !ok {
             return Ok(false);
         }
@@ -191,10 +192,10 @@ impl ReportDirWriter {
     /// Starts writing the report directory `target`.
     pub fn create(target: impl AsRef<Path>) -> Result<Self, Error> {
         let target = target.as_ref().to_path_buf();
-        if target.exists() {
-            if !target.is_dir() || !is_report_dir(&target).map_err(io_err(&target))? {
-                return Err(Error::NotAReportDirectory { path: target });
-            }
+        if target.exists()
+            && (!target.is_dir() || !is_report_dir(&target).map_err(io_err(&target))?)
+        {
+            return Err(Error::NotAReportDirectory { path: target });
         }
         let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -279,12 +280,10 @@ impl ReportDirWriter {
             path: report_path.clone(),
             source,
         })?;
-        let file = w
-            .into_inner()
-            .map_err(|e| Error::Io {
-                path: report_path.clone(),
-                source: e.into_error(),
-            })?;
+        let file = w.into_inner().map_err(|e| Error::Io {
+            path: report_path.clone(),
+            source: e.into_error(),
+        })?;
         file.sync_all().map_err(io_err(&report_path))?;
         drop(file);
 

@@ -237,7 +237,11 @@ impl<'a> TestRef<'a> {
             .iter()
             .rev()
             .find(|s| s.kind == SuiteType::File)
-            .map(|s| s.location.as_ref().map_or(s.title.as_str(), |l| l.file.as_str()))
+            .map(|s| {
+                s.location
+                    .as_ref()
+                    .map_or(s.title.as_str(), |l| l.file.as_str())
+            })
     }
 
     /// Titles of the enclosing suites that are not file suites, outermost first.
@@ -252,7 +256,11 @@ impl<'a> TestRef<'a> {
     /// The full name: non-empty suite titles (file suites left out) and the test title, joined
     /// by ` › `.
     pub fn full_name(&self) -> String {
-        let mut parts: Vec<&str> = self.suite_path().into_iter().filter(|t| !t.is_empty()).collect();
+        let mut parts: Vec<&str> = self
+            .suite_path()
+            .into_iter()
+            .filter(|t| !t.is_empty())
+            .collect();
         parts.push(self.test.title.as_str());
         parts.join(" › ")
     }

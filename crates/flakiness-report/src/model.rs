@@ -520,7 +520,4 @@ pub struct SystemUtilizationSample {
 /// One `[time, percent]` pair of a telemetry series. The first pair of a series holds a Unix
 /// timestamp in milliseconds, the following ones the milliseconds since the previous pair.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct TelemetrySample(
-    pub DurationMs,
-    #[schemars(schema_with = "percent")] pub f64,
-);
+pub struct TelemetrySample(pub DurationMs, #[schemars(schema_with = "percent")] pub f64);

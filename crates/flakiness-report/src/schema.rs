@@ -73,4 +73,3 @@ fn strip_null(schema: &mut Schema) {
         }
     }
 }
-

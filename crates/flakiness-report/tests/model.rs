@@ -56,8 +56,8 @@ fn valid_fixtures_survive_read_write_without_loss() {
         for path in fixtures(folder) {
             let text = fs::read(&path).expect("read");
             let original: Value = serde_json::from_slice(&text).expect("json");
-            let report: Report = serde_json::from_slice(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let report: Report =
+                serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let written = serde_json::to_value(&report).expect("serialize");
             assert!(
                 same(&original, &written),
@@ -90,14 +90,23 @@ fn writer_writes_a_readable_report_directory() {
     let tmp = tempfile::tempdir().expect("tmp");
     let target = tmp.path().join("out");
     let mut w = ReportDirWriter::create(&target).expect("create");
-    let a = w.add_attachment("hello.txt", "text/plain", b"hello").expect("add");
-    assert_eq!(a.id, "5d41402abc4b2a76b9719d911017c592", "MD5 of the content");
-    let again = w.add_attachment("other-name.txt", "text/plain", b"hello").expect("add");
+    let a = w
+        .add_attachment("hello.txt", "text/plain", b"hello")
+        .expect("add");
+    assert_eq!(
+        a.id, "5d41402abc4b2a76b9719d911017c592",
+        "MD5 of the content"
+    );
+    let again = w
+        .add_attachment("other-name.txt", "text/plain", b"hello")
+        .expect("add");
     assert_eq!(again.id, a.id, "same content, same id");
     let src = tmp.path().join("big.bin");
     let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     fs::write(&src, &content).expect("write src");
-    let f = w.add_attachment_file("big.bin", "application/octet-stream", &src).expect("file");
+    let f = w
+        .add_attachment_file("big.bin", "application/octet-stream", &src)
+        .expect("file");
     assert_eq!(f.id, attachment_id_for(&content));
 
     let mut report = Report::new(CATEGORY_JUNIT, "a".repeat(40));
@@ -109,8 +118,14 @@ fn writer_writes_a_readable_report_directory() {
 
     let read = read_report_dir(&target).expect("read back");
     assert_eq!(read.report, report);
-    assert_eq!(fs::read(read.attachment_path(&a.id).expect("safe")).expect("att"), b"hello");
-    assert_eq!(fs::read(read.attachment_path(&f.id).expect("safe")).expect("att"), content);
+    assert_eq!(
+        fs::read(read.attachment_path(&a.id).expect("safe")).expect("att"),
+        b"hello"
+    );
+    assert_eq!(
+        fs::read(read.attachment_path(&f.id).expect("safe")).expect("att"),
+        content
+    );
     assert!(read.attachment_path("../etc/passwd").is_err());
     let leftovers: Vec<_> = fs::read_dir(tmp.path())
         .expect("ls")
@@ -139,7 +154,9 @@ fn writer_replaces_a_report_directory_but_nothing_else() {
     let read = read_report_dir(&target).expect("read");
     assert_eq!(read.report.title.as_deref(), Some("second"));
     assert_eq!(
-        fs::read_dir(target.join(ATTACHMENTS_DIR)).expect("ls").count(),
+        fs::read_dir(target.join(ATTACHMENTS_DIR))
+            .expect("ls")
+            .count(),
         0,
         "old attachments replaced"
     );
@@ -150,15 +167,24 @@ fn writer_replaces_a_report_directory_but_nothing_else() {
     fs::write(precious.join("thesis.tex"), "years of work").expect("write");
     let err = ReportDirWriter::create(&precious).expect_err("must refuse");
     assert!(matches!(err, Error::NotAReportDirectory { .. }), "{err}");
-    assert_eq!(fs::read_to_string(precious.join("thesis.tex")).expect("kept"), "years of work");
+    assert_eq!(
+        fs::read_to_string(precious.join("thesis.tex")).expect("kept"),
+        "years of work"
+    );
 
     // Changed between create and finish: still refused.
     let racy = tmp.path().join("racy");
     let w = ReportDirWriter::create(&racy).expect("create");
     fs::create_dir(&racy).expect("mkdir");
     fs::write(racy.join("notes.txt"), "mine").expect("write");
-    assert!(matches!(w.finish(&report("x")), Err(Error::NotAReportDirectory { .. })));
-    assert_eq!(fs::read_to_string(racy.join("notes.txt")).expect("kept"), "mine");
+    assert!(matches!(
+        w.finish(&report("x")),
+        Err(Error::NotAReportDirectory { .. })
+    ));
+    assert_eq!(
+        fs::read_to_string(racy.join("notes.txt")).expect("kept"),
+        "mine"
+    );
 }
 
 #[test]
@@ -206,9 +232,18 @@ fn outcomes_flakiness_and_full_names() {
     let flaky = Test::new("t").with_attempts([failed.clone(), passed.clone()]);
     assert_eq!(flaky.outcome(), TestOutcome::Flaky);
     assert!(flaky.is_flaky());
-    assert_eq!(Test::new("t").with_attempts([failed.clone()]).outcome(), TestOutcome::Unexpected);
-    assert_eq!(Test::new("t").with_attempts([skipped]).outcome(), TestOutcome::Skipped);
-    assert_eq!(Test::new("t").with_attempts([xfail]).outcome(), TestOutcome::Expected);
+    assert_eq!(
+        Test::new("t").with_attempts([failed.clone()]).outcome(),
+        TestOutcome::Unexpected
+    );
+    assert_eq!(
+        Test::new("t").with_attempts([skipped]).outcome(),
+        TestOutcome::Skipped
+    );
+    assert_eq!(
+        Test::new("t").with_attempts([xfail]).outcome(),
+        TestOutcome::Expected
+    );
 
     // Failing in one environment and passing in another is not flaky.
     let mut other_env = passed.clone();

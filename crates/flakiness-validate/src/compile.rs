@@ -231,10 +231,9 @@ impl Compiler<'_> {
                         let name = name
                             .as_str()
                             .ok_or_else(|| err(at, "required entry is not a string"))?;
-                        let idx = props
-                            .iter()
-                            .position(|(n, _)| n == name)
-                            .ok_or_else(|| err(at, format!("required {name:?} has no property schema")))?;
+                        let idx = props.iter().position(|(n, _)| n == name).ok_or_else(|| {
+                            err(at, format!("required {name:?} has no property schema"))
+                        })?;
                         required.push(idx);
                     }
                 }
@@ -359,7 +358,10 @@ pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
                 None => (prop, false),
             };
             let Kind::Object { props, .. } = &c.nodes[owner].kind else {
-                return Err(err(def, "semantic role on a definition that is not an object"));
+                return Err(err(
+                    def,
+                    "semantic role on a definition that is not an object",
+                ));
             };
             let id = props
                 .iter()
@@ -376,7 +378,10 @@ pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
             }
         };
         if c.nodes[target].role != Role::None {
-            return Err(err(def, format!("node of {prop} has two roles (shared $ref?)")));
+            return Err(err(
+                def,
+                format!("node of {prop} has two roles (shared $ref?)"),
+            ));
         }
         c.nodes[target].role = role;
     }

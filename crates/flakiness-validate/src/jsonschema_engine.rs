@@ -20,7 +20,8 @@ impl std::fmt::Debug for SchemaEngine {
 
 impl SchemaEngine {
     pub fn new(schema: &Value) -> Result<Self, CompileError> {
-        let validator = jsonschema::validator_for(schema).map_err(|e| CompileError::new("$", e.to_string()))?;
+        let validator =
+            jsonschema::validator_for(schema).map_err(|e| CompileError::new("$", e.to_string()))?;
         Ok(SchemaEngine { validator })
     }
 
@@ -33,9 +34,13 @@ impl SchemaEngine {
         let value: Value = match serde_json::from_slice(body) {
             Ok(v) => v,
             Err(e) => {
-                sink.push(Severity::Error, rules::JSON, base, || "$".into(), || {
-                    format!("invalid JSON: {e}")
-                });
+                sink.push(
+                    Severity::Error,
+                    rules::JSON,
+                    base,
+                    || "$".into(),
+                    || format!("invalid JSON: {e}"),
+                );
                 return;
             }
         };
@@ -50,7 +55,13 @@ impl SchemaEngine {
             } else {
                 (String::new(), 0)
             };
-            sink.push(Severity::Error, rules::SCHEMA, base + offset, || path, || message);
+            sink.push(
+                Severity::Error,
+                rules::SCHEMA,
+                base + offset,
+                || path,
+                || message,
+            );
         }
     }
 }

@@ -185,7 +185,10 @@ impl Validator {
                 rules::JSON,
                 0,
                 || "$".into(),
-                || "file starts with a UTF-8 byte order mark (BOM), which JSON does not allow".into(),
+                || {
+                    "file starts with a UTF-8 byte order mark (BOM), which JSON does not allow"
+                        .into()
+                },
             );
             (&data[BOM.len()..], BOM.len())
         } else {
@@ -325,8 +328,12 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, Error> {
         .filter_entry(|e| !(e.file_type().is_dir() && e.file_name() == ATTACHMENTS_DIR));
     for entry in walk {
         let entry = entry.map_err(|e| Error::Io {
-            path: e.path().map_or_else(|| path.to_path_buf(), Path::to_path_buf),
-            source: e.into_io_error().unwrap_or_else(|| io::Error::other("file system loop")),
+            path: e
+                .path()
+                .map_or_else(|| path.to_path_buf(), Path::to_path_buf),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| io::Error::other("file system loop")),
         })?;
         if !entry.file_type().is_file() {
             continue;

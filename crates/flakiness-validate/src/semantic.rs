@@ -82,11 +82,25 @@ impl Semantic {
         }
     }
 
-    fn check_env(idx: f64, n: usize, offset: usize, sink: &mut Sink, path: impl FnOnce() -> String) {
+    fn check_env(
+        idx: f64,
+        n: usize,
+        offset: usize,
+        sink: &mut Sink,
+        path: impl FnOnce() -> String,
+    ) {
         if idx.fract() == 0.0 && idx >= 0.0 && idx >= n as f64 {
-            sink.push(Severity::Error, rules::ENVIRONMENT_IDX_RANGE, offset, path, || {
-                format!("environmentIdx {idx} is out of range: the report has {n} environment(s)")
-            });
+            sink.push(
+                Severity::Error,
+                rules::ENVIRONMENT_IDX_RANGE,
+                offset,
+                path,
+                || {
+                    format!(
+                        "environmentIdx {idx} is out of range: the report has {n} environment(s)"
+                    )
+                },
+            );
         }
     }
 
@@ -132,7 +146,11 @@ impl Semantic {
                 Frame::Test(self.tests.len() - 1)
             }
             Role::Location => Frame::Location { file: None },
-            _ if self.frames.last().is_some_and(|f| matches!(f, Frame::Test(_))) => {
+            _ if self
+                .frames
+                .last()
+                .is_some_and(|f| matches!(f, Frame::Test(_))) =>
+            {
                 // Objects directly inside a test are its attempts (or its location, above).
                 Frame::Attempt { env: None }
             }
@@ -188,16 +206,17 @@ impl Semantic {
         scratch: &mut Vec<u8>,
     ) {
         match role {
-            Role::CommitId => {
-                if s.len() == 40 && !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    err(
-                        sink,
-                        rules::COMMIT_ID_HEX,
-                        offset,
-                        path,
-                        format!("commit id {:?} is not 40 hexadecimal characters", shorten(s)),
-                    );
-                }
+            Role::CommitId if s.len() == 40 && !s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                err(
+                    sink,
+                    rules::COMMIT_ID_HEX,
+                    offset,
+                    path,
+                    format!(
+                        "commit id {:?} is not 40 hexadecimal characters",
+                        shorten(s)
+                    ),
+                );
             }
             Role::AttachmentId => match flakiness_report::check_attachment_id(s) {
                 Err(reason) => err(

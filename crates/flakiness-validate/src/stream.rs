@@ -115,7 +115,10 @@ impl<'a> Walker<'a> {
             other => format!("invalid JSON: {other}"),
         };
         let rest = self.data.get(e.index..).unwrap_or_default();
-        if [&b"NaN"[..], b"Infinity", b"-Infinity"].iter().any(|lit| rest.starts_with(lit)) {
+        if [&b"NaN"[..], b"Infinity", b"-Infinity"]
+            .iter()
+            .any(|lit| rest.starts_with(lit))
+        {
             message.push_str(" (NaN and Infinity are not JSON numbers)");
         }
         self.sink
@@ -228,7 +231,11 @@ impl<'a> Walker<'a> {
                 let mut problem = None;
                 if min.is_some() || max.is_some() {
                     // Lengths in characters, as JSON Schema counts them.
-                    let len = if s.is_ascii() { s.len() } else { s.chars().count() };
+                    let len = if s.is_ascii() {
+                        s.len()
+                    } else {
+                        s.chars().count()
+                    };
                     if let Some(min) = *min {
                         if len < min {
                             problem = Some(format!(
@@ -282,12 +289,16 @@ impl<'a> Walker<'a> {
                 let n = self.number(peek, start)?;
                 if let Some(min) = *min {
                     if n < min {
-                        self.error(rules::SCHEMA, start, || format!("expected a number >= {min}, found {n}"));
+                        self.error(rules::SCHEMA, start, || {
+                            format!("expected a number >= {min}, found {n}")
+                        });
                     }
                 }
                 if let Some(max) = *max {
                     if n > max {
-                        self.error(rules::SCHEMA, start, || format!("expected a number <= {max}, found {n}"));
+                        self.error(rules::SCHEMA, start, || {
+                            format!("expected a number <= {max}, found {n}")
+                        });
                     }
                 }
                 if *integer && n.fract() != 0.0 {
@@ -307,9 +318,9 @@ impl<'a> Walker<'a> {
                     values.iter().any(|v| v.as_f64() == Some(n))
                 } else if peek == Peek::String {
                     let s = match self.jiter.known_str() {
-                    Ok(s) => s,
-                    Err(e) => return Err(self.json_error(e)),
-                };
+                        Ok(s) => s,
+                        Err(e) => return Err(self.json_error(e)),
+                    };
                     values.iter().any(|v| v.as_str() == Some(s))
                 } else {
                     self.skip(peek)?;
@@ -335,7 +346,10 @@ impl<'a> Walker<'a> {
     }
 
     fn number(&mut self, peek: Peek, start: usize) -> Result<f64, Stop> {
-        let n = self.jiter.known_float(peek).map_err(|e| self.json_error(e))?;
+        let n = self
+            .jiter
+            .known_float(peek)
+            .map_err(|e| self.json_error(e))?;
         if !n.is_finite() {
             self.error(rules::JSON, start, || "number out of range".to_string());
             return Err(Stop);
@@ -366,8 +380,15 @@ impl<'a> Walker<'a> {
         while let Some(k) = key {
             match k {
                 Some(idx) => {
-                    seen |= 1 << idx;
                     let (name, child) = &props[idx];
+                    if seen & (1 << idx) != 0 {
+                        // JSON.parse would keep the last silently; the model refuses it.
+                        let at = self.base + self.jiter.current_index();
+                        self.error(rules::JSON, at, || {
+                            format!("duplicate key `{name}`: a key may appear once per object")
+                        });
+                    }
+                    seen |= 1 << idx;
                     let peek = self.jiter.peek().map_err(|e| self.json_error(e))?;
                     let vstart = self.base + self.jiter.current_index();
                     let before = self.sink.schema_errors;
@@ -520,7 +541,7 @@ impl<'a> Walker<'a> {
             let p = self.jiter.peek().map_err(|e| self.json_error(e))?;
             if !flagged && matches!(p, Peek::Object | Peek::Array | Peek::Null) {
                 let at = self.base + self.jiter.current_index();
-                let path = format!("{}.{name}", path_string(&self.path));
+                let path = format!("{}{}", path_string(&self.path), key_segment(&name));
                 self.sink.push(
                     Severity::Warning,
                     rules::METADATA_SHAPE,
@@ -553,4 +574,20 @@ impl<'a> Walker<'a> {
 
 fn metadata_message(found: &str) -> String {
     format!("metadata should be a flat object of strings, numbers and booleans (found {found})")
+}
+
+/// `.key` for identifier-like keys, `["key"]` (a JSON string) for any other.
+fn key_segment(key: &str) -> String {
+    let ident = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if ident {
+        format!(".{key}")
+    } else {
+        format!("[{}]", serde_json::Value::String(key.to_string()))
+    }
 }

@@ -86,16 +86,23 @@ fn stdio() -> impl Strategy<Value = TimedStdioEntry> {
 }
 
 fn step() -> impl Strategy<Value = TestStep> {
-    let leaf = (text(), proptest::option::of(millis()), proptest::option::of(error())).prop_map(
-        |(title, duration, error)| TestStep {
+    let leaf = (
+        text(),
+        proptest::option::of(millis()),
+        proptest::option::of(error()),
+    )
+        .prop_map(|(title, duration, error)| TestStep {
             title,
             duration: duration.map(DurationMs),
             error,
             ..Default::default()
-        },
-    );
+        });
     leaf.prop_recursive(3, 12, 3, |inner| {
-        (text(), proptest::collection::vec(inner, 0..3), proptest::option::of(proptest::collection::vec(attachment(), 0..2)))
+        (
+            text(),
+            proptest::collection::vec(inner, 0..3),
+            proptest::option::of(proptest::collection::vec(attachment(), 0..2)),
+        )
             .prop_map(|(title, steps, attachments)| TestStep {
                 title,
                 steps: Some(steps),
@@ -119,7 +126,18 @@ fn attempt(envs: u32) -> impl Strategy<Value = RunAttempt> {
         proptest::option::of((nonempty(), proptest::option::of(text()))),
     )
         .prop_map(
-            |(env, status, expected, start, duration, errors, stdio, steps, attachments, annotation)| RunAttempt {
+            |(
+                env,
+                status,
+                expected,
+                start,
+                duration,
+                errors,
+                stdio,
+                steps,
+                attachments,
+                annotation,
+            )| RunAttempt {
                 environment_idx: env,
                 status,
                 expected_status: expected,
@@ -163,16 +181,24 @@ fn suite(envs: u32) -> impl Strategy<Value = Suite> {
         Just(SuiteType::Suite),
         Just(SuiteType::AnonymousSuite)
     ];
-    let leaf = (kind.clone(), text(), proptest::collection::vec(test(envs), 0..3)).prop_map(
-        |(kind, title, tests)| Suite {
+    let leaf = (
+        kind.clone(),
+        text(),
+        proptest::collection::vec(test(envs), 0..3),
+    )
+        .prop_map(|(kind, title, tests)| Suite {
             kind,
             title,
             tests: Some(tests),
             ..Default::default()
-        },
-    );
+        });
     leaf.prop_recursive(3, 16, 3, move |inner| {
-        (kind.clone(), text(), proptest::collection::vec(inner, 0..3), proptest::option::of(location()))
+        (
+            kind.clone(),
+            text(),
+            proptest::collection::vec(inner, 0..3),
+            proptest::option::of(location()),
+        )
             .prop_map(|(kind, title, suites, location)| Suite {
                 kind,
                 title,
@@ -188,7 +214,13 @@ fn report() -> impl Strategy<Value = Report> {
         (
             nonempty(),
             "[0-9a-f]{40}",
-            proptest::collection::vec((nonempty(), proptest::option::of((text(), any::<bool>(), any::<i32>()))), envs as usize),
+            proptest::collection::vec(
+                (
+                    nonempty(),
+                    proptest::option::of((text(), any::<bool>(), any::<i32>())),
+                ),
+                envs as usize,
+            ),
             proptest::collection::vec(suite(envs), 0..3),
             proptest::collection::vec(test(envs), 0..3),
             millis(),
@@ -204,9 +236,9 @@ fn report() -> impl Strategy<Value = Report> {
                         .into_iter()
                         .map(|(name, meta)| {
                             let mut e = Environment::new(name);
-                            e.metadata = meta.map(|(s, b, n)| {
-                                serde_json::json!({"branch": s, "ci": b, "shard": n})
-                            });
+                            e.metadata = meta.map(
+                                |(s, b, n)| serde_json::json!({"branch": s, "ci": b, "shard": n}),
+                            );
                             e
                         })
                         .collect();

@@ -1,6 +1,5 @@
 //! The validator on every fixture of testdata/, both engines, and on reports the model builds.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use flakiness_validate::{discover, rules, Engine, Options, Outcome, Validator};
@@ -35,7 +34,11 @@ fn check(folder: &str) -> Vec<(PathBuf, Outcome, Outcome)> {
 
 fn name(p: &Path) -> String {
     let s = p.to_string_lossy();
-    s.trim_end_matches("/report.json").rsplit('/').next().unwrap_or_default().to_string()
+    s.trim_end_matches("/report.json")
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn rules_of(o: &Outcome) -> Vec<&'static str> {
@@ -47,10 +50,23 @@ fn rules_of(o: &Outcome) -> Vec<&'static str> {
 #[test]
 fn engines_agree_on_every_fixture() {
     let mut n = 0;
-    for folder in ["reports/valid", "reports/invalid-schema", "reports/invalid-semantic", "reports/warnings", "malformed"] {
+    for folder in [
+        "reports/valid",
+        "reports/invalid-schema",
+        "reports/invalid-semantic",
+        "reports/warnings",
+        "malformed",
+    ] {
         for (f, a, b) in check(folder) {
             assert_eq!(a.valid(), b.valid(), "{}", f.display());
-            assert_eq!(a.schema_valid, b.schema_valid, "{}: {:?} vs {:?}", f.display(), a.errors, b.errors);
+            assert_eq!(
+                a.schema_valid,
+                b.schema_valid,
+                "{}: {:?} vs {:?}",
+                f.display(),
+                a.errors,
+                b.errors
+            );
             let semantic = |o: &Outcome| {
                 o.errors
                     .iter()
@@ -76,7 +92,12 @@ fn engines_agree_on_every_fixture() {
 #[test]
 fn valid_fixtures_are_valid_without_warnings() {
     for (f, a, _) in check("reports/valid") {
-        assert!(a.valid() && a.schema_valid, "{}: {:?}", f.display(), a.errors);
+        assert!(
+            a.valid() && a.schema_valid,
+            "{}: {:?}",
+            f.display(),
+            a.errors
+        );
         assert!(a.warnings.is_empty(), "{}: {:?}", f.display(), a.warnings);
     }
 }
@@ -174,7 +195,16 @@ fn positions_point_at_the_value() {
     assert_eq!(p.path, "tests[0].attempts[0].status");
     // Columns count characters: the `é` before it is two bytes but one column.
     assert_eq!((p.line, p.column), (8, 44));
-    assert_eq!(&text.lines().nth(7).expect("line").chars().skip(43).collect::<String>()[..4], "\"ok\"");
+    assert_eq!(
+        &text
+            .lines()
+            .nth(7)
+            .expect("line")
+            .chars()
+            .skip(43)
+            .collect::<String>()[..4],
+        "\"ok\""
+    );
 }
 
 #[test]
@@ -208,4 +238,25 @@ fn environment_indexes_before_environments_are_checked_at_the_end() {
     let o = v.validate_bytes(text.as_bytes());
     assert_eq!(rules_of(&o), vec![rules::ENVIRONMENT_IDX_RANGE]);
     assert_eq!(o.errors[0].path, "tests[0].attempts[0].environmentIdx");
+}
+
+#[test]
+fn duplicate_keys_are_json_errors_in_both_engines() {
+    let text = format!(
+        "{{\"category\":\"c\",\"commitId\":\"{}\",\"environments\":[{{\"name\":\"e\",\"metadata\":{{\"a b\":[1]}}}}],\"startTimestamp\":0,\"duration\":0,\"duration\":1}}",
+        "a".repeat(40)
+    );
+    for engine in [Engine::Stream, Engine::JsonSchema] {
+        let o = validator(engine, false).validate_bytes(text.as_bytes());
+        assert_eq!(
+            rules_of(&o),
+            vec![rules::JSON],
+            "{engine:?}: {:?}",
+            o.errors
+        );
+        assert!(o.errors[0].message.contains("duplicate key `duration`"));
+        assert!(!o.schema_valid);
+        // Metadata keys that are not identifiers are quoted in paths.
+        assert_eq!(o.warnings[0].path, "environments[0].metadata[\"a b\"]");
+    }
 }
