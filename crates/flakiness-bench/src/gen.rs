@@ -799,11 +799,13 @@ impl Ctx<'_> {
         kind: Option<Kind>,
     ) -> Test {
         self.tests += 1;
+        // The counter keeps titles unique, as runners require within one suite.
         let title = format!(
-            "{} {}{}",
+            "{} {}{} #{}",
             rng.pick(VERBS),
             rng.pick(OBJECTS),
-            rng.pick(CONDITIONS)
+            rng.pick(CONDITIONS),
+            self.tests
         );
         let mut test = Test::new(title);
         let test_line = *line;

@@ -166,7 +166,7 @@ impl Validator {
                 what: "is a directory, not a report file".into(),
             });
         }
-        let data = fs::read(path).map_err(|source| Error::Io {
+        let data = FileBytes::open(path, meta.len()).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -174,7 +174,7 @@ impl Validator {
             .parent()
             .map(|p| p.join(ATTACHMENTS_DIR))
             .unwrap_or_else(|| PathBuf::from(ATTACHMENTS_DIR));
-        Ok(self.validate_impl(&data, Some(&dir)))
+        Ok(self.validate_impl(data.bytes(), Some(&dir)))
     }
 
     fn validate_impl(&self, data: &[u8], attachments_dir: Option<&Path>) -> Outcome {
@@ -194,19 +194,11 @@ impl Validator {
         } else {
             (data, 0)
         };
-        let mut json_ok = true;
-        if let Err(e) = std::str::from_utf8(body) {
-            sink.push(
-                Severity::Error,
-                rules::JSON,
-                base + e.valid_up_to(),
-                || "$".into(),
-                || "invalid UTF-8".into(),
-            );
-            json_ok = false;
-        }
-        let mut semantic = None;
-        if json_ok {
+        // The UTF-8 check of the whole file (the walk skips strings it does not need without
+        // decoding them) runs beside the walk on large files; on invalid UTF-8 the walk's
+        // findings are dropped and only that error is reported.
+        let utf8_error = |body: &[u8]| std::str::from_utf8(body).err().map(|e| e.valid_up_to());
+        let walk = |sink: Sink| {
             let mut walker = stream::Walker::new(
                 body,
                 base,
@@ -214,9 +206,33 @@ impl Validator {
                 sink,
                 Some(semantic::Semantic::default()),
             );
-            json_ok = walker.run();
-            sink = walker.sink;
-            semantic = walker.semantic;
+            let ok = walker.run();
+            (ok, walker.sink, walker.semantic)
+        };
+        let before = sink.clone();
+        let (bad_utf8, (walked_ok, walked_sink, walked_semantic)) = if body.len() >= PARALLEL_UTF8 {
+            std::thread::scope(|scope| {
+                let check = scope.spawn(|| utf8_error(body));
+                let walked = walk(sink);
+                (check.join().unwrap_or(Some(0)), walked)
+            })
+        } else {
+            match utf8_error(body) {
+                Some(at) => (Some(at), (false, sink, None)),
+                None => (None, walk(sink)),
+            }
+        };
+        let (mut json_ok, mut sink, semantic) = (walked_ok, walked_sink, walked_semantic);
+        if let Some(at) = bad_utf8 {
+            sink = before;
+            sink.push(
+                Severity::Error,
+                rules::JSON,
+                base + at,
+                || "$".into(),
+                || "invalid UTF-8".into(),
+            );
+            json_ok = false;
         }
         if json_ok {
             if let Some(engine) = &self.jsonschema {
@@ -227,6 +243,46 @@ impl Validator {
             }
         }
         finish(data, sink, self.options.strict)
+    }
+}
+
+/// Inputs at least this large get their UTF-8 checked on a second thread during the walk.
+const PARALLEL_UTF8: usize = 1 << 20;
+
+/// Files at least this large are memory-mapped instead of copied into memory.
+const MMAP_THRESHOLD: u64 = 16 << 20;
+
+/// The bytes of a report file: read into memory, or mapped when large (no copy, and the kernel
+/// pages it in as the walk goes).
+enum FileBytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl FileBytes {
+    fn open(path: &Path, len: u64) -> io::Result<Self> {
+        if len < MMAP_THRESHOLD {
+            return fs::read(path).map(FileBytes::Read);
+        }
+        let file = fs::File::open(path)?;
+        Self::map(&file)
+    }
+
+    #[allow(unsafe_code)]
+    fn map(file: &fs::File) -> io::Result<Self> {
+        // SAFETY: the map is only read. A file truncated by another process while it is being
+        // validated makes reads past the new end fault (SIGBUS), as in every tool that maps
+        // files; spec/validation.md says so. Nothing in this process writes to it.
+        let map = unsafe { memmap2::MmapOptions::new().map(file)? };
+        let _ = map.advise(memmap2::Advice::Sequential);
+        Ok(FileBytes::Mapped(map))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            FileBytes::Read(v) => v,
+            FileBytes::Mapped(m) => m,
+        }
     }
 }
 

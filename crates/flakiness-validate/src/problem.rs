@@ -115,14 +115,20 @@ impl Sink {
 /// Fills `line` and `column` of every problem from its byte offset, in one pass over `data`.
 pub(crate) fn locate_all(data: &[u8], problems: &mut [&mut Problem]) {
     problems.sort_by_key(|p| p.offset);
-    let chars = |bytes: &[u8]| bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count();
+    let chars = |bytes: &[u8]| {
+        if bytes.is_ascii() {
+            bytes.len()
+        } else {
+            bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
+        }
+    };
     let (mut pos, mut line, mut column) = (0usize, 1usize, 1usize);
     for p in problems.iter_mut() {
         let target = p.offset.clamp(pos, data.len());
         let segment = &data[pos..target];
-        match segment.iter().rposition(|&b| b == b'\n') {
+        match memchr::memrchr(b'\n', segment) {
             Some(last) => {
-                line += segment.iter().filter(|&&b| b == b'\n').count();
+                line += memchr::memchr_iter(b'\n', segment).count();
                 column = 1 + chars(&segment[last + 1..]);
             }
             None => column += chars(segment),

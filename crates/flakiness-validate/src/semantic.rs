@@ -196,6 +196,22 @@ impl Semantic {
         }
     }
 
+    /// Whether [`string`](Self::string) needs the value of a string with this role now.
+    pub fn wants(&self, role: Role) -> bool {
+        match role {
+            Role::None => false,
+            // Only the file of a test's or a suite's own location identifies the test.
+            Role::LocationFile => matches!(
+                self.frames
+                    .len()
+                    .checked_sub(2)
+                    .and_then(|i| self.frames.get(i)),
+                Some(Frame::Test(_) | Frame::Suite(_))
+            ),
+            _ => true,
+        }
+    }
+
     pub fn string(
         &mut self,
         role: Role,

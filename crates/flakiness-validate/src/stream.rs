@@ -224,6 +224,18 @@ impl<'a> Walker<'a> {
                     });
                     return self.skip(peek);
                 }
+                let needs_value = min.is_some()
+                    || max.is_some()
+                    || !allowed.is_empty()
+                    || self
+                        .semantic
+                        .as_ref()
+                        .is_some_and(|sem| sem.wants(node.role));
+                if !needs_value {
+                    // Only its type matters: scan past it without decoding (UTF-8 was checked
+                    // for the whole file up front).
+                    return self.skip(peek);
+                }
                 let s = match self.jiter.known_str() {
                     Ok(s) => s,
                     Err(e) => return Err(self.json_error(e)),
@@ -261,13 +273,11 @@ impl<'a> Walker<'a> {
                             .join(", ")
                     ));
                 }
-                if node.role != Role::None && self.semantic.is_some() {
-                    // Copy out of the parser's buffer: the semantic layer may keep it.
-                    let owned = s.to_string();
+                if node.role != Role::None {
                     if let Some(sem) = &mut self.semantic {
                         sem.string(
                             node.role,
-                            &owned,
+                            s,
                             start,
                             &self.path,
                             &mut self.sink,
@@ -368,13 +378,41 @@ impl<'a> Walker<'a> {
         if let Some(sem) = &mut self.semantic {
             sem.object_start(node.role, start, &self.path);
         }
-        let lookup = |k: &str| props.iter().position(|(n, _)| n == k);
+        // Keys usually come in the schema's order: try the one after the last match first.
+        // Keys are compared raw (undecoded); one with an escape is decoded first.
+        let mut hint = 0usize;
+        let mut lookup = |raw: &[u8]| {
+            let decoded;
+            let k = if raw.contains(&b'\\') {
+                let mut quoted = Vec::with_capacity(raw.len() + 2);
+                quoted.push(b'"');
+                quoted.extend_from_slice(raw);
+                quoted.push(b'"');
+                decoded = serde_json::from_slice::<String>(&quoted).unwrap_or_default();
+                decoded.as_bytes()
+            } else {
+                raw
+            };
+            let hit = |n: &String| {
+                let n = n.as_bytes();
+                // Keys are short: an inlined comparison beats a call to memcmp.
+                n.len() == k.len() && n.iter().zip(k).all(|(a, b)| a == b)
+            };
+            let found = match props.get(hint) {
+                Some((n, _)) if hit(n) => Some(hint),
+                _ => props.iter().position(|(n, _)| hit(n)),
+            };
+            if let Some(i) = found {
+                hint = i + 1;
+            }
+            found
+        };
         let track = !node.any_of.is_empty();
         // For `anyOf`: (property index, valid?, start, end) of every known property.
         let mut seen_values: Vec<(usize, bool, usize, usize)> = Vec::new();
         let mut seen: u64 = 0;
-        let mut key = match self.jiter.known_object() {
-            Ok(k) => k.map(lookup),
+        let mut key = match self.jiter.next_object_bytes() {
+            Ok(k) => k.map(&mut lookup),
             Err(e) => return Err(self.json_error(e)),
         };
         while let Some(k) = key {
@@ -402,8 +440,8 @@ impl<'a> Walker<'a> {
                 }
                 None => self.jiter.next_skip().map_err(|e| self.json_error(e))?,
             }
-            key = match self.jiter.next_key() {
-                Ok(k) => k.map(lookup),
+            key = match self.jiter.next_key_bytes() {
+                Ok(k) => k.map(&mut lookup),
                 Err(e) => return Err(self.json_error(e)),
             };
         }

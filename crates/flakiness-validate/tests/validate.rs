@@ -1,5 +1,6 @@
 //! The validator on every fixture of testdata/, both engines, and on reports the model builds.
 
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use flakiness_validate::{discover, rules, Engine, Options, Outcome, Validator};
@@ -259,4 +260,46 @@ fn duplicate_keys_are_json_errors_in_both_engines() {
         // Metadata keys that are not identifiers are quoted in paths.
         assert_eq!(o.warnings[0].path, "environments[0].metadata[\"a b\"]");
     }
+}
+
+/// Large files are mapped and their UTF-8 checked beside the walk: the verdicts must not change.
+#[test]
+fn large_files_are_checked_like_small_ones() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let head = format!(
+        "{{\"category\":\"c\",\"commitId\":\"{}\",\"environments\":[{{\"name\":\"e\"}}],\"startTimestamp\":0,\"duration\":0,\n\"title\":\"",
+        "a".repeat(40)
+    );
+    let filler = "x".repeat(17 << 20);
+    let good = format!("{head}{filler}\",\n\"duration\":-1}}").replace(",\"duration\":0,", ",");
+    let path = tmp.path().join("big.json");
+    fs::write(&path, &good).expect("write");
+    let v = validator(Engine::Stream, false);
+    let o = v.validate_file(&path).expect("read");
+    assert_eq!(rules_of(&o), vec![rules::SCHEMA], "{:?}", o.errors);
+    assert_eq!(
+        (
+            o.errors[0].path.as_str(),
+            o.errors[0].line,
+            o.errors[0].column
+        ),
+        ("duration", 3, 12)
+    );
+
+    let mut bad = good.into_bytes();
+    let at = head.len() + 1000;
+    bad[at] = 0xFF;
+    fs::write(&path, &bad).expect("write");
+    let o = v.validate_file(&path).expect("read");
+    assert_eq!(rules_of(&o), vec![rules::JSON], "{:?}", o.errors);
+    assert_eq!(o.errors[0].message, "invalid UTF-8");
+    let line_start = bad[..at]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .expect("newline")
+        + 1;
+    assert_eq!(
+        (o.errors[0].line, o.errors[0].column),
+        (2, at - line_start + 1)
+    );
 }
