@@ -11,3 +11,7 @@ pub const USAGE: u8 = 2;
 /// A path could not be read: missing, unreadable, `report.json` that is a directory, a folder
 /// with no report in it.
 pub const IO: u8 = 3;
+/// An input could not be converted: not a recognised format, malformed XML… (`convert`).
+pub const BAD_INPUT: u8 = 4;
+/// The converted report failed validation: a bug of ours; nothing was written (`convert`).
+pub const INVALID_OUTPUT: u8 = 5;

@@ -1,5 +1,6 @@
 //! `flakiness`: validate, convert, analyze and upload Flakiness reports.
 
+mod convert;
 mod exit_codes;
 mod validate;
 
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Check reports: report directories, report.json files, or folders holding many reports.
     Validate(validate::Args),
+    /// Convert test-runner output (JUnit XML today) into a report directory.
+    Convert(convert::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,
 }
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Convert(args) => convert::run(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

@@ -155,3 +155,97 @@ fn unreadable_paths_are_io_errors() {
         assert!(!o.stderr.is_empty());
     }
 }
+
+const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+#[test]
+fn convert_writes_a_valid_report_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report");
+    let o = flakiness(&[
+        "convert",
+        "testdata/junit/surefire-reruns.xml",
+        "testdata/junit/gotestsum-reruns.xml",
+        "--commit-id",
+        SHA,
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.stdout.is_empty(), "logs go to stderr");
+    let v = flakiness(&["validate", "--strict", out.to_str().expect("utf-8")]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    let report = flakiness_report::read_report_dir(&out).expect("readable");
+    assert_eq!(report.report.commit_id, SHA);
+    assert_eq!(
+        report.report.all_tests().count(),
+        6,
+        "both inputs merged into one report"
+    );
+}
+
+#[test]
+fn convert_refuses_bad_input_without_writing_anything() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report");
+    for (input, code) in [
+        ("testdata/junit/truncated.xml", 4),
+        ("testdata/junit/html.xml", 4),
+        ("testdata/junit/empty.xml", 4),
+        ("testdata/junit/latin1.xml", 4),
+        ("testdata/junit/missing.xml", 3),
+    ] {
+        let o = flakiness(&[
+            "convert",
+            input,
+            "--commit-id",
+            SHA,
+            "-o",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(o.status.code(), Some(code), "{input}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(input.rsplit('/').next().expect("name")),
+            "{input}: {err}"
+        );
+        assert!(!out.exists(), "{input}: partial output");
+        assert_eq!(
+            fs::read_dir(tmp.path()).expect("ls").count(),
+            0,
+            "{input}: temp dirs left"
+        );
+    }
+    let bad_sha = flakiness(&[
+        "convert",
+        "testdata/junit/gotestsum-reruns.xml",
+        "--commit-id",
+        "abc",
+        "-o",
+        "x",
+    ]);
+    assert_eq!(bad_sha.status.code(), Some(2));
+
+    // A directory that is not a report directory is never replaced.
+    let precious = tmp.path().join("precious");
+    fs::create_dir(&precious).expect("mkdir");
+    fs::write(precious.join("notes.txt"), "mine").expect("write");
+    let o = flakiness(&[
+        "convert",
+        "testdata/junit/gotestsum-reruns.xml",
+        "--commit-id",
+        SHA,
+        "-o",
+        precious.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(
+        fs::read_to_string(precious.join("notes.txt")).expect("kept"),
+        "mine"
+    );
+}
