@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Converts every JUnit input in testdata/ and, when present, ../shared/corpus/, then checks each
+# output with our validator and with the official Zod schema. Inputs that are broken on purpose
+# must be refused with exit code 4 and leave no output.
+#   bash .ci/convert-all.sh FLAKINESS_BIN
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=$1
+sha=0123456789abcdef0123456789abcdef01234567
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+inputs=()
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/junit testdata/inputs -name '*.xml' | sort)
+if [ -d ../shared/corpus ]; then
+  while IFS= read -r f; do inputs+=("$f"); done < <(find ../shared/corpus -name '*.xml' | sort)
+else
+  echo "../shared/corpus is absent: checking testdata/ only"
+fi
+bad=0 converted=0 refused=0 i=0
+for f in "${inputs[@]}"; do
+  i=$((i + 1))
+  dest="$out/$i"
+  "$bin" convert --commit-id "$sha" "$f" -o "$dest" 2>"$out/err"
+  code=$?
+  case "$f" in
+    *truncated*|*latin1*|*html.xml|*empty.xml|*corrupt*|*non-junit*) broken=1 ;;
+    *) broken=0 ;;
+  esac
+  if [ "$broken" = 1 ]; then
+    if [ "$code" != 4 ] || [ -e "$dest" ]; then
+      echo "FAIL $f: broken on purpose, but exit $code (want 4, no output)"; bad=$((bad + 1))
+    else
+      refused=$((refused + 1))
+    fi
+  elif [ "$code" != 0 ]; then
+    echo "FAIL $f: exit $code: $(tail -1 "$out/err")"; bad=$((bad + 1))
+  else
+    converted=$((converted + 1))
+  fi
+done
+rm -f "$out/err"
+echo "converted $converted, refused $refused broken input(s), $bad unexpected"
+"$bin" validate "$out" > "$out.validate" || { cat "$out.validate"; bad=$((bad + 1)); }
+tail -1 "$out.validate"; rm -f "$out.validate"
+node .ci/conformance/zod-reports.mjs "$out" || bad=$((bad + 1))
+[ "$bad" = 0 ]
