@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
     let (stream, schema) = validators();
     let a = stream.validate_bytes(data);
     let b = schema.validate_bytes(data);
-    assert_eq!(a.schema_valid, b.schema_valid, "{:?} vs {:?}", a.errors, b.errors);
+    assert_eq!(
+        a.schema_valid, b.schema_valid,
+        "{:?} vs {:?}",
+        a.errors, b.errors
+    );
     assert_eq!(a.valid(), b.valid());
     if let Ok(report) = serde_json::from_slice::<flakiness_report::Report>(data) {
         let written = serde_json::to_vec(&report).expect("serialize");
