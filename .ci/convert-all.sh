@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Converts every JUnit input in testdata/ and, when present, ../shared/corpus/, then checks each
+# Converts every JUnit and libtest JSON input in testdata/ and, when present, ../shared/corpus/, then checks each
 # output with our validator and with the official Zod schema. Inputs that are broken on purpose
 # must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
@@ -11,8 +11,10 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 inputs=()
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/junit testdata/inputs -name '*.xml' | sort)
+inputs+=(testdata/inputs/cargo/libtest.json)
 if [ -d ../shared/corpus ]; then
   while IFS= read -r f; do inputs+=("$f"); done < <(find ../shared/corpus -name '*.xml' | sort)
+  while IFS= read -r f; do inputs+=("$f"); done < <(find ../shared/corpus/cargo2junit/src/test_inputs -name '*.json' | sort)
 else
   echo "../shared/corpus is absent: checking testdata/ only"
 fi
@@ -23,7 +25,7 @@ for f in "${inputs[@]}"; do
   "$bin" convert --commit-id "$sha" "$f" -o "$dest" 2>"$out/err"
   code=$?
   case "$f" in
-    *truncated*|*latin1*|*html.xml|*empty.xml|*corrupt*|*non-junit*) broken=1 ;;
+    *truncated*|*latin1*|*html.xml|*empty.xml|*corrupt*|*non-junit*|*compile_fail.json) broken=1 ;;
     *) broken=0 ;;
   esac
   if [ "$broken" = 1 ]; then

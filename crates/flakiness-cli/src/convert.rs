@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use flakiness_convert::{
-    ci_run_url, detect, expand_input, fk_env_metadata, junit_report, ConvertError, Format,
-    JunitCollector, Limits, Metadata,
+    ci_run_url, detect, expand_input, fk_env_metadata, junit_report, libtest_report, ConvertError,
+    Format, JunitCollector, LibtestCollector, Limits, Metadata,
 };
-use flakiness_report::{ReportDirWriter, CATEGORY_JUNIT};
+use flakiness_report::{ReportDirWriter, CATEGORY_CARGO, CATEGORY_JUNIT};
 use flakiness_validate::{Options, Validator};
 
 use crate::exit_codes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input files or directories (walked for *.xml); `-` reads stdin.
+    /// Input files or directories (walked for *.xml and *.json); `-` reads stdin.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// The report directory to write (report.json + attachments/).
@@ -33,7 +33,7 @@ pub struct Args {
     /// Report title.
     #[arg(long, env = "FLAKINESS_TITLE")]
     title: Option<String>,
-    /// Report category (default: junit).
+    /// Report category (default: junit, or cargo for libtest JSON).
     #[arg(long)]
     category: Option<String>,
     /// Flakiness.io project, `org/project`.
@@ -48,6 +48,7 @@ pub struct Args {
 enum From {
     Auto,
     Junit,
+    LibtestJson,
 }
 
 fn git_head() -> Option<String> {
@@ -110,6 +111,8 @@ pub fn run(args: Args) -> u8 {
         }
     }
     let mut collector = JunitCollector::default();
+    let mut libtest = LibtestCollector::default();
+    let mut run_format: Option<Format> = None;
     let mut fallback = f64::MAX;
     for file in &files {
         let (name, data, when) = if file.as_os_str() == "-" {
@@ -131,6 +134,7 @@ pub fn run(args: Args) -> u8 {
         fallback = fallback.min(when);
         let format = match args.from {
             From::Junit => Format::Junit,
+            From::LibtestJson => Format::LibtestJson,
             From::Auto => match detect(&data) {
                 Some(f) => f,
                 None => {
@@ -143,36 +147,44 @@ pub fn run(args: Args) -> u8 {
                 }
             },
         };
-        match format {
-            Format::Junit => {
-                if let Err(e) = collector.read(data.as_slice(), &name, when, &limits) {
-                    eprintln!("flakiness: {}", e.locate(&data));
-                    return exit_codes::BAD_INPUT;
-                }
-            }
+        if run_format.is_some_and(|f| f != format) {
+            eprintln!("flakiness: {name}: the inputs of one run must share one format (found {format:?} after {:?})", run_format.unwrap_or(format));
+            return exit_codes::USAGE;
+        }
+        run_format = Some(format);
+        let read = match format {
+            Format::Junit => collector.read(data.as_slice(), &name, when, &limits),
+            Format::LibtestJson => libtest.read(&data, &name, when, &limits),
+        };
+        if let Err(e) = read {
+            eprintln!("flakiness: {}", e.locate(&data));
+            return exit_codes::BAD_INPUT;
         }
     }
     let meta = Metadata {
         commit_id,
-        category: args
-            .category
-            .clone()
-            .unwrap_or_else(|| CATEGORY_JUNIT.to_string()),
+        category: args.category.clone().unwrap_or_else(|| {
+            match run_format {
+                Some(Format::LibtestJson) => CATEGORY_CARGO,
+                _ => CATEGORY_JUNIT,
+            }
+            .to_string()
+        }),
         env_name: args.env_name.clone(),
         title: args.title.clone(),
         flakiness_project: args.flakiness_project.clone(),
         url: ci_run_url(|k| std::env::var(k).ok()),
         env_metadata: fk_env_metadata(std::env::vars()),
     };
-    let report = junit_report(
-        collector,
-        &meta,
-        if fallback == f64::MAX {
-            now_ms()
-        } else {
-            fallback
-        },
-    );
+    let fallback = if fallback == f64::MAX {
+        now_ms()
+    } else {
+        fallback
+    };
+    let report = match run_format {
+        Some(Format::LibtestJson) => libtest_report(libtest, &meta, fallback),
+        _ => junit_report(collector, &meta, fallback),
+    };
 
     // An invalid result is a bug of ours: it is reported, never written.
     let bytes = match serde_json::to_vec(&report) {

@@ -5,6 +5,7 @@
 //! [`flakiness_report`] model; nothing here prints.
 
 mod junit;
+mod libtest;
 mod times;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use flakiness_report::{
 };
 
 pub use junit::{JunitCollector, MAX_SUITE_DEPTH, MAX_XML_DEPTH};
+pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
 
 /// Bounds on what one input may make us keep.
@@ -112,6 +114,29 @@ pub fn junit_report(mut collector: JunitCollector, meta: &Metadata, fallback_ms:
     let total = collector.total_ms;
     let unattributed = std::mem::take(&mut collector.unattributed);
     let (suites, tests) = collector.into_parts();
+    build_report(suites, tests, unattributed, start, total, meta)
+}
+
+/// Builds the report from libtest JSON streams already read into a collector.
+pub fn libtest_report(collector: LibtestCollector, meta: &Metadata, fallback_ms: f64) -> Report {
+    let (suites, elapsed) = collector.into_parts();
+    let mut report = build_report(suites, Vec::new(), Vec::new(), fallback_ms, elapsed, meta);
+    report.test_runner = Some(NamedVersion {
+        name: "libtest".into(),
+        version: "unknown".into(),
+        ..Default::default()
+    });
+    report
+}
+
+fn build_report(
+    suites: Vec<flakiness_report::Suite>,
+    tests: Vec<flakiness_report::Test>,
+    unattributed: Vec<flakiness_report::ReportError>,
+    start: f64,
+    total: f64,
+    meta: &Metadata,
+) -> Report {
     let mut report = Report::new(meta.category.clone(), meta.commit_id.clone());
     report.title = meta.title.clone();
     report.flakiness_project = meta.flakiness_project.clone();
@@ -149,17 +174,27 @@ pub fn junit_report(mut collector: JunitCollector, meta: &Metadata, fallback_ms:
 pub enum Format {
     /// JUnit XML.
     Junit,
+    /// libtest JSON events, one a line (cargo's own lines may be interleaved).
+    LibtestJson,
 }
 
 /// Detects the format from the first bytes of an input.
 pub fn detect(head: &[u8]) -> Option<Format> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let first = head.iter().find(|b| !b.is_ascii_whitespace())?;
-    (*first == b'<').then_some(Format::Junit)
+    if *first == b'<' {
+        return Some(Format::Junit);
+    }
+    let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('{'))
+        .filter(|l| l.contains("\"type\""))
+        .map(|_| Format::LibtestJson)
 }
 
 /// Every file an input argument names: the file itself, or the files of a directory (walked,
-/// sorted), keeping those whose name ends in `.xml`.
+/// sorted), keeping those whose name ends in `.xml`, `.json` or `.jsonl`.
 pub fn expand_input(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -172,7 +207,11 @@ pub fn expand_input(path: &Path) -> std::io::Result<Vec<PathBuf>> {
             let p = entry.path();
             if entry.file_type()?.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+            } else if p.extension().is_some_and(|e| {
+                ["xml", "json", "jsonl"]
+                    .iter()
+                    .any(|x| e.eq_ignore_ascii_case(x))
+            }) {
                 out.push(p);
             }
         }
