@@ -13,8 +13,8 @@ inputs=()
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/junit testdata/inputs -name '*.xml' | sort)
 inputs+=(testdata/inputs/cargo/libtest.json)
 if [ -d ../shared/corpus ]; then
-  while IFS= read -r f; do inputs+=("$f"); done < <(find ../shared/corpus -name '*.xml' | sort)
-  while IFS= read -r f; do inputs+=("$f"); done < <(find ../shared/corpus/cargo2junit/src/test_inputs -name '*.json' | sort)
+  while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus -name '*.xml' | sort)
+  while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus/cargo2junit/src/test_inputs -name '*.json' | sort)
 else
   echo "../shared/corpus is absent: checking testdata/ only"
 fi
