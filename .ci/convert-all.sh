@@ -11,7 +11,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 inputs=()
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/junit testdata/inputs -name '*.xml' | sort)
-inputs+=(testdata/inputs/cargo/libtest.json)
+inputs+=(testdata/inputs/cargo/libtest.json testdata/inputs/cargo/nextest-libtest-json.jsonl)
 if [ -d ../shared/corpus ]; then
   while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus -name '*.xml' | sort)
   while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus/cargo2junit/src/test_inputs -name '*.json' | sort)

@@ -78,6 +78,16 @@ pub fn parse_panic(output: &str) -> Option<(String, Option<Location>)> {
     Some((message.join("\n").trim().to_string(), loc))
 }
 
+/// `name#3` → (`name`, 3); a name without such a suffix ran once.
+fn split_attempt(name: &str) -> (&str, u32) {
+    match name.rsplit_once('#') {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+            (base, n.parse().unwrap_or(1).clamp(1, 1000))
+        }
+        _ => (name, 1),
+    }
+}
+
 /// Doubles every backslash that does not start a JSON escape.
 fn repair_backslashes(line: &str) -> String {
     let mut out = String::with_capacity(line.len() + 8);
@@ -175,20 +185,36 @@ impl LibtestCollector {
                 .unwrap_or_default();
             match (kind, what) {
                 ("suite", "started") => {
-                    let title = self.pending_name.take().unwrap_or_else(|| {
-                        self.unnamed += 1;
-                        format!("test binary {}", self.unnamed)
+                    // nextest names the binary in the event itself.
+                    let nextest = event.get("nextest").and_then(|n| {
+                        let krate = n.get("crate")?.as_str()?;
+                        let bin = n.get("test_binary")?.as_str()?;
+                        Some(format!("{krate}::{bin}"))
                     });
+                    let title = match nextest.or_else(|| self.pending_name.take()) {
+                        Some(t) => t,
+                        None => {
+                            self.unnamed += 1;
+                            format!("test binary {}", self.unnamed)
+                        }
+                    };
                     self.current = Some(self.binary(title));
                 }
                 ("test", "ok" | "failed" | "ignored") => {
-                    let name = event
+                    let full = event
                         .get("name")
                         .and_then(Value::as_str)
                         .unwrap_or_default();
-                    let binary = match self.current {
-                        Some(b) => b,
-                        None => {
+                    // nextest: `crate::binary$test#N` is the last of N attempts.
+                    let (name, tries) = split_attempt(full);
+                    let (binary_title, name) = match name.split_once('$') {
+                        Some((bin, test)) => (Some(bin.to_string()), test),
+                        None => (None, name),
+                    };
+                    let binary = match (binary_title, self.current) {
+                        (Some(t), _) => self.binary(t),
+                        (None, Some(b)) => b,
+                        (None, None) => {
                             let title = self
                                 .pending_name
                                 .take()
@@ -198,15 +224,26 @@ impl LibtestCollector {
                             b
                         }
                     };
-                    let attempt = self.attempt(&event, what, fallback_ms, limits);
+                    let start = UnixTimestampMs(fallback_ms.max(0.0) + self.elapsed_ms);
+                    let mut attempts: Vec<RunAttempt> = (1..tries)
+                        .map(|i| {
+                            let mut a = RunAttempt::with_status(TestStatus::Failed);
+                            a.start_timestamp = Some(start);
+                            a.errors = Some(vec![ReportError::message(format!(
+                                "attempt {i} of {tries} failed; nextest's libtest JSON keeps only the last attempt"
+                            ))]);
+                            a
+                        })
+                        .collect();
+                    attempts.push(self.attempt(&event, what, fallback_ms, limits));
                     self.results += 1;
                     let bin = &mut self.binaries[binary];
                     match bin.by_name.get(name) {
-                        Some(&i) => bin.tests[i].attempts.push(attempt),
+                        Some(&i) => bin.tests[i].attempts.extend(attempts),
                         None => {
                             let mut test = Test::new(name);
                             test.location = doctest_location(name);
-                            test.attempts.push(attempt);
+                            test.attempts = attempts;
                             bin.by_name.insert(name.to_string(), bin.tests.len());
                             bin.tests.push(test);
                         }

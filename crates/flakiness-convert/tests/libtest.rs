@@ -165,3 +165,44 @@ fn shared_corpus_libtest_streams_convert() {
     }
     assert!(n >= 10, "{n} streams");
 }
+
+/// The same nextest run (retries = 2) through libtest-json-plus and through JUnit: same tests,
+/// same attempts and outcomes.
+#[test]
+fn nextest_libtest_json_agrees_with_nextest_junit() {
+    let data = std::fs::read(repo().join("testdata/inputs/cargo/nextest-libtest-json.jsonl"))
+        .expect("jsonl");
+    let from_json = convert(&data).expect("converts");
+    let mut junit = flakiness_convert::JunitCollector::default();
+    let xml = std::fs::read(repo().join("testdata/inputs/cargo/nextest-junit.xml")).expect("xml");
+    junit
+        .read(xml.as_slice(), "junit", 0.0, &Limits::default())
+        .expect("junit");
+    let from_junit = flakiness_convert::junit_report(junit, &meta(), 0.0);
+    let outcomes = |r: &Report| {
+        let mut v: Vec<(String, Vec<TestStatus>)> = r
+            .all_tests()
+            .map(|t| {
+                (
+                    t.test.title.clone(),
+                    t.test.attempts.iter().map(|a| a.status()).collect(),
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    let json_outcomes = outcomes(&from_json);
+    // nextest leaves ignored tests out of its JUnit: compare the tests that ran.
+    let ran: Vec<_> = json_outcomes
+        .iter()
+        .filter(|(_, s)| s != &vec![TestStatus::Skipped])
+        .cloned()
+        .collect();
+    assert_eq!(ran, outcomes(&from_junit));
+    let flaky = from_json
+        .all_tests()
+        .find(|t| t.test.title == "tests::flaky")
+        .expect("flaky");
+    assert!(flaky.test.is_flaky());
+}
