@@ -13,7 +13,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use crate::times::{parse_duration_secs, parse_timestamp_ms};
-use crate::{ConvertError, Limits};
+use crate::{push_bounded, ConvertError, Limits};
 
 /// Deepest element nesting accepted.
 pub const MAX_XML_DEPTH: usize = 1024;
@@ -147,23 +147,6 @@ fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, quick_xml::Er
         }
     }
     Ok(None)
-}
-
-fn push_bounded(buf: &mut String, text: &str, limit: usize) {
-    const MARKER: &str = "\n[… truncated by flakiness: output limit reached]";
-    if buf.len() >= limit {
-        return;
-    }
-    if buf.len() + text.len() <= limit {
-        buf.push_str(text);
-    } else {
-        let mut cut = limit - buf.len();
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        buf.push_str(&text[..cut]);
-        buf.push_str(MARKER);
-    }
 }
 
 impl JunitCollector {
@@ -430,40 +413,33 @@ impl JunitCollector {
                     }
                     sink = sink_stack.pop().unwrap_or(Sink::None);
                 }
-                Event::Text(t) => {
-                    let text = t
-                        .xml_content()
-                        .map_err(|e| fail(&reader, format!("text is not valid UTF-8: {e}")))?;
-                    self.collect(&text, sink, &mut case, &mut result, &mut prop, limits);
-                    if in_suite_text {
-                        push_bounded(&mut suite_text, &text, limits.max_output_bytes);
-                    }
-                }
-                Event::CData(t) => {
-                    let text = t
-                        .decode()
-                        .map_err(|e| fail(&reader, format!("CDATA is not valid UTF-8: {e}")))?;
-                    self.collect(&text, sink, &mut case, &mut result, &mut prop, limits);
-                    if in_suite_text {
-                        push_bounded(&mut suite_text, &text, limits.max_output_bytes);
-                    }
-                }
-                Event::GeneralRef(r) => {
-                    // Character references and the five predefined entities are resolved; any
-                    // other entity is kept as written: never expanded (no DTD is read).
-                    let resolved: String = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => {
-                            let raw = r.decode().map(|s| s.into_owned()).unwrap_or_default();
-                            match quick_xml::escape::resolve_predefined_entity(&raw) {
-                                Some(s) => s.to_string(),
-                                None => format!("&{raw};"),
+                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
+                    let text: String = match &event {
+                        Event::Text(t) => t
+                            .xml_content()
+                            .map_err(|e| fail(&reader, format!("text is not valid UTF-8: {e}")))?
+                            .into_owned(),
+                        Event::CData(t) => t
+                            .decode()
+                            .map_err(|e| fail(&reader, format!("CDATA is not valid UTF-8: {e}")))?
+                            .into_owned(),
+                        // Character references and the five predefined entities are resolved;
+                        // any other entity is kept as written: never expanded (no DTD is read).
+                        Event::GeneralRef(r) => match r.resolve_char_ref() {
+                            Ok(Some(c)) => c.to_string(),
+                            _ => {
+                                let raw = r.decode().map(|s| s.into_owned()).unwrap_or_default();
+                                match quick_xml::escape::resolve_predefined_entity(&raw) {
+                                    Some(s) => s.to_string(),
+                                    None => format!("&{raw};"),
+                                }
                             }
-                        }
+                        },
+                        _ => String::new(),
                     };
-                    self.collect(&resolved, sink, &mut case, &mut result, &mut prop, limits);
+                    self.collect(&text, sink, &mut case, &mut result, &mut prop, limits);
                     if in_suite_text {
-                        push_bounded(&mut suite_text, &resolved, limits.max_output_bytes);
+                        push_bounded(&mut suite_text, &text, limits.max_output_bytes);
                     }
                 }
                 Event::Decl(d) => {

@@ -89,6 +89,25 @@ impl ConvertError {
     }
 }
 
+/// Appends `text` to `buf` without letting it grow past `limit` bytes; what is cut is replaced
+/// by a marker saying so.
+pub(crate) fn push_bounded(buf: &mut String, text: &str, limit: usize) {
+    const MARKER: &str = "\n[… truncated by flakiness: output limit reached]";
+    if buf.len() >= limit {
+        return;
+    }
+    if buf.len() + text.len() <= limit {
+        buf.push_str(text);
+    } else {
+        let mut cut = limit - buf.len();
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        buf.push_str(&text[..cut]);
+        buf.push_str(MARKER);
+    }
+}
+
 /// Report-level facts the inputs do not carry.
 #[derive(Debug, Clone, Default)]
 pub struct Metadata {

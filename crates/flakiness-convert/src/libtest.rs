@@ -10,7 +10,7 @@ use flakiness_report::{
 };
 use serde_json::Value;
 
-use crate::{ConvertError, Limits};
+use crate::{push_bounded, ConvertError, Limits};
 
 #[derive(Debug)]
 struct Binary {
@@ -282,19 +282,15 @@ impl LibtestCollector {
         a.duration = secs.map(|s| DurationMs(s * 1000.0));
         a.start_timestamp = Some(UnixTimestampMs(fallback_ms.max(0.0) + self.elapsed_ms));
         self.elapsed_ms += secs.unwrap_or(0.0) * 1000.0;
-        let mut stdout = event
-            .get("stdout")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if stdout.len() > limits.max_output_bytes {
-            let mut cut = limits.max_output_bytes;
-            while !stdout.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            stdout.truncate(cut);
-            stdout.push_str("\n[… truncated by flakiness: output limit reached]");
-        }
+        let mut stdout = String::new();
+        push_bounded(
+            &mut stdout,
+            event
+                .get("stdout")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            limits.max_output_bytes,
+        );
         let message = event.get("message").and_then(Value::as_str);
         if status == TestStatus::Skipped {
             a.annotations = Some(vec![Annotation {
