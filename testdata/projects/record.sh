@@ -52,4 +52,14 @@ fi
 rm -f "$flaky"
 rm -rf target
 sed -i "s#$here/cargo-sample#/home/user/cargo-sample#g" "$out"/*
+
+# ---------------------------------------------------------------- pytest extras
+# Outcomes the main pytest run lacks (RECORD.md, "pytest extras"); no --reruns.
+out="$inputs/pytest"
+cd "$here/pytest-sample"
+"$PYTEST" -p no:cacheprovider extra --report-log="$out/extra-reportlog.jsonl" >/dev/null
+"$PYTEST" -p no:cacheprovider extra -o junit_family=xunit2 --junitxml="$out/extra-junit-xunit2.xml" >/dev/null
+"$PYTEST" -p no:cacheprovider extra -o junit_family=xunit1 --junitxml="$out/extra-junit-xunit1.xml" >/dev/null
+"$PYTEST" -p no:cacheprovider extra --json-report --json-report-file="$out/extra-json-report.json" >/dev/null
+sed -i "s#$here/pytest-sample#/home/user/pytest-sample#g" "$out"/extra-*
 echo "recorded into $inputs"

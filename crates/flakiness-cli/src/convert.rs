@@ -1,21 +1,24 @@
 //! `flakiness convert`.
 
-use std::io::Read;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use flakiness_convert::{
-    ci_run_url, detect, expand_input, fk_env_metadata, junit_report, libtest_report, ConvertError,
-    Format, JunitCollector, LibtestCollector, Limits, Metadata,
+    attachments_from_annotations, ci_run_url, detect, expand_input, fk_env_metadata, junit_report,
+    libtest_report, relativize_paths, AttachmentSource, CargoTextCollector, ConvertError,
+    ConvertWarning, Format, JunitCollector, LibtestCollector, Limits, Metadata, PytestCollector,
 };
-use flakiness_report::{ReportDirWriter, CATEGORY_CARGO, CATEGORY_JUNIT};
+use flakiness_report::{Report, ReportDirWriter};
 use flakiness_validate::{Options, Validator};
 
 use crate::exit_codes;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Input files or directories (walked for *.xml and *.json); `-` reads stdin.
+    /// Input files or directories (walked for *.xml, *.json, *.jsonl, *.txt and *.log); `-`
+    /// reads stdin. Several inputs of one run merge into one report.
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
     /// The report directory to write (report.json + attachments/).
@@ -24,7 +27,7 @@ pub struct Args {
     /// Input format; `auto` detects it from the content.
     #[arg(long, value_enum, default_value_t = From::Auto)]
     from: From,
-    /// Commit the tests ran on (default: `git rev-parse HEAD`).
+    /// Commit the tests ran on (default: `git rev-parse HEAD` at the git root).
     #[arg(long, value_name = "SHA")]
     commit_id: Option<String>,
     /// Name of the environment.
@@ -33,31 +36,44 @@ pub struct Args {
     /// Report title.
     #[arg(long, env = "FLAKINESS_TITLE")]
     title: Option<String>,
-    /// Report category (default: junit, or cargo for libtest JSON).
+    /// Report category (default: junit, pytest or cargo, after the input format).
     #[arg(long)]
     category: Option<String>,
     /// Flakiness.io project, `org/project`.
     #[arg(long, env = "FLAKINESS_PROJECT")]
     flakiness_project: Option<String>,
+    /// The directory the test runner ran in: relative paths of the input are taken from there
+    /// (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    base_dir: Option<PathBuf>,
     /// Longest output or stack kept per piece, in bytes; longer is truncated with a marker.
     #[arg(long, default_value_t = Limits::default().max_output_bytes)]
     max_output_bytes: usize,
+    /// Accept attachment files outside the folder of the input that names them.
+    #[arg(long)]
+    allow_outside_attachments: bool,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum From {
     Auto,
     Junit,
+    PytestReportlog,
+    PytestJsonReport,
     LibtestJson,
+    NextestLibtestJson,
+    CargoText,
 }
 
-fn git_head() -> Option<String> {
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
-        .args(["rev-parse", "HEAD"])
+        .arg("-C")
+        .arg(dir)
+        .args(args)
         .output()
         .ok()?;
-    let sha = String::from_utf8(out.stdout).ok()?.trim().to_string();
-    (out.status.success() && sha.len() == 40).then_some(sha)
+    let text = String::from_utf8(out.stdout).ok()?.trim().to_string();
+    (out.status.success() && !text.is_empty()).then_some(text)
 }
 
 fn mtime_ms(path: &Path) -> f64 {
@@ -74,8 +90,84 @@ fn now_ms() -> f64 {
         .map_or(0.0, |d| d.as_millis() as f64)
 }
 
+/// The version of the operating system we run on.
+fn os_version() -> Option<String> {
+    let read = |p: &str| std::fs::read_to_string(p).ok();
+    let v = match std::env::consts::OS {
+        "linux" => read("/proc/sys/kernel/osrelease"),
+        "macos" => Command::new("sw_vers")
+            .arg("-productVersion")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok()),
+        "windows" => Command::new("cmd")
+            .args(["/C", "ver"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| {
+                s.split("Version ")
+                    .nth(1)
+                    .map(|v| v.trim_end_matches([']', '\r', '\n']).to_string())
+            }),
+        _ => None,
+    }?;
+    let v = v.trim().to_string();
+    (!v.is_empty()).then_some(v)
+}
+
+/// Fills in line and column of an error in a file without holding the file: reads it up to the
+/// error's offset.
+fn locate_in_file(e: ConvertError, path: &Path) -> ConvertError {
+    let Ok(file) = File::open(path) else {
+        return e;
+    };
+    let mut prefix = Vec::new();
+    let want = e.offset.saturating_add(1);
+    if file.take(want).read_to_end(&mut prefix).is_err() {
+        return e;
+    }
+    e.locate(&prefix)
+}
+
+/// One input's converter state.
+enum Run {
+    Junit(Box<JunitCollector>),
+    Libtest(LibtestCollector),
+    Pytest(PytestCollector),
+    CargoText(CargoTextCollector),
+}
+
+fn forced(from: From) -> Option<Format> {
+    match from {
+        From::Auto => None,
+        From::Junit => Some(Format::Junit),
+        From::PytestReportlog => Some(Format::PytestReportlog),
+        From::PytestJsonReport => Some(Format::PytestJsonReport),
+        From::LibtestJson | From::NextestLibtestJson => Some(Format::LibtestJson),
+        From::CargoText => Some(Format::CargoText),
+    }
+}
+
+fn same_family(a: Format, b: Format) -> bool {
+    let family = |f: Format| match f {
+        Format::Junit => 0,
+        Format::LibtestJson | Format::CargoText => 1,
+        Format::PytestReportlog | Format::PytestJsonReport => 2,
+    };
+    a == b || (family(a) == 2 && family(b) == 2)
+}
+
 pub fn run(args: Args) -> u8 {
-    let commit_id = match args.commit_id.clone().or_else(git_head) {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let base = args.base_dir.clone().unwrap_or_else(|| cwd.clone());
+    let base = base.canonicalize().unwrap_or(base);
+    let git_root = git(&base, &["rev-parse", "--show-toplevel"]).map(PathBuf::from);
+    let commit_id = match args.commit_id.clone().or_else(|| {
+        git_root
+            .as_deref()
+            .and_then(|root| git(root, &["rev-parse", "HEAD"]))
+    }) {
         Some(c) => c,
         None => {
             eprintln!("flakiness: no commit id: pass --commit-id SHA (not in a git checkout)");
@@ -88,6 +180,7 @@ pub fn run(args: Args) -> u8 {
     }
     let limits = Limits {
         max_output_bytes: args.max_output_bytes,
+        allow_outside_attachments: args.allow_outside_attachments,
     };
     let mut files: Vec<PathBuf> = Vec::new();
     for input in &args.inputs {
@@ -98,7 +191,7 @@ pub fn run(args: Args) -> u8 {
         match expand_input(input) {
             Ok(found) if found.is_empty() => {
                 eprintln!(
-                    "flakiness: {}: no .xml file in this directory",
+                    "flakiness: {}: no input file (*.xml, *.json, *.jsonl, *.txt, *.log) in this directory",
                     input.display()
                 );
                 return exit_codes::IO;
@@ -110,92 +203,228 @@ pub fn run(args: Args) -> u8 {
             }
         }
     }
-    let mut collector = JunitCollector::default();
-    let mut libtest = LibtestCollector::default();
-    let mut run_format: Option<Format> = None;
+
+    let mut run: Option<(Format, Run)> = None;
     let mut fallback = f64::MAX;
     for file in &files {
-        let (name, data, when) = if file.as_os_str() == "-" {
+        let stdin = file.as_os_str() == "-";
+        let name = if stdin {
+            "-".to_string()
+        } else {
+            file.display().to_string()
+        };
+        // stdin is read whole (it cannot be read twice to place an error); files stream.
+        let mut reader: Box<dyn BufRead> = if stdin {
             let mut data = Vec::new();
             if let Err(e) = std::io::stdin().read_to_end(&mut data) {
                 eprintln!("flakiness: stdin: {e}");
                 return exit_codes::IO;
             }
-            ("-".to_string(), data, now_ms())
+            Box::new(std::io::Cursor::new(data))
         } else {
-            match std::fs::read(file) {
-                Ok(d) => (file.display().to_string(), d, mtime_ms(file)),
+            match File::open(file) {
+                Ok(f) => Box::new(BufReader::with_capacity(256 * 1024, f)),
                 Err(e) => {
-                    eprintln!("flakiness: {}: {e}", file.display());
+                    eprintln!("flakiness: {name}: {e}");
                     return exit_codes::IO;
                 }
             }
         };
+        let when = if stdin { now_ms() } else { mtime_ms(file) };
         fallback = fallback.min(when);
-        let format = match args.from {
-            From::Junit => Format::Junit,
-            From::LibtestJson => Format::LibtestJson,
-            From::Auto => match detect(&data) {
-                Some(f) => f,
-                None => {
-                    let e = ConvertError::at_start(
-                        &name,
-                        "format not recognised: not JUnit XML (pass --from to force one)",
-                    );
-                    eprintln!("flakiness: {e}");
-                    return exit_codes::BAD_INPUT;
-                }
-            },
+        let head = match reader.fill_buf() {
+            Ok(h) => h.to_vec(),
+            Err(e) => {
+                eprintln!("flakiness: {name}: {e}");
+                return exit_codes::IO;
+            }
         };
-        if run_format.is_some_and(|f| f != format) {
-            eprintln!("flakiness: {name}: the inputs of one run must share one format (found {format:?} after {:?})", run_format.unwrap_or(format));
-            return exit_codes::USAGE;
+        let format = match forced(args.from).or_else(|| detect(&head)) {
+            Some(f) => f,
+            None => {
+                let what = if head.iter().all(|b| b.is_ascii_whitespace()) {
+                    "the input is empty"
+                } else {
+                    "format not recognised: not JUnit XML, pytest reportlog or json-report, libtest JSON or cargo test output (pass --from to force one)"
+                };
+                eprintln!("flakiness: {}", ConvertError::at_start(&name, what));
+                return exit_codes::BAD_INPUT;
+            }
+        };
+        if let Some((first, _)) = &run {
+            if !same_family(*first, format) {
+                eprintln!(
+                    "flakiness: {name}: the inputs of one run must share one format (found {format:?} after {first:?})"
+                );
+                return exit_codes::USAGE;
+            }
         }
-        run_format = Some(format);
-        let read = match format {
-            Format::Junit => collector.read(data.as_slice(), &name, when, &limits),
-            Format::LibtestJson => libtest.read(&data, &name, when, &limits),
+        let (_, state) = run.get_or_insert_with(|| {
+            (
+                format,
+                match format {
+                    Format::Junit => Run::Junit(Box::default()),
+                    Format::LibtestJson => Run::Libtest(LibtestCollector::default()),
+                    Format::PytestReportlog | Format::PytestJsonReport => {
+                        Run::Pytest(PytestCollector::default())
+                    }
+                    Format::CargoText => Run::CargoText(CargoTextCollector::default()),
+                },
+            )
+        });
+        let result = match state {
+            Run::Junit(c) => c.read(&mut reader, &name, when, &limits),
+            other => {
+                let mut data = Vec::new();
+                if let Err(e) = reader.read_to_end(&mut data) {
+                    eprintln!("flakiness: {name}: {e}");
+                    return exit_codes::IO;
+                }
+                let r = match (other, format) {
+                    (Run::Libtest(c), _) => c.read(&data, &name, when, &limits),
+                    (Run::Pytest(c), Format::PytestJsonReport) => {
+                        c.read_json_report(&data, &name, when, &limits)
+                    }
+                    (Run::Pytest(c), _) => c.read_reportlog(&data, &name, when, &limits),
+                    (Run::CargoText(c), _) => c.read(&data, &name, when, &limits),
+                    (Run::Junit(_), _) => Ok(()),
+                };
+                r.map_err(|e| e.locate(&data))
+            }
         };
-        if let Err(e) = read {
-            eprintln!("flakiness: {}", e.locate(&data));
+        if let Err(e) = result {
+            let e = if stdin || e.line > 0 {
+                e
+            } else {
+                locate_in_file(e, file)
+            };
+            eprintln!("flakiness: {e}");
             return exit_codes::BAD_INPUT;
         }
     }
+    let Some((format, state)) = run else {
+        eprintln!("flakiness: no input");
+        return exit_codes::USAGE;
+    };
+
     let meta = Metadata {
         commit_id,
-        category: args.category.clone().unwrap_or_else(|| {
-            match run_format {
-                Some(Format::LibtestJson) => CATEGORY_CARGO,
-                _ => CATEGORY_JUNIT,
-            }
-            .to_string()
-        }),
+        category: args
+            .category
+            .clone()
+            .unwrap_or_else(|| format.category().to_string()),
         env_name: args.env_name.clone(),
         title: args.title.clone(),
         flakiness_project: args.flakiness_project.clone(),
         url: ci_run_url(|k| std::env::var(k).ok()),
         env_metadata: fk_env_metadata(std::env::vars()),
+        os_version: os_version(),
     };
     let fallback = if fallback == f64::MAX {
         now_ms()
     } else {
         fallback
     };
-    let report = match run_format {
-        Some(Format::LibtestJson) => libtest_report(libtest, &meta, fallback),
-        _ => junit_report(collector, &meta, fallback),
+    let mut warnings: Vec<ConvertWarning> = Vec::new();
+    let mut attachments: Vec<AttachmentSource> = Vec::new();
+    let mut report = match state {
+        Run::Junit(mut c) => {
+            warnings.append(&mut c.warnings);
+            attachments.append(&mut c.attachments);
+            junit_report(*c, &meta, fallback)
+        }
+        Run::Libtest(c) => libtest_report(c, &meta, fallback),
+        Run::Pytest(c) => {
+            let mut report = c.into_report(&meta, fallback);
+            // pytest's paths are relative to the directory it ran in.
+            let inputs = files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            match attachments_from_annotations(
+                &mut report,
+                &inputs,
+                &base,
+                args.allow_outside_attachments,
+            ) {
+                Ok((mut found, mut warned)) => {
+                    attachments.append(&mut found);
+                    warnings.append(&mut warned);
+                }
+                Err(e) => {
+                    eprintln!("flakiness: {e}");
+                    return exit_codes::BAD_INPUT;
+                }
+            }
+            report
+        }
+        Run::CargoText(c) => c.into_report(&meta, fallback),
     };
+    for w in &warnings {
+        eprintln!("flakiness: warning: {w}");
+    }
+    let root = git_root.clone().unwrap_or_else(|| base.clone());
+    relativize_paths(&mut report, &base, &root);
+    if let Some(git_root) = &git_root {
+        locate_errors_in_repo(&mut report, git_root);
+    }
+    write(&args.output, report, &attachments, files.len())
+}
 
-    // An invalid result is a bug of ours: it is reported, never written.
-    let bytes = match serde_json::to_vec(&report) {
-        Ok(b) => b,
+/// Gives errors without a location the first frame of their stack that names a file tracked in
+/// the repository.
+fn locate_errors_in_repo(report: &mut Report, root: &Path) {
+    let Some(listing) = git(root, &["ls-files", "-z"]) else {
+        return;
+    };
+    let files: Vec<&str> = listing.split('\0').filter(|f| !f.is_empty()).collect();
+    let index = flakiness_convert::RepoFiles::new(files.iter().copied());
+    flakiness_convert::locate_errors(report, |frame| index.resolve(frame));
+}
+
+/// Writes the report directory: attachments, then report.json into the staging directory, which
+/// is validated before it is moved into place. An invalid result is a bug of ours, reported and
+/// never written.
+fn write(output: &Path, report: Report, attachments: &[AttachmentSource], inputs: usize) -> u8 {
+    let tests = report.all_tests().count();
+    let mut writer = match ReportDirWriter::create(output) {
+        Ok(w) => w,
         Err(e) => {
-            eprintln!("flakiness: internal error: {e}");
-            return exit_codes::INVALID_OUTPUT;
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
         }
     };
-    let outcome = match Validator::new(Options::default()) {
-        Ok(v) => v.validate_bytes(&bytes),
+    for a in attachments {
+        match writer.add_attachment_file("", "", &a.path) {
+            Ok(added) if added.id == a.id => {}
+            Ok(_) => {
+                eprintln!(
+                    "flakiness: {}: the attachment changed while it was being converted",
+                    a.path.display()
+                );
+                return exit_codes::IO;
+            }
+            Err(e) => {
+                eprintln!("flakiness: {e}");
+                return exit_codes::IO;
+            }
+        }
+    }
+    let staged = match writer.write_report(&report) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
+    };
+    drop(report);
+    let outcome = match Validator::new(Options::default()).map(|v| v.validate_file(&staged)) {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
         Err(e) => {
             eprintln!("flakiness: internal error: {e}");
             return exit_codes::INVALID_OUTPUT;
@@ -210,15 +439,11 @@ pub fn run(args: Args) -> u8 {
         }
         return exit_codes::INVALID_OUTPUT;
     }
-    let written = ReportDirWriter::create(&args.output).and_then(|w| w.finish(&report));
-    match written {
+    match writer.commit() {
         Ok(dir) => {
-            let tests = report.all_tests().count();
             eprintln!(
-                "flakiness: wrote {} ({} tests from {} file(s))",
+                "flakiness: wrote {} ({tests} tests from {inputs} file(s))",
                 dir.display(),
-                tests,
-                files.len()
             );
             exit_codes::SUCCESS
         }

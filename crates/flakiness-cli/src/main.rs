@@ -20,7 +20,8 @@ struct Cli {
 enum Command {
     /// Check reports: report directories, report.json files, or folders holding many reports.
     Validate(validate::Args),
-    /// Convert test-runner output (JUnit XML today) into a report directory.
+    /// Convert test-runner output (JUnit XML, pytest reportlog/json-report, libtest/nextest JSON,
+    /// cargo test text) into a report directory.
     Convert(convert::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,

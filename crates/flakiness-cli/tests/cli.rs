@@ -197,7 +197,8 @@ fn convert_refuses_bad_input_without_writing_anything() {
         ("testdata/junit/truncated.xml", 4),
         ("testdata/junit/html.xml", 4),
         ("testdata/junit/empty.xml", 4),
-        ("testdata/junit/latin1.xml", 4),
+        ("testdata/junit/attachments/outside-relative.xml", 4),
+        ("testdata/junit/attachments/outside-absolute.xml", 4),
         ("testdata/junit/missing.xml", 3),
     ] {
         let o = flakiness(&[
@@ -248,4 +249,228 @@ fn convert_refuses_bad_input_without_writing_anything() {
         fs::read_to_string(precious.join("notes.txt")).expect("kept"),
         "mine"
     );
+}
+
+fn convert_ok(args: &[&str], out: &Path) -> (flakiness_report::ReportDir, String) {
+    let mut all = vec![
+        "convert",
+        "--commit-id",
+        SHA,
+        "-o",
+        out.to_str().expect("utf-8"),
+    ];
+    all.extend_from_slice(args);
+    let o = flakiness(&all);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+    let v = flakiness(&["validate", "--strict", out.to_str().expect("utf-8")]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    (
+        flakiness_report::read_report_dir(out).expect("readable"),
+        err,
+    )
+}
+
+#[test]
+fn convert_copies_attachments_and_warns_about_missing_ones() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report");
+    let (dir, err) = convert_ok(&["testdata/junit/attachments/junit.xml"], &out);
+    let ids: Vec<String> = dir
+        .report
+        .all_tests()
+        .flat_map(|t| t.test.attempts.iter())
+        .flat_map(|a| a.attachments.iter().flatten())
+        .map(|a| a.id.clone())
+        .collect();
+    assert!(ids.len() >= 2, "{ids:?}");
+    let png = fs::read(repo().join("testdata/junit/attachments/screenshots/cart-failed.png"))
+        .expect("png");
+    let png_id = flakiness_report::attachment_id_for(&png);
+    assert!(ids.contains(&png_id), "{ids:?}");
+    for id in &ids {
+        let copied = fs::read(out.join("attachments").join(id)).expect("copied");
+        assert_eq!(&flakiness_report::attachment_id_for(&copied), id);
+    }
+    for missing in ["missing.png", "gone.png"] {
+        assert!(
+            err.contains("warning") && err.contains(missing),
+            "{missing}: {err}"
+        );
+    }
+    assert!(
+        err.contains("junit.xml:"),
+        "warnings name the file and line: {err}"
+    );
+}
+
+#[test]
+fn convert_reads_every_format_and_names_the_runner() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (input, category, runner) in [
+        ("testdata/inputs/pytest/reportlog.jsonl", "pytest", "pytest"),
+        (
+            "testdata/inputs/pytest/json-report.json",
+            "pytest",
+            "pytest",
+        ),
+        ("testdata/inputs/pytest/junit-xunit2.xml", "junit", "pytest"),
+        ("testdata/inputs/cargo/cargo-test.txt", "cargo", "libtest"),
+        ("testdata/inputs/cargo/libtest.json", "cargo", "libtest"),
+        (
+            "testdata/inputs/cargo/nextest-junit.xml",
+            "junit",
+            "nextest",
+        ),
+    ] {
+        let out = tmp.path().join(input.replace('/', "_"));
+        let (dir, _) = convert_ok(&[input], &out);
+        let r = &dir.report;
+        assert_eq!(r.category, category, "{input}");
+        assert_eq!(
+            r.test_runner.as_ref().map(|t| t.name.as_str()),
+            Some(runner),
+            "{input}"
+        );
+        assert!(r.all_tests().count() >= 5, "{input}");
+        let sys = r.environments[0].system_data.as_ref().expect("systemData");
+        assert!(sys.os_name.is_some() && sys.os_arch.is_some(), "{input}");
+        if cfg!(target_os = "linux") {
+            assert!(sys.os_version.is_some(), "{input}");
+        }
+    }
+}
+
+/// Relative paths are taken from --base-dir and made relative to the git root; errors get the
+/// first stack frame that names a tracked file.
+#[test]
+fn convert_makes_paths_relative_to_the_git_root() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let in_git = Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(repo())
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let want = if in_git {
+        "testdata/projects/pytest-sample/tests/test_basic.py"
+    } else {
+        "tests/test_basic.py"
+    };
+    for input in [
+        "testdata/inputs/pytest/reportlog.jsonl",
+        "testdata/inputs/pytest/junit-xunit1.xml",
+    ] {
+        let out = tmp.path().join(input.replace('/', "_"));
+        let (dir, _) = convert_ok(
+            &[input, "--base-dir", "testdata/projects/pytest-sample"],
+            &out,
+        );
+        let files: Vec<String> = dir
+            .report
+            .all_tests()
+            .filter_map(|t| t.file().map(str::to_string))
+            .collect();
+        assert!(files.iter().any(|f| f == want), "{input}: {files:?}");
+        assert!(
+            files
+                .iter()
+                .all(|f| !f.starts_with('/') && !f.contains('\\')),
+            "{input}: {files:?}"
+        );
+        if in_git {
+            let located: Vec<String> = dir
+                .report
+                .all_tests()
+                .flat_map(|t| t.test.attempts.iter())
+                .flat_map(|a| a.errors.iter().flatten())
+                .filter_map(|e| e.location.as_ref().map(|l| l.file.clone()))
+                .collect();
+            assert!(
+                located
+                    .iter()
+                    .any(|f| f.starts_with("testdata/projects/pytest-sample/tests/")),
+                "{input}: {located:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn convert_reads_stdin() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["convert", "-", "--commit-id", SHA, "-o"])
+        .arg(&out)
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let text = fs::read(repo().join("testdata/inputs/cargo/cargo-test.txt")).expect("input");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&text)
+        .expect("write");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = flakiness_report::read_report_dir(&out)
+        .expect("report")
+        .report;
+    assert_eq!(r.category, "cargo");
+    assert!(r.all_tests().count() >= 5);
+}
+
+/// pytest's `record_property("attachment", path)`: the path is relative to the directory pytest
+/// ran in (--base-dir), and the file is copied.
+#[test]
+fn convert_copies_pytest_property_attachments() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report");
+    let (dir, _) = convert_ok(
+        &[
+            "testdata/inputs/pytest/extra-reportlog.jsonl",
+            "--base-dir",
+            "testdata/projects/pytest-sample",
+        ],
+        &out,
+    );
+    let log = fs::read(repo().join("testdata/projects/pytest-sample/extra/artifacts/log.txt"))
+        .expect("artifact");
+    let id = flakiness_report::attachment_id_for(&log);
+    let test = dir
+        .report
+        .all_tests()
+        .find(|t| t.test.title == "test_attachment_property")
+        .expect("test");
+    let attached = test.test.attempts[0]
+        .attachments
+        .as_ref()
+        .expect("attachments");
+    assert!(
+        attached.iter().any(|a| a.id == id && a.name == "log.txt"),
+        "{attached:?}"
+    );
+    assert_eq!(
+        fs::read(out.join("attachments").join(&id)).expect("copied"),
+        log
+    );
+
+    // From another directory the relative path names no file: a warning, no attachment.
+    let out2 = tmp.path().join("report2");
+    let (dir2, err) = convert_ok(&["testdata/inputs/pytest/extra-reportlog.jsonl"], &out2);
+    assert!(err.contains("warning") && err.contains("log.txt"), "{err}");
+    assert!(dir2
+        .report
+        .all_tests()
+        .flat_map(|t| t.test.attempts.iter())
+        .all(|a| a.attachments.is_none()));
 }

@@ -2,18 +2,20 @@
 //! quick-xml events. No DOM of the file is built; text is collected only where it is kept
 //! (messages, stacks, output), each piece bounded.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
+use std::path::PathBuf;
 
 use flakiness_report::{
-    Annotation, DurationMs, Location, ReportError, RunAttempt, Stream, Suite, SuiteType, Test,
-    TestStatus, TimedStdioEntry, UnixTimestampMs,
+    Annotation, Attachment, DurationMs, Location, ReportError, RunAttempt, Stream, Suite,
+    SuiteType, Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
 };
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+use crate::attachments::{AttachmentFolder, Resolved};
 use crate::times::{parse_duration_secs, parse_timestamp_ms};
-use crate::{push_bounded, ConvertError, Limits};
+use crate::{push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits};
 
 /// Deepest element nesting accepted.
 pub const MAX_XML_DEPTH: usize = 1024;
@@ -55,6 +57,7 @@ struct ResultRec {
     out: String,
     err: String,
     time: Option<f64>,
+    attachments: Vec<Attachment>,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +74,7 @@ struct Case {
     out: String,
     err: String,
     properties: Vec<(String, String)>,
+    attachments: Vec<Attachment>,
 }
 
 /// Where collected text goes.
@@ -132,6 +136,17 @@ pub struct JunitCollector {
     pub testcases: usize,
     /// The document being read was written by pytest (its suites are named `pytest`).
     pytest: bool,
+    /// The runner the documents name (from the root element's `name`).
+    pub runner: Option<String>,
+    /// Files the inputs attach (`[[ATTACHMENT|path]]` lines, `attachment*` properties), one
+    /// per id, to copy into the report's `attachments/` folder.
+    pub attachments: Vec<AttachmentSource>,
+    /// Things wrong with the inputs that did not stop the conversion (missing attachments…).
+    pub warnings: Vec<ConvertWarning>,
+    /// Ids of the files hashed so far, by resolved path.
+    hashed: HashMap<PathBuf, String>,
+    /// Ids already in `attachments`.
+    attached: HashSet<String>,
 }
 
 fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, quick_xml::Error> {
@@ -173,8 +188,12 @@ impl JunitCollector {
         i
     }
 
-    /// Reads one JUnit XML document. `fallback_ms` is the start time used when the file has
-    /// none (the input file's modification time).
+    /// Reads one JUnit XML document. `name` is the input's path (`-` for standard input):
+    /// attachment paths are relative to its folder. `fallback_ms` is the start time used when
+    /// the file has none (the input file's modification time).
+    ///
+    /// Documents declaring ISO-8859-1, windows-1252 or US-ASCII are transcoded to UTF-8 as they
+    /// stream; any other encoding than UTF-8 is an error.
     pub fn read<R: BufRead>(
         &mut self,
         input: R,
@@ -182,8 +201,30 @@ impl JunitCollector {
         fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        let mut reader = Reader::from_reader(input);
+        let mut reader = Reader::from_reader(Source::new(input));
         reader.config_mut().trim_text(false);
+        let utf8_bom = {
+            let head = reader
+                .get_mut()
+                .fill_buf()
+                .map_err(|e| ConvertError::at(name, 0, format!("cannot read the input: {e}")))?;
+            if head.starts_with(&[0xFF, 0xFE])
+                || head.starts_with(&[0xFE, 0xFF])
+                || head.starts_with(&[0, b'<', 0])
+                || head.starts_with(&[b'<', 0])
+            {
+                return Err(ConvertError::at(
+                    name,
+                    0,
+                    "the input is UTF-16, which is not supported: convert the file to UTF-8".into(),
+                ));
+            }
+            head.starts_with(b"\xEF\xBB\xBF")
+        };
+        let mut folder = AttachmentFolder::of_input(name, limits.allow_outside_attachments);
+        // The output element being read, where its text starts in its buffer, and its line.
+        let mut stdio_mark: Option<(Sink, usize, usize)> = None;
+        let mut first_event = true;
         let mut buf = Vec::new();
         let mut suites: Vec<usize> = Vec::new();
         let mut depth = 0usize;
@@ -192,25 +233,34 @@ impl JunitCollector {
         let mut sink = Sink::None;
         let mut sink_stack: Vec<Sink> = Vec::new();
         let mut prop: Option<(String, String)> = None;
+        let mut prop_at = (0usize, 0u64);
         let mut suite_text = String::new();
         let mut in_suite_text = false;
         let mut saw_root = false;
 
-        let fail = |reader: &Reader<R>, message: String| {
-            ConvertError::at(name, reader.buffer_position(), message)
+        let fail = |reader: &Reader<Source<R>>, message: String| {
+            let source = reader.get_ref();
+            ConvertError::at(name, source.input_offset(source.consumed), message)
         };
 
         loop {
+            // The line the event starts on (1-based).
+            let event_line = reader.get_ref().newlines + 1;
+            let event_at = {
+                let source = reader.get_ref();
+                (event_line, source.input_offset(source.consumed))
+            };
             let event = match reader.read_event_into(&mut buf) {
                 Ok(e) => e,
                 Err(e) => {
                     return Err(ConvertError::at(
                         name,
-                        reader.error_position(),
+                        reader.get_ref().input_offset(reader.error_position()),
                         format!("malformed XML: {e}"),
                     ))
                 }
             };
+            let is_first = std::mem::replace(&mut first_event, false);
             let (start, empty) = match &event {
                 Event::Start(e) => (Some(e.clone()), false),
                 Event::Empty(e) => (Some(e.clone()), true),
@@ -227,6 +277,9 @@ impl JunitCollector {
                 if !saw_root {
                     let root_name = attr(&e, b"name").ok().flatten().unwrap_or_default();
                     self.pytest = root_name == "pytest tests" || root_name == "pytest";
+                    if let Some(r) = runner_of(&root_name) {
+                        self.runner.get_or_insert_with(|| r.to_string());
+                    }
                 }
                 saw_root = true;
                 if !empty {
@@ -240,8 +293,8 @@ impl JunitCollector {
                 }
                 let tag = e.local_name();
                 let tag = tag.as_ref();
-                let at = |r: &Reader<R>, err: quick_xml::Error| {
-                    ConvertError::at(name, r.buffer_position(), format!("bad attribute: {err}"))
+                let at = |r: &Reader<Source<R>>, err: quick_xml::Error| {
+                    fail(r, format!("bad attribute: {err}"))
                 };
                 let mut new_sink = Sink::None;
                 match tag {
@@ -347,6 +400,16 @@ impl JunitCollector {
                                 Sink::None
                             }
                         };
+                        if !empty && new_sink != Sink::None {
+                            let from = match (new_sink, &case, &result) {
+                                (Sink::CaseOut, Some(c), _) => c.out.len(),
+                                (Sink::CaseErr, Some(c), _) => c.err.len(),
+                                (Sink::ResultOut, _, Some((_, r))) => r.out.len(),
+                                (Sink::ResultErr, _, Some((_, r))) => r.err.len(),
+                                _ => 0,
+                            };
+                            stdio_mark = Some((new_sink, from, reader.get_ref().newlines + 1));
+                        }
                     }
                     b"property" if case.is_some() => {
                         let pname = attr(&e, b"name")
@@ -356,11 +419,13 @@ impl JunitCollector {
                         match (empty, value) {
                             (true, v) => {
                                 if let Some(c) = case.as_mut() {
-                                    c.properties.push((pname, v.unwrap_or_default()));
+                                    let p = (pname, v.unwrap_or_default());
+                                    self.property(c, p, &mut folder, name, event_at)?;
                                 }
                             }
                             (false, v) => {
                                 prop = Some((pname, v.unwrap_or_default()));
+                                prop_at = event_at;
                                 new_sink = Sink::Property;
                             }
                         }
@@ -380,6 +445,13 @@ impl JunitCollector {
                 Event::End(e) => {
                     depth = depth.saturating_sub(1);
                     let tag = e.local_name();
+                    if matches!(tag.as_ref(), b"system-out" | b"system-err") {
+                        if let Some((sink, from, line)) = stdio_mark.take() {
+                            let (c, r) = (case.as_mut(), result.as_mut().map(|(_, r)| r));
+                            let at = (line, event_at.1);
+                            self.stdio_attachments(sink, from, at, c, r, &mut folder, name)?;
+                        }
+                    }
                     match tag.as_ref() {
                         b"testsuite" => {
                             suites.pop();
@@ -391,7 +463,7 @@ impl JunitCollector {
                         }
                         b"property" => {
                             if let (Some(p), Some(c)) = (prop.take(), case.as_mut()) {
-                                c.properties.push(p);
+                                self.property(c, p, &mut folder, name, prop_at)?;
                             }
                         }
                         b"system-out" | b"system-err" if in_suite_text && case.is_none() => {
@@ -442,16 +514,22 @@ impl JunitCollector {
                         push_bounded(&mut suite_text, &text, limits.max_output_bytes);
                     }
                 }
-                Event::Decl(d) => {
+                // Only a declaration opening the document names its encoding.
+                Event::Decl(d) if is_first => {
                     if let Some(Ok(enc)) = d.encoding() {
-                        let enc = String::from_utf8_lossy(&enc).to_ascii_lowercase();
-                        if enc != "utf-8" && enc != "utf8" && enc != "us-ascii" && enc != "ascii" {
-                            return Err(fail(
-                                &reader,
-                                format!(
-                                    "encoding {enc:?} is not supported: convert the file to UTF-8"
-                                ),
-                            ));
+                        let enc = String::from_utf8_lossy(&enc).trim().to_ascii_lowercase();
+                        match Charset::of_label(&enc) {
+                            // A UTF-8 byte order mark outweighs the declaration.
+                            Some(_) if utf8_bom => {}
+                            Some(charset) => reader.get_mut().set_charset(charset),
+                            None => {
+                                return Err(fail(
+                                    &reader,
+                                    format!(
+                                        "encoding {enc:?} is not supported: convert the file to UTF-8 (UTF-8, US-ASCII, ISO-8859-1 and windows-1252 are read)"
+                                    ),
+                                ));
+                            }
                         }
                     }
                 }
@@ -538,11 +616,20 @@ impl JunitCollector {
             out,
             err,
             properties,
+            attachments,
         } = case;
         // Where the case goes: its class gets a suite of its own unless it names the suite.
+        let class_parent = suite;
         let suite = match suite {
             Some(s) if !classname.is_empty() && self.nodes[s].suite.title != classname => {
-                Some(self.child(Some(s), SuiteType::Suite, &classname))
+                let c = self.child(Some(s), SuiteType::Suite, &classname);
+                // A class suite made up here starts when its suite started, after the tests
+                // the suite ran before it.
+                if self.nodes[c].start_ms.is_none() {
+                    let parent = &self.nodes[s];
+                    self.nodes[c].start_ms = parent.start_ms.map(|t| t + parent.elapsed_ms);
+                }
+                Some(c)
             }
             Some(s) => Some(s),
             None if !classname.is_empty() => Some(self.child(None, SuiteType::Suite, &classname)),
@@ -554,6 +641,9 @@ impl JunitCollector {
                     let node = &mut me.nodes[s];
                     let base = node.start_ms.unwrap_or(fallback_ms) + node.elapsed_ms;
                     node.elapsed_ms += duration;
+                    if let Some(p) = class_parent.filter(|p| *p != s) {
+                        me.nodes[p].elapsed_ms += duration;
+                    }
                     base
                 }
                 None => fallback_ms,
@@ -567,6 +657,8 @@ impl JunitCollector {
             TestStatus::Passed
         };
         let mut main_errors = Vec::new();
+        let mut expected_failure = false;
+        let mut main_attachments = attachments;
         let mut annotations: Vec<Annotation> = properties
             .into_iter()
             .map(|(k, v)| Annotation {
@@ -580,11 +672,41 @@ impl JunitCollector {
         for (kind, rec) in results {
             match kind {
                 ResultKind::Failure | ResultKind::Error => {
+                    // A failure outranks a skip, whichever element comes first.
                     main_status = status_of(&rec);
+                    if kind == ResultKind::Error
+                        && !annotations.iter().any(|a| a.kind == "junit-error")
+                    {
+                        annotations.push(error_annotation());
+                    }
                     main_errors.push(error_of(&rec));
+                    for a in rec.attachments {
+                        push_unique(&mut main_attachments, a);
+                    }
+                }
+                // pytest's junitxml writes an xfail that ran as a skip of type `pytest.xfail`:
+                // it is an expected failure (one that did not run, `[NOTRUN]`, stays a skip).
+                ResultKind::Skipped
+                    if rec.kind_attr.as_deref() == Some("pytest.xfail")
+                        && !rec
+                            .message
+                            .as_deref()
+                            .is_some_and(|m| m.starts_with("[NOTRUN]")) =>
+                {
+                    if main_errors.is_empty() {
+                        main_status = TestStatus::Failed;
+                        expected_failure = true;
+                    }
+                    annotations.push(Annotation {
+                        kind: "fail".into(),
+                        description: rec.message.clone().filter(|m| !m.is_empty()),
+                        ..Default::default()
+                    });
                 }
                 ResultKind::Skipped => {
-                    main_status = TestStatus::Skipped;
+                    if main_errors.is_empty() {
+                        main_status = TestStatus::Skipped;
+                    }
                     let description = rec.message.clone().or_else(|| {
                         (!rec.text.trim().is_empty()).then(|| rec.text.trim().to_string())
                     });
@@ -594,18 +716,22 @@ impl JunitCollector {
                         ..Default::default()
                     });
                 }
-                ResultKind::FlakyFailure | ResultKind::FlakyError => flaky.push(rec),
-                ResultKind::RerunFailure | ResultKind::RerunError => reruns.push(rec),
+                ResultKind::FlakyFailure | ResultKind::FlakyError => flaky.push((kind, rec)),
+                ResultKind::RerunFailure | ResultKind::RerunError => reruns.push((kind, rec)),
             }
         }
-        let rec_attempt = |me: &mut Self, rec: ResultRec| {
+        let rec_attempt = |me: &mut Self, (kind, rec): (ResultKind, ResultRec)| {
             let duration = rec.time.map(|t| t * 1000.0);
             let start_ms = start(me, duration.unwrap_or(0.0));
             let mut a = RunAttempt::with_status(status_of(&rec));
+            if matches!(kind, ResultKind::FlakyError | ResultKind::RerunError) {
+                a.annotations = Some(vec![error_annotation()]);
+            }
             a.errors = Some(vec![error_of(&rec)]);
             a.duration = duration.map(DurationMs);
             a.start_timestamp = Some(UnixTimestampMs(start_ms.max(0.0)));
             a.stdio = stdio(&rec.out, &rec.err);
+            a.attachments = (!rec.attachments.is_empty()).then_some(rec.attachments);
             a
         };
         for rec in flaky {
@@ -621,19 +747,33 @@ impl JunitCollector {
             None => start(self, duration.unwrap_or(0.0)),
         };
         let mut main = RunAttempt::with_status(main_status);
+        if expected_failure && main_errors.is_empty() {
+            main.expected_status = Some(TestStatus::Failed);
+        }
         main.duration = duration.map(DurationMs);
         main.start_timestamp = Some(UnixTimestampMs(start_ms.max(0.0)));
         main.errors = (!main_errors.is_empty()).then_some(main_errors);
         main.annotations = (!annotations.is_empty()).then_some(annotations);
         main.stdio = stdio(&out, &err);
+        main.attachments = (!main_attachments.is_empty()).then_some(main_attachments);
         attempts.push(main);
         for rec in reruns {
             let a = rec_attempt(self, rec);
             attempts.push(a);
         }
 
-        let key = (classname, name.clone());
         let pytest = self.pytest;
+        // A testcase without a name is a test of its own: never merged as a rerun of another.
+        let name = if name.is_empty() {
+            let n = match suite {
+                Some(s) => self.nodes[s].tests.len(),
+                None => self.loose.len(),
+            } + 1;
+            format!("(unnamed testcase {n})")
+        } else {
+            name
+        };
+        let key = (classname, name.clone());
         let (tests, by_key) = match suite {
             Some(s) => {
                 let node = &mut self.nodes[s];
@@ -674,6 +814,105 @@ impl JunitCollector {
         }
     }
 
+    /// A testcase property: an attachment when its name starts with `attachment` (any case),
+    /// else kept for an annotation.
+    fn property(
+        &mut self,
+        case: &mut Case,
+        (key, value): (String, String),
+        folder: &mut AttachmentFolder,
+        input: &str,
+        at: (usize, u64),
+    ) -> Result<(), ConvertError> {
+        if key.to_ascii_lowercase().starts_with("attachment") {
+            if let Some(a) = self.attachment(folder, &value, input, at)? {
+                push_unique(&mut case.attachments, a);
+            }
+        } else {
+            case.properties.push((key, value));
+        }
+        Ok(())
+    }
+
+    /// Attaches the files named by `[[ATTACHMENT|path]]` lines of the output just read (the
+    /// text from byte `from` of the buffer `sink` fills, starting on line `at.0`; `at.1` is the
+    /// input offset of the element's end).
+    #[allow(clippy::too_many_arguments)]
+    fn stdio_attachments(
+        &mut self,
+        sink: Sink,
+        from: usize,
+        (line, offset): (usize, u64),
+        case: Option<&mut Case>,
+        result: Option<&mut ResultRec>,
+        folder: &mut AttachmentFolder,
+        input: &str,
+    ) -> Result<(), ConvertError> {
+        let text = match (sink, &case, &result) {
+            (Sink::CaseOut, Some(c), _) => &c.out,
+            (Sink::CaseErr, Some(c), _) => &c.err,
+            (Sink::ResultOut, _, Some(r)) => &r.out,
+            (Sink::ResultErr, _, Some(r)) => &r.err,
+            _ => return Ok(()),
+        };
+        let refs = attachment_lines(text.get(from..).unwrap_or(""), line);
+        let target = match (sink, case, result) {
+            (Sink::CaseOut | Sink::CaseErr, Some(c), _) => &mut c.attachments,
+            (_, _, Some(r)) => &mut r.attachments,
+            _ => return Ok(()),
+        };
+        for (path, line) in refs {
+            if let Some(a) = self.attachment(folder, &path, input, (line, offset))? {
+                push_unique(target, a);
+            }
+        }
+        Ok(())
+    }
+
+    /// The attachment a path names: a warning (and `None`) when the file is missing, an
+    /// error when it lies outside the input's folder and that is not allowed. `at` is the
+    /// line naming it and an input offset close to it (the line is exact; the offset is where
+    /// the element naming it starts, or for output lines where it ends).
+    fn attachment(
+        &mut self,
+        folder: &mut AttachmentFolder,
+        raw: &str,
+        input: &str,
+        (line, offset): (usize, u64),
+    ) -> Result<Option<Attachment>, ConvertError> {
+        match folder.resolve(raw, &mut self.hashed) {
+            Resolved::Found(a, path) => {
+                if self.attached.insert(a.id.clone()) {
+                    self.attachments.push(AttachmentSource {
+                        id: a.id.clone(),
+                        path,
+                    });
+                }
+                Ok(Some(a))
+            }
+            Resolved::Missing(message) => {
+                self.warnings.push(ConvertWarning {
+                    input: input.to_string(),
+                    line,
+                    message,
+                });
+                Ok(None)
+            }
+            Resolved::Outside(message) => Err(ConvertError {
+                input: input.to_string(),
+                line,
+                column: 1,
+                offset,
+                message,
+            }),
+        }
+    }
+
+    /// True when the documents read were written by pytest's junitxml.
+    pub fn is_pytest(&self) -> bool {
+        self.pytest
+    }
+
     /// The collected suites and root tests, in input order.
     pub fn into_parts(mut self) -> (Vec<Suite>, Vec<Test>) {
         // Children are assembled before parents: a node's index is always above its parent's.
@@ -704,6 +943,32 @@ fn is_bare_pass(a: &RunAttempt) -> bool {
         && a.annotations.is_none()
 }
 
+/// The runner a root element's `name` gives away: the defaults of the reporters that set one.
+fn runner_of(root_name: &str) -> Option<&'static str> {
+    Some(match root_name {
+        "pytest" | "pytest tests" => "pytest",
+        "jest tests" => "jest",
+        "vitest tests" => "vitest",
+        "Mocha Tests" => "mocha",
+        "bun test" => "bun",
+        "nextest-run" => "nextest",
+        "playwright" => "playwright",
+        _ => return None,
+    })
+}
+
+/// The annotation that marks an attempt ended by an `<error>` (an unexpected exception) rather
+/// than a `<failure>` (a failed assertion); both make the attempt `failed`.
+fn error_annotation() -> Annotation {
+    Annotation {
+        kind: "junit-error".into(),
+        description: Some(
+            "ended by an <error> (an unexpected exception), not a failed assertion".into(),
+        ),
+        ..Default::default()
+    }
+}
+
 fn status_of(rec: &ResultRec) -> TestStatus {
     let hay = format!(
         "{} {}",
@@ -730,7 +995,11 @@ fn error_of(rec: &ResultRec) -> ReportError {
         }
         (_, Some(m)) => Some(m.trim().to_string()),
         (Some(t), None) => Some(t.clone()),
-        (None, None) => stack.lines().next().map(str::to_string),
+        (None, None) => stack
+            .lines()
+            .next()
+            .map(str::to_string)
+            .or_else(|| Some("the test failed (the report gives no message)".into())),
     };
     ReportError {
         message,
@@ -748,4 +1017,219 @@ fn stdio(out: &str, err: &str) -> Option<Vec<flakiness_report::TimedStdioEntry>>
         v.push(TimedStdioEntry::text(Stream::Stderr, err));
     }
     (!v.is_empty()).then_some(v)
+}
+
+/// Adds an attachment unless the list already refers to the same content.
+fn push_unique(list: &mut Vec<Attachment>, a: Attachment) {
+    if !list.iter().any(|x| x.id == a.id) {
+        list.push(a);
+    }
+}
+
+/// The paths of the `[[ATTACHMENT|path]]` lines of `text` (each alone on its line, blanks
+/// around it allowed), with their line numbers; `text` starts on line `first_line`.
+fn attachment_lines(text: &str, first_line: usize) -> Vec<(String, usize)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let path = l.trim().strip_prefix("[[ATTACHMENT|")?.strip_suffix("]]")?;
+            Some((path.to_string(), first_line + i))
+        })
+        .collect()
+}
+
+/// The character sets read besides UTF-8: each byte is one character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charset {
+    Utf8,
+    /// ISO-8859-1: byte `n` is U+00nn.
+    Latin1,
+    /// windows-1252: ISO-8859-1 but for 0x80-0x9F (also read for US-ASCII, whose files with
+    /// bytes above 0x7F are nearly always windows-1252, as browsers assume).
+    Windows1252,
+}
+
+/// windows-1252 0x80-0x9F; the five unassigned bytes stay C1 controls, as in the WHATWG
+/// encoding standard.
+const WINDOWS_1252_HIGH: [char; 32] = [
+    '\u{20AC}', '\u{0081}', '\u{201A}', '\u{0192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{02C6}', '\u{2030}', '\u{0160}', '\u{2039}', '\u{0152}', '\u{008D}', '\u{017D}', '\u{008F}',
+    '\u{0090}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{02DC}', '\u{2122}', '\u{0161}', '\u{203A}', '\u{0153}', '\u{009D}', '\u{017E}', '\u{0178}',
+];
+
+impl Charset {
+    /// The set an `encoding` declaration names (lower case), `None` when it is not read.
+    fn of_label(label: &str) -> Option<Self> {
+        Some(match label {
+            "utf-8" | "utf8" | "unicode-1-1-utf-8" => Charset::Utf8,
+            "iso-8859-1" | "iso8859-1" | "iso_8859-1" | "iso88591" | "iso_8859-1:1987"
+            | "latin1" | "latin-1" | "l1" | "cp819" | "ibm819" | "iso-ir-100" | "csisolatin1" => {
+                Charset::Latin1
+            }
+            "windows-1252" | "cp1252" | "x-cp1252" | "us-ascii" | "ascii" | "ansi_x3.4-1968"
+            | "iso646-us" | "csascii" => Charset::Windows1252,
+            _ => return None,
+        })
+    }
+
+    fn decode(self, input: &[u8], out: &mut Vec<u8>) {
+        if self == Charset::Utf8 {
+            out.extend_from_slice(input);
+            return;
+        }
+        out.reserve(input.len());
+        let mut tmp = [0u8; 4];
+        for &b in input {
+            if b < 0x80 {
+                out.push(b);
+                continue;
+            }
+            let c = match (self, WINDOWS_1252_HIGH.get(usize::from(b) - 0x80)) {
+                (Charset::Windows1252, Some(&c)) => c,
+                _ => char::from(b),
+            };
+            out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+        }
+    }
+}
+
+/// Bytes read at once from the input.
+const CHUNK: usize = 64 * 1024;
+
+/// The input as the parser reads it: UTF-8 (transcoded when the document declares a
+/// single-byte character set), with the lines it has read counted, and the offsets it reports
+/// mapped back to offsets in the input.
+struct Source<R> {
+    inner: R,
+    charset: Charset,
+    /// Bytes for the parser, how many it has taken, the parser offset of `buf[0]`, and whether
+    /// each character of `buf` is one input byte (else each byte is).
+    buf: Vec<u8>,
+    pos: usize,
+    buf_start: u64,
+    buf_single: bool,
+    /// The chunk before `buf`, all taken (to map offsets just behind the current one).
+    prev: Vec<u8>,
+    prev_start: u64,
+    prev_single: bool,
+    /// Bytes the parser has taken, the input bytes they came from, the newlines among them.
+    consumed: u64,
+    input_consumed: u64,
+    newlines: usize,
+}
+
+impl<R: BufRead> Source<R> {
+    fn new(inner: R) -> Self {
+        Source {
+            inner,
+            charset: Charset::Utf8,
+            buf: Vec::new(),
+            pos: 0,
+            buf_start: 0,
+            buf_single: false,
+            prev: Vec::new(),
+            prev_start: 0,
+            prev_single: false,
+            consumed: 0,
+            input_consumed: 0,
+            newlines: 0,
+        }
+    }
+
+    /// Reads what follows as `charset` (the parser has taken the declaration naming it, and
+    /// nothing more).
+    fn set_charset(&mut self, charset: Charset) {
+        if charset == self.charset || charset == Charset::Utf8 {
+            return;
+        }
+        let rest = self.buf.split_off(self.pos);
+        self.prev = std::mem::take(&mut self.buf);
+        self.prev_start = self.buf_start;
+        self.prev_single = self.buf_single;
+        charset.decode(&rest, &mut self.buf);
+        self.pos = 0;
+        self.buf_start = self.consumed;
+        self.buf_single = true;
+        self.charset = charset;
+    }
+
+    /// The input offset of parser offset `at` (exact within the last two chunks; further
+    /// back, counted as if every byte in between were ASCII).
+    fn input_offset(&self, at: u64) -> u64 {
+        fn width(bytes: &[u8], single: bool) -> u64 {
+            let n = if single {
+                bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+            } else {
+                bytes.len()
+            };
+            u64::try_from(n).unwrap_or(u64::MAX)
+        }
+        if at >= self.consumed {
+            return self.input_consumed + (at - self.consumed);
+        }
+        let index = |from: u64, start: u64| usize::try_from(from - start).unwrap_or(usize::MAX);
+        if at >= self.buf_start {
+            let taken = self
+                .buf
+                .get(index(at, self.buf_start)..self.pos)
+                .unwrap_or(&[]);
+            return self
+                .input_consumed
+                .saturating_sub(width(taken, self.buf_single));
+        }
+        let in_buf = width(self.buf.get(..self.pos).unwrap_or(&[]), self.buf_single);
+        if at >= self.prev_start {
+            let taken = self.prev.get(index(at, self.prev_start)..).unwrap_or(&[]);
+            return self
+                .input_consumed
+                .saturating_sub(in_buf + width(taken, self.prev_single));
+        }
+        self.input_consumed.saturating_sub(self.consumed - at)
+    }
+}
+
+impl<R: BufRead> std::io::Read for Source<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Source<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos >= self.buf.len() {
+            let data = self.inner.fill_buf()?;
+            if data.is_empty() {
+                return Ok(&[]);
+            }
+            let n = data.len().min(CHUNK);
+            std::mem::swap(&mut self.prev, &mut self.buf);
+            self.prev_start = self.buf_start;
+            self.prev_single = self.buf_single;
+            self.buf.clear();
+            self.pos = 0;
+            self.buf_start = self.consumed;
+            self.buf_single = self.charset != Charset::Utf8;
+            self.charset.decode(&data[..n], &mut self.buf);
+            self.inner.consume(n);
+        }
+        Ok(&self.buf[self.pos..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        let end = self.pos.saturating_add(amount).min(self.buf.len());
+        let taken = &self.buf[self.pos..end];
+        self.newlines += taken.iter().filter(|&&b| b == b'\n').count();
+        self.input_consumed += if self.buf_single {
+            taken.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
+        } else {
+            taken.len() as u64
+        };
+        self.consumed += (end - self.pos) as u64;
+        self.pos = end;
+    }
 }

@@ -1,11 +1,15 @@
 //! # flakiness-convert
 //!
-//! Turns test-runner output into Flakiness reports. This first part reads JUnit XML; pytest and
-//! cargo outputs come next (see the issue tracker). Every converter fills the
-//! [`flakiness_report`] model; nothing here prints.
+//! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
+//! reportlog and json-report files, libtest and nextest JSON, and plain `cargo test` output.
+//! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
+mod attachments;
+mod cargotext;
 mod junit;
 mod libtest;
+mod pytest;
+mod stack;
 mod times;
 
 use std::path::{Path, PathBuf};
@@ -14,8 +18,12 @@ use flakiness_report::{
     DurationMs, Environment, NamedVersion, Report, SystemData, UnixTimestampMs,
 };
 
+pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
+pub use cargotext::CargoTextCollector;
 pub use junit::{JunitCollector, MAX_SUITE_DEPTH, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
+pub use pytest::PytestCollector;
+pub use stack::{locate_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
 
 /// Bounds on what one input may make us keep.
@@ -23,19 +31,23 @@ pub use times::{parse_duration_secs, parse_timestamp_ms};
 pub struct Limits {
     /// Longest output (system-out, stack…) kept per piece; longer is truncated with a marker.
     pub max_output_bytes: usize,
+    /// Accept attachment paths that lead outside the folder of the input naming them (after
+    /// `..` and symbolic links are resolved); refused by default.
+    pub allow_outside_attachments: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_output_bytes: 8 << 20,
+            allow_outside_attachments: false,
         }
     }
 }
 
 /// A conversion failed: which input, where, what.
 #[derive(Debug, thiserror::Error)]
-#[error("{input}:{line}:{column}: {message}")]
+#[error("{}", self.describe())]
 pub struct ConvertError {
     /// The input (path or `-`).
     pub input: String,
@@ -50,6 +62,14 @@ pub struct ConvertError {
 }
 
 impl ConvertError {
+    fn describe(&self) -> String {
+        match (self.line, self.column) {
+            (0, _) => format!("{}: {}", self.input, self.message),
+            (l, 0) => format!("{}:{l}: {}", self.input, self.message),
+            (l, c) => format!("{}:{l}:{c}: {}", self.input, self.message),
+        }
+    }
+
     pub(crate) fn at(input: &str, offset: u64, message: String) -> Self {
         ConvertError {
             input: input.to_string(),
@@ -125,6 +145,8 @@ pub struct Metadata {
     pub url: Option<String>,
     /// `FK_ENV_*` values, keys lower-cased without the prefix.
     pub env_metadata: Vec<(String, String)>,
+    /// Version of the operating system the tests ran on (the converter's, by default).
+    pub os_version: Option<String>,
 }
 
 /// Builds the report from JUnit files already read into a collector.
@@ -132,8 +154,19 @@ pub fn junit_report(mut collector: JunitCollector, meta: &Metadata, fallback_ms:
     let start = collector.earliest_ms.unwrap_or(fallback_ms);
     let total = collector.total_ms;
     let unattributed = std::mem::take(&mut collector.unattributed);
-    let (suites, tests) = collector.into_parts();
-    build_report(suites, tests, unattributed, start, total, meta)
+    let pytest = collector.is_pytest();
+    let runner = collector.runner.take();
+    let (mut suites, tests) = collector.into_parts();
+    if pytest {
+        suites = pytest::regroup_junit(suites);
+    }
+    let mut report = build_report(suites, tests, unattributed, start, total, meta);
+    report.test_runner = runner.map(|name| NamedVersion {
+        name,
+        version: "unknown".into(),
+        ..Default::default()
+    });
+    report
 }
 
 /// Builds the report from libtest JSON streams already read into a collector.
@@ -148,7 +181,7 @@ pub fn libtest_report(collector: LibtestCollector, meta: &Metadata, fallback_ms:
     report
 }
 
-fn build_report(
+pub(crate) fn build_report(
     suites: Vec<flakiness_report::Suite>,
     tests: Vec<flakiness_report::Test>,
     unattributed: Vec<flakiness_report::ReportError>,
@@ -164,6 +197,7 @@ fn build_report(
     env.system_data = Some(SystemData {
         os_name: Some(std::env::consts::OS.to_string()),
         os_arch: Some(std::env::consts::ARCH.to_string()),
+        os_version: meta.os_version.clone(),
         ..Default::default()
     });
     if !meta.env_metadata.is_empty() {
@@ -193,11 +227,29 @@ fn build_report(
 pub enum Format {
     /// JUnit XML.
     Junit,
-    /// libtest JSON events, one a line (cargo's own lines may be interleaved).
+    /// libtest JSON events, one a line (cargo's own lines may be interleaved); nextest's
+    /// libtest-json and libtest-json-plus are read by the same reader.
     LibtestJson,
+    /// pytest-reportlog JSON lines (`--report-log`).
+    PytestReportlog,
+    /// pytest-json-report's single JSON document (`--json-report`).
+    PytestJsonReport,
+    /// Plain `cargo test` output, stdout and stderr interleaved.
+    CargoText,
 }
 
-/// Detects the format from the first bytes of an input.
+impl Format {
+    /// The report category this format defaults to.
+    pub fn category(self) -> &'static str {
+        match self {
+            Format::Junit => flakiness_report::CATEGORY_JUNIT,
+            Format::LibtestJson | Format::CargoText => flakiness_report::CATEGORY_CARGO,
+            Format::PytestReportlog | Format::PytestJsonReport => flakiness_report::CATEGORY_PYTEST,
+        }
+    }
+}
+
+/// Detects the format from the first bytes of an input (64 KiB are plenty).
 pub fn detect(head: &[u8]) -> Option<Format> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let first = head.iter().find(|b| !b.is_ascii_whitespace())?;
@@ -205,15 +257,38 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         return Some(Format::Junit);
     }
     let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
+    let mut json_lines = text.lines().map(str::trim).filter(|l| l.starts_with('{'));
+    if let Some(first_json) = json_lines.next() {
+        if first_json.contains("\"$report_type\"") {
+            return Some(Format::PytestReportlog);
+        }
+        if first_json.contains("\"type\"")
+            && (first_json.contains("\"event\"") || first_json.contains("\"suite\""))
+        {
+            return Some(Format::LibtestJson);
+        }
+    }
+    if *first == b'{' {
+        let has = |k: &str| text.contains(&format!("\"{k}\""));
+        if has("exitcode") && has("root") && (has("tests") || has("summary")) {
+            return Some(Format::PytestJsonReport);
+        }
+    }
+    let cargo_line = |l: &str| {
+        l.starts_with("running ") && l.ends_with(" tests") && l.split(' ').count() == 3
+            || l.starts_with("running 1 test")
+            || l.starts_with("test result: ")
+            || l.starts_with("Running ")
+            || l.starts_with("Doc-tests ")
+    };
     text.lines()
         .map(str::trim)
-        .find(|l| l.starts_with('{'))
-        .filter(|l| l.contains("\"type\""))
-        .map(|_| Format::LibtestJson)
+        .any(cargo_line)
+        .then_some(Format::CargoText)
 }
 
 /// Every file an input argument names: the file itself, or the files of a directory (walked,
-/// sorted), keeping those whose name ends in `.xml`, `.json` or `.jsonl`.
+/// sorted), keeping those whose name ends in `.xml`, `.json`, `.jsonl`, `.txt` or `.log`.
 pub fn expand_input(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
@@ -227,7 +302,7 @@ pub fn expand_input(path: &Path) -> std::io::Result<Vec<PathBuf>> {
             if entry.file_type()?.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| {
-                ["xml", "json", "jsonl"]
+                ["xml", "json", "jsonl", "txt", "log"]
                     .iter()
                     .any(|x| e.eq_ignore_ascii_case(x))
             }) {
@@ -284,4 +359,201 @@ pub fn fk_env_metadata(vars: impl IntoIterator<Item = (String, String)>) -> Vec<
         .collect();
     out.sort();
     out
+}
+
+/// Lexically normalises a `/`-separated path: drops `.` and empty parts, folds `..`.
+fn normalize(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// Turns one file path written by a runner into a POSIX path relative to `root` (the git root)
+/// when it lies inside it. Relative paths are taken relative to `base` (the directory the
+/// runner ran in). Paths outside the root are only normalised.
+pub fn relative_to_root(file: &str, base: &Path, root: &Path) -> String {
+    let mut f = file.replace('\\', "/");
+    if let Some(rest) = f.strip_prefix("file://") {
+        f = rest.to_string();
+    }
+    let posix = |p: &Path| p.to_string_lossy().replace('\\', "/");
+    let windows_abs = f.len() > 2 && f.as_bytes()[1] == b':' && f.as_bytes()[2] == b'/';
+    let absolute = if f.starts_with('/') || windows_abs {
+        normalize(&f)
+    } else {
+        normalize(&format!("{}/{f}", posix(base)))
+    };
+    let root = normalize(&posix(root));
+    let inside = if root == "/" {
+        absolute.strip_prefix('/')
+    } else {
+        absolute
+            .strip_prefix(root.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+    };
+    match inside {
+        Some(r) if !r.is_empty() => r.to_string(),
+        _ if f.starts_with('/') || windows_abs => absolute,
+        _ => normalize(&f),
+    }
+}
+
+/// Makes every location of the report a POSIX path relative to `root`; see
+/// [`relative_to_root`].
+pub fn relativize_paths(report: &mut Report, base: &Path, root: &Path) {
+    report.for_each_location_mut(|l| {
+        let file = relative_to_root(&l.file, base, root);
+        if !file.is_empty() {
+            l.file = file;
+        }
+    });
+}
+
+/// The files of a repository (as `git ls-files` lists them), to tell which file a stack frame
+/// names: `com/acme/FooTest.java` or `/home/ci/work/repo/src/foo.js` → the tracked file whose
+/// path ends the same way.
+#[derive(Debug, Default)]
+pub struct RepoFiles {
+    by_name: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl RepoFiles {
+    /// Indexes root-relative POSIX paths.
+    pub fn new<'a>(files: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut by_name: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for f in files {
+            let name = f.rsplit('/').next().unwrap_or(f);
+            by_name
+                .entry(name.to_string())
+                .or_default()
+                .push(f.to_string());
+        }
+        RepoFiles { by_name }
+    }
+
+    /// The tracked file a frame's path names: the one sharing the longest run of trailing path
+    /// parts with it (at least the file name); `None` when there is none or two tie.
+    pub fn resolve(&self, frame_file: &str) -> Option<String> {
+        let frame = frame_file.replace('\\', "/");
+        let frame = frame.strip_prefix("file://").unwrap_or(&frame);
+        let frame_parts: Vec<&str> = frame
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect();
+        let name = frame_parts.last()?;
+        let candidates = self.by_name.get(*name)?;
+        let mut best: Option<(usize, &String)> = None;
+        let mut tie = false;
+        for c in candidates {
+            let shared = c
+                .split('/')
+                .rev()
+                .zip(frame_parts.iter().rev())
+                .take_while(|(a, b)| a == *b)
+                .count();
+            let whole = shared == c.split('/').count() || shared == frame_parts.len();
+            if !whole {
+                continue;
+            }
+            match best {
+                Some((n, _)) if n > shared => {}
+                Some((n, _)) if n == shared => tie = true,
+                _ => {
+                    best = Some((shared, c));
+                    tie = false;
+                }
+            }
+        }
+        if tie {
+            return None;
+        }
+        best.map(|(_, c)| c.clone())
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_root_relative() {
+        let root = Path::new("/repo");
+        let base = Path::new("/repo/python");
+        assert_eq!(
+            relative_to_root("tests/t.py", base, root),
+            "python/tests/t.py"
+        );
+        assert_eq!(
+            relative_to_root("./tests/../t.py", base, root),
+            "python/t.py"
+        );
+        assert_eq!(
+            relative_to_root("/repo/src/lib.rs", base, root),
+            "src/lib.rs"
+        );
+        assert_eq!(relative_to_root("file:///repo/a.js", base, root), "a.js");
+        assert_eq!(
+            relative_to_root("src\\main.rs", base, root),
+            "python/src/main.rs"
+        );
+        assert_eq!(
+            relative_to_root("/usr/lib/x.py", base, root),
+            "/usr/lib/x.py"
+        );
+        assert_eq!(relative_to_root("../../x.py", base, root), "../../x.py");
+        assert_eq!(
+            relative_to_root("/repository/a", base, root),
+            "/repository/a"
+        );
+        assert_eq!(relative_to_root("C:\\w\\a.cs", base, root), "C:/w/a.cs");
+    }
+}
+
+#[cfg(test)]
+mod repo_files_tests {
+    use super::RepoFiles;
+
+    #[test]
+    fn frames_resolve_to_tracked_files() {
+        let repo = RepoFiles::new([
+            "src/test/java/com/acme/FooTest.java",
+            "a/util.js",
+            "b/util.js",
+            "tests/test_x.py",
+            "Makefile",
+        ]);
+        assert_eq!(
+            repo.resolve("com/acme/FooTest.java").as_deref(),
+            Some("src/test/java/com/acme/FooTest.java")
+        );
+        assert_eq!(
+            repo.resolve("/home/ci/work/r/a/util.js").as_deref(),
+            Some("a/util.js")
+        );
+        assert_eq!(repo.resolve("util.js"), None, "two files tie");
+        assert_eq!(
+            repo.resolve("./tests/test_x.py").as_deref(),
+            Some("tests/test_x.py")
+        );
+        assert_eq!(repo.resolve("other/FooTest.java"), None);
+        assert_eq!(repo.resolve("/usr/lib/python3/unittest/case.py"), None);
+    }
 }

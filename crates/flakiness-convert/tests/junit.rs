@@ -152,7 +152,6 @@ fn entities_are_never_expanded() {
 fn bad_inputs_get_located_errors() {
     for (name, want) in [
         ("truncated.xml", "truncated XML"),
-        ("latin1.xml", "encoding \"iso-8859-1\" is not supported"),
         ("html.xml", "root element is <html>"),
         ("empty.xml", "no element found"),
     ] {
@@ -160,6 +159,25 @@ fn bad_inputs_get_located_errors() {
         assert!(err.message.contains(want), "{name}: {err}");
         assert!(err.line >= 1 && err.column >= 1, "{name}: {err}");
         assert!(err.to_string().starts_with(name), "{err}");
+    }
+    // Encodings other than UTF-8 and the single-byte sets: a clear error at the declaration.
+    let sjis = b"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?>\n<testsuite name=\"\x83e\"/>";
+    let mut c = JunitCollector::default();
+    let err = c
+        .read(&sjis[..], "sjis.xml", 0.0, &Limits::default())
+        .expect_err("shift_jis")
+        .locate(sjis);
+    assert!(
+        err.message
+            .contains("encoding \"shift_jis\" is not supported"),
+        "{err}"
+    );
+    assert_eq!(err.line, 1, "{err}");
+    for utf16 in [&b"\xFF\xFE<\0?\0x\0"[..], b"\xFE\xFF\0<\0?\0x", b"<\0t\0"] {
+        let err = JunitCollector::default()
+            .read(utf16, "u16.xml", 0.0, &Limits::default())
+            .expect_err("utf-16");
+        assert!(err.message.contains("UTF-16"), "{err}");
     }
     // Deep nesting is refused, not a stack overflow.
     let deep = format!(
@@ -187,6 +205,7 @@ fn long_output_is_truncated_with_a_marker() {
         0.0,
         &Limits {
             max_output_bytes: 100,
+            ..Limits::default()
         },
     )
     .expect("reads");
@@ -269,24 +288,28 @@ fn pytest_rerunfailures_junit_keeps_failed_reruns() {
                 .find(|(n, _)| n.ends_with(name))
                 .map(|(_, s)| s.clone())
         };
-        assert_eq!(want("test_basic::test_passes"), Some(vec![P]), "{family}");
         assert_eq!(
-            want("test_basic::test_fails"),
+            want("test_basic.py::test_passes"),
+            Some(vec![P]),
+            "{family}"
+        );
+        assert_eq!(
+            want("test_basic.py::test_fails"),
             Some(vec![F, F, F]),
             "{family}"
         );
         assert_eq!(
-            want("test_outcomes::test_flaky"),
+            want("test_outcomes.py::test_flaky"),
             Some(vec![F, P]),
             "{family}"
         );
         assert_eq!(
-            want("test_outcomes::test_skipped"),
+            want("test_outcomes.py::test_skipped"),
             Some(vec![S]),
             "{family}"
         );
         assert_eq!(
-            want("test_outcomes::test_xpass_strict"),
+            want("test_outcomes.py::test_xpass_strict"),
             Some(vec![F, F, F]),
             "{family}"
         );
@@ -310,4 +333,254 @@ fn nextest_junit_retries() {
     assert_eq!(want("::tests::add_works"), Some(vec![P]));
     assert_eq!(want("::tests::assert_eq_fails"), Some(vec![F, F, F]));
     insta::assert_snapshot!("nextest_junit", snapshot(r));
+}
+
+/// ISO-8859-1 and windows-1252 documents are transcoded while they stream.
+#[test]
+fn single_byte_encodings_are_transcoded() {
+    let r = convert(&[input("latin1.xml"), input("windows-1252.xml")]).expect("converts");
+    assert_valid(&r);
+    let titles: Vec<_> = r.all_tests().map(|t| t.full_name()).collect();
+    assert_eq!(titles, ["t › café", "CaféTests › prices"]);
+    let prices = r.all_tests().nth(1).expect("prices");
+    let e = &prices.test.attempts[0].errors.as_ref().expect("errors")[0];
+    assert_eq!(
+        e.message.as_deref(),
+        Some("AssertionError: expected \u{201C}€12\u{201D}, got \u{201C}€13\u{201D}")
+    );
+    assert_eq!(
+        e.stack.as_deref(),
+        Some("expected \u{201C}€12\u{201D} \u{2013} got \u{201C}€13\u{201D}")
+    );
+    insta::assert_snapshot!("single_byte_encodings", snapshot(r));
+    // True ISO-8859-1 keeps 0x80-0x9F as C1 controls; US-ASCII reads as windows-1252.
+    for (enc, want) in [
+        ("ISO-8859-1", "\u{93}x\u{94}"),
+        ("us-ascii", "\u{201C}x\u{201D}"),
+    ] {
+        let mut xml =
+            format!("<?xml version='1.0' encoding='{enc}'?><testcase name='").into_bytes();
+        xml.extend_from_slice(b"\x93x\x94'/>");
+        let mut c = JunitCollector::default();
+        c.read(xml.as_slice(), "x.xml", 0.0, &Limits::default())
+            .expect(enc);
+        let r = junit_report(c, &meta(), 0.0);
+        assert_eq!(r.all_tests().next().expect("t").test.title, want, "{enc}");
+    }
+}
+
+/// Errors in a transcoded document point at the input's own lines and columns.
+#[test]
+fn errors_in_latin1_documents_are_located_in_the_input() {
+    let xml: &[u8] = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<testsuite name=\"\xe9\xe9\xe9\xe9\xe9\xe9\">\n<testcase name=\"\xe9\xe9\"></wrong></testsuite>\n";
+    let err = JunitCollector::default()
+        .read(xml, "l1.xml", 0.0, &Limits::default())
+        .expect_err("mismatched end tag")
+        .locate(xml);
+    assert_eq!((err.line, err.column), (3, 21), "{err}");
+    // Past several 64 KiB chunks of accented text.
+    let mut big = b"<?xml version=\"1.0\" encoding=\"latin1\"?>\n<testsuite name=\"s\">\n<testcase name=\"t\"><system-out>".to_vec();
+    for _ in 0..3_000 {
+        big.extend_from_slice(&[0xE9; 99]);
+        big.push(b'\n');
+    }
+    big.extend_from_slice(b"\xe9\xe9</system-out></testcase>\n<bad attr></testsuite>\n");
+    let err = JunitCollector::default()
+        .read(big.as_slice(), "big.xml", 0.0, &Limits::default())
+        .expect_err("mismatched end tag")
+        .locate(&big);
+    assert_eq!((err.line, err.column), (3004, 11), "{err}");
+}
+
+fn convert_at_path(
+    path: &Path,
+    limits: &Limits,
+) -> Result<JunitCollector, flakiness_convert::ConvertError> {
+    let data = std::fs::read(path).expect("input");
+    let mut c = JunitCollector::default();
+    c.read(
+        data.as_slice(),
+        &path.display().to_string(),
+        FALLBACK_MS,
+        limits,
+    )?;
+    Ok(c)
+}
+
+/// `[[ATTACHMENT|path]]` lines and `attachment*` properties become attachments with MD5 ids;
+/// a missing file is a warning naming the file and line.
+#[test]
+fn attachments_from_output_lines_and_properties() {
+    let dir = input("attachments");
+    let c = convert_at_path(&dir.join("junit.xml"), &Limits::default()).expect("converts");
+    let png = std::fs::read(dir.join("screenshots/cart-failed.png")).expect("png");
+    let log = std::fs::read(dir.join("logs/server.log")).expect("log");
+    let (png_id, log_id) = (
+        flakiness_report::attachment_id_for(&png),
+        flakiness_report::attachment_id_for(&log),
+    );
+    // One source per distinct file, each the file itself.
+    let sources: Vec<_> = c
+        .attachments
+        .iter()
+        .map(|a| (a.id.clone(), a.path.clone()))
+        .collect();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert_eq!(sources[0].0, log_id);
+    assert_eq!(std::fs::read(&sources[0].1).expect("copy source"), log);
+    assert_eq!(sources[1].0, png_id);
+    assert_eq!(std::fs::read(&sources[1].1).expect("copy source"), png);
+    let warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("junit.xml:19: attachment \"screenshots/missing.png\" not found"),
+        "{}",
+        warnings[0]
+    );
+    assert!(
+        warnings[1].contains("junit.xml:31: attachment \"screenshots/gone.png\" not found"),
+        "{}",
+        warnings[1]
+    );
+
+    let r = junit_report(c, &meta(), FALLBACK_MS);
+    assert_valid(&r);
+    let tests: Vec<_> = r.all_tests().collect();
+    let names = |a: &flakiness_report::RunAttempt| -> Vec<(String, String, String)> {
+        a.attachments
+            .iter()
+            .flatten()
+            .map(|x| (x.name.clone(), x.content_type.clone(), x.id.clone()))
+            .collect()
+    };
+    let checkout = &tests[0].test.attempts[0];
+    assert_eq!(
+        names(checkout),
+        [
+            ("server.log".into(), "text/plain".into(), log_id.clone()),
+            ("cart-failed.png".into(), "image/png".into(), png_id.clone()),
+        ]
+    );
+    let kinds: Vec<_> = checkout
+        .annotations
+        .iter()
+        .flatten()
+        .map(|a| a.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["owner"], "attachment properties are no annotations");
+    // The lines stay in the output.
+    let out = checkout.stdio.as_ref().expect("stdio")[0]
+        .text
+        .clone()
+        .expect("text");
+    assert!(
+        out.contains("[[ATTACHMENT|screenshots/missing.png]]"),
+        "{out}"
+    );
+    // A flaky attempt's own output attaches to that attempt; a marker inside a line is text.
+    let adds = &tests[1].test.attempts;
+    assert_eq!(
+        names(&adds[0]),
+        [("server.log".into(), "text/plain".into(), log_id)]
+    );
+    assert!(adds[1].attachments.is_none());
+    assert!(tests[2].test.attempts[0].attachments.is_none());
+    assert!(tests[2].test.attempts[0].annotations.is_none());
+    insta::assert_snapshot!("attachments", snapshot(r));
+}
+
+/// Paths leading outside the input's folder are refused with the file and line, unless allowed.
+#[test]
+fn attachments_outside_the_input_folder_are_refused() {
+    let dir = input("attachments");
+    for (file, line, raw) in [
+        (
+            "outside-relative.xml",
+            6,
+            "../../../../../../../../../../etc/passwd",
+        ),
+        ("outside-absolute.xml", 5, "/etc/hostname"),
+        ("outside-sibling.xml", 4, "../latin1.xml"),
+    ] {
+        let path = dir.join(file);
+        let err = convert_at_path(&path, &Limits::default()).expect_err(file);
+        assert_eq!(err.line, line, "{err}");
+        assert!(
+            err.message
+                .contains(&format!("attachment {raw:?} is outside the folder")),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{}:{line}:1: ", path.display())),
+            "{err}"
+        );
+        // Its offset is near: where the element naming the file starts or ends.
+        let data = std::fs::read(&path).expect("input");
+        let relocated = err.locate(&data);
+        assert!(
+            relocated.line >= line && relocated.line <= line + 2,
+            "{relocated}"
+        );
+    }
+    // Allowed: the sibling is attached; missing files stay warnings.
+    let allow = Limits {
+        allow_outside_attachments: true,
+        ..Limits::default()
+    };
+    let c = convert_at_path(&dir.join("outside-sibling.xml"), &allow).expect("allowed");
+    assert_eq!(c.attachments.len(), 1);
+    assert!(c.warnings.is_empty());
+}
+
+/// A link inside the folder that leads outside it is refused like the path it leads to.
+#[cfg(unix)]
+#[test]
+fn attachment_links_leading_outside_are_refused() {
+    let root = std::env::temp_dir().join(format!("flakiness-junit-links-{}", std::process::id()));
+    let inner = root.join("reports");
+    std::fs::create_dir_all(&inner).expect("dirs");
+    std::fs::write(root.join("secret.txt"), "secret").expect("secret");
+    let link = inner.join("innocent.txt");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(root.join("secret.txt"), &link).expect("symlink");
+    let xml = inner.join("junit.xml");
+    std::fs::write(
+        &xml,
+        "<testsuite name='s'>\n<testcase name='t'>\n<system-out>\n[[ATTACHMENT|innocent.txt]]\n</system-out></testcase></testsuite>",
+    )
+    .expect("xml");
+    let err = convert_at_path(&xml, &Limits::default()).expect_err("link");
+    assert_eq!(err.line, 4, "{err}");
+    assert!(err.message.contains("outside the folder"), "{err}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Errors without a location get the first stack frame naming a file of the repository.
+#[test]
+fn error_locations_come_from_stacks() {
+    let mut r = convert(&[input("surefire-reruns.xml")]).expect("converts");
+    let repo = ["src/test/java/com/acme/CartTest.java", "pom.xml"];
+    flakiness_convert::locate_errors(&mut r, |frame| {
+        repo.iter()
+            .find(|f| f.ends_with(&format!("/{frame}")))
+            .map(|f| f.to_string())
+    });
+    let adds = r
+        .all_tests()
+        .find(|t| t.test.title == "addsItem")
+        .expect("addsItem");
+    let located: Vec<_> = adds
+        .test
+        .attempts
+        .iter()
+        .flat_map(|a| a.errors.iter().flatten())
+        .filter_map(|e| e.location.clone())
+        .map(|l| (l.file, l.line, l.column))
+        .collect();
+    assert_eq!(
+        located,
+        [("src/test/java/com/acme/CartTest.java".to_string(), 42, 1)]
+    );
+    assert_valid(&r);
 }

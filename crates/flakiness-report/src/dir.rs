@@ -272,10 +272,17 @@ impl ReportDirWriter {
     }
 
     /// Writes `report.json` and moves the directory into place.
-    pub fn finish(self, report: &Report) -> Result<PathBuf, Error> {
+    pub fn finish(mut self, report: &Report) -> Result<PathBuf, Error> {
+        self.write_report(report)?;
+        self.commit()
+    }
+
+    /// Writes `report.json` into the staging directory (not yet in place) and returns its path,
+    /// so that the caller can check the file before [`commit`](Self::commit) moves it in.
+    pub fn write_report(&mut self, report: &Report) -> Result<PathBuf, Error> {
         let report_path = self.staging.path().join(REPORT_FILE);
         let file = fs::File::create(&report_path).map_err(io_err(&report_path))?;
-        let mut w = io::BufWriter::new(file);
+        let mut w = io::BufWriter::with_capacity(1 << 20, file);
         serde_json::to_writer(&mut w, report).map_err(|source| Error::Json {
             path: report_path.clone(),
             source,
@@ -285,8 +292,19 @@ impl ReportDirWriter {
             source: e.into_error(),
         })?;
         file.sync_all().map_err(io_err(&report_path))?;
-        drop(file);
+        Ok(report_path)
+    }
 
+    /// Moves the staged directory into place; `report.json` must have been written with
+    /// [`write_report`](Self::write_report).
+    pub fn commit(self) -> Result<PathBuf, Error> {
+        let report_path = self.staging.path().join(REPORT_FILE);
+        if !report_path.is_file() {
+            return Err(Error::Io {
+                path: report_path,
+                source: io::Error::new(io::ErrorKind::NotFound, "report.json was not written"),
+            });
+        }
         let target = self.target;
         let staging = self.staging.keep();
         let mut old = None;
