@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let mut c = JunitCollector::default();
     let limits = Limits {
         max_output_bytes: 4096,
+        ..Limits::default()
     };
     if c.read(data, "fuzz.xml", 1_700_000_000_000.0, &limits)
         .is_err()

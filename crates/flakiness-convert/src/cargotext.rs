@@ -14,10 +14,11 @@ use std::collections::HashMap;
 
 use flakiness_report::{
     Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Stream, Suite,
-    SuiteType, Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
+    Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
 };
 
 use crate::libtest::{binary_from_cargo_line, parse_panic};
+use crate::libtest::{binary_suite, doctest_error_locations};
 use crate::{push_bounded, ConvertError, Limits, Metadata};
 
 /// Message of a test whose result the output never gives.
@@ -410,17 +411,8 @@ impl CargoTextCollector {
         if let Some(&i) = self.by_title.get(&title) {
             return i;
         }
-        let kind = if title.ends_with(".rs") {
-            SuiteType::File
-        } else {
-            SuiteType::Suite
-        };
-        let mut suite = Suite::new(kind, title.clone());
-        if kind == SuiteType::File {
-            suite.location = Some(Location::new(title.clone(), 0, 0));
-        }
         self.binaries.push(Binary {
-            suite,
+            suite: binary_suite(&title),
             tests: Vec::new(),
             by_name: HashMap::new(),
         });
@@ -814,7 +806,10 @@ impl CargoTextCollector {
         let suites = self
             .binaries
             .into_iter()
-            .map(|b| {
+            .map(|mut b| {
+                if b.suite.title.starts_with("doc-tests ") {
+                    doctest_error_locations(&mut b.tests);
+                }
                 let mut s = b.suite;
                 s.tests = (!b.tests.is_empty()).then_some(b.tests);
                 s
@@ -890,8 +885,8 @@ mod tests {
         assert_eq!(finished_in("ok. 1 passed; finished in 0.13s"), Some(0.13));
         assert_eq!(cargo_binary_line("Running the migrations"), None);
         assert_eq!(
-            cargo_binary_line("Running target/debug/deps/x-0123").as_deref(),
-            Some("target/debug/deps/x-0123")
+            cargo_binary_line("Running target/debug/deps/x-0123456789abcdef").as_deref(),
+            Some("x")
         );
         assert_eq!(
             split_note("out\nnote: test did not panic as expected at a.rs:1:2"),

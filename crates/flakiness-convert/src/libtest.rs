@@ -40,6 +40,21 @@ pub fn binary_from_cargo_line(line: &str) -> Option<String> {
     if let Some(rest) = line.strip_prefix("Running ") {
         let rest = rest.strip_prefix("unittests ").unwrap_or(rest);
         let source = rest.split(" (").next().unwrap_or(rest).trim();
+        // Old cargo names the executable (`target/debug/deps/app-1f2e…`), whose hash changes
+        // between builds: the binary is named without it, so tests keep their identity.
+        if source.contains("/deps/") || source.contains("\\deps\\") {
+            let file = source.rsplit(['/', '\\']).next().unwrap_or(source);
+            let file = file.strip_suffix(".exe").unwrap_or(file);
+            let name = match file.rsplit_once('-') {
+                Some((name, hash))
+                    if hash.len() >= 8 && hash.bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
+                    name
+                }
+                _ => file,
+            };
+            return (!name.is_empty()).then(|| name.to_string());
+        }
         return (!source.is_empty()).then(|| source.to_string());
     }
     line.strip_prefix("Doc-tests ")
@@ -122,22 +137,47 @@ fn doctest_location(name: &str) -> Option<Location> {
     Some(Location::new(file.replace('\\', "/"), line, 1))
 }
 
+/// The suite of a test binary: a file suite when it is named after its source file
+/// (`tests/integration.rs`), a plain suite otherwise (`doc-tests crate`).
+pub(crate) fn binary_suite(title: &str) -> Suite {
+    let kind = if title.ends_with(".rs") {
+        SuiteType::File
+    } else {
+        SuiteType::Suite
+    };
+    let mut suite = Suite::new(kind, title);
+    if kind == SuiteType::File {
+        suite.location = Some(Location::new(title, 0, 0));
+    }
+    suite
+}
+
+/// A panic in a doc-test names a line of the program rustdoc generated around the example,
+/// not of the source file: the error is placed at the doc-test itself instead.
+pub(crate) fn doctest_error_locations(tests: &mut [Test]) {
+    for t in tests {
+        let Some(loc) = t.location.clone() else {
+            continue;
+        };
+        for e in t
+            .attempts
+            .iter_mut()
+            .flat_map(|a| a.errors.iter_mut().flatten())
+        {
+            if e.location.as_ref().is_some_and(|l| l.file == loc.file) {
+                e.location = Some(loc.clone());
+            }
+        }
+    }
+}
+
 impl LibtestCollector {
     fn binary(&mut self, title: String) -> usize {
         if let Some(&i) = self.by_title.get(&title) {
             return i;
         }
-        let kind = if title.ends_with(".rs") {
-            SuiteType::File
-        } else {
-            SuiteType::Suite
-        };
-        let mut suite = Suite::new(kind, title.clone());
-        if kind == SuiteType::File {
-            suite.location = Some(Location::new(title.clone(), 0, 0));
-        }
         self.binaries.push(Binary {
-            suite,
+            suite: binary_suite(&title),
             tests: Vec::new(),
             by_name: HashMap::new(),
         });
@@ -328,7 +368,10 @@ impl LibtestCollector {
         let suites = self
             .binaries
             .into_iter()
-            .map(|b| {
+            .map(|mut b| {
+                if b.suite.title.starts_with("doc-tests ") {
+                    doctest_error_locations(&mut b.tests);
+                }
                 let mut s = b.suite;
                 s.tests = (!b.tests.is_empty()).then_some(b.tests);
                 s
@@ -376,6 +419,16 @@ mod tests {
             Some("doc-tests cargo_sample")
         );
         assert_eq!(binary_from_cargo_line("Compiling x v0.1.0"), None);
+        assert_eq!(
+            binary_from_cargo_line("     Running target/debug/deps/app-1f2e3d4c5b6a7988")
+                .as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            binary_from_cargo_line(r"Running target\debug\deps\app_it-0123456789abcdef.exe")
+                .as_deref(),
+            Some("app_it")
+        );
         let loc = doctest_location("src/lib.rs - add (line 5)").expect("loc");
         assert_eq!((loc.file.as_str(), loc.line), ("src/lib.rs", 5));
     }

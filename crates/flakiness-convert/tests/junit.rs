@@ -584,3 +584,47 @@ fn error_locations_come_from_stacks() {
     );
     assert_valid(&r);
 }
+
+/// A failure outranks a skip whatever their order; `<error>` is marked; nameless testcases are
+/// tests of their own, never one test with many attempts.
+#[test]
+fn result_elements_in_any_order_errors_and_nameless_testcases() {
+    let r = convert(&[input("result-elements.xml")]).expect("converts");
+    assert_valid(&r);
+    let t = |title: &str| {
+        r.all_tests()
+            .find(|t| t.test.title == title)
+            .unwrap_or_else(|| panic!("{title}"))
+            .test
+            .clone()
+    };
+    for title in ["skip then failure", "failure then skip"] {
+        let a = &t(title).attempts;
+        assert_eq!(a.len(), 1, "{title}");
+        assert_eq!(a[0].status(), TestStatus::Failed, "{title}");
+        assert_eq!(a[0].errors.as_ref().map(Vec::len), Some(1), "{title}");
+    }
+    let marked = |a: &flakiness_report::RunAttempt| {
+        a.annotations
+            .iter()
+            .flatten()
+            .any(|an| an.kind == "junit-error")
+    };
+    let errors = &t("errors").attempts[0];
+    assert_eq!(errors.status(), TestStatus::Failed);
+    assert!(marked(errors));
+    assert_eq!(
+        errors.errors.as_ref().expect("error")[0].message.as_deref(),
+        Some("java.lang.NullPointerException")
+    );
+    let bare = &t("bare failure").attempts[0];
+    assert!(!marked(bare), "a <failure> is no error");
+    assert!(bare.errors.as_ref().expect("error")[0].message.is_some());
+    let unnamed: Vec<_> = r
+        .all_tests()
+        .filter(|t| t.test.title.starts_with("(unnamed testcase"))
+        .collect();
+    assert_eq!(unnamed.len(), 2);
+    assert!(unnamed.iter().all(|t| t.test.attempts.len() == 1));
+    assert_ne!(unnamed[0].test.title, unnamed[1].test.title);
+}
