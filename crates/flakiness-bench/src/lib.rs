@@ -3,14 +3,18 @@
 //! Benchmark helpers of the `flakiness` toolkit (not published):
 //!
 //! * [`gen`]: a deterministic generator of large, realistic Flakiness report directories;
-//! * the `flakiness-bench ignored-any FILE` baseline, a bare `serde_json` pass over a file.
+//! * the `flakiness-bench ignored-any FILE` baseline, a bare `serde_json` pass over a file;
+//! * [`junit`]: a deterministic generator of large, Surefire-style JUnit XML files, and the
+//!   `flakiness-bench xml-loop FILE` baseline, a bare quick-xml event loop over a file.
 //!
-//! See `bench/run.sh` at the root of the repository.
+//! See `bench/run.sh` and `bench/junit.sh` at the root of the repository.
 
 pub mod gen;
+pub mod junit;
 pub mod rng;
 
 pub use gen::{generate, GenOptions, GenSummary, MB};
+pub use junit::{generate_junit, xml_loop_file, JunitGenOptions, JunitGenSummary, XmlLoopCounts};
 
 /// Parses `bytes` as JSON without building anything: the cost of a bare `serde_json` pass.
 pub fn parse_ignored_any(bytes: &[u8]) -> Result<(), serde_json::Error> {

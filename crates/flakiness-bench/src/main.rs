@@ -1,11 +1,14 @@
-//! `flakiness-bench`: generate benchmark reports and measure the bare serde_json baseline.
+//! `flakiness-bench`: generate benchmark reports and JUnit files, and measure the bare serde_json
+//! and quick-xml baselines.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use flakiness_bench::{generate, parse_ignored_any, GenOptions, MB};
+use flakiness_bench::{
+    generate, generate_junit, parse_ignored_any, xml_loop_file, GenOptions, JunitGenOptions, MB,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,16 +40,38 @@ enum Command {
         /// A JSON file.
         file: PathBuf,
     },
+    /// Write a deterministic, Surefire-style JUnit XML file of about N MB (10^6 bytes).
+    GenJunit {
+        /// Wanted size of the file in MB (10^6 bytes); fractions allowed.
+        #[arg(long, value_name = "N")]
+        size_mb: f64,
+        /// The XML file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Seed: the same size and seed give byte-identical output.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+    },
+    /// Run a bare quick-xml event loop over FILE (64 KiB buffer) and print the counts (the XML
+    /// parsing baseline).
+    XmlLoop {
+        /// An XML file.
+        file: PathBuf,
+    },
+}
+
+/// `size_mb` in bytes, or `None` when it is not a positive number.
+fn target_bytes(size_mb: f64) -> Option<u64> {
+    (size_mb.is_finite() && size_mb > 0.0).then(|| (size_mb * MB as f64).round() as u64)
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Gen { size_mb, out, seed } => {
-            if !(size_mb.is_finite() && size_mb > 0.0) {
+            let Some(target_bytes) = target_bytes(size_mb) else {
                 eprintln!("error: --size-mb must be a positive number");
                 return ExitCode::from(2);
-            }
-            let target_bytes = (size_mb * MB as f64).round() as u64;
+            };
             let started = Instant::now();
             match generate(&out, GenOptions { target_bytes, seed }) {
                 Ok(s) => {
@@ -82,5 +107,53 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::GenJunit { size_mb, out, seed } => {
+            let Some(target_bytes) = target_bytes(size_mb) else {
+                eprintln!("error: --size-mb must be a positive number");
+                return ExitCode::from(2);
+            };
+            let started = Instant::now();
+            match generate_junit(&out, JunitGenOptions { target_bytes, seed }) {
+                Ok(s) => {
+                    println!(
+                        "{}: {} bytes ({:.2} MB, target {size_mb} MB), {} suites ({} top-level, depth {}), {} testcases: {} passed, {} failed, {} errors, {} skipped, {} flaky, {} failed all reruns, {} with output, {} CDATA sections, in {:.2} s",
+                        out.display(),
+                        s.bytes,
+                        s.bytes as f64 / MB as f64,
+                        s.suites,
+                        s.top_suites,
+                        s.max_depth,
+                        s.testcases,
+                        s.passed,
+                        s.failed,
+                        s.errored,
+                        s.skipped,
+                        s.flaky,
+                        s.rerun_failed,
+                        s.with_output,
+                        s.cdata,
+                        started.elapsed().as_secs_f64()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {e}", out.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::XmlLoop { file } => match xml_loop_file(&file) {
+            Ok(c) => {
+                println!(
+                    "events {} start {} testcase {} text {}",
+                    c.events, c.starts, c.testcases, c.texts
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                ExitCode::FAILURE
+            }
+        },
     }
 }

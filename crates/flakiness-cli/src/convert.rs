@@ -52,6 +52,28 @@ pub struct Args {
     /// Accept attachment files outside the folder of the input that names them.
     #[arg(long)]
     allow_outside_attachments: bool,
+    /// Print how long each phase took (read, build, write, validate) to stderr.
+    #[arg(long)]
+    timings: bool,
+}
+
+/// Phase timings for `--timings`.
+struct Timer {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Timer {
+    fn lap(&mut self, phase: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "flakiness: timing: {phase}: {:.3} s",
+                (now - self.last).as_secs_f64()
+            );
+            self.last = now;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -159,6 +181,10 @@ fn same_family(a: Format, b: Format) -> bool {
 }
 
 pub fn run(args: Args) -> u8 {
+    let mut timer = Timer {
+        on: args.timings,
+        last: std::time::Instant::now(),
+    };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let base = args.base_dir.clone().unwrap_or_else(|| cwd.clone());
     let base = base.canonicalize().unwrap_or(base);
@@ -302,6 +328,7 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::BAD_INPUT;
         }
     }
+    timer.lap("read");
     let Some((format, state)) = run else {
         eprintln!("flakiness: no input");
         return exit_codes::USAGE;
@@ -364,12 +391,15 @@ pub fn run(args: Args) -> u8 {
     for w in &warnings {
         eprintln!("flakiness: warning: {w}");
     }
+    timer.lap("build");
     let root = git_root.clone().unwrap_or_else(|| base.clone());
     relativize_paths(&mut report, &base, &root);
+    timer.lap("paths");
     if let Some(git_root) = &git_root {
         locate_errors_in_repo(&mut report, git_root);
     }
-    write(&args.output, report, &attachments, files.len())
+    timer.lap("locations");
+    write(&args.output, report, &attachments, files.len(), &mut timer)
 }
 
 /// Gives errors without a location the first frame of their stack that names a file tracked in
@@ -386,7 +416,13 @@ fn locate_errors_in_repo(report: &mut Report, root: &Path) {
 /// Writes the report directory: attachments, then report.json into the staging directory, which
 /// is validated before it is moved into place. An invalid result is a bug of ours, reported and
 /// never written.
-fn write(output: &Path, report: Report, attachments: &[AttachmentSource], inputs: usize) -> u8 {
+fn write(
+    output: &Path,
+    report: Report,
+    attachments: &[AttachmentSource],
+    inputs: usize,
+    timer: &mut Timer,
+) -> u8 {
     let tests = report.all_tests().count();
     let mut writer = match ReportDirWriter::create(output) {
         Ok(w) => w,
@@ -419,6 +455,7 @@ fn write(output: &Path, report: Report, attachments: &[AttachmentSource], inputs
         }
     };
     drop(report);
+    timer.lap("write");
     let outcome = match Validator::new(Options::default()).map(|v| v.validate_file(&staged)) {
         Ok(Ok(o)) => o,
         Ok(Err(e)) => {
@@ -439,6 +476,7 @@ fn write(output: &Path, report: Report, attachments: &[AttachmentSource], inputs
         }
         return exit_codes::INVALID_OUTPUT;
     }
+    timer.lap("validate");
     match writer.commit() {
         Ok(dir) => {
             eprintln!(

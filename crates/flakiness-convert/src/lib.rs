@@ -452,6 +452,11 @@ impl RepoFiles {
     /// The tracked file a frame's path names: the one sharing the longest run of trailing path
     /// parts with it (at least the file name); `None` when there is none or two tie.
     pub fn resolve(&self, frame_file: &str) -> Option<String> {
+        // Most frames name no file of the repository: their file name alone tells.
+        let base = frame_file.rsplit(['/', '\\']).next().unwrap_or(frame_file);
+        if !self.by_name.contains_key(base) {
+            return None;
+        }
         let frame = frame_file.replace('\\', "/");
         let frame = frame.strip_prefix("file://").unwrap_or(&frame);
         let frame_parts: Vec<&str> = frame

@@ -249,8 +249,9 @@ fn error(e: &mut ReportError, resolve: &mut dyn FnMut(&str) -> Option<String>) {
         .into_iter()
         .flatten()
         .find_map(|text| {
-            stack_frames(text)
-                .into_iter()
+            // Frames are parsed lazily: the first that names a repository file wins.
+            text.lines()
+                .filter_map(frame_of_line)
                 .find_map(|f| resolve(&f.file).map(|file| Location::new(file, f.line, f.column)))
         });
     e.location = found;
