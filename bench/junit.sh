@@ -27,10 +27,8 @@
 # Environment: RUNS (default 3), SKIP_OFFICIAL=1 (skip (c)), OFFICIAL_ONCE_AFTER (seconds).
 # Needs bash >= 5, GNU time at /usr/bin/time, awk, cargo; node and npm for (c) (skipped without).
 
-set -uo pipefail
-export LC_ALL=C
-
-cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 OFFICIAL_PACKAGE=@flakiness/junit-xml
 OFFICIAL_VERSION=1.4.0
@@ -38,48 +36,15 @@ COMMIT=0123456789abcdef0123456789abcdef01234567
 RUNS=${RUNS:-3}
 OFFICIAL_ONCE_AFTER=${OFFICIAL_ONCE_AFTER:-120}
 
-SIZES=("$@")
-if [ ${#SIZES[@]} -eq 0 ]; then
-    SIZES=(1 20 200)
-fi
-for s in "${SIZES[@]}"; do
-    if ! [[ "$s" =~ ^[0-9]+([.][0-9]+)?$ ]]; then
-        echo "junit.sh: size '$s' is not a number of MB" >&2
-        exit 2
-    fi
-done
+parse_sizes "$@"
 if ! [[ "$RUNS" =~ ^[1-9][0-9]*$ ]]; then
     echo "junit.sh: RUNS='$RUNS' is not a positive integer" >&2
     exit 2
 fi
 
-TIME=/usr/bin/time
-if [ ! -x "$TIME" ]; then
-    echo "junit.sh: GNU time is required at $TIME (apt-get install time)" >&2
-    exit 1
-fi
-if [ -z "${EPOCHREALTIME:-}" ]; then
-    echo "junit.sh: bash >= 5 is required (EPOCHREALTIME)" >&2
-    exit 1
-fi
-
-echo "== building release binaries" >&2
-if ! cargo build --release -p flakiness-cli -p flakiness-bench >&2; then
-    echo "junit.sh: building flakiness-cli failed; building flakiness-bench alone ((a) will be n/a)" >&2
-    cargo build --release -p flakiness-bench >&2 || exit 1
-fi
-FLAKINESS=target/release/flakiness
-BENCH=target/release/flakiness-bench
-
-OUT=bench/out
-mkdir -p "$OUT"
-for s in "${SIZES[@]}"; do
-    file="$OUT/junit-${s}MB.xml"
-    if [ ! -f "$file" ]; then
-        echo "== generating $file" >&2
-        "$BENCH" gen-junit --size-mb "$s" --out "$file" >&2 || exit 1
-    fi
-done
+require_timing
+build_release "(a) will be n/a"
+generate_inputs gen-junit "$OUT/junit-%sMB.xml"
 
 # The official converter: a CLI (bin `flakiness-junit-xml`, lib/cli.js) with no dependencies.
 OFFICIAL_JS="$OUT/node/node_modules/$OFFICIAL_PACKAGE/lib/cli.js"
@@ -111,56 +76,6 @@ if [ -n "$OFFICIAL_SKIP" ]; then
     echo "junit.sh: official converter $OFFICIAL_SKIP" >&2
 fi
 
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-declare -A WALL=() RSS=() NOTE=() COUNT=()
-
-# median: the median of the numbers on stdin.
-median() {
-    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-# measure KEY RUNS WARMUP ONCE_AFTER CLEAN CMD... : fills WALL[KEY] (median seconds), RSS[KEY]
-# (median peak KiB) and COUNT[KEY] (runs), or NOTE[KEY]. CLEAN is removed before every run;
-# with ONCE_AFTER > 0, a first run slower than that many seconds is the only one.
-measure() {
-    local key=$1 runs=$2 warmup=$3 once_after=$4 clean=$5
-    shift 5
-    local err="$TMP/stderr" tf="$TMP/time" walls=() rsss=() i t0 t1 rc wall
-    if [ "$warmup" = 1 ]; then
-        [ -z "$clean" ] || rm -rf "$clean"
-        "$@" >/dev/null 2>"$err"
-        rc=$?
-        if [ $rc -ne 0 ]; then
-            NOTE[$key]="exit $rc: $(grep -m1 -v '^[[:space:]]*$' "$err" | cut -c1-240)"
-            return
-        fi
-    fi
-    for ((i = 0; i < runs; i++)); do
-        [ -z "$clean" ] || rm -rf "$clean"
-        t0=$EPOCHREALTIME
-        "$TIME" -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$err"
-        rc=$?
-        t1=$EPOCHREALTIME
-        if [ $rc -ne 0 ]; then
-            NOTE[$key]="exit $rc: $(grep -m1 -v '^[[:space:]]*$' "$err" | cut -c1-240)"
-            return
-        fi
-        wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
-        walls+=("$wall")
-        rsss+=("$(tail -n1 "$tf" | awk '{ print $2 }')")
-        if [ "$once_after" != 0 ] && [ "$i" -eq 0 ] && [ "$runs" -gt 1 ] &&
-            awk -v w="$wall" -v l="$once_after" 'BEGIN { exit !(w > l) }'; then
-            echo "   $key: first run took ${wall} s (> ${once_after} s): 1 run only" >&2
-            break
-        fi
-    done
-    WALL[$key]=$(printf '%s\n' "${walls[@]}" | median)
-    RSS[$key]=$(printf '%s\n' "${rsss[@]}" | median)
-    COUNT[$key]=${#walls[@]}
-}
-
 TOOLS=(ours xml-loop official)
 declare -A LABEL=(
     [ours]="(a) ours: flakiness convert"
@@ -176,17 +91,18 @@ OFFICIAL=(env -u FLAKINESS_ACCESS_TOKEN -u FLAKINESS_PROJECT -u FLAKINESS_ENDPOI
 declare -A TESTS=()
 for s in "${SIZES[@]}"; do
     file="$OUT/junit-${s}MB.xml"
-    big=0
-    if awk -v s="$s" 'BEGIN { exit !(s >= 100) }'; then
-        big=1
+    official_warmup=1
+    if is_big "$s"; then
+        official_warmup=0
     fi
     echo "== measuring ${s} MB ($RUNS runs each)" >&2
     cat "$file" >/dev/null # into the page cache
+    # KEY RUNS WARMUP ONCE_AFTER CLEAN CMD...
     measure "$s:ours" "$RUNS" 1 0 "$OUT/junit-${s}MB.ours" \
         "$FLAKINESS" convert "$file" -o "$OUT/junit-${s}MB.ours" --commit-id "$COMMIT"
     measure "$s:xml-loop" "$RUNS" 1 0 "" "$BENCH" xml-loop "$file"
     if [ -z "$OFFICIAL_SKIP" ]; then
-        measure "$s:official" "$RUNS" $((1 - big)) "$OFFICIAL_ONCE_AFTER" "$OUT/junit-${s}MB.official" \
+        measure "$s:official" "$RUNS" "$official_warmup" "$OFFICIAL_ONCE_AFTER" "$OUT/junit-${s}MB.official" \
             "${OFFICIAL[@]}" "$file" --output-dir "$OUT/junit-${s}MB.official" --commit-id "$COMMIT" --disable-upload
     else
         NOTE[$s:official]=$OFFICIAL_SKIP
@@ -212,43 +128,10 @@ for s in "${SIZES[@]}"; do
     TESTS[$s]=$counts
 done
 
-# ratio A B: A / B with 2 decimals, or n/a.
-ratio() {
-    if [ -n "$1" ] && [ -n "$2" ]; then
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
-    else
-        echo "n/a"
-    fi
-}
-
-echo
-echo "Machine: $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //') ($(nproc) CPUs)," \
-    "node $(node --version 2>/dev/null || echo n/a), commit $(git rev-parse --short HEAD 2>/dev/null || echo n/a)"
-echo
+print_machine
 echo "| size | tool | runs | median wall s | MB/s | median peak RSS MB | RSS / input | official / ours | ours / xml-loop |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-for s in "${SIZES[@]}"; do
-    file="$OUT/junit-${s}MB.xml"
-    bytes=$(stat -c %s "$file")
-    size=$(awk -v b="$bytes" -v s="$s" 'BEGIN { printf "%s MB (%.2f)", s, b / 1e6 }')
-    for tool in "${TOOLS[@]}"; do
-        key="$s:$tool"
-        wall=${WALL[$key]:-}
-        if [ -z "$wall" ]; then
-            echo "| $size | ${LABEL[$tool]} | 0 | n/a | n/a | n/a | n/a | | |"
-            continue
-        fi
-        kb=${RSS[$key]}
-        read -r wall_s mbs rss_mb rss_ratio < <(awk -v w="$wall" -v b="$bytes" -v k="$kb" \
-            'BEGIN { printf "%.3f %.1f %.1f %.2f\n", w, (w > 0 ? b / 1e6 / w : 0), k * 1024 / 1e6, k * 1024 / b }')
-        vs_official="" vs_loop=""
-        if [ "$tool" = ours ]; then
-            vs_official=$(ratio "${WALL[$s:official]:-}" "$wall")
-            vs_loop=$(ratio "$wall" "${WALL[$s:xml-loop]:-}")
-        fi
-        echo "| $size | ${LABEL[$tool]} | ${COUNT[$key]} | $wall_s | $mbs | $rss_mb | $rss_ratio | $vs_official | $vs_loop |"
-    done
-done
+table_rows "$OUT/junit-%sMB.xml" 1 xml-loop ours
 echo
 echo "MB = 10^6 bytes; MB/s = input size / median wall time; RSS / input = median peak RSS / input size."
 echo "official / ours = official median / ours (target >= 30); ours / xml-loop = ours median / bare"
@@ -288,14 +171,4 @@ for s in "${SIZES[@]}"; do
         "ours RSS/input ${rss} (<= 2: $(verdict "$rss" '<=' 2)); ${TESTS[$s]}"
 done
 
-if [ ${#NOTE[@]} -gt 0 ]; then
-    echo
-    echo "n/a:"
-    for s in "${SIZES[@]}"; do
-        for tool in "${TOOLS[@]}"; do
-            if [ -n "${NOTE[$s:$tool]:-}" ]; then
-                echo "- ${s} MB, ${LABEL[$tool]}: ${NOTE[$s:$tool]}"
-            fi
-        done
-    done
-fi
+print_notes

@@ -304,6 +304,10 @@ const SKIP_MESSAGES: &[&str] = &[
 ];
 const USERS: &[&str] = &["alice", "bob", "zoë", "müller", "o'brien", "renée"];
 
+/// The system properties of a Surefire `<properties>`: `name=value` lines, `\n` standing for a
+/// line break and `{java}`, `{module}`, `{booter}` and `{build}` filled in for each suite.
+const SYSTEM_PROPERTIES: &str = include_str!("surefire.properties");
+
 /// Outcome of one test case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -351,6 +355,15 @@ impl Counts {
 struct Throwable {
     type_: String,
     message: String,
+}
+
+/// Where a test method stands in its source, for its stack traces.
+#[derive(Clone, Copy)]
+struct Site<'a> {
+    class: &'a str,
+    file: &'a str,
+    method: &'a str,
+    line: u64,
 }
 
 struct SuiteGen {
@@ -465,39 +478,22 @@ impl SuiteGen {
         counts
     }
 
-    /// Surefire's `<properties>`: the JVM's system properties.
+    /// Surefire's `<properties>`: the JVM's system properties, from [`SYSTEM_PROPERTIES`].
     fn properties(&mut self, out: &mut String, indent: &str, module: &str) {
-        let java = self.rng.pick(&["17.0.13", "21.0.5", "21.0.6"]);
-        let props: [(&str, String); 24] = [
-            ("java.runtime.name", "OpenJDK Runtime Environment".into()),
-            ("java.version", java.to_string()),
-            ("java.vendor", "Eclipse Adoptium".into()),
-            ("java.vm.name", "OpenJDK 64-Bit Server VM".into()),
-            ("java.home", format!("/opt/hostedtoolcache/Java_Temurin-Hotspot_jdk/{java}-11/x64")),
-            ("java.class.version", "65.0".into()),
-            ("os.name", "Linux".into()),
-            ("os.arch", "amd64".into()),
-            ("os.version", "6.5.0-1025-azure".into()),
-            ("user.name", "runner".into()),
-            ("user.dir", format!("/home/runner/work/acme-platform/acme-platform/{module}")),
-            ("user.home", "/home/runner".into()),
-            ("user.language", "en".into()),
-            ("user.timezone", "Etc/UTC".into()),
-            ("file.encoding", "UTF-8".into()),
-            ("line.separator", "\n".into()),
-            ("path.separator", ":".into()),
-            ("basedir", format!("/home/runner/work/acme-platform/acme-platform/{module}")),
-            ("surefire.test.class.path", format!("/home/runner/work/acme-platform/acme-platform/{module}/target/test-classes:/home/runner/work/acme-platform/acme-platform/{module}/target/classes:/home/runner/.m2/repository/org/junit/jupiter/junit-jupiter-api/5.11.3/junit-jupiter-api-5.11.3.jar:/home/runner/.m2/repository/org/opentest4j/opentest4j/1.3.0/opentest4j-1.3.0.jar:/home/runner/.m2/repository/org/assertj/assertj-core/3.26.3/assertj-core-3.26.3.jar:/home/runner/.m2/repository/org/mockito/mockito-core/5.14.2/mockito-core-5.14.2.jar")),
-            ("sun.java.command", format!("/home/runner/work/acme-platform/acme-platform/{module}/target/surefire/surefirebooter-20250114102345_{}.jar", self.rng.range(100, 999))),
-            ("maven.repo.local", "/home/runner/.m2/repository".into()),
-            ("spring.profiles.active", "test".into()),
-            ("junit.jupiter.execution.parallel.enabled", "false".into()),
-            ("ci.build.url", format!("https://ci.acme.example/job/platform/{}/?tab=tests&filter=failed", self.rng.range(1000, 9999))),
-        ];
+        let java = *self.rng.pick(&["17.0.13", "21.0.5", "21.0.6"]);
+        let booter = self.rng.range(100, 999).to_string();
+        let build = self.rng.range(1000, 9999).to_string();
         let _ = writeln!(out, "{indent}  <properties>");
-        for (name, value) in &props {
+        for line in SYSTEM_PROPERTIES.lines() {
+            let (name, value) = line.split_once('=').unwrap_or((line, ""));
+            let value = value
+                .replace("\\n", "\n")
+                .replace("{java}", java)
+                .replace("{module}", module)
+                .replace("{booter}", &booter)
+                .replace("{build}", &build);
             let _ = write!(out, "{indent}    <property name=\"{name}\" value=\"");
-            push_attr(out, value);
+            push_attr(out, &value);
             out.push_str("\"/>\n");
         }
         let _ = writeln!(out, "{indent}  </properties>");
@@ -547,7 +543,12 @@ impl SuiteGen {
             time_ms,
             ..Default::default()
         };
-        let line = self.rng.range(20, 900);
+        let site = Site {
+            class,
+            file,
+            method: name,
+            line: self.rng.range(20, 900),
+        };
         let with_output = self.rng.chance(300);
 
         let _ = write!(out, "{indent}  <testcase name=\"");
@@ -587,15 +588,7 @@ impl SuiteGen {
                     self.summary.failed += 1;
                     counts.failures = 1;
                 }
-                self.failure(
-                    out,
-                    &inner,
-                    if error { "error" } else { "failure" },
-                    class,
-                    file,
-                    name,
-                    line,
-                );
+                self.failure(out, &inner, if error { "error" } else { "failure" }, &site);
             }
             Outcome::RerunFailed | Outcome::RerunErrored => {
                 let error = outcome == Outcome::RerunErrored;
@@ -610,9 +603,9 @@ impl SuiteGen {
                 } else {
                     ("failure", "rerunFailure")
                 };
-                self.failure(out, &inner, first, class, file, name, line);
+                self.failure(out, &inner, first, &site);
                 for _ in 0..self.rng.range(1, 2) {
-                    self.rerun(out, &inner, rerun, class, file, name, line);
+                    self.rerun(out, &inner, rerun, &site);
                 }
             }
             Outcome::Flaky => {
@@ -623,7 +616,7 @@ impl SuiteGen {
                     } else {
                         "flakyError"
                     };
-                    self.rerun(out, &inner, tag, class, file, name, line);
+                    self.rerun(out, &inner, tag, &site);
                 }
             }
         }
@@ -641,38 +634,18 @@ impl SuiteGen {
     }
 
     /// `<failure>`/`<error>` with the stack trace as its text.
-    #[allow(clippy::too_many_arguments)]
-    fn failure(
-        &mut self,
-        out: &mut String,
-        indent: &str,
-        tag: &str,
-        class: &str,
-        file: &str,
-        method: &str,
-        line: u64,
-    ) {
+    fn failure(&mut self, out: &mut String, indent: &str, tag: &str, site: &Site<'_>) {
         let t = self.throwable(tag != "failure");
         let _ = write!(out, "{indent}<{tag} message=\"");
         push_attr(out, &t.message);
         let _ = write!(out, "\" type=\"{}\">", t.type_);
-        let trace = self.stack_trace(&t, class, file, method, line);
+        let trace = self.stack_trace(&t, site);
         self.push_body(out, &trace);
         let _ = writeln!(out, "</{tag}>");
     }
 
     /// A Surefire rerun element (`flakyFailure`, `rerunError`, ...) with its own trace and output.
-    #[allow(clippy::too_many_arguments)]
-    fn rerun(
-        &mut self,
-        out: &mut String,
-        indent: &str,
-        tag: &str,
-        class: &str,
-        file: &str,
-        method: &str,
-        line: u64,
-    ) {
+    fn rerun(&mut self, out: &mut String, indent: &str, tag: &str, site: &Site<'_>) {
         let t = self.throwable(tag.ends_with("Error"));
         let time_ms = self.rng.range(5, 3_000);
         self.clock += time_ms;
@@ -685,14 +658,14 @@ impl SuiteGen {
             seconds(time_ms)
         );
         let inner = format!("{indent}  ");
-        let trace = self.stack_trace(&t, class, file, method, line);
+        let trace = self.stack_trace(&t, site);
         let _ = write!(out, "{inner}<stackTrace>");
         push_text(out, &trace);
         out.push_str("</stackTrace>\n");
         let size = self.rng.range(200, 2_000) as usize;
-        self.stdio(out, &inner, "system-out", class, size);
+        self.stdio(out, &inner, "system-out", site.class, size);
         let size = self.rng.range(100, 1_200) as usize;
-        self.stdio(out, &inner, "system-err", class, size);
+        self.stdio(out, &inner, "system-err", site.class, size);
         let _ = writeln!(out, "{indent}</{tag}>");
     }
 
@@ -788,15 +761,14 @@ impl SuiteGen {
         }
     }
 
-    fn stack_trace(
-        &mut self,
-        t: &Throwable,
-        class: &str,
-        file: &str,
-        method: &str,
-        line: u64,
-    ) -> String {
+    fn stack_trace(&mut self, t: &Throwable, site: &Site<'_>) -> String {
         let mut s = format!("{}: {}\n", t.type_, t.message);
+        let Site {
+            class,
+            file,
+            method,
+            line,
+        } = *site;
         let method = method.split('(').next().unwrap_or(method);
         if t.type_.contains("Assertion") {
             for frame in [
@@ -929,34 +901,27 @@ impl SuiteGen {
 
 /// `text` escaped for XML character data.
 fn push_text(out: &mut String, text: &str) {
-    let mut last = 0;
-    for (i, b) in text.bytes().enumerate() {
-        let rep = match b {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            _ => continue,
-        };
-        out.push_str(&text[last..i]);
-        out.push_str(rep);
-        last = i + 1;
-    }
-    out.push_str(&text[last..]);
+    push_escaped(out, text, false);
 }
 
 /// `text` escaped for a double-quoted XML attribute (line breaks and tabs as character references,
 /// as Surefire writes them).
 fn push_attr(out: &mut String, text: &str) {
+    push_escaped(out, text, true);
+}
+
+/// `text` with `&`, `<` and `>` escaped, and with `attr` also `"`, line breaks and tabs.
+fn push_escaped(out: &mut String, text: &str, attr: bool) {
     let mut last = 0;
     for (i, b) in text.bytes().enumerate() {
         let rep = match b {
             b'&' => "&amp;",
             b'<' => "&lt;",
             b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\n' => "&#10;",
-            b'\r' => "&#13;",
-            b'\t' => "&#9;",
+            b'"' if attr => "&quot;",
+            b'\n' if attr => "&#10;",
+            b'\r' if attr => "&#13;",
+            b'\t' if attr => "&#9;",
             _ => continue,
         };
         out.push_str(&text[last..i]);

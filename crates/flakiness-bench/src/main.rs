@@ -1,6 +1,7 @@
 //! `flakiness-bench`: generate benchmark reports and JUnit files, and measure the bare serde_json
 //! and quick-xml baselines.
 
+use std::fmt::Display;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -65,36 +66,51 @@ fn target_bytes(size_mb: f64) -> Option<u64> {
     (size_mb.is_finite() && size_mb > 0.0).then(|| (size_mb * MB as f64).round() as u64)
 }
 
+/// Runs a generator for `--size-mb size_mb` (exit status 2 when that is not a positive number):
+/// prints `describe(summary, seconds taken)`, or `error_prefix: error` on failure.
+fn run_generator<S, E: Display>(
+    size_mb: f64,
+    error_prefix: &dyn Display,
+    generate: impl FnOnce(u64) -> Result<S, E>,
+    describe: impl FnOnce(S, f64) -> String,
+) -> ExitCode {
+    let Some(target_bytes) = target_bytes(size_mb) else {
+        eprintln!("error: --size-mb must be a positive number");
+        return ExitCode::from(2);
+    };
+    let started = Instant::now();
+    match generate(target_bytes) {
+        Ok(s) => {
+            println!("{}", describe(s, started.elapsed().as_secs_f64()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{error_prefix}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Gen { size_mb, out, seed } => {
-            let Some(target_bytes) = target_bytes(size_mb) else {
-                eprintln!("error: --size-mb must be a positive number");
-                return ExitCode::from(2);
-            };
-            let started = Instant::now();
-            match generate(&out, GenOptions { target_bytes, seed }) {
-                Ok(s) => {
-                    println!(
-                        "{}: report.json {} bytes ({:.2} MB, target {size_mb} MB), {} file suites, {} tests, {} attempts, {} attachment refs to {} files, in {:.2} s",
-                        out.display(),
-                        s.report_bytes,
-                        s.report_bytes as f64 / MB as f64,
-                        s.file_suites,
-                        s.tests,
-                        s.attempts,
-                        s.attachment_refs,
-                        s.attachment_files,
-                        started.elapsed().as_secs_f64()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::Gen { size_mb, out, seed } => run_generator(
+            size_mb,
+            &"error",
+            |target_bytes| generate(&out, GenOptions { target_bytes, seed }),
+            |s, secs| {
+                format!(
+                    "{}: report.json {} bytes ({:.2} MB, target {size_mb} MB), {} file suites, {} tests, {} attempts, {} attachment refs to {} files, in {secs:.2} s",
+                    out.display(),
+                    s.report_bytes,
+                    s.report_bytes as f64 / MB as f64,
+                    s.file_suites,
+                    s.tests,
+                    s.attempts,
+                    s.attachment_refs,
+                    s.attachment_files,
+                )
+            },
+        ),
         Command::IgnoredAny { file } => {
             let result = std::fs::read(&file)
                 .map_err(|e| e.to_string())
@@ -107,41 +123,31 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::GenJunit { size_mb, out, seed } => {
-            let Some(target_bytes) = target_bytes(size_mb) else {
-                eprintln!("error: --size-mb must be a positive number");
-                return ExitCode::from(2);
-            };
-            let started = Instant::now();
-            match generate_junit(&out, JunitGenOptions { target_bytes, seed }) {
-                Ok(s) => {
-                    println!(
-                        "{}: {} bytes ({:.2} MB, target {size_mb} MB), {} suites ({} top-level, depth {}), {} testcases: {} passed, {} failed, {} errors, {} skipped, {} flaky, {} failed all reruns, {} with output, {} CDATA sections, in {:.2} s",
-                        out.display(),
-                        s.bytes,
-                        s.bytes as f64 / MB as f64,
-                        s.suites,
-                        s.top_suites,
-                        s.max_depth,
-                        s.testcases,
-                        s.passed,
-                        s.failed,
-                        s.errored,
-                        s.skipped,
-                        s.flaky,
-                        s.rerun_failed,
-                        s.with_output,
-                        s.cdata,
-                        started.elapsed().as_secs_f64()
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("{}: {e}", out.display());
-                    ExitCode::FAILURE
-                }
-            }
-        }
+        Command::GenJunit { size_mb, out, seed } => run_generator(
+            size_mb,
+            &out.display(),
+            |target_bytes| generate_junit(&out, JunitGenOptions { target_bytes, seed }),
+            |s, secs| {
+                format!(
+                    "{}: {} bytes ({:.2} MB, target {size_mb} MB), {} suites ({} top-level, depth {}), {} testcases: {} passed, {} failed, {} errors, {} skipped, {} flaky, {} failed all reruns, {} with output, {} CDATA sections, in {secs:.2} s",
+                    out.display(),
+                    s.bytes,
+                    s.bytes as f64 / MB as f64,
+                    s.suites,
+                    s.top_suites,
+                    s.max_depth,
+                    s.testcases,
+                    s.passed,
+                    s.failed,
+                    s.errored,
+                    s.skipped,
+                    s.flaky,
+                    s.rerun_failed,
+                    s.with_output,
+                    s.cdata,
+                )
+            },
+        ),
         Command::XmlLoop { file } => match xml_loop_file(&file) {
             Ok(c) => {
                 println!(

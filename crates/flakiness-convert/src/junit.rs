@@ -201,7 +201,13 @@ impl JunitCollector {
         fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        let mut reader = Reader::from_reader(Source::new(input));
+        // Text runs, CDATA sections and comments longer than this are cut short before the
+        // parser buffers them (it holds a whole event in memory): what is kept of them is
+        // bounded by the limit anyway.
+        let cap = u64::try_from(limits.max_output_bytes)
+            .unwrap_or(u64::MAX)
+            .saturating_add(RUN_MARGIN);
+        let mut reader = Reader::from_reader(Source::new(input, cap));
         reader.config_mut().trim_text(false);
         let utf8_bom = {
             let head = reader
@@ -548,7 +554,7 @@ impl JunitCollector {
         if depth != 0 || case.is_some() {
             return Err(ConvertError::at(
                 name,
-                reader.buffer_position(),
+                reader.get_ref().input_offset(reader.buffer_position()),
                 "truncated XML: the document ends inside an element".into(),
             ));
         }
@@ -1097,9 +1103,358 @@ impl Charset {
 /// Bytes read at once from the input.
 const CHUNK: usize = 64 * 1024;
 
+/// How much longer than the output limit a text run, CDATA section or comment may be before
+/// the parser stops being given it (so that text cut short is still longer than the limit, and
+/// truncated with its marker).
+const RUN_MARGIN: u64 = 64 * 1024;
+
+/// The bytes the parser reads in a given place: the states quick-xml's reader goes through
+/// between events, told apart with the same byte searches it makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Character data between markup.
+    Text,
+    /// Just after `<`.
+    Lt,
+    /// Just after `<!`.
+    Bang,
+    /// A start or end tag, in the attribute value quoted with this byte (0: outside any).
+    Tag(u8),
+    /// A processing instruction or the XML declaration (`<?` to `?>`).
+    Pi,
+    /// A CDATA section (`<![` to `]]>`).
+    CData,
+    /// A comment (`<!-` to `-->`, at least `<!---->`).
+    Comment,
+    /// A DOCTYPE (`<!D` to the `>` that balances the `<` inside).
+    DocType(u32),
+}
+
+/// A run of bytes the parser would buffer whole, cut short at the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Text, up to the next `<`.
+    Text,
+    /// A CDATA section, up to its `]]>`.
+    CData,
+    /// A comment, up to its `-->`.
+    Comment,
+}
+
+impl Run {
+    /// Where the parser is to be given the bytes `b` (inside the run) again: at the `<`
+    /// ending text; at the `]]>` or `-->` ending the others (the parser needs it whole to
+    /// close the section), or at what is left of it when it begins in `before`, the two bytes
+    /// just before `b` (when the parser was given them).
+    fn end(self, b: &[u8], before: Option<[u8; 2]>) -> Option<usize> {
+        let twice = match self {
+            Run::Text => return memchr::memchr(b'<', b),
+            Run::CData => b']',
+            Run::Comment => b'-',
+        };
+        let at = |k: usize, n: usize| match k.checked_sub(n) {
+            Some(i) => b.get(i).copied(),
+            None => before.and_then(|t| t.get(2 + k - n).copied()),
+        };
+        memchr::memchr_iter(b'>', b)
+            .find(|&k| at(k, 1) == Some(twice) && at(k, 2) == Some(twice))
+            .map(|k| k.saturating_sub(2))
+    }
+
+    /// How many bytes at the end of `b` (inside the run) may begin its end: kept for the next
+    /// chunk to complete.
+    fn carry(self, b: &[u8]) -> usize {
+        let twice = match self {
+            Run::Text => return 0,
+            Run::CData => b']',
+            Run::Comment => b'-',
+        };
+        b.iter().rev().take(2).take_while(|&&x| x == twice).count()
+    }
+}
+
+/// Follows the parser's state through the input, chunk by chunk, and finds where a run goes
+/// past the cap.
+#[derive(Debug, Clone)]
+struct Scanner {
+    mode: Mode,
+    /// Bytes scanned so far of the current CDATA section or comment, or of the current
+    /// stretch of text: from the markup or the `&` beginning it (the parser stops at each
+    /// reference: it never holds more than a stretch at once).
+    run: u64,
+    /// The last two bytes the parser is given before the chunk being scanned.
+    tail: [u8; 2],
+    /// Longest run given to the parser.
+    cap: u64,
+}
+
+/// Whether `b[k]` continues a UTF-8 character.
+fn continues(b: &[u8], k: usize) -> bool {
+    b.get(k).is_some_and(|&x| x & 0xC0 == 0x80)
+}
+
+/// A character boundary near `c` in `b[lo..hi]`: back from `c`, else (when `b[lo]` continues a
+/// character begun before `b`) forward; `None` when there is none before `hi`.
+fn boundary(b: &[u8], lo: usize, c: usize, hi: usize) -> Option<usize> {
+    let mut c = c;
+    while c > lo && continues(b, c) {
+        c -= 1;
+    }
+    while c < hi && continues(b, c) {
+        c += 1;
+    }
+    (c < hi).then_some(c)
+}
+
+impl Scanner {
+    /// `cap`: never below 16, so that `<![CDATA[` is never cut.
+    fn new(cap: u64) -> Self {
+        Scanner {
+            mode: Mode::Text,
+            run: 0,
+            tail: [0; 2],
+            cap: cap.max(16),
+        }
+    }
+
+    /// The byte `n` (1 or 2) places before `b[k]`, in `tail` before `b[0]`.
+    fn back(&self, b: &[u8], k: usize, n: usize) -> u8 {
+        match k.checked_sub(n) {
+            Some(i) => b.get(i).copied().unwrap_or(0),
+            None => self.tail.get(2 + k - n).copied().unwrap_or(0),
+        }
+    }
+
+    fn push_tail(&mut self, b: &[u8]) {
+        match b {
+            [.., x, y] => self.tail = [*x, *y],
+            [y] => self.tail = [self.tail[1], *y],
+            [] => {}
+        }
+    }
+
+    /// Where the parser's offset `cap - run` bytes after `b[i]` is, in `b`.
+    fn cap_at(&self, i: usize) -> usize {
+        let left = usize::try_from(self.cap.saturating_sub(self.run)).unwrap_or(usize::MAX);
+        i.saturating_add(left)
+    }
+
+    /// Scans `b`, the next bytes for the parser. `None`: all of them are for the parser.
+    /// `Some((c, run))`: only `b[..c]`; `run` goes past the cap from `b[c]` on, up to its end.
+    fn scan(&mut self, b: &[u8]) -> Option<(usize, Run)> {
+        let mut i = 0;
+        while i < b.len() {
+            match self.mode {
+                Mode::Text => {
+                    let rest = b.get(i..).unwrap_or(&[]);
+                    let stop = memchr::memchr(b'<', rest).map(|k| i + k);
+                    let end = stop.unwrap_or(b.len());
+                    let len = (end - i) as u64;
+                    if self.run.saturating_add(len) > self.cap {
+                        // Is there a stretch longer than the cap? Cut it at a character
+                        // boundary (which is at least the cap past any reference).
+                        let mut from = i;
+                        let amps = memchr::memchr_iter(b'&', b.get(i..end).unwrap_or(&[]));
+                        for a in amps.map(|k| i + k).chain(std::iter::once(end)) {
+                            if self.run.saturating_add((a - from) as u64) > self.cap {
+                                if let Some(c) = boundary(b, from, self.cap_at(from), a) {
+                                    return Some(self.cut(b, c, Run::Text));
+                                }
+                            }
+                            if a < end {
+                                self.run = 0;
+                                from = a;
+                            }
+                        }
+                        self.run = self.run.saturating_add((end - from) as u64);
+                    } else if stop.is_none() {
+                        self.run = match memchr::memrchr(b'&', rest) {
+                            Some(k) => (rest.len() - k) as u64,
+                            None => self.run.saturating_add(len),
+                        };
+                    }
+                    match stop {
+                        Some(k) => {
+                            self.mode = Mode::Lt;
+                            i = k + 1;
+                        }
+                        None => i = b.len(),
+                    }
+                }
+                Mode::Lt => {
+                    self.mode = match b.get(i) {
+                        Some(b'!') => {
+                            i += 1;
+                            Mode::Bang
+                        }
+                        // From the `?`: it may be the one of `?>`.
+                        Some(b'?') => Mode::Pi,
+                        _ => Mode::Tag(0),
+                    };
+                }
+                Mode::Bang => {
+                    self.run = 0;
+                    self.mode = match b.get(i) {
+                        Some(b'[') => Mode::CData,
+                        Some(b'-') => Mode::Comment,
+                        Some(b'D' | b'd') => Mode::DocType(0),
+                        // An error for the parser.
+                        _ => Mode::Tag(0),
+                    };
+                    if self.mode != Mode::Tag(0) {
+                        i += 1;
+                    }
+                }
+                Mode::Tag(quote) => {
+                    let mut quote = quote;
+                    let mut close = None;
+                    let rest = b.get(i..).unwrap_or(&[]);
+                    for k in memchr::memchr3_iter(b'>', b'\'', b'"', rest) {
+                        let x = rest.get(k).copied().unwrap_or(0);
+                        match (quote, x) {
+                            (0, b'>') => {
+                                close = Some(i + k);
+                                break;
+                            }
+                            (0, _) => quote = x,
+                            (q, _) if q == x => quote = 0,
+                            _ => {}
+                        }
+                    }
+                    match close {
+                        Some(k) => {
+                            self.text_after();
+                            i = k + 1;
+                        }
+                        None => {
+                            self.mode = Mode::Tag(quote);
+                            i = b.len();
+                        }
+                    }
+                }
+                Mode::Pi => {
+                    let rest = b.get(i..).unwrap_or(&[]);
+                    let close = memchr::memchr_iter(b'>', rest)
+                        .map(|k| i + k)
+                        .find(|&k| self.back(b, k, 1) == b'?');
+                    match close {
+                        Some(k) => {
+                            self.text_after();
+                            i = k + 1;
+                        }
+                        None => i = b.len(),
+                    }
+                }
+                Mode::DocType(depth) => {
+                    let mut depth = depth;
+                    let mut close = None;
+                    let rest = b.get(i..).unwrap_or(&[]);
+                    for k in memchr::memchr2_iter(b'<', b'>', rest) {
+                        if rest.get(k) == Some(&b'<') {
+                            depth = depth.saturating_add(1);
+                        } else if depth == 0 {
+                            close = Some(i + k);
+                            break;
+                        } else {
+                            depth -= 1;
+                        }
+                    }
+                    match close {
+                        Some(k) => {
+                            self.text_after();
+                            i = k + 1;
+                        }
+                        None => {
+                            self.mode = Mode::DocType(depth);
+                            i = b.len();
+                        }
+                    }
+                }
+                Mode::CData | Mode::Comment => {
+                    let (run, twice, least) = if self.mode == Mode::CData {
+                        (Run::CData, b']', 0)
+                    } else {
+                        // `<!-->` and `<!--->` do not close the comment they open.
+                        (Run::Comment, b'-', 3)
+                    };
+                    let rest = b.get(i..).unwrap_or(&[]);
+                    let close = memchr::memchr_iter(b'>', rest).map(|k| i + k).find(|&k| {
+                        self.back(b, k, 1) == twice
+                            && self.back(b, k, 2) == twice
+                            && self.run.saturating_add((k - i) as u64) >= least
+                    });
+                    let c = self.cap_at(i);
+                    let over = match close {
+                        Some(k) => k > c.saturating_add(2),
+                        None => c < b.len(),
+                    };
+                    if over {
+                        let hi = close.map_or(b.len(), |k| k - 2);
+                        if let Some(c) = boundary(b, i, c, hi) {
+                            return Some(self.cut(b, c, run));
+                        }
+                    }
+                    match close {
+                        Some(k) => {
+                            self.text_after();
+                            i = k + 1;
+                        }
+                        None => {
+                            self.run = self.run.saturating_add((b.len() - i) as u64);
+                            i = b.len();
+                        }
+                    }
+                }
+            }
+        }
+        self.push_tail(b);
+        None
+    }
+
+    /// Markup closed: text follows.
+    fn text_after(&mut self) {
+        self.mode = Mode::Text;
+        self.run = 0;
+    }
+
+    fn cut(&mut self, b: &[u8], c: usize, run: Run) -> (usize, Run) {
+        self.push_tail(b.get(..c).unwrap_or(&[]));
+        (c, run)
+    }
+
+    /// The bytes of `run` past the cut were dropped: what follows is its end (`<`, `]]>`,
+    /// `-->`) or the end of the input.
+    fn resume(&mut self, run: Run) {
+        (self.mode, self.run) = match run {
+            Run::Text => (Mode::Text, 0),
+            Run::CData => (Mode::CData, 0),
+            Run::Comment => (Mode::Comment, 3),
+        };
+    }
+}
+
+/// How many input bytes `bytes` of the parser's input came from: each character one when the
+/// input is in a single-byte character set, else each byte.
+fn input_width(bytes: &[u8], single: bool) -> u64 {
+    let n = if single {
+        bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+    } else {
+        bytes.len()
+    };
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
 /// The input as the parser reads it: UTF-8 (transcoded when the document declares a
 /// single-byte character set), with the lines it has read counted, and the offsets it reports
 /// mapped back to offsets in the input.
+///
+/// The parser holds a whole event in memory: all of a CDATA section or comment, or of the text
+/// up to the next reference or markup, however long. So when one of these goes past the cap,
+/// the parser is given it up to the cap (cut at a character boundary: text never in a
+/// reference, which the stretch begins with) and the rest of the run, up to the markup that
+/// ends it, is dropped unread: its lines and bytes still counted, so that what comes after is
+/// located exactly. What is kept is still longer than the output limit, so it is truncated
+/// with the usual marker.
 struct Source<R> {
     inner: R,
     charset: Charset,
@@ -1109,18 +1464,30 @@ struct Source<R> {
     pos: usize,
     buf_start: u64,
     buf_single: bool,
-    /// The chunk before `buf`, all taken (to map offsets just behind the current one).
+    /// How much of `buf` the parser is given; when a run is cut, `drop` is that run, and what
+    /// follows in `buf` is dropped up to its end.
+    end: usize,
+    drop: Option<Run>,
+    scanner: Scanner,
+    /// The last two bytes given to the parser, while the bytes after them are not dropped
+    /// (the end of a section cut short may begin in them).
+    before: Option<[u8; 2]>,
+    /// The chunk before `buf`, all taken (to map offsets just behind the current one), and the
+    /// input bytes dropped between it and `buf`.
     prev: Vec<u8>,
     prev_start: u64,
     prev_single: bool,
-    /// Bytes the parser has taken, the input bytes they came from, the newlines among them.
+    gap: u64,
+    /// Bytes the parser has taken, the input bytes they came from (with those dropped), the
+    /// newlines among them.
     consumed: u64,
     input_consumed: u64,
     newlines: usize,
 }
 
 impl<R: BufRead> Source<R> {
-    fn new(inner: R) -> Self {
+    /// `cap`: the longest text run, CDATA section or comment given to the parser.
+    fn new(inner: R, cap: u64) -> Self {
         Source {
             inner,
             charset: Charset::Utf8,
@@ -1128,9 +1495,14 @@ impl<R: BufRead> Source<R> {
             pos: 0,
             buf_start: 0,
             buf_single: false,
+            end: 0,
+            drop: None,
+            scanner: Scanner::new(cap),
+            before: None,
             prev: Vec::new(),
             prev_start: 0,
             prev_single: false,
+            gap: 0,
             consumed: 0,
             input_consumed: 0,
             newlines: 0,
@@ -1143,28 +1515,81 @@ impl<R: BufRead> Source<R> {
         if charset == self.charset || charset == Charset::Utf8 {
             return;
         }
-        let rest = self.buf.split_off(self.pos);
+        let rest = self.buf.split_off(self.pos.min(self.buf.len()));
         self.prev = std::mem::take(&mut self.buf);
         self.prev_start = self.buf_start;
         self.prev_single = self.buf_single;
+        self.gap = 0;
         charset.decode(&rest, &mut self.buf);
         self.pos = 0;
         self.buf_start = self.consumed;
         self.buf_single = true;
         self.charset = charset;
+        // Text follows the declaration: scan again from there.
+        self.scanner.resume(Run::Text);
+        self.scanner.tail = [0; 2];
+        self.scanner.push_tail(&self.prev);
+        self.scan_buf();
+    }
+
+    fn scan_buf(&mut self) {
+        (self.end, self.drop) = match self.scanner.scan(&self.buf) {
+            Some((c, run)) => (c.min(self.buf.len()), Some(run)),
+            None => (self.buf.len(), None),
+        };
+        self.before = Some(self.scanner.tail);
+    }
+
+    /// Counts `buf[..n]` (input the parser will not see) as read, and removes it.
+    fn drop_front(&mut self, n: usize) {
+        let n = n.min(self.buf.len());
+        if n > 0 {
+            self.before = None;
+        }
+        let dropped = &self.buf[..n];
+        self.newlines += dropped.iter().filter(|&&b| b == b'\n').count();
+        let width = input_width(dropped, self.buf_single);
+        self.input_consumed = self.input_consumed.saturating_add(width);
+        self.gap = self.gap.saturating_add(width);
+        self.buf.drain(..n);
+    }
+
+    /// The parser has taken all it was given of a run cut short: drops the rest of the run,
+    /// up to its end. On an error it can be called again.
+    fn skip(&mut self, run: Run) -> std::io::Result<()> {
+        if self.end > 0 {
+            // What the parser took becomes `prev`.
+            let rest = self.buf.split_off(self.end.min(self.buf.len()));
+            self.prev = std::mem::replace(&mut self.buf, rest);
+            self.prev_start = self.buf_start;
+            self.prev_single = self.buf_single;
+            self.gap = 0;
+            self.buf_start = self.consumed;
+            self.pos = 0;
+            self.end = 0;
+        }
+        loop {
+            if let Some(s) = run.end(&self.buf, self.before) {
+                self.drop_front(s);
+                break;
+            }
+            self.drop_front(self.buf.len() - run.carry(&self.buf));
+            let data = self.inner.fill_buf()?;
+            if data.is_empty() {
+                break;
+            }
+            let n = data.len().min(CHUNK);
+            self.charset.decode(&data[..n], &mut self.buf);
+            self.inner.consume(n);
+        }
+        self.scanner.resume(run);
+        self.scan_buf();
+        Ok(())
     }
 
     /// The input offset of parser offset `at` (exact within the last two chunks; further
     /// back, counted as if every byte in between were ASCII).
     fn input_offset(&self, at: u64) -> u64 {
-        fn width(bytes: &[u8], single: bool) -> u64 {
-            let n = if single {
-                bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
-            } else {
-                bytes.len()
-            };
-            u64::try_from(n).unwrap_or(u64::MAX)
-        }
         if at >= self.consumed {
             return self.input_consumed + (at - self.consumed);
         }
@@ -1176,14 +1601,16 @@ impl<R: BufRead> Source<R> {
                 .unwrap_or(&[]);
             return self
                 .input_consumed
-                .saturating_sub(width(taken, self.buf_single));
+                .saturating_sub(input_width(taken, self.buf_single));
         }
-        let in_buf = width(self.buf.get(..self.pos).unwrap_or(&[]), self.buf_single);
+        let in_buf = input_width(self.buf.get(..self.pos).unwrap_or(&[]), self.buf_single);
         if at >= self.prev_start {
             let taken = self.prev.get(index(at, self.prev_start)..).unwrap_or(&[]);
-            return self
-                .input_consumed
-                .saturating_sub(in_buf + width(taken, self.prev_single));
+            return self.input_consumed.saturating_sub(
+                in_buf
+                    .saturating_add(self.gap)
+                    .saturating_add(input_width(taken, self.prev_single)),
+            );
         }
         self.input_consumed.saturating_sub(self.consumed - at)
     }
@@ -1201,35 +1628,329 @@ impl<R: BufRead> std::io::Read for Source<R> {
 
 impl<R: BufRead> BufRead for Source<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.pos >= self.buf.len() {
+        while self.pos >= self.end {
+            if let Some(run) = self.drop {
+                self.skip(run)?;
+                continue;
+            }
             let data = self.inner.fill_buf()?;
             if data.is_empty() {
-                return Ok(&[]);
+                break;
             }
             let n = data.len().min(CHUNK);
             std::mem::swap(&mut self.prev, &mut self.buf);
             self.prev_start = self.buf_start;
             self.prev_single = self.buf_single;
+            self.gap = 0;
             self.buf.clear();
             self.pos = 0;
             self.buf_start = self.consumed;
             self.buf_single = self.charset != Charset::Utf8;
             self.charset.decode(&data[..n], &mut self.buf);
             self.inner.consume(n);
+            self.scan_buf();
         }
-        Ok(&self.buf[self.pos..])
+        Ok(self.buf.get(self.pos..self.end).unwrap_or(&[]))
     }
 
     fn consume(&mut self, amount: usize) {
-        let end = self.pos.saturating_add(amount).min(self.buf.len());
-        let taken = &self.buf[self.pos..end];
+        let end = self.pos.saturating_add(amount).min(self.end);
+        let taken = self.buf.get(self.pos..end).unwrap_or(&[]);
         self.newlines += taken.iter().filter(|&&b| b == b'\n').count();
-        self.input_consumed += if self.buf_single {
-            taken.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
-        } else {
-            taken.len() as u64
-        };
-        self.consumed += (end - self.pos) as u64;
+        self.input_consumed += input_width(taken, self.buf_single);
+        self.consumed += end.saturating_sub(self.pos) as u64;
         self.pos = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufReader, Read};
+
+    use quick_xml::events::Event;
+    use quick_xml::Reader;
+
+    use super::Source;
+
+    /// What a parser is given of `doc` through a `Source` cutting runs at `cap`, from an input
+    /// read `chunk` bytes at a time; every input byte and line is counted all the same.
+    fn given(doc: &[u8], cap: u64, chunk: usize) -> Vec<u8> {
+        let mut source = Source::new(BufReader::with_capacity(chunk, doc), cap);
+        let mut out = Vec::new();
+        source.read_to_end(&mut out).expect("read");
+        assert_eq!(source.input_consumed, doc.len() as u64);
+        let lines = doc.iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(source.newlines, lines);
+        assert_eq!(source.consumed, out.len() as u64);
+        assert_eq!(source.input_offset(source.consumed), doc.len() as u64);
+        out
+    }
+
+    #[derive(Debug, PartialEq)]
+    enum Piece {
+        /// Start, end, empty tags, PIs, declarations, DOCTYPEs: exact.
+        Markup(Vec<u8>),
+        /// Text (raw, references as written), CDATA, comments: may be cut.
+        Run(u8, Vec<u8>),
+    }
+
+    /// The events of `xml`, text runs merged with the references in them.
+    fn pieces(xml: &[u8]) -> Result<Vec<Piece>, String> {
+        let mut reader = Reader::from_reader(xml);
+        reader.config_mut().trim_text(false);
+        let mut buf = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            let event = reader
+                .read_event_into(&mut buf)
+                .map_err(|e| e.to_string())?;
+            let (kind, bytes) = match &event {
+                Event::Eof => break,
+                Event::Text(t) => (b't', t.to_vec()),
+                Event::GeneralRef(r) => (b't', [&b"&"[..], r, b";"].concat()),
+                Event::CData(t) => (b'c', t.to_vec()),
+                Event::Comment(t) => (b'-', t.to_vec()),
+                Event::Start(e) => (b's', e.to_vec()),
+                Event::Empty(e) => (b'e', e.to_vec()),
+                Event::End(e) => (b'/', e.to_vec()),
+                Event::PI(e) => (b'?', e.to_vec()),
+                Event::Decl(e) => (b'x', e.to_vec()),
+                Event::DocType(e) => (b'd', e.to_vec()),
+            };
+            match (kind, out.last_mut()) {
+                (b't', Some(Piece::Run(b't', text))) => text.extend_from_slice(&bytes),
+                (b't' | b'c' | b'-', _) => out.push(Piece::Run(kind, bytes)),
+                _ => out.push(Piece::Markup([&[kind][..], &bytes].concat())),
+            }
+            buf.clear();
+        }
+        Ok(out)
+    }
+
+    /// `cut` is `whole` with runs longer than `cap` cut short: the same markup, each run a
+    /// prefix of the original, cut at a character boundary about `cap` bytes after its
+    /// start, or for text, after its last reference.
+    fn assert_cut(whole: &[Piece], cut: &[Piece], cap: usize, what: &str) {
+        assert_eq!(whole.len(), cut.len(), "{what}: {whole:?}\n{cut:?}");
+        for (w, c) in whole.iter().zip(cut) {
+            match (w, c) {
+                (Piece::Run(k, w), Piece::Run(l, c)) if k == l => {
+                    assert!(w.starts_with(c), "{what}: {c:?} is not a prefix of {w:?}");
+                    let from = match k {
+                        b't' => c.iter().rposition(|&x| x == b'&').unwrap_or(0),
+                        _ => 0,
+                    };
+                    let stretch = c.len() - from;
+                    assert!(
+                        c == w || (stretch + 16 >= cap && stretch <= cap + 3),
+                        "{what}: {} of {} bytes kept (cap {cap})",
+                        c.len(),
+                        w.len()
+                    );
+                    assert!(std::str::from_utf8(c).is_ok(), "{what}: {c:?}");
+                }
+                _ => assert_eq!(w, c, "{what}"),
+            }
+        }
+    }
+
+    #[test]
+    fn runs_under_the_cap_are_given_whole() {
+        let doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE x [<!ENTITY e \"v\">]><x a='>' b=\"'\"><!-- c -- > --><?p ? > ?>t &amp; é€<![CDATA[ ] ]] > <b> ]]></x>\n";
+        for chunk in [1, 2, 3, 5, 7, 64, 4096] {
+            assert_eq!(
+                given(doc.as_bytes(), doc.len() as u64, chunk),
+                doc.as_bytes()
+            );
+        }
+    }
+
+    #[test]
+    fn text_is_cut_at_characters_and_never_in_a_reference() {
+        for (doc, want) in [
+            // A stretch of 16 bytes is given whole; past that, cut at the 16th byte (the
+            // stretch begins with the markup or with the reference).
+            ("<a>0123456789abcdef</a>", "<a>0123456789abcdef</a>"),
+            (
+                "<a>0123456789abcdefgh</a><b>x</b>",
+                "<a>0123456789abcdef</a><b>x</b>",
+            ),
+            ("<a>&amp;0123456789abcdefgh</a>", "<a>&amp;0123456789a</a>"),
+            (
+                "<a>xyz&lt;&#233;0123456789abcdefgh</a>",
+                "<a>xyz&lt;&#233;0123456789</a>",
+            ),
+            // Not inside a character: before it (or, when the input came in pieces and the
+            // parser was given its first byte already, after it).
+            (
+                "<a>0123456789abcd€fg</a>",
+                "<a>0123456789abcd</a>|<a>0123456789abcd€</a>",
+            ),
+            (
+                "<a>0123456789abcde€g</a>",
+                "<a>0123456789abcde</a>|<a>0123456789abcde€</a>",
+            ),
+            (
+                "<a>0123456789abc€€€</a>",
+                "<a>0123456789abc€</a>|<a>0123456789abc€€</a>",
+            ),
+            // Text full of references is never held whole: it is not cut.
+            (
+                "<a>&amp;xxxxxxxxxx&amp;xxxxxxxxxx&amp;xxxxxxxxxx&amp;</a>",
+                "",
+            ),
+            (
+                "<a>&#233;&#233;&#233;&#233;&#233;&#233;&#233;&#233;</a>",
+                "",
+            ),
+        ] {
+            let want: Vec<&str> = match want {
+                "" => vec![doc],
+                _ => want.split('|').collect(),
+            };
+            for chunk in [4096, 1, 2, 3, 4, 5, 7] {
+                let got = given(doc.as_bytes(), 16, chunk);
+                let got = String::from_utf8_lossy(&got);
+                assert!(want.contains(&&*got), "{doc} chunk {chunk}: {got}");
+                if chunk == 4096 {
+                    assert_eq!(got, want[0], "{doc}");
+                }
+                pieces(got.as_bytes()).expect("parses");
+            }
+        }
+        // A "reference" longer than the cap is cut in: the parser reports it unclosed.
+        let doc = format!("<a>&{};</a>", "x".repeat(40));
+        let got = given(doc.as_bytes(), 16, 4096);
+        assert_eq!(String::from_utf8_lossy(&got), "<a>&xxxxxxxxxxxxxxx</a>");
+        assert!(pieces(&got).is_err());
+    }
+
+    #[test]
+    fn cdata_and_comments_keep_their_end() {
+        for content in [
+            "0123456789abcdefghijklmnop",
+            "0123456789abcd]]]]]]]]]]]]]]]]]]]]",
+            "0123456789abc]]é]]€]]] ]] > <b>]]",
+            "0123456789abcdef]",
+            "0123456789abcdef]]",
+            "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        ] {
+            for (open, close, body) in [
+                ("<![CDATA[", "]]>", content.to_string()),
+                (
+                    "<!--",
+                    "-->",
+                    content.replace(']', "-").replace("-->", "- >"),
+                ),
+            ] {
+                let doc = format!("<a>{open}{body}{close}<b/>\n</a>");
+                let whole = pieces(doc.as_bytes()).expect("parses");
+                for cap in 16..40 {
+                    for chunk in [1, 2, 3, 4, 5, 7, 4096] {
+                        let got = given(doc.as_bytes(), cap, chunk);
+                        let what = format!("{doc} cap {cap} chunk {chunk}");
+                        let cut = pieces(&got).map_err(|e| format!("{what}: {e}"));
+                        let cut = cut.expect("still parses");
+                        assert_cut(&whole, &cut, cap as usize, &what);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Random documents, cut at random caps and read in random chunks: what parses whole
+    /// parses cut, with the same markup and runs cut short; nothing panics.
+    #[test]
+    fn random_documents_cut_anywhere() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let text = [
+            "a",
+            " ",
+            "\n",
+            "é",
+            "€",
+            "&amp;",
+            "&#233;",
+            "]",
+            ">",
+            "-",
+            ";",
+            "'",
+            "\"",
+            "0123456789",
+        ];
+        let inner = ["a", "\n", "é", "€", "]", ">", "-", "<", "&", ";", "?"];
+        for round in 0..3000 {
+            let mut doc = String::from("<r>");
+            let mut open = Vec::new();
+            for _ in 0..next(12) + 1 {
+                let run = |next: &mut dyn FnMut(usize) -> usize, set: &[&str]| {
+                    let n = next(4) * next(20) + next(3);
+                    (0..n).map(|_| set[next(set.len())]).collect::<String>()
+                };
+                match next(9) {
+                    0..=2 => doc.push_str(&run(&mut next, &text)),
+                    3 => {
+                        let body = run(&mut next, &inner).replace("]]>", "]] >");
+                        doc.push_str(&format!("<![CDATA[{body}]]>"));
+                    }
+                    4 => {
+                        let body = run(&mut next, &inner).replace('<', "").replace("--", "- ");
+                        doc.push_str(&format!("<!--{}-->", body.trim_end_matches('-')));
+                    }
+                    5 => doc.push_str("<?p a > b ?>"),
+                    6 if open.len() < 4 => {
+                        let name = ["x", "y", "z"][next(3)];
+                        doc.push_str(&format!("<{name} a=\">'\" b='\">'>"));
+                        open.push(name);
+                    }
+                    7 => match open.pop() {
+                        Some(name) => doc.push_str(&format!("</{name}>")),
+                        None => doc.push_str("<e q='/>'/>"),
+                    },
+                    _ => doc.push_str("<e/>"),
+                }
+            }
+            while let Some(name) = open.pop() {
+                doc.push_str(&format!("</{name}>"));
+            }
+            doc.push_str("</r>\n");
+            if round % 7 == 0 {
+                // Now and then not well-formed.
+                let at = doc.len() / 2;
+                let at = (at..doc.len())
+                    .find(|&i| doc.is_char_boundary(i))
+                    .unwrap_or(0);
+                doc.insert_str(
+                    at,
+                    ["<", "&", "]]>", "<!", "<![CDATA[", "<!--", "<?"][next(7)],
+                );
+            }
+            let cap = 16 + next(40) as u64;
+            let chunk = [1, 2, 3, 5, 8, 13, 64, 4096][next(8)];
+            let got = given(doc.as_bytes(), cap, chunk);
+            let what = format!("{doc:?} cap {cap} chunk {chunk}");
+            let Ok(whole) = pieces(doc.as_bytes()) else {
+                continue;
+            };
+            // A bare `&` far from the next `;` makes a "reference" longer than the cap: cut in.
+            let long_reference = whole.iter().any(|p| match p {
+                Piece::Run(b't', t) => t.iter().enumerate().any(|(i, &x)| {
+                    let end = t[i..].iter().position(|&y| y == b';');
+                    x == b'&' && end.is_none_or(|n| n + 4 >= cap as usize)
+                }),
+                _ => false,
+            });
+            match pieces(&got) {
+                Ok(cut) => assert_cut(&whole, &cut, cap as usize, &what),
+                Err(e) => assert!(long_reference, "{what}: {e}"),
+            }
+        }
     }
 }

@@ -114,6 +114,10 @@ impl ConvertError {
 pub(crate) fn push_bounded(buf: &mut String, text: &str, limit: usize) {
     const MARKER: &str = "\n[… truncated by flakiness: output limit reached]";
     if buf.len() >= limit {
+        // Full: more text means some is lost, which the marker says (once).
+        if !text.is_empty() && !buf.ends_with(MARKER) {
+            buf.push_str(MARKER);
+        }
         return;
     }
     if buf.len() + text.len() <= limit {

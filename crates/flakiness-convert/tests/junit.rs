@@ -628,3 +628,197 @@ fn result_elements_in_any_order_errors_and_nameless_testcases() {
     assert!(unnamed.iter().all(|t| t.test.attempts.len() == 1));
     assert_ne!(unnamed[0].test.title, unnamed[1].test.title);
 }
+
+/// The marker ending output cut short.
+const TRUNCATED: &str = "\n[… truncated by flakiness: output limit reached]";
+
+/// `data` read with these limits; a failure comes located.
+fn read_bytes(
+    data: &[u8],
+    limits: &Limits,
+) -> Result<JunitCollector, flakiness_convert::ConvertError> {
+    let mut c = JunitCollector::default();
+    c.read(data, "big.xml", FALLBACK_MS, limits)
+        .map_err(|e| e.locate(data))?;
+    Ok(c)
+}
+
+/// Line and column (1-based) of byte `at`.
+fn line_col(data: &[u8], at: usize) -> (usize, usize) {
+    let before = &data[..at];
+    let start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    (
+        line,
+        1 + String::from_utf8_lossy(&before[start..]).chars().count(),
+    )
+}
+
+fn find(data: &[u8], what: &str) -> usize {
+    data.windows(what.len())
+        .position(|w| w == what.as_bytes())
+        .unwrap_or_else(|| panic!("{what}"))
+}
+
+/// A document whose first testcase's `<system-out>` holds `output`, followed by a testcase
+/// that failed and whose output names a missing attachment.
+fn big_output_doc(output: &[u8]) -> Vec<u8> {
+    let mut doc = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"s\">\n<testcase classname=\"c\" name=\"big\">\n<system-out>".to_vec();
+    doc.extend_from_slice(output);
+    doc.extend_from_slice(
+        b"</system-out>\n</testcase>\n<testcase classname=\"c\" name=\"after\" time=\"1.5\">\n<failure message=\"boom\">at x</failure>\n<system-out>\n[[ATTACHMENT|missing-after-the-cut.png]]\n</system-out>\n</testcase>\n</testsuite>\n",
+    );
+    doc
+}
+
+/// Checks what was kept of a long output (`whole`, as decoded), that the testcase after it
+/// is read, and that a warning and an error after it are located exactly.
+fn check_cut_output(doc: &[u8], whole: &str, limit: usize) {
+    let limits = Limits {
+        max_output_bytes: limit,
+        ..Limits::default()
+    };
+    let c = read_bytes(doc, &limits).expect("reads");
+    let warnings: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+    let (attachment_line, _) = line_col(doc, find(doc, "[[ATTACHMENT|"));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(&format!("big.xml:{attachment_line}: attachment")),
+        "{warnings:?}"
+    );
+    let r = junit_report(c, &meta(), FALLBACK_MS);
+    assert_valid(&r);
+    let tests: Vec<_> = r.all_tests().collect();
+    assert_eq!(tests.len(), 2);
+    let out = tests[0].test.attempts[0].stdio.as_ref().expect("stdio")[0]
+        .text
+        .clone()
+        .expect("text");
+    assert!(out.len() <= limit + TRUNCATED.len(), "{}", out.len());
+    assert!(out.ends_with(TRUNCATED), "{}", &out[out.len() - 100..]);
+    let kept = &out[..out.len() - TRUNCATED.len()];
+    assert!(whole.starts_with(kept));
+    assert!(kept.len() + 100 > limit.min(whole.len()), "{}", kept.len());
+    let after = &tests[1].test.attempts[0];
+    assert_eq!(tests[1].test.title, "after");
+    assert_eq!(after.status(), TestStatus::Failed);
+    assert_eq!(
+        after.errors.as_ref().expect("error")[0].message.as_deref(),
+        Some("boom")
+    );
+    assert_eq!(after.duration.map(|d| d.0), Some(1500.0));
+
+    // An error after the output: its line and column, as when nothing is cut.
+    let wrong = find(doc, "</failure>");
+    let mut bad = doc.to_vec();
+    bad.splice(
+        wrong..wrong + "</failure>".len(),
+        b"</wrong>".iter().copied(),
+    );
+    let err = read_bytes(&bad, &limits).expect_err("mismatched end tag");
+    assert!(err.message.contains("malformed XML"), "{err}");
+    assert_eq!((err.line, err.column), line_col(&bad, wrong), "{err}");
+    let uncut = Limits {
+        max_output_bytes: usize::MAX,
+        ..Limits::default()
+    };
+    let err_uncut = read_bytes(&bad, &uncut).expect_err("mismatched end tag");
+    assert_eq!(err.offset, err_uncut.offset, "{err} / {err_uncut}");
+}
+
+/// A 40 MB `<system-out>` is not held whole: what is kept is the limit and the marker, and
+/// everything after it is read and located as usual.
+#[test]
+fn huge_text_output_is_cut_short_while_reading() {
+    let mut output = Vec::new();
+    let mut whole = String::new();
+    let mut i = 0;
+    while output.len() < 40 << 20 {
+        // References first (the parser stops at each), then 40 MB without any.
+        if i < 1000 {
+            let line = format!("{i:08} output &amp; é € &lt;tag&gt; &#233; line\n");
+            output.extend_from_slice(line.as_bytes());
+            whole.push_str(&format!("{i:08} output & é € <tag> é line\n"));
+        } else {
+            let line = format!("{i:08} output é € line\n");
+            output.extend_from_slice(line.as_bytes());
+            whole.push_str(&line);
+        }
+        i += 1;
+    }
+    check_cut_output(&big_output_doc(&output), &whole, 1 << 20);
+
+    // What is dropped is not read: a bare `&` 5 MB into the text is an error only when the
+    // text is short enough to be read whole.
+    let mut output = "x".repeat(5 << 20);
+    output.push_str(" & ");
+    let doc = big_output_doc(output.as_bytes());
+    let small = Limits {
+        max_output_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    read_bytes(&doc, &small).expect("dropped unread");
+    let err = read_bytes(&doc, &Limits::default()).expect_err("bare &");
+    assert!(err.message.contains("malformed XML"), "{err}");
+}
+
+/// The same with a 40 MB CDATA section holding HTML (`<`, `]]`, `]`), ending with `]`.
+#[test]
+fn huge_cdata_output_is_cut_short_while_reading() {
+    let mut content = String::new();
+    let mut i = 0;
+    while content.len() < 40 << 20 {
+        content.push_str(&format!(
+            "<div id=\"{i}\">a[i]] = b[c[i]]; é € <br/> ]] > ]</div>\n"
+        ));
+        i += 1;
+    }
+    content.push(']');
+    let output = format!("<![CDATA[{content}]]>");
+    check_cut_output(&big_output_doc(output.as_bytes()), &content, 1 << 20);
+}
+
+/// Output made of references only is never held whole by the parser (it stops at each): it is
+/// read to the end, not cut short, and kept up to the limit.
+#[test]
+fn output_of_references_is_read_whole_and_kept_to_the_limit() {
+    let output = "&amp;".repeat(2 << 20);
+    let doc = big_output_doc(output.as_bytes());
+    let limits = Limits {
+        max_output_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let r = junit_report(read_bytes(&doc, &limits).expect("reads"), &meta(), 0.0);
+    let out = r.all_tests().next().expect("t").test.attempts[0]
+        .stdio
+        .as_ref()
+        .expect("stdio")[0]
+        .text
+        .clone()
+        .expect("text");
+    let kept = out.strip_suffix(TRUNCATED).unwrap_or(&out);
+    assert_eq!(kept.len(), 1 << 20);
+    assert!(kept.bytes().all(|b| b == b'&'));
+}
+
+/// In a transcoded document, errors after a long output cut short are located in the input.
+#[test]
+fn latin1_output_cut_short_keeps_locations() {
+    let mut doc = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<testsuite name=\"s\">\n<testcase name=\"t\"><system-out>".to_vec();
+    for _ in 0..30_000 {
+        doc.extend_from_slice(&[0xE9; 99]);
+        doc.push(b'\n');
+    }
+    doc.extend_from_slice(b"\xe9\xe9</system-out></testcase>\n<testcase name=\"\xe9\"><bad attr></testcase></testsuite>\n");
+    let limits = Limits {
+        max_output_bytes: 100_000,
+        ..Limits::default()
+    };
+    let err = read_bytes(&doc, &limits).expect_err("mismatched end tag");
+    assert_eq!((err.line, err.column), (30_004, 30), "{err}");
+    let uncut = read_bytes(&doc, &Limits::default()).expect_err("mismatched end tag");
+    assert_eq!(err.offset, uncut.offset);
+}
