@@ -13,12 +13,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use flakiness_report::{
-    Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Stream, Suite,
-    Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
+    Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Stream, Test,
+    TestStatus, TimedStdioEntry, UnixTimestampMs,
 };
 
 use crate::libtest::{binary_from_cargo_line, parse_panic};
-use crate::libtest::{binary_suite, doctest_error_locations};
+use crate::libtest::{binary_suite, doctest_error_locations, Binary};
 use crate::{push_bounded, ConvertError, Limits, Metadata};
 
 /// Message of a test whose result the output never gives.
@@ -35,13 +35,6 @@ const FAILURE_NOTES: [&str; 7] = [
     "child process exited with signal",
     "unknown return code",
 ];
-
-#[derive(Debug)]
-struct Binary {
-    suite: Suite,
-    tests: Vec<Test>,
-    by_name: HashMap<String, usize>,
-}
 
 /// Tests gathered from plain `cargo test` output of one run.
 #[derive(Debug, Default)]

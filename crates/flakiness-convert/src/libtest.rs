@@ -12,11 +12,12 @@ use serde_json::Value;
 
 use crate::{push_bounded, ConvertError, Limits};
 
+/// A test binary: its suite, its tests, and their index by name.
 #[derive(Debug)]
-struct Binary {
-    suite: Suite,
-    tests: Vec<Test>,
-    by_name: HashMap<String, usize>,
+pub(crate) struct Binary {
+    pub(crate) suite: Suite,
+    pub(crate) tests: Vec<Test>,
+    pub(crate) by_name: HashMap<String, usize>,
 }
 
 /// Test binaries and their tests gathered from libtest JSON streams of one run.
