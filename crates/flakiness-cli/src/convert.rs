@@ -68,12 +68,30 @@ impl Timer {
         if self.on {
             let now = std::time::Instant::now();
             eprintln!(
-                "flakiness: timing: {phase}: {:.3} s",
-                (now - self.last).as_secs_f64()
+                "flakiness: timing: {phase}: {:.3} s{}",
+                (now - self.last).as_secs_f64(),
+                memory().unwrap_or_default()
             );
             self.last = now;
         }
     }
+}
+
+/// The process's resident memory now and at its peak, where the OS tells (Linux).
+fn memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    Some(format!(
+        " (RSS {} MB, peak {} MB)",
+        field("VmRSS:")? / 1024,
+        field("VmHWM:")? / 1024
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -455,6 +473,7 @@ fn write(
         }
     };
     drop(report);
+    crate::release_freed_memory();
     timer.lap("write");
     let outcome = match Validator::new(Options::default()).map(|v| v.validate_file(&staged)) {
         Ok(Ok(o)) => o,

@@ -6,6 +6,10 @@ use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::path::PathBuf;
 
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
 use flakiness_report::{
     Annotation, Attachment, DurationMs, Location, ReportError, RunAttempt, Stream, Suite,
     SuiteType, Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
@@ -90,13 +94,64 @@ enum Sink {
     Property,
 }
 
+/// The tests of one suite by identity, without a copy of it: a testcase's identity is its
+/// `classname` and its name, and every test of a suite has either no classname or the suite's
+/// title as classname (a testcase naming another class goes to that class's own suite), so the
+/// identity within a suite is (whether a classname was given, the test's title).
+#[derive(Default)]
+struct TestIndex {
+    /// Indexes (into the suite's tests) of the tests read with a classname and without one.
+    with_class: HashTable<usize>,
+    without_class: HashTable<usize>,
+    hasher: DefaultHashBuilder,
+}
+
+impl std::fmt::Debug for TestIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestIndex")
+            .field("with_class", &self.with_class.len())
+            .field("without_class", &self.without_class.len())
+            .finish()
+    }
+}
+
+impl TestIndex {
+    fn table(&self, with_class: bool) -> &HashTable<usize> {
+        if with_class {
+            &self.with_class
+        } else {
+            &self.without_class
+        }
+    }
+
+    /// The index of the test titled `title` (read with a classname or not) in `tests`.
+    fn find(&self, tests: &[Test], with_class: bool, title: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(title);
+        self.table(with_class)
+            .find(hash, |&i| tests[i].title == title)
+            .copied()
+    }
+
+    /// Records `tests[index]` (not yet in the index).
+    fn insert(&mut self, tests: &[Test], with_class: bool, index: usize) {
+        let hasher = &self.hasher;
+        let hash = hasher.hash_one(tests[index].title.as_str());
+        let table = if with_class {
+            &mut self.with_class
+        } else {
+            &mut self.without_class
+        };
+        table.insert_unique(hash, index, |&i| hasher.hash_one(tests[i].title.as_str()));
+    }
+}
+
 #[derive(Debug)]
 struct Node {
     suite: Suite,
     children: Vec<usize>,
     child_by_title: HashMap<String, usize>,
     tests: Vec<Test>,
-    test_by_key: HashMap<(String, String), usize>,
+    test_index: TestIndex,
     /// Start of the suite (Unix ms) and the time used so far by its cases: derives attempt
     /// start times when the cases carry none.
     start_ms: Option<f64>,
@@ -110,7 +165,7 @@ impl Node {
             children: Vec::new(),
             child_by_title: HashMap::new(),
             tests: Vec::new(),
-            test_by_key: HashMap::new(),
+            test_index: TestIndex::default(),
             start_ms: None,
             elapsed_ms: 0.0,
         }
@@ -125,7 +180,7 @@ pub struct JunitCollector {
     root_by_title: HashMap<String, usize>,
     /// Tests outside any `<testsuite>`.
     loose: Vec<Test>,
-    loose_by_key: HashMap<(String, String), usize>,
+    loose_index: TestIndex,
     /// Output of suites that belongs to no test.
     pub unattributed: Vec<ReportError>,
     /// Earliest timestamp seen (Unix ms).
@@ -656,7 +711,6 @@ impl JunitCollector {
             }
         };
 
-        let mut attempts = Vec::new();
         let mut main_status = if not_run {
             TestStatus::Skipped
         } else {
@@ -726,6 +780,8 @@ impl JunitCollector {
                 ResultKind::RerunFailure | ResultKind::RerunError => reruns.push((kind, rec)),
             }
         }
+        // Sized once: a Vec grown by push holds room for four attempts, most tests have one.
+        let mut attempts = Vec::with_capacity(flaky.len() + 1 + reruns.len());
         let rec_attempt = |me: &mut Self, (kind, rec): (ResultKind, ResultRec)| {
             let duration = rec.time.map(|t| t * 1000.0);
             let start_ms = start(me, duration.unwrap_or(0.0));
@@ -779,17 +835,17 @@ impl JunitCollector {
         } else {
             name
         };
-        let key = (classname, name.clone());
-        let (tests, by_key) = match suite {
+        let with_class = !classname.is_empty();
+        let (tests, index) = match suite {
             Some(s) => {
                 let node = &mut self.nodes[s];
-                (&mut node.tests, &mut node.test_by_key)
+                (&mut node.tests, &mut node.test_index)
             }
-            None => (&mut self.loose, &mut self.loose_by_key),
+            None => (&mut self.loose, &mut self.loose_index),
         };
-        match by_key.get(&key) {
+        match index.find(tests, with_class, &name) {
             // The same test again in one run: a rerun, kept as more attempts, in order.
-            Some(&i) => {
+            Some(i) => {
                 let earlier = &mut tests[i].attempts;
                 if pytest {
                     // pytest-rerunfailures makes junitxml write each rerun as an empty
@@ -814,8 +870,8 @@ impl JunitCollector {
                     ));
                 }
                 test.attempts = attempts;
-                by_key.insert(key, tests.len());
                 tests.push(test);
+                index.insert(tests, with_class, tests.len() - 1);
             }
         }
     }

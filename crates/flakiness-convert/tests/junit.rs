@@ -99,6 +99,43 @@ fn repeated_testcases_are_reruns_in_order() {
     insta::assert_snapshot!("gotestsum_reruns", snapshot(r));
 }
 
+/// Identity within one suite: a testcase with the suite's own name as classname and one with no
+/// classname are different tests, even with the same name; each repeats as its own reruns, and
+/// the same name in another class is another test again.
+#[test]
+fn identity_within_a_suite_keeps_the_classname() {
+    let xml = r#"<testsuite name="pkg.S">
+        <testcase classname="pkg.S" name="t"><failure message="a"/></testcase>
+        <testcase name="t"/>
+        <testcase classname="pkg.S" name="t"/>
+        <testcase classname="pkg.Other" name="t"><skipped/></testcase>
+        <testcase name="t"><failure message="b"/></testcase>
+    </testsuite>"#;
+    let mut c = JunitCollector::default();
+    c.read(xml.as_bytes(), "ids.xml", FALLBACK_MS, &Limits::default())
+        .expect("reads");
+    let r = junit_report(c, &meta(), FALLBACK_MS);
+    assert_valid(&r);
+    let mut seen: Vec<(Vec<String>, Vec<TestStatus>)> = r
+        .all_tests()
+        .map(|t| {
+            let path = t.suites.iter().map(|s| s.title.clone()).collect();
+            (path, t.test.attempts.iter().map(|a| a.status()).collect())
+        })
+        .collect();
+    seen.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.len().cmp(&b.1.len())));
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    use TestStatus::*;
+    assert_eq!(
+        seen,
+        [
+            (s(&["pkg.S"]), vec![Failed, Passed]),
+            (s(&["pkg.S"]), vec![Passed, Failed]),
+            (s(&["pkg.S", "pkg.Other"]), vec![Skipped]),
+        ]
+    );
+}
+
 #[test]
 fn pytest_gtest_and_ctest_dialects() {
     let r = convert(&[input("pytest-xunit1-gtest-ctest.xml")]).expect("converts");
