@@ -2,15 +2,17 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use flakiness_convert::{
     attachments_from_annotations, ci_run_url, detect, expand_input, fk_env_metadata, junit_report,
-    libtest_report, relativize_paths, AttachmentSource, CargoTextCollector, ConvertError,
-    ConvertWarning, Format, JunitCollector, LibtestCollector, Limits, Metadata, PytestCollector,
+    libtest_report, locate_suite_errors, relativize_paths, relativize_suite_paths,
+    AttachmentSource, CargoTextCollector, ConvertError, ConvertWarning, Format, JunitCollector,
+    LibtestCollector, Limits, Metadata, PytestCollector, RepoFiles, RootSink,
 };
-use flakiness_report::{Report, ReportDirWriter};
+use flakiness_report::{Report, ReportDirWriter, ReportStream, Suite};
 use flakiness_validate::{Options, Validator};
 
 use crate::exit_codes;
@@ -248,29 +250,111 @@ pub fn run(args: Args) -> u8 {
         }
     }
 
+    // stdin is read whole: it cannot be read twice, and an error in it is placed from memory.
+    let mut stdin_data: Option<Vec<u8>> = None;
+    if files.iter().any(|f| f.as_os_str() == "-") {
+        let mut data = Vec::new();
+        if let Err(e) = std::io::stdin().read_to_end(&mut data) {
+            eprintln!("flakiness: stdin: {e}");
+            return exit_codes::IO;
+        }
+        stdin_data = Some(data);
+    }
+    let root = git_root.clone().unwrap_or_else(|| base.clone());
+    let repo = git_root.as_deref().and_then(repo_files);
+    let writer = match ReportDirWriter::create(&args.output) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
+    };
+    // JUnit root suites go to report.json as soon as they are read (the converter then holds
+    // one at a time); when a later input needs one of them back, everything is read again
+    // without streaming.
+    let mut out = Output {
+        stream: None,
+        base: &base,
+        root: &root,
+        repo: repo.as_ref(),
+        tests: 0,
+        error: None,
+    };
+    match out.open(&writer) {
+        Ok(()) => {}
+        Err(code) => return code,
+    }
+    let read = match read_inputs(
+        &args,
+        &files,
+        stdin_data.as_deref(),
+        &limits,
+        Some(&mut out),
+    ) {
+        Ok(read) => read,
+        Err(code) => return code,
+    };
+    let read = if read.rereading {
+        drop(read);
+        out.tests = 0;
+        if let Err(code) = out.open(&writer) {
+            return code;
+        }
+        match read_inputs(&args, &files, stdin_data.as_deref(), &limits, None) {
+            Ok(read) => read,
+            Err(code) => return code,
+        }
+    } else {
+        read
+    };
+    timer.lap("read");
+    let finish = Finish {
+        args: &args,
+        files: &files,
+        base: &base,
+        root: &root,
+        repo: repo.as_ref(),
+        commit_id: &commit_id,
+        out,
+    };
+    finish.run(writer, read, &mut timer)
+}
+
+/// What [`read_inputs`] read.
+struct ReadInputs {
+    format: Format,
+    state: Run,
+    /// Start time to use when the inputs give none (the earliest modification time).
+    fallback_ms: f64,
+    /// Suites were streamed out that a later input needed back: read again without streaming.
+    rereading: bool,
+}
+
+/// Reads every input into one converter state; JUnit root suites go to `out` when given.
+fn read_inputs(
+    args: &Args,
+    files: &[PathBuf],
+    stdin_data: Option<&[u8]>,
+    limits: &Limits,
+    mut out: Option<&mut Output<'_>>,
+) -> Result<ReadInputs, u8> {
     let mut run: Option<(Format, Run)> = None;
     let mut fallback = f64::MAX;
-    for file in &files {
+    for file in files {
         let stdin = file.as_os_str() == "-";
         let name = if stdin {
             "-".to_string()
         } else {
             file.display().to_string()
         };
-        // stdin is read whole (it cannot be read twice to place an error); files stream.
-        let mut reader: Box<dyn BufRead> = if stdin {
-            let mut data = Vec::new();
-            if let Err(e) = std::io::stdin().read_to_end(&mut data) {
-                eprintln!("flakiness: stdin: {e}");
-                return exit_codes::IO;
-            }
-            Box::new(std::io::Cursor::new(data))
+        let mut reader: Box<dyn BufRead + '_> = if stdin {
+            Box::new(std::io::Cursor::new(stdin_data.unwrap_or_default()))
         } else {
             match File::open(file) {
                 Ok(f) => Box::new(BufReader::with_capacity(256 * 1024, f)),
                 Err(e) => {
                     eprintln!("flakiness: {name}: {e}");
-                    return exit_codes::IO;
+                    return Err(exit_codes::IO);
                 }
             }
         };
@@ -280,7 +364,7 @@ pub fn run(args: Args) -> u8 {
             Ok(h) => h.to_vec(),
             Err(e) => {
                 eprintln!("flakiness: {name}: {e}");
-                return exit_codes::IO;
+                return Err(exit_codes::IO);
             }
         };
         let format = match forced(args.from).or_else(|| detect(&head)) {
@@ -292,7 +376,7 @@ pub fn run(args: Args) -> u8 {
                     "format not recognised: not JUnit XML, pytest reportlog or json-report, libtest JSON or cargo test output (pass --from to force one)"
                 };
                 eprintln!("flakiness: {}", ConvertError::at_start(&name, what));
-                return exit_codes::BAD_INPUT;
+                return Err(exit_codes::BAD_INPUT);
             }
         };
         if let Some((first, _)) = &run {
@@ -300,7 +384,7 @@ pub fn run(args: Args) -> u8 {
                 eprintln!(
                     "flakiness: {name}: the inputs of one run must share one format (found {format:?} after {first:?})"
                 );
-                return exit_codes::USAGE;
+                return Err(exit_codes::USAGE);
             }
         }
         let (_, state) = run.get_or_insert_with(|| {
@@ -317,25 +401,32 @@ pub fn run(args: Args) -> u8 {
             )
         });
         let result = match state {
-            Run::Junit(c) => c.read(&mut reader, &name, when, &limits),
+            Run::Junit(c) => match out.as_deref_mut() {
+                Some(out) => c.read_streaming(&mut reader, &name, when, limits, out),
+                None => c.read(&mut reader, &name, when, limits),
+            },
             other => {
                 let mut data = Vec::new();
                 if let Err(e) = reader.read_to_end(&mut data) {
                     eprintln!("flakiness: {name}: {e}");
-                    return exit_codes::IO;
+                    return Err(exit_codes::IO);
                 }
                 let r = match (other, format) {
-                    (Run::Libtest(c), _) => c.read(&data, &name, when, &limits),
+                    (Run::Libtest(c), _) => c.read(&data, &name, when, limits),
                     (Run::Pytest(c), Format::PytestJsonReport) => {
-                        c.read_json_report(&data, &name, when, &limits)
+                        c.read_json_report(&data, &name, when, limits)
                     }
-                    (Run::Pytest(c), _) => c.read_reportlog(&data, &name, when, &limits),
-                    (Run::CargoText(c), _) => c.read(&data, &name, when, &limits),
+                    (Run::Pytest(c), _) => c.read_reportlog(&data, &name, when, limits),
+                    (Run::CargoText(c), _) => c.read(&data, &name, when, limits),
                     (Run::Junit(_), _) => Ok(()),
                 };
                 r.map_err(|e| e.locate(&data))
             }
         };
+        if let Some(e) = out.as_deref_mut().and_then(|o| o.error.take()) {
+            eprintln!("flakiness: {e}");
+            return Err(exit_codes::IO);
+        }
         if let Err(e) = result {
             let e = if stdin || e.line > 0 {
                 e
@@ -343,112 +434,198 @@ pub fn run(args: Args) -> u8 {
                 locate_in_file(e, file)
             };
             eprintln!("flakiness: {e}");
-            return exit_codes::BAD_INPUT;
+            return Err(exit_codes::BAD_INPUT);
         }
     }
-    timer.lap("read");
     let Some((format, state)) = run else {
         eprintln!("flakiness: no input");
-        return exit_codes::USAGE;
+        return Err(exit_codes::USAGE);
     };
+    let rereading = matches!(&state, Run::Junit(c) if c.needs_rereading());
+    Ok(ReadInputs {
+        format,
+        state,
+        fallback_ms: if fallback == f64::MAX {
+            now_ms()
+        } else {
+            fallback
+        },
+        rereading,
+    })
+}
 
-    let meta = Metadata {
-        commit_id,
-        category: args
-            .category
-            .clone()
-            .unwrap_or_else(|| format.category().to_string()),
-        env_name: args.env_name.clone(),
-        title: args.title.clone(),
-        flakiness_project: args.flakiness_project.clone(),
-        url: ci_run_url(|k| std::env::var(k).ok()),
-        env_metadata: fk_env_metadata(std::env::vars()),
-        os_version: os_version(),
-    };
-    let fallback = if fallback == f64::MAX {
-        now_ms()
-    } else {
-        fallback
-    };
-    let mut warnings: Vec<ConvertWarning> = Vec::new();
-    let mut attachments: Vec<AttachmentSource> = Vec::new();
-    let mut report = match state {
-        Run::Junit(mut c) => {
-            warnings.append(&mut c.warnings);
-            attachments.append(&mut c.attachments);
-            junit_report(*c, &meta, fallback)
-        }
-        Run::Libtest(c) => libtest_report(c, &meta, fallback),
-        Run::Pytest(c) => {
-            let mut report = c.into_report(&meta, fallback);
-            // pytest's paths are relative to the directory it ran in.
-            let inputs = files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            match attachments_from_annotations(
-                &mut report,
-                &inputs,
-                &base,
-                args.allow_outside_attachments,
-            ) {
-                Ok((mut found, mut warned)) => {
-                    attachments.append(&mut found);
-                    warnings.append(&mut warned);
-                }
-                Err(e) => {
-                    eprintln!("flakiness: {e}");
-                    return exit_codes::BAD_INPUT;
-                }
+/// `report.json` being written: JUnit root suites arrive here as they are read, get their
+/// paths made relative to the repository and their errors located, and are written out.
+struct Output<'a> {
+    stream: Option<ReportStream>,
+    base: &'a Path,
+    root: &'a Path,
+    repo: Option<&'a RepoFiles>,
+    /// Tests written so far.
+    tests: usize,
+    /// Why writing failed (the reading stops at once).
+    error: Option<flakiness_report::Error>,
+}
+
+impl Output<'_> {
+    /// Starts report.json afresh in the staging directory.
+    fn open(&mut self, writer: &ReportDirWriter) -> Result<(), u8> {
+        self.stream = None;
+        match writer.stream_report() {
+            Ok(s) => {
+                self.stream = Some(s);
+                Ok(())
             }
-            report
+            Err(e) => {
+                eprintln!("flakiness: {e}");
+                Err(exit_codes::IO)
+            }
         }
-        Run::CargoText(c) => c.into_report(&meta, fallback),
-    };
-    for w in &warnings {
-        eprintln!("flakiness: warning: {w}");
     }
-    timer.lap("build");
-    let root = git_root.clone().unwrap_or_else(|| base.clone());
-    relativize_paths(&mut report, &base, &root);
-    timer.lap("paths");
-    if let Some(git_root) = &git_root {
-        locate_errors_in_repo(&mut report, git_root);
-    }
-    timer.lap("locations");
-    write(&args.output, report, &attachments, files.len(), &mut timer)
 }
 
-/// Gives errors without a location the first frame of their stack that names a file tracked in
-/// the repository.
-fn locate_errors_in_repo(report: &mut Report, root: &Path) {
-    let Some(listing) = git(root, &["ls-files", "-z"]) else {
-        return;
-    };
-    let files: Vec<&str> = listing.split('\0').filter(|f| !f.is_empty()).collect();
-    let index = flakiness_convert::RepoFiles::new(files.iter().copied());
-    flakiness_convert::locate_errors(report, |frame| index.resolve(frame));
+impl RootSink for Output<'_> {
+    fn root_suite(&mut self, mut suite: Suite) -> ControlFlow<()> {
+        relativize_suite_paths(&mut suite, self.base, self.root);
+        if let Some(repo) = self.repo {
+            locate_suite_errors(&mut suite, |frame| repo.resolve(frame));
+        }
+        self.tests += count_tests(&suite);
+        let Some(stream) = &mut self.stream else {
+            return ControlFlow::Break(());
+        };
+        match stream.suite(&suite) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
 }
 
-/// Writes the report directory: attachments, then report.json into the staging directory, which
-/// is validated before it is moved into place. An invalid result is a bug of ours, reported and
-/// never written.
+/// Tests in a suite and its descendants.
+fn count_tests(suite: &Suite) -> usize {
+    let mut n = 0;
+    let mut stack = vec![suite];
+    while let Some(s) = stack.pop() {
+        n += s.tests.as_ref().map_or(0, Vec::len);
+        stack.extend(s.suites.iter().flatten());
+    }
+    n
+}
+
+/// The tracked files of the repository at `root`, to locate errors from their stacks.
+fn repo_files(root: &Path) -> Option<RepoFiles> {
+    let listing = git(root, &["ls-files", "-z"])?;
+    Some(RepoFiles::new(
+        listing.split('\0').filter(|f| !f.is_empty()),
+    ))
+}
+
+/// Everything after the reading: the report's other parts, then the output.
+struct Finish<'a> {
+    args: &'a Args,
+    files: &'a [PathBuf],
+    base: &'a Path,
+    root: &'a Path,
+    repo: Option<&'a RepoFiles>,
+    commit_id: &'a str,
+    out: Output<'a>,
+}
+
+impl Finish<'_> {
+    fn run(self, writer: ReportDirWriter, read: ReadInputs, timer: &mut Timer) -> u8 {
+        let Finish {
+            args,
+            files,
+            base,
+            root,
+            repo,
+            commit_id,
+            out,
+        } = self;
+        let ReadInputs {
+            format,
+            state,
+            fallback_ms: fallback,
+            ..
+        } = read;
+        let meta = Metadata {
+            commit_id: commit_id.to_string(),
+            category: args
+                .category
+                .clone()
+                .unwrap_or_else(|| format.category().to_string()),
+            env_name: args.env_name.clone(),
+            title: args.title.clone(),
+            flakiness_project: args.flakiness_project.clone(),
+            url: ci_run_url(|k| std::env::var(k).ok()),
+            env_metadata: fk_env_metadata(std::env::vars()),
+            os_version: os_version(),
+        };
+        let mut warnings: Vec<ConvertWarning> = Vec::new();
+        let mut attachments: Vec<AttachmentSource> = Vec::new();
+        let mut report = match state {
+            Run::Junit(mut c) => {
+                warnings.append(&mut c.warnings);
+                attachments.append(&mut c.attachments);
+                junit_report(*c, &meta, fallback)
+            }
+            Run::Libtest(c) => libtest_report(c, &meta, fallback),
+            Run::Pytest(c) => {
+                let mut report = c.into_report(&meta, fallback);
+                // pytest's paths are relative to the directory it ran in.
+                let inputs = files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match attachments_from_annotations(
+                    &mut report,
+                    &inputs,
+                    base,
+                    args.allow_outside_attachments,
+                ) {
+                    Ok((mut found, mut warned)) => {
+                        attachments.append(&mut found);
+                        warnings.append(&mut warned);
+                    }
+                    Err(e) => {
+                        eprintln!("flakiness: {e}");
+                        return exit_codes::BAD_INPUT;
+                    }
+                }
+                report
+            }
+            Run::CargoText(c) => c.into_report(&meta, fallback),
+        };
+        for w in &warnings {
+            eprintln!("flakiness: warning: {w}");
+        }
+        timer.lap("build");
+        relativize_paths(&mut report, base, root);
+        timer.lap("paths");
+        if let Some(repo) = repo {
+            flakiness_convert::locate_errors(&mut report, |frame| repo.resolve(frame));
+        }
+        timer.lap("locations");
+        write(writer, out, report, &attachments, files.len(), timer)
+    }
+}
+
+/// Writes the report directory: attachments, then the rest of report.json into the staging
+/// directory, which is validated before it is moved into place. An invalid result is a bug of
+/// ours, reported and never written.
 fn write(
-    output: &Path,
+    mut writer: ReportDirWriter,
+    out: Output<'_>,
     report: Report,
     attachments: &[AttachmentSource],
     inputs: usize,
     timer: &mut Timer,
 ) -> u8 {
-    let tests = report.all_tests().count();
-    let mut writer = match ReportDirWriter::create(output) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("flakiness: {e}");
-            return exit_codes::IO;
-        }
-    };
+    let tests = out.tests + report.all_tests().count();
     for a in attachments {
         match writer.add_attachment_file("", "", &a.path) {
             Ok(added) if added.id == a.id => {}
@@ -465,14 +642,17 @@ fn write(
             }
         }
     }
-    let staged = match writer.write_report(&report) {
+    let Some(stream) = out.stream else {
+        eprintln!("flakiness: internal error: report.json was not started");
+        return exit_codes::IO;
+    };
+    let staged = match stream.finish(report) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("flakiness: {e}");
             return exit_codes::IO;
         }
     };
-    drop(report);
     crate::release_freed_memory();
     timer.lap("write");
     let outcome = match Validator::new(Options::default()).map(|v| v.validate_file(&staged)) {

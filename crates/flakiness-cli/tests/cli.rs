@@ -1,5 +1,6 @@
 //! The `flakiness` binary end to end: output snapshots, exit codes, bad paths.
 
+use flakiness_report::TestStatus;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -341,16 +342,21 @@ fn convert_reads_every_format_and_names_the_runner() {
     }
 }
 
+/// Whether the repository is a git checkout (stack frames are then matched to tracked files).
+fn repo_in_git() -> bool {
+    Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(repo())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Relative paths are taken from --base-dir and made relative to the git root; errors get the
 /// first stack frame that names a tracked file.
 #[test]
 fn convert_makes_paths_relative_to_the_git_root() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let in_git = Command::new("git")
-        .args(["rev-parse", "--show-toplevel"])
-        .current_dir(repo())
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let in_git = repo_in_git();
     let want = if in_git {
         "testdata/projects/pytest-sample/tests/test_basic.py"
     } else {
@@ -390,6 +396,65 @@ fn convert_makes_paths_relative_to_the_git_root() {
                     .iter()
                     .any(|f| f.starts_with("testdata/projects/pytest-sample/tests/")),
                 "{input}: {located:?}"
+            );
+        }
+    }
+}
+
+/// JUnit root suites are written as they are read, with their paths and error locations
+/// resolved like the rest; a root suite that comes back in a later file makes the command read
+/// everything again, so that its tests still merge.
+#[test]
+fn convert_streams_junit_suites_and_merges_a_suite_that_comes_back() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let in_git = repo_in_git();
+    let doc = |suite: &str, fail: bool| {
+        let body = if fail {
+            "<failure message=\"boom\">Traceback (most recent call last):\n  File \"/ci/work/testdata/projects/pytest-sample/tests/test_basic.py\", line 7, in test_t\nAssertionError</failure>"
+        } else {
+            ""
+        };
+        format!(
+            r#"<testsuites><testsuite name="{suite}" file="/ci/elsewhere/{suite}.py"><testcase classname="{suite}" name="t">{body}</testcase></testsuite></testsuites>"#
+        )
+    };
+    let write = |name: &str, text: String| {
+        let p = tmp.path().join(name);
+        fs::write(&p, text).expect("write");
+        p.to_str().expect("utf-8").to_string()
+    };
+    let a = write("a.xml", doc("pkg.A", true));
+    let b = write("b.xml", doc("pkg.B", false));
+    let a2 = write("a2.xml", doc("pkg.A", false));
+
+    for (inputs, want_attempts) in [
+        (vec![a.clone(), b.clone()], vec![TestStatus::Failed]),
+        (vec![a, b, a2], vec![TestStatus::Failed, TestStatus::Passed]),
+    ] {
+        let out = tmp.path().join(format!("out{}", inputs.len()));
+        let args: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let (dir, err) = convert_ok(&args, &out);
+        assert!(err.contains("(2 tests from"), "{err}");
+        let r = &dir.report;
+        let titles: Vec<&str> = r
+            .suites
+            .iter()
+            .flatten()
+            .map(|s| s.title.as_str())
+            .collect();
+        assert_eq!(titles, ["pkg.A", "pkg.B"]);
+        let t = r
+            .all_tests()
+            .find(|t| t.suites[0].title == "pkg.A")
+            .expect("pkg.A");
+        let statuses: Vec<_> = t.test.attempts.iter().map(|a| a.status()).collect();
+        assert_eq!(statuses, want_attempts);
+        if in_git {
+            let e = &t.test.attempts[0].errors.as_ref().expect("errors")[0];
+            let l = e.location.as_ref().expect("located from the stack");
+            assert_eq!(
+                (l.file.as_str(), l.line),
+                ("testdata/projects/pytest-sample/tests/test_basic.py", 7)
             );
         }
     }

@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 use std::hash::BuildHasher;
@@ -156,6 +157,11 @@ struct Node {
     /// start times when the cases carry none.
     start_ms: Option<f64>,
     elapsed_ms: f64,
+    /// A root whose `<testsuite>` element has ended: nothing more can be added to it, unless
+    /// a later root element has the same name.
+    closed: bool,
+    /// A root already handed to a [`RootSink`].
+    taken: bool,
 }
 
 impl Node {
@@ -168,6 +174,8 @@ impl Node {
             test_index: TestIndex::default(),
             start_ms: None,
             elapsed_ms: 0.0,
+            closed: false,
+            taken: false,
         }
     }
 }
@@ -202,6 +210,19 @@ pub struct JunitCollector {
     hashed: HashMap<PathBuf, String>,
     /// Ids already in `attachments`.
     attached: HashSet<String>,
+    /// Roots handed to a [`RootSink`] so far (a prefix of `roots`).
+    emitted: usize,
+    /// Something read after roots were handed out needed them back: see
+    /// [`needs_rereading`](Self::needs_rereading).
+    conflict: bool,
+}
+
+/// Receives the root suites of [`JunitCollector::read_streaming`] as soon as they are complete.
+pub trait RootSink {
+    /// Takes one finished root suite (a top-level `<testsuite>` with everything in it).
+    /// `Break` stops the reading: [`JunitCollector::read_streaming`] then returns an error
+    /// whose message says the output failed; the sink keeps its own account of why.
+    fn root_suite(&mut self, suite: Suite) -> ControlFlow<()>;
 }
 
 fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, quick_xml::Error> {
@@ -226,6 +247,10 @@ impl JunitCollector {
             None => self.root_by_title.get(title).copied(),
         };
         if let Some(i) = existing {
+            if self.nodes[i].taken {
+                // A root already handed out gets more content: only a whole reading can merge it.
+                self.conflict = true;
+            }
             return i;
         }
         let i = self.nodes.len();
@@ -255,6 +280,92 @@ impl JunitCollector {
         name: &str,
         fallback_ms: f64,
         limits: &Limits,
+    ) -> Result<(), ConvertError> {
+        self.read_impl(input, name, fallback_ms, limits, None)
+    }
+
+    /// Like [`read`](Self::read), but hands each root suite to `sink` as soon as its
+    /// `<testsuite>` element ends (in document order), so that the collector holds one root
+    /// suite at a time instead of the whole run. The suites handed out are not in
+    /// [`into_parts`](Self::into_parts) (nor in [`junit_report`](crate::junit_report)).
+    ///
+    /// A root is held back while an earlier one may still grow (testcases outside any
+    /// `<testsuite>` make roots of their classes, complete only at the end), and nothing is
+    /// handed out for pytest's documents, whose suites are regrouped at the end. When a later
+    /// element needs a suite already handed out (a second root element of the same name, or a
+    /// pytest document after others), [`needs_rereading`](Self::needs_rereading) turns true:
+    /// the caller must then discard what it received and read every input again with
+    /// [`read`](Self::read).
+    pub fn read_streaming<R: BufRead>(
+        &mut self,
+        input: R,
+        name: &str,
+        fallback_ms: f64,
+        limits: &Limits,
+        sink: &mut dyn RootSink,
+    ) -> Result<(), ConvertError> {
+        self.read_impl(input, name, fallback_ms, limits, Some(sink))
+    }
+
+    /// Whether suites handed out by [`read_streaming`](Self::read_streaming) were needed
+    /// again (see there): the inputs must then be read again without streaming.
+    pub fn needs_rereading(&self) -> bool {
+        self.conflict
+    }
+
+    /// Hands the completed roots, in order, to `sink` (none while an earlier root is open, and
+    /// none for pytest's documents).
+    fn emit_closed(&mut self, sink: &mut dyn RootSink) -> ControlFlow<()> {
+        if self.pytest || self.conflict {
+            return ControlFlow::Continue(());
+        }
+        while let Some(&root) = self.roots.get(self.emitted) {
+            if !self.nodes[root].closed {
+                break;
+            }
+            let suite = self.take_subtree(root);
+            self.emitted += 1;
+            sink.root_suite(suite)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Moves the suite tree rooted at node `root` out of the collector.
+    fn take_subtree(&mut self, root: usize) -> Suite {
+        let mut order = vec![root];
+        let mut k = 0;
+        while let Some(&i) = order.get(k) {
+            order.extend(self.nodes[i].children.iter().copied());
+            k += 1;
+        }
+        // A node's index is always above its parent's: children are assembled first.
+        order.sort_unstable();
+        let mut built: HashMap<usize, Suite> = HashMap::with_capacity(order.len());
+        for &i in order.iter().rev() {
+            let node = &mut self.nodes[i];
+            let mut suite = std::mem::take(&mut node.suite);
+            let children: Vec<Suite> = std::mem::take(&mut node.children)
+                .iter()
+                .filter_map(|c| built.remove(c))
+                .collect();
+            let tests = std::mem::take(&mut node.tests);
+            node.test_index = TestIndex::default();
+            node.child_by_title = HashMap::new();
+            node.taken = true;
+            suite.suites = (!children.is_empty()).then_some(children);
+            suite.tests = (!tests.is_empty()).then_some(tests);
+            built.insert(i, suite);
+        }
+        built.remove(&root).unwrap_or_default()
+    }
+
+    fn read_impl<R: BufRead>(
+        &mut self,
+        input: R,
+        name: &str,
+        fallback_ms: f64,
+        limits: &Limits,
+        mut roots_out: Option<&mut dyn RootSink>,
     ) -> Result<(), ConvertError> {
         // Text runs, CDATA sections and comments longer than this are cut short before the
         // parser buffers them (it holds a whole event in memory): what is kept of them is
@@ -338,6 +449,9 @@ impl JunitCollector {
                 if !saw_root {
                     let root_name = attr(&e, b"name").ok().flatten().unwrap_or_default();
                     self.pytest = root_name == "pytest tests" || root_name == "pytest";
+                    if self.pytest && self.emitted > 0 {
+                        self.conflict = true;
+                    }
                     if let Some(r) = runner_of(&root_name) {
                         self.runner.get_or_insert_with(|| r.to_string());
                     }
@@ -515,7 +629,17 @@ impl JunitCollector {
                     }
                     match tag.as_ref() {
                         b"testsuite" => {
-                            suites.pop();
+                            if let (Some(i), true) = (suites.pop(), suites.is_empty()) {
+                                self.nodes[i].closed = true;
+                                if let Some(out) = roots_out.as_deref_mut() {
+                                    if self.emit_closed(out).is_break() {
+                                        return Err(fail(
+                                            &reader,
+                                            "stopped: the output could not be written".into(),
+                                        ));
+                                    }
+                                }
+                            }
                         }
                         b"testcase" => {
                             if let Some(c) = case.take() {
@@ -977,23 +1101,13 @@ impl JunitCollector {
 
     /// The collected suites and root tests, in input order.
     pub fn into_parts(mut self) -> (Vec<Suite>, Vec<Test>) {
-        // Children are assembled before parents: a node's index is always above its parent's.
-        let mut built: Vec<Option<Suite>> = (0..self.nodes.len()).map(|_| None).collect();
-        for i in (0..self.nodes.len()).rev() {
-            let node = &mut self.nodes[i];
-            let mut suite = std::mem::take(&mut node.suite);
-            let children: Vec<Suite> = node
-                .children
-                .iter()
-                .filter_map(|&c| built[c].take())
-                .collect();
-            let tests = std::mem::take(&mut node.tests);
-            suite.suites = (!children.is_empty()).then_some(children);
-            suite.tests = (!tests.is_empty()).then_some(tests);
-            built[i] = Some(suite);
-        }
-        let roots = self.roots.iter().filter_map(|&r| built[r].take()).collect();
-        (roots, self.loose)
+        let roots: Vec<usize> = self.roots[self.emitted..]
+            .iter()
+            .copied()
+            .filter(|&r| !self.nodes[r].taken)
+            .collect();
+        let suites = roots.into_iter().map(|r| self.take_subtree(r)).collect();
+        (suites, self.loose)
     }
 }
 

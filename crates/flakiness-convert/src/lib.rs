@@ -20,10 +20,10 @@ use flakiness_report::{
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
 pub use cargotext::CargoTextCollector;
-pub use junit::{JunitCollector, MAX_SUITE_DEPTH, MAX_XML_DEPTH};
+pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
-pub use stack::{locate_errors, stack_frames};
+pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
 
 /// Bounds on what one input may make us keep.
@@ -423,12 +423,19 @@ pub fn relative_to_root(file: &str, base: &Path, root: &Path) -> String {
 /// Makes every location of the report a POSIX path relative to `root`; see
 /// [`relative_to_root`].
 pub fn relativize_paths(report: &mut Report, base: &Path, root: &Path) {
-    report.for_each_location_mut(|l| {
-        let file = relative_to_root(&l.file, base, root);
-        if !file.is_empty() {
-            l.file = file;
-        }
-    });
+    report.for_each_location_mut(|l| relativize_location(l, base, root));
+}
+
+/// [`relativize_paths`] for one suite (a root suite streamed out on its own).
+pub fn relativize_suite_paths(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
+    suite.for_each_location_mut(|l| relativize_location(l, base, root));
+}
+
+fn relativize_location(l: &mut flakiness_report::Location, base: &Path, root: &Path) {
+    let file = relative_to_root(&l.file, base, root);
+    if !file.is_empty() {
+        l.file = file;
+    }
 }
 
 /// The files of a repository (as `git ls-files` lists them), to tell which file a stack frame

@@ -210,6 +210,11 @@ pub fn locate_errors(report: &mut Report, mut resolve: impl FnMut(&str) -> Optio
     }
 }
 
+/// [`locate_errors`] for one suite (a root suite streamed out on its own).
+pub fn locate_suite_errors(s: &mut Suite, mut resolve: impl FnMut(&str) -> Option<String>) {
+    suite(s, &mut resolve);
+}
+
 fn suite(s: &mut Suite, resolve: &mut dyn FnMut(&str) -> Option<String>) {
     for t in s.tests.iter_mut().flatten() {
         test(t, resolve);

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use flakiness_convert::{junit_report, JunitCollector, Limits, Metadata};
+use flakiness_convert::{junit_report, JunitCollector, Limits, Metadata, RootSink};
 use flakiness_report::{Report, TestStatus};
 use flakiness_validate::{Options, Validator};
 
@@ -297,6 +297,149 @@ fn shared_corpus_converts() {
         }
     }
     assert!(converted > 50);
+}
+
+/// Collects the root suites handed out while streaming.
+#[derive(Default)]
+struct Collect(Vec<flakiness_report::Suite>);
+
+impl RootSink for Collect {
+    fn root_suite(&mut self, suite: flakiness_report::Suite) -> std::ops::ControlFlow<()> {
+        self.0.push(suite);
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// Reads `inputs` (name, content) streaming; the report with the streamed suites put back in
+/// front, and whether the collector asked to read again.
+fn convert_streaming(inputs: &[(String, Vec<u8>)]) -> (Report, usize, bool) {
+    let mut c = JunitCollector::default();
+    let mut out = Collect::default();
+    for (name, data) in inputs {
+        c.read_streaming(
+            data.as_slice(),
+            name,
+            FALLBACK_MS,
+            &Limits::default(),
+            &mut out,
+        )
+        .expect("reads");
+    }
+    let again = c.needs_rereading();
+    let mut r = junit_report(c, &meta(), FALLBACK_MS);
+    let streamed = out.0.len();
+    let mut suites = out.0;
+    suites.extend(r.suites.take().into_iter().flatten());
+    r.suites = (!suites.is_empty()).then_some(suites);
+    (r, streamed, again)
+}
+
+fn convert_whole(inputs: &[(String, Vec<u8>)]) -> Report {
+    let mut c = JunitCollector::default();
+    for (name, data) in inputs {
+        c.read(data.as_slice(), name, FALLBACK_MS, &Limits::default())
+            .expect("reads");
+    }
+    junit_report(c, &meta(), FALLBACK_MS)
+}
+
+/// Streaming root suites out as they end gives the same report as reading everything, for
+/// every valid JUnit input we have (and the shared corpus when present), one file at a time
+/// and all of one folder together.
+#[test]
+fn streaming_gives_the_same_report() {
+    let mut folders = vec![
+        repo().join("testdata/junit"),
+        repo().join("testdata/inputs/pytest"),
+    ];
+    let corpus = repo().join("../shared/corpus");
+    if corpus.is_dir() {
+        folders.push(corpus);
+    }
+    let mut streamed_total = 0;
+    for folder in folders {
+        let mut good = Vec::new();
+        for f in flakiness_convert::expand_input(&folder).expect("walk") {
+            if f.extension().is_none_or(|e| e != "xml") {
+                continue;
+            }
+            let data = std::fs::read(&f).expect("read");
+            let name = f.display().to_string();
+            let mut c = JunitCollector::default();
+            if c.read(data.as_slice(), &name, FALLBACK_MS, &Limits::default())
+                .is_err()
+            {
+                continue; // broken on purpose
+            }
+            let one = [(name, data)];
+            let (r, streamed, again) = convert_streaming(&one);
+            assert!(!again, "{}", f.display());
+            assert_eq!(r, convert_whole(&one), "{}", f.display());
+            streamed_total += streamed;
+            good.extend(one);
+        }
+        let (r, _, again) = convert_streaming(&good);
+        if !again {
+            assert_eq!(r, convert_whole(&good), "{}", folder.display());
+        }
+    }
+    assert!(streamed_total > 5, "suites were streamed: {streamed_total}");
+}
+
+/// What streaming cannot do alone: a second root of the same name (its tests merge into the
+/// first, already handed out) or a pytest document after others (its suites are regrouped)
+/// asks for a whole reading; a root held back behind an open one keeps the order.
+#[test]
+fn streaming_asks_to_read_again_when_a_suite_comes_back() {
+    let doc = |suite: &str, test: &str, fail: bool| {
+        let body = if fail { "<failure message=\"x\"/>" } else { "" };
+        format!(
+            r#"<testsuites><testsuite name="{suite}"><testcase classname="{suite}" name="{test}">{body}</testcase></testsuite></testsuites>"#
+        )
+        .into_bytes()
+    };
+    let inputs = [
+        ("a.xml".to_string(), doc("pkg.A", "t", true)),
+        ("b.xml".to_string(), doc("pkg.B", "t", false)),
+        ("a2.xml".to_string(), doc("pkg.A", "t", false)),
+    ];
+    let (_, streamed, again) = convert_streaming(&inputs);
+    assert!(again);
+    assert_eq!(streamed, 2);
+    let whole = convert_whole(&inputs);
+    let a = whole
+        .all_tests()
+        .find(|t| t.suites[0].title == "pkg.A")
+        .expect("pkg.A");
+    let statuses: Vec<_> = a.test.attempts.iter().map(|x| x.status()).collect();
+    assert_eq!(statuses, [TestStatus::Failed, TestStatus::Passed]);
+
+    let pytest = br#"<testsuites name="pytest tests"><testsuite name="pytest"><testcase classname="tests.test_x" name="test_y" file="tests/test_x.py" line="3"/></testsuite></testsuites>"#;
+    let (_, _, again) = convert_streaming(&[
+        ("a.xml".to_string(), doc("pkg.A", "t", true)),
+        ("p.xml".to_string(), pytest.to_vec()),
+    ]);
+    assert!(again, "pytest after a streamed suite");
+    let (r, streamed, again) = convert_streaming(&[("p.xml".to_string(), pytest.to_vec())]);
+    assert!(!again);
+    assert_eq!(streamed, 0, "pytest suites are regrouped at the end");
+    assert_eq!(r.all_tests().count(), 1);
+
+    // A testcase outside any suite opens a root of its class, complete only at the end: the
+    // suites after it wait, so the order is the document's.
+    let loose = br#"<testsuites><testcase classname="pkg.Loose" name="t"/><testsuite name="pkg.S"><testcase classname="pkg.S" name="u"/></testsuite></testsuites>"#;
+    let one = [("l.xml".to_string(), loose.to_vec())];
+    let (r, streamed, again) = convert_streaming(&one);
+    assert!(!again);
+    assert_eq!(streamed, 0);
+    assert_eq!(r, convert_whole(&one));
+    let titles: Vec<_> = r
+        .suites
+        .iter()
+        .flatten()
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(titles, ["pkg.Loose", "pkg.S"]);
 }
 
 fn outcomes(r: &Report) -> Vec<(String, Vec<TestStatus>)> {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use md5::{Digest, Md5};
 
-use crate::model::{Attachment, Report};
+use crate::model::{Attachment, Report, Suite};
 
 /// Name of the report file in a report directory.
 pub const REPORT_FILE: &str = "report.json";
@@ -295,6 +295,19 @@ impl ReportDirWriter {
         Ok(report_path)
     }
 
+    /// Starts writing `report.json` into the staging directory a root suite at a time, so that
+    /// a converter never needs the whole report in memory: see [`ReportStream`]. Finish it
+    /// with [`ReportStream::finish`], then [`commit`](Self::commit).
+    pub fn stream_report(&self) -> Result<ReportStream, Error> {
+        let path = self.staging.path().join(REPORT_FILE);
+        let file = fs::File::create(&path).map_err(io_err(&path))?;
+        Ok(ReportStream {
+            out: io::BufWriter::with_capacity(1 << 20, file),
+            path,
+            suites: 0,
+        })
+    }
+
     /// Moves the staged directory into place; `report.json` must have been written with
     /// [`write_report`](Self::write_report).
     pub fn commit(self) -> Result<PathBuf, Error> {
@@ -332,5 +345,92 @@ impl ReportDirWriter {
             fs::remove_dir_all(&aside).map_err(io_err(&aside))?;
         }
         Ok(target)
+    }
+}
+
+/// `report.json` written one root suite at a time (from [`ReportDirWriter::stream_report`]).
+///
+/// The file starts with the report's `suites` array: [`suite`](Self::suite) writes one element
+/// as soon as the caller has it; [`finish`](Self::finish) writes the suites the report still
+/// holds, closes the array and writes every other field. The result is the same JSON object as
+/// [`ReportDirWriter::write_report`] writes (members in another order), and like it, it is in
+/// the staging directory until [`ReportDirWriter::commit`].
+#[derive(Debug)]
+pub struct ReportStream {
+    path: PathBuf,
+    out: io::BufWriter<fs::File>,
+    suites: usize,
+}
+
+impl ReportStream {
+    /// Appends one root suite to the report's `suites`.
+    pub fn suite(&mut self, suite: &Suite) -> Result<(), Error> {
+        let separator: &[u8] = if self.suites == 0 {
+            b"{\"suites\":["
+        } else {
+            b","
+        };
+        self.out.write_all(separator).map_err(io_err(&self.path))?;
+        serde_json::to_writer(&mut self.out, suite).map_err(|source| Error::Json {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.suites += 1;
+        Ok(())
+    }
+
+    /// Root suites written so far.
+    pub fn suites_written(&self) -> usize {
+        self.suites
+    }
+
+    /// Writes the rest of the report: its own root suites after the ones already written,
+    /// then every other field. Flushes and syncs the file and returns its path.
+    pub fn finish(mut self, mut report: Report) -> Result<PathBuf, Error> {
+        for suite in report.suites.take().into_iter().flatten() {
+            self.suite(&suite)?;
+        }
+        let json = |source| Error::Json {
+            path: self.path.clone(),
+            source,
+        };
+        if self.suites == 0 {
+            serde_json::to_writer(&mut self.out, &report).map_err(json)?;
+        } else {
+            self.out.write_all(b"],").map_err(io_err(&self.path))?;
+            // The other members, without the opening brace the object already has.
+            let rest = SkipFirstByte {
+                inner: &mut self.out,
+                skipped: false,
+            };
+            serde_json::to_writer(rest, &report).map_err(json)?;
+        }
+        drop(report);
+        let file = self.out.into_inner().map_err(|e| Error::Io {
+            path: self.path.clone(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(io_err(&self.path))?;
+        Ok(self.path)
+    }
+}
+
+/// A writer that drops the first byte written through it.
+struct SkipFirstByte<W> {
+    inner: W,
+    skipped: bool,
+}
+
+impl<W: Write> Write for SkipFirstByte<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.skipped && !buf.is_empty() {
+            self.skipped = true;
+            return Ok(1 + self.inner.write(&buf[1..])?);
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }

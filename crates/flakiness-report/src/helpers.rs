@@ -44,68 +44,85 @@ impl Report {
     /// Calls `f` on every location of the report: of suites, tests, steps, annotations and
     /// errors (attempt, step and unattributed errors).
     pub fn for_each_location_mut(&mut self, mut f: impl FnMut(&mut Location)) {
-        fn error(e: &mut ReportError, f: &mut dyn FnMut(&mut Location)) {
-            if let Some(l) = &mut e.location {
-                f(l);
-            }
-        }
-        fn steps(list: &mut [TestStep], f: &mut dyn FnMut(&mut Location)) {
-            for s in list {
-                if let Some(l) = &mut s.location {
-                    f(l);
-                }
-                if let Some(e) = &mut s.error {
-                    error(e, f);
-                }
-                if let Some(children) = &mut s.steps {
-                    steps(children, f);
-                }
-            }
-        }
-        fn test(t: &mut Test, f: &mut dyn FnMut(&mut Location)) {
-            if let Some(l) = &mut t.location {
-                f(l);
-            }
-            for a in &mut t.attempts {
-                for e in a.errors.iter_mut().flatten() {
-                    error(e, f);
-                }
-                for an in a.annotations.iter_mut().flatten() {
-                    if let Some(l) = &mut an.location {
-                        f(l);
-                    }
-                }
-                if let Some(s) = &mut a.steps {
-                    steps(s, f);
-                }
-            }
-        }
-        fn suite(s: &mut Suite, f: &mut dyn FnMut(&mut Location)) {
-            if let Some(l) = &mut s.location {
-                f(l);
-            }
-            for t in s.tests.iter_mut().flatten() {
-                test(t, f);
-            }
-            for c in s.suites.iter_mut().flatten() {
-                suite(c, f);
-            }
-        }
         let f: &mut dyn FnMut(&mut Location) = &mut f;
         for t in self.tests.iter_mut().flatten() {
-            test(t, f);
+            locations::test(t, f);
         }
         for s in self.suites.iter_mut().flatten() {
-            suite(s, f);
+            locations::suite(s, f);
         }
         for e in self.unattributed_errors.iter_mut().flatten() {
-            error(e, f);
+            locations::error(e, f);
         }
     }
 
     /// The environment an attempt ran in, if its index is in range.
     pub fn environment_of(&self, attempt: &RunAttempt) -> Option<&Environment> {
         self.environments.get(attempt.environment_idx() as usize)
+    }
+}
+
+impl Suite {
+    /// Calls `f` on every location of the suite and of what it holds: its own, its tests',
+    /// steps', annotations' and errors', and those of its child suites.
+    pub fn for_each_location_mut(&mut self, mut f: impl FnMut(&mut Location)) {
+        locations::suite(self, &mut f);
+    }
+}
+
+/// The walk of [`Report::for_each_location_mut`] and [`Suite::for_each_location_mut`].
+mod locations {
+    use crate::model::*;
+
+    pub(super) fn error(e: &mut ReportError, f: &mut dyn FnMut(&mut Location)) {
+        if let Some(l) = &mut e.location {
+            f(l);
+        }
+    }
+
+    fn steps(list: &mut [TestStep], f: &mut dyn FnMut(&mut Location)) {
+        for s in list {
+            if let Some(l) = &mut s.location {
+                f(l);
+            }
+            if let Some(e) = &mut s.error {
+                error(e, f);
+            }
+            if let Some(children) = &mut s.steps {
+                steps(children, f);
+            }
+        }
+    }
+
+    pub(super) fn test(t: &mut Test, f: &mut dyn FnMut(&mut Location)) {
+        if let Some(l) = &mut t.location {
+            f(l);
+        }
+        for a in &mut t.attempts {
+            for e in a.errors.iter_mut().flatten() {
+                error(e, f);
+            }
+            for an in a.annotations.iter_mut().flatten() {
+                if let Some(l) = &mut an.location {
+                    f(l);
+                }
+            }
+            if let Some(s) = &mut a.steps {
+                steps(s, f);
+            }
+        }
+    }
+
+    pub(super) fn suite(s: &mut Suite, f: &mut dyn FnMut(&mut Location)) {
+        if let Some(l) = &mut s.location {
+            f(l);
+        }
+        for t in s.tests.iter_mut().flatten() {
+            test(t, f);
+        }
+        for c in s.suites.iter_mut().flatten() {
+            suite(c, f);
+        }
     }
 }
 

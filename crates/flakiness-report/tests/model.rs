@@ -134,6 +134,57 @@ fn writer_writes_a_readable_report_directory() {
     assert_eq!(leftovers.len(), 2, "no temp dirs left: {leftovers:?}");
 }
 
+/// A report streamed a root suite at a time reads back as the same report, suites in order,
+/// whether suites were streamed or not; the first suite opens the object.
+#[test]
+fn streamed_report_reads_back_the_same() {
+    let suite = |title: &str, test: &str| {
+        let mut s = Suite::new(SuiteType::Suite, title);
+        s.tests = Some(vec![
+            Test::new(test).with_attempts([RunAttempt::with_status(TestStatus::Passed)])
+        ]);
+        s
+    };
+    let mut whole = Report::new(CATEGORY_JUNIT, "c".repeat(40));
+    whole.environments.push(Environment::new("ci"));
+    whole.title = Some("streamed".into());
+    whole.tests = Some(vec![Test::new("loose")]);
+    whole.suites = Some(vec![suite("a", "t1"), suite("b", "t2"), suite("c", "t3")]);
+
+    for streamed in 0..=3 {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let target = tmp.path().join("out");
+        let w = ReportDirWriter::create(&target).expect("create");
+        let mut stream = w.stream_report().expect("stream");
+        let mut rest = whole.clone();
+        let all = rest.suites.take().expect("suites");
+        for s in &all[..streamed] {
+            stream.suite(s).expect("suite");
+        }
+        assert_eq!(stream.suites_written(), streamed);
+        rest.suites = Some(all[streamed..].to_vec());
+        let path = stream.finish(rest).expect("finish");
+        let text = fs::read_to_string(&path).expect("staged");
+        assert!(text.starts_with("{\"suites\":[{"), "{text}");
+        w.commit().expect("commit");
+        let read = read_report_dir(&target).expect("read back");
+        assert_eq!(read.report, whole, "{streamed} streamed");
+    }
+
+    // No suites at all: the usual object.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = ReportDirWriter::create(tmp.path().join("out")).expect("create");
+    let mut bare = whole.clone();
+    bare.suites = None;
+    let path = w
+        .stream_report()
+        .expect("stream")
+        .finish(bare.clone())
+        .expect("finish");
+    let read: Report = serde_json::from_slice(&fs::read(path).expect("read")).expect("json");
+    assert_eq!(read, bare);
+}
+
 #[test]
 fn writer_replaces_a_report_directory_but_nothing_else() {
     let tmp = tempfile::tempdir().expect("tmp");

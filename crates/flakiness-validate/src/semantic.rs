@@ -1,6 +1,7 @@
 //! The rules the official schema lacks, fed by the streaming walk.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -21,16 +22,29 @@ struct SuiteInfo {
     title: String,
     is_file: bool,
     file: Option<String>,
+    /// Path of the suite's `tests` array (`suites[0].tests`), set with its first test.
+    tests_path: Option<String>,
 }
 
+/// A string kept in [`Semantic::text`]: a report can hold millions of tests, so their titles
+/// and files share one buffer instead of an allocation each.
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    start: usize,
+    len: u32,
+}
+
+/// What the duplicate-test check needs of a test: kept for every test of the report, so small.
 #[derive(Debug)]
 struct TestInfo {
     suite: Option<usize>,
-    title: String,
-    file: Option<String>,
-    envs: Vec<u32>,
+    /// Position in its `tests` array.
+    index: usize,
+    title: Span,
+    file: Option<Span>,
+    /// The environment of its first attempt; more in [`Semantic::more_envs`].
+    env: Option<u32>,
     offset: usize,
-    path: String,
 }
 
 #[derive(Debug)]
@@ -58,6 +72,12 @@ pub(crate) struct Semantic {
     pub attachments: BTreeMap<String, Reference>,
     suites: Vec<SuiteInfo>,
     tests: Vec<TestInfo>,
+    /// Titles and files of the tests.
+    text: String,
+    /// Path of the report's own `tests` array, set with its first test.
+    root_tests_path: Option<String>,
+    /// Environments of tests with attempts in more than one, after the first, by test.
+    more_envs: HashMap<usize, Vec<u32>>,
     frames: Vec<Frame>,
 }
 
@@ -131,17 +151,31 @@ impl Semantic {
                     title: String::new(),
                     is_file: false,
                     file: None,
+                    tests_path: None,
                 });
                 Frame::Suite(self.suites.len() - 1)
             }
             Role::Test => {
+                let suite = self.nearest_suite();
+                // The path of the array holding the test, once per array.
+                let holder = match suite {
+                    Some(i) => &mut self.suites[i].tests_path,
+                    None => &mut self.root_tests_path,
+                };
+                if holder.is_none() {
+                    *holder = Some(path_string(&path[..path.len().saturating_sub(1)]));
+                }
+                let index = match path.last() {
+                    Some(Seg::Index(i)) => *i,
+                    _ => 0,
+                };
                 self.tests.push(TestInfo {
-                    suite: self.nearest_suite(),
-                    title: String::new(),
+                    suite,
+                    index,
+                    title: Span::default(),
                     file: None,
-                    envs: Vec::new(),
+                    env: None,
                     offset,
-                    path: path_string(path),
                 });
                 Frame::Test(self.tests.len() - 1)
             }
@@ -179,16 +213,26 @@ impl Semantic {
         let _ = role;
         match self.frames.pop() {
             Some(Frame::Location { file: Some(file) }) => match self.frames.last() {
-                Some(Frame::Test(i)) => self.tests[*i].file = Some(file),
+                Some(Frame::Test(i)) => {
+                    let span = Self::keep(&mut self.text, &file);
+                    self.tests[*i].file = Some(span);
+                }
                 Some(Frame::Suite(i)) => self.suites[*i].file = Some(file),
                 _ => {}
             },
             Some(Frame::Attempt { env }) => {
-                if let Some(Frame::Test(i)) = self.frames.last() {
-                    let envs = &mut self.tests[*i].envs;
+                if let Some(&Frame::Test(i)) = self.frames.last() {
                     let e = env.unwrap_or(0);
-                    if !envs.contains(&e) {
-                        envs.push(e);
+                    let test = &mut self.tests[i];
+                    match test.env {
+                        None => test.env = Some(e),
+                        Some(first) if first == e => {}
+                        Some(_) => {
+                            let more = self.more_envs.entry(i).or_default();
+                            if !more.contains(&e) {
+                                more.push(e);
+                            }
+                        }
                     }
                 }
             }
@@ -271,7 +315,7 @@ impl Semantic {
                 }
             }
             Role::Title => match self.frames.last() {
-                Some(Frame::Test(i)) => self.tests[*i].title = s.to_string(),
+                Some(&Frame::Test(i)) => self.tests[i].title = Self::keep(&mut self.text, s),
                 Some(Frame::Suite(i)) => self.suites[*i].title = s.to_string(),
                 _ => {}
             },
@@ -289,48 +333,119 @@ impl Semantic {
         }
     }
 
+    /// Appends `s` to `text`.
+    fn keep(text: &mut String, s: &str) -> Span {
+        let start = text.len();
+        // Longer strings (over 4 GiB) keep their first 4 GiB: more than any title.
+        let mut end = start + s.len().min(u32::MAX as usize);
+        text.push_str(s);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Span {
+            start,
+            len: (end - start) as u32,
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        &self.text[span.start..span.start + span.len as usize]
+    }
+
+    /// The environments a test's attempts ran in.
+    fn envs(&self, test: usize) -> impl Iterator<Item = u32> + '_ {
+        self.tests[test]
+            .env
+            .into_iter()
+            .chain(self.more_envs.get(&test).into_iter().flatten().copied())
+    }
+
+    /// The path of a test (`suites[0].tests[3]`), rebuilt for a message.
+    fn test_path(&self, test: usize) -> String {
+        let t = &self.tests[test];
+        let holder = match t.suite {
+            Some(s) => self.suites[s].tests_path.as_deref(),
+            None => self.root_tests_path.as_deref(),
+        };
+        match holder {
+            Some("$") | None => format!("[{}]", t.index),
+            Some(p) => format!("{p}[{}]", t.index),
+        }
+    }
+
     /// Checks that need the whole report: pending environment indexes, duplicate tests.
+    ///
+    /// A test is identified by its file (its location's, else the nearest file suite's), the
+    /// titles of the suites it is in (file suites excepted) and its title.
     pub fn finish(&mut self, sink: &mut Sink) {
         // environmentIdx seen but `environments` never was: the schema already reports it.
         self.pending_env.clear();
-        let mut seen: HashMap<(Option<&str>, Vec<&str>, &str), usize> = HashMap::new();
-        for (i, t) in self.tests.iter().enumerate() {
-            let mut suite_path = Vec::new();
-            let mut file = t.file.as_deref();
-            let mut cur = t.suite;
-            while let Some(s) = cur {
-                let suite = &self.suites[s];
-                if suite.is_file {
-                    if file.is_none() {
-                        file = Some(suite.file.as_deref().unwrap_or(&suite.title));
-                    }
-                } else {
-                    suite_path.push(suite.title.as_str());
-                }
-                cur = suite.parent;
+        // Suite paths interned: (parent path, title) → id; 0 is the empty path. Parents come
+        // before their children in `suites`.
+        let mut path_ids: HashMap<(u32, &str), u32> = HashMap::new();
+        let mut suite_path: Vec<u32> = Vec::with_capacity(self.suites.len());
+        let mut suite_file: Vec<Option<&str>> = Vec::with_capacity(self.suites.len());
+        for s in &self.suites {
+            let (parent_path, parent_file) = match s.parent {
+                Some(p) => (suite_path[p], suite_file[p]),
+                None => (0, None),
+            };
+            if s.is_file {
+                suite_path.push(parent_path);
+                suite_file.push(Some(s.file.as_deref().unwrap_or(&s.title)));
+            } else {
+                let next = path_ids.len() as u32 + 1;
+                suite_path.push(
+                    *path_ids
+                        .entry((parent_path, s.title.as_str()))
+                        .or_insert(next),
+                );
+                suite_file.push(parent_file);
             }
-            suite_path.reverse();
-            let key = (file, suite_path, t.title.as_str());
-            match seen.get(&key) {
-                None => {
-                    seen.insert(key, i);
-                }
-                Some(&first) => {
-                    let other = &self.tests[first];
-                    if let Some(env) = t.envs.iter().find(|e| other.envs.contains(e)) {
-                        let message = format!(
-                            "duplicate test: same file, suite path and title as {} in environment {env}",
-                            other.path
-                        );
-                        sink.push(
-                            Severity::Warning,
-                            rules::DUPLICATE_TEST,
-                            t.offset,
-                            || t.path.clone(),
-                            || message,
-                        );
+        }
+        let key = |i: usize| {
+            let t = &self.tests[i];
+            let file = t
+                .file
+                .map(|f| self.get(f))
+                .or_else(|| t.suite.and_then(|s| suite_file[s]));
+            let path = t.suite.map_or(0, |s| suite_path[s]);
+            (file, path, self.get(t.title))
+        };
+        // One entry per test and environment it ran in: the first test seen with that identity
+        // in that environment.
+        let hasher = hashbrown::DefaultHashBuilder::default();
+        let mut seen: hashbrown::HashTable<(usize, u32)> = hashbrown::HashTable::new();
+        let mut envs: Vec<u32> = Vec::new();
+        for i in 0..self.tests.len() {
+            let k = key(i);
+            envs.clear();
+            envs.extend(self.envs(i));
+            let mut duplicate: Option<(usize, u32)> = None;
+            for &env in &envs {
+                let hash = hasher.hash_one((k, env));
+                match seen.find(hash, |&(j, e)| e == env && key(j) == k) {
+                    Some(&first) => {
+                        duplicate.get_or_insert(first);
+                    }
+                    None => {
+                        seen.insert_unique(hash, (i, env), |&(j, e)| hasher.hash_one((key(j), e)));
                     }
                 }
+            }
+            if let Some((first, env)) = duplicate {
+                let message = format!(
+                    "duplicate test: same file, suite path and title as {} in environment {env}",
+                    self.test_path(first)
+                );
+                let path = self.test_path(i);
+                sink.push(
+                    Severity::Warning,
+                    rules::DUPLICATE_TEST,
+                    self.tests[i].offset,
+                    || path,
+                    || message,
+                );
             }
         }
     }

@@ -241,6 +241,103 @@ fn environment_indexes_before_environments_are_checked_at_the_end() {
     assert_eq!(o.errors[0].path, "tests[0].attempts[0].environmentIdx");
 }
 
+/// Duplicate tests: same file (the test's own, else its file suite's), same suite titles (file
+/// suites aside) and same title, with attempts in a shared environment; any other difference
+/// makes another test.
+#[test]
+fn duplicate_tests_need_the_same_identity_and_a_shared_environment() {
+    let v = validator(Engine::Stream, false);
+    let test = |title: &str, envs: &[u32], file: Option<&str>| {
+        let attempts: Vec<String> = envs
+            .iter()
+            .map(|e| format!("{{\"environmentIdx\":{e}}}"))
+            .collect();
+        let location = file.map_or(String::new(), |f| {
+            format!(",\"location\":{{\"file\":\"{f}\",\"line\":1,\"column\":1}}")
+        });
+        format!(
+            "{{\"title\":\"{title}\",\"attempts\":[{}]{location}}}",
+            attempts.join(",")
+        )
+    };
+    let report = |suites: String, tests: String| {
+        format!(
+            "{{\"category\":\"c\",\"commitId\":\"{}\",\"environments\":[{{\"name\":\"a\"}},{{\"name\":\"b\"}},{{\"name\":\"c\"}}],\"startTimestamp\":0,\"duration\":0,\"suites\":[{suites}],\"tests\":[{tests}]}}",
+            "a".repeat(40)
+        )
+    };
+    let suite = |kind: &str, title: &str, tests: &[String], children: &[String]| {
+        format!(
+            "{{\"type\":\"{kind}\",\"title\":\"{title}\",\"tests\":[{}],\"suites\":[{}]}}",
+            tests.join(","),
+            children.join(",")
+        )
+    };
+    let warnings = |text: String| -> Vec<(String, String)> {
+        let o = v.validate_bytes(text.as_bytes());
+        assert!(o.errors.is_empty(), "{:?}", o.errors);
+        o.warnings
+            .iter()
+            .map(|w| (w.path.clone(), w.message.clone()))
+            .collect()
+    };
+
+    // Root tests: the second shares environment 1 with the first, the third environment 2
+    // with the second.
+    let w = warnings(report(
+        String::new(),
+        [
+            test("t", &[0, 1], None),
+            test("t", &[2, 1], None),
+            test("t", &[2], None),
+            test("u", &[0], None),
+            test("t", &[0], Some("other.rs")),
+        ]
+        .join(","),
+    ));
+    assert_eq!(
+        w,
+        [
+            (
+                "tests[1]".to_string(),
+                "duplicate test: same file, suite path and title as tests[0] in environment 1"
+                    .to_string()
+            ),
+            (
+                "tests[2]".to_string(),
+                "duplicate test: same file, suite path and title as tests[1] in environment 2"
+                    .to_string()
+            ),
+        ]
+    );
+
+    // A file suite gives its title as the file; a test's own file wins; suite titles count.
+    let inner = suite("suite", "S", &[test("t", &[0], None)], &[]);
+    let w = warnings(report(
+        [
+            suite("file", "a.ts", &[], std::slice::from_ref(&inner)),
+            suite("file", "b.ts", &[], std::slice::from_ref(&inner)),
+            suite("suite", "S", &[test("t", &[0], Some("a.ts"))], &[]),
+            suite(
+                "file",
+                "a.ts",
+                &[],
+                &[suite("suite", "T", &[test("t", &[0], None)], &[])],
+            ),
+        ]
+        .join(","),
+        String::new(),
+    ));
+    assert_eq!(
+        w,
+        [(
+            "suites[2].tests[0]".to_string(),
+            "duplicate test: same file, suite path and title as suites[0].suites[0].tests[0] in environment 0"
+                .to_string()
+        )]
+    );
+}
+
 #[test]
 fn duplicate_keys_are_json_errors_in_both_engines() {
     let text = format!(
