@@ -270,36 +270,69 @@ pub fn run(args: Args) -> u8 {
         }
     };
     // JUnit root suites go to report.json as soon as they are read (the converter then holds
-    // one at a time); when a later input needs one of them back, everything is read again
-    // without streaming.
-    let mut out = Output {
-        stream: None,
+    // a few at a time), through a second thread that resolves their paths and error locations
+    // and writes them while the reading goes on. When a later input needs one of them back,
+    // the output starts again and everything is read again, whole.
+    let stream = match writer.stream_report() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
+    };
+    let out = SuiteWriter {
+        stream,
         base: &base,
         root: &root,
         repo: repo.as_ref(),
         tests: 0,
-        error: None,
     };
-    match out.open(&writer) {
-        Ok(()) => {}
-        Err(code) => return code,
-    }
-    let read = match read_inputs(
-        &args,
-        &files,
-        stdin_data.as_deref(),
-        &limits,
-        Some(&mut out),
-    ) {
+    let (read, written) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Suite>(16);
+        let worker = scope.spawn(move || {
+            let mut out = out;
+            for suite in rx {
+                if let Err(e) = out.write(suite) {
+                    return (out, Err(e));
+                }
+            }
+            (out, Ok(()))
+        });
+        let mut sink = Output { tx, failed: false };
+        let read = read_inputs(
+            &args,
+            &files,
+            stdin_data.as_deref(),
+            &limits,
+            Some(&mut sink),
+        );
+        drop(sink);
+        let written = worker
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, written)
+    });
+    let mut out = match written {
+        (out, Ok(())) => out,
+        (_, Err(e)) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
+    };
+    let read = match read {
         Ok(read) => read,
         Err(code) => return code,
     };
     let read = if read.rereading {
         drop(read);
         out.tests = 0;
-        if let Err(code) = out.open(&writer) {
-            return code;
-        }
+        out.stream = match writer.stream_report() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("flakiness: {e}");
+                return exit_codes::IO;
+            }
+        };
         match read_inputs(&args, &files, stdin_data.as_deref(), &limits, None) {
             Ok(read) => read,
             Err(code) => return code,
@@ -336,7 +369,7 @@ fn read_inputs(
     files: &[PathBuf],
     stdin_data: Option<&[u8]>,
     limits: &Limits,
-    mut out: Option<&mut Output<'_>>,
+    mut out: Option<&mut Output>,
 ) -> Result<ReadInputs, u8> {
     let mut run: Option<(Format, Run)> = None;
     let mut fallback = f64::MAX;
@@ -423,8 +456,8 @@ fn read_inputs(
                 r.map_err(|e| e.locate(&data))
             }
         };
-        if let Some(e) = out.as_deref_mut().and_then(|o| o.error.take()) {
-            eprintln!("flakiness: {e}");
+        if out.as_deref().is_some_and(|o| o.failed) {
+            // The writing thread failed: the caller reports why.
             return Err(exit_codes::IO);
         }
         if let Err(e) = result {
@@ -454,53 +487,42 @@ fn read_inputs(
     })
 }
 
-/// `report.json` being written: JUnit root suites arrive here as they are read, get their
-/// paths made relative to the repository and their errors located, and are written out.
-struct Output<'a> {
-    stream: Option<ReportStream>,
+/// Hands JUnit root suites to the writing thread as they are read.
+struct Output {
+    tx: std::sync::mpsc::SyncSender<Suite>,
+    /// The writing thread stopped (on an error it reports).
+    failed: bool,
+}
+
+impl RootSink for Output {
+    fn root_suite(&mut self, suite: Suite) -> ControlFlow<()> {
+        if self.tx.send(suite).is_err() {
+            self.failed = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// `report.json` being written: root suites get their paths made relative to the repository
+/// and their errors located, and are written out.
+struct SuiteWriter<'a> {
+    stream: ReportStream,
     base: &'a Path,
     root: &'a Path,
     repo: Option<&'a RepoFiles>,
     /// Tests written so far.
     tests: usize,
-    /// Why writing failed (the reading stops at once).
-    error: Option<flakiness_report::Error>,
 }
 
-impl Output<'_> {
-    /// Starts report.json afresh in the staging directory.
-    fn open(&mut self, writer: &ReportDirWriter) -> Result<(), u8> {
-        self.stream = None;
-        match writer.stream_report() {
-            Ok(s) => {
-                self.stream = Some(s);
-                Ok(())
-            }
-            Err(e) => {
-                eprintln!("flakiness: {e}");
-                Err(exit_codes::IO)
-            }
-        }
-    }
-}
-
-impl RootSink for Output<'_> {
-    fn root_suite(&mut self, mut suite: Suite) -> ControlFlow<()> {
+impl SuiteWriter<'_> {
+    fn write(&mut self, mut suite: Suite) -> Result<(), flakiness_report::Error> {
         relativize_suite_paths(&mut suite, self.base, self.root);
         if let Some(repo) = self.repo {
             locate_suite_errors(&mut suite, |frame| repo.resolve(frame));
         }
         self.tests += count_tests(&suite);
-        let Some(stream) = &mut self.stream else {
-            return ControlFlow::Break(());
-        };
-        match stream.suite(&suite) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(e) => {
-                self.error = Some(e);
-                ControlFlow::Break(())
-            }
-        }
+        self.stream.suite(&suite)
     }
 }
 
@@ -531,7 +553,7 @@ struct Finish<'a> {
     root: &'a Path,
     repo: Option<&'a RepoFiles>,
     commit_id: &'a str,
-    out: Output<'a>,
+    out: SuiteWriter<'a>,
 }
 
 impl Finish<'_> {
@@ -619,7 +641,7 @@ impl Finish<'_> {
 /// ours, reported and never written.
 fn write(
     mut writer: ReportDirWriter,
-    out: Output<'_>,
+    out: SuiteWriter<'_>,
     report: Report,
     attachments: &[AttachmentSource],
     inputs: usize,
@@ -642,11 +664,7 @@ fn write(
             }
         }
     }
-    let Some(stream) = out.stream else {
-        eprintln!("flakiness: internal error: report.json was not started");
-        return exit_codes::IO;
-    };
-    let staged = match stream.finish(report) {
+    let staged = match out.stream.finish(report) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("flakiness: {e}");

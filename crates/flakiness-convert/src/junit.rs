@@ -2,6 +2,7 @@
 //! quick-xml events. No DOM of the file is built; text is collected only where it is kept
 //! (messages, stacks, output), each piece bounded.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::ops::ControlFlow;
@@ -226,18 +227,35 @@ pub trait RootSink {
 }
 
 fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, quick_xml::Error> {
+    let [value] = attrs(e, [name])?;
+    Ok(value.map(Cow::into_owned))
+}
+
+/// The values of the attributes `names` (the first of each name), in one pass over the
+/// element's attributes; borrowed from the element unless something had to be replaced.
+fn attrs<'a, const N: usize>(
+    e: &'a BytesStart<'_>,
+    names: [&[u8]; N],
+) -> Result<[Option<Cow<'a, str>>; N], quick_xml::Error> {
+    let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
     for a in e.attributes().with_checks(false) {
         let a = a.map_err(quick_xml::Error::from)?;
-        if a.key.as_ref() == name {
-            return Ok(Some(match a.unescape_value() {
-                Ok(v) => v.into_owned(),
-                // An entity the document declares itself: kept as written, never expanded.
-                Err(quick_xml::Error::Escape(_)) => String::from_utf8_lossy(&a.value).into_owned(),
-                Err(e) => return Err(e),
-            }));
+        let Some(i) = names.iter().position(|n| *n == a.key.as_ref()) else {
+            continue;
+        };
+        if out[i].is_some() {
+            continue;
         }
+        out[i] = Some(match a.unescape_value() {
+            Ok(v) => v,
+            // An entity the document declares itself: kept as written, never expanded.
+            Err(quick_xml::Error::Escape(_)) => {
+                Cow::Owned(String::from_utf8_lossy(&a.value).into_owned())
+            }
+            Err(e) => return Err(e),
+        });
     }
-    Ok(None)
+    Ok(out)
 }
 
 impl JunitCollector {
@@ -480,16 +498,13 @@ impl JunitCollector {
                                 format!("<testsuite> nested deeper than {MAX_SUITE_DEPTH} levels"),
                             ));
                         }
-                        let title = attr(&e, b"name")
-                            .map_err(|x| at(&reader, x))?
-                            .unwrap_or_default();
-                        let file = attr(&e, b"file").map_err(|x| at(&reader, x))?;
-                        let ts = attr(&e, b"timestamp")
-                            .map_err(|x| at(&reader, x))?
-                            .and_then(|t| parse_timestamp_ms(&t));
-                        let time = attr(&e, b"time")
-                            .map_err(|x| at(&reader, x))?
-                            .and_then(|t| parse_duration_secs(&t));
+                        let [title, file, ts, time] =
+                            attrs(&e, [b"name", b"file", b"timestamp", b"time"])
+                                .map_err(|x| at(&reader, x))?;
+                        let title = title.unwrap_or_default();
+                        let file = file.map(Cow::into_owned);
+                        let ts = ts.and_then(|t| parse_timestamp_ms(&t));
+                        let time = time.and_then(|t| parse_duration_secs(&t));
                         let parent = suites.last().copied();
                         let idx = self.child(parent, SuiteType::Suite, &title);
                         let node = &mut self.nodes[idx];
@@ -513,18 +528,35 @@ impl JunitCollector {
                     }
                     b"testcase" if case.is_none() => {
                         self.testcases += 1;
-                        let get = |k: &[u8]| attr(&e, k).map_err(|x| at(&reader, x));
-                        let status = get(b"status")?.unwrap_or_default().to_ascii_lowercase();
-                        let result_attr = get(b"result")?.unwrap_or_default().to_ascii_lowercase();
+                        let [status, result_attr, name, classname, class, time, file, line, ts] =
+                            attrs(
+                                &e,
+                                [
+                                    b"status",
+                                    b"result",
+                                    b"name",
+                                    b"classname",
+                                    b"class",
+                                    b"time",
+                                    b"file",
+                                    b"line",
+                                    b"timestamp",
+                                ],
+                            )
+                            .map_err(|x| at(&reader, x))?;
+                        let is = |v: &Option<Cow<'_, str>>, words: &[&str]| {
+                            v.as_deref()
+                                .is_some_and(|v| words.iter().any(|w| v.eq_ignore_ascii_case(w)))
+                        };
                         let c = Case {
-                            name: get(b"name")?.unwrap_or_default(),
-                            classname: get(b"classname")?.or(get(b"class")?).unwrap_or_default(),
-                            time: get(b"time")?.and_then(|t| parse_duration_secs(&t)),
-                            file: get(b"file")?,
-                            line: get(b"line")?.and_then(|l| l.trim().parse().ok()),
-                            timestamp: get(b"timestamp")?.and_then(|t| parse_timestamp_ms(&t)),
-                            not_run: matches!(status.as_str(), "notrun" | "disabled" | "skipped")
-                                || matches!(result_attr.as_str(), "skipped" | "suppressed"),
+                            name: name.map(Cow::into_owned).unwrap_or_default(),
+                            classname: classname.or(class).map(Cow::into_owned).unwrap_or_default(),
+                            time: time.and_then(|t| parse_duration_secs(&t)),
+                            file: file.map(Cow::into_owned),
+                            line: line.and_then(|l| l.trim().parse().ok()),
+                            timestamp: ts.and_then(|t| parse_timestamp_ms(&t)),
+                            not_run: is(&status, &["notrun", "disabled", "skipped"])
+                                || is(&result_attr, &["skipped", "suppressed"]),
                             ..Case::default()
                         };
                         if empty {
@@ -535,12 +567,12 @@ impl JunitCollector {
                     }
                     _ if case.is_some() && result.is_none() && ResultKind::of(tag).is_some() => {
                         let kind = ResultKind::of(tag).unwrap_or(ResultKind::Failure);
+                        let [message, kind_attr, time] = attrs(&e, [b"message", b"type", b"time"])
+                            .map_err(|x| at(&reader, x))?;
                         let rec = ResultRec {
-                            message: attr(&e, b"message").map_err(|x| at(&reader, x))?,
-                            kind_attr: attr(&e, b"type").map_err(|x| at(&reader, x))?,
-                            time: attr(&e, b"time")
-                                .map_err(|x| at(&reader, x))?
-                                .and_then(|t| parse_duration_secs(&t)),
+                            message: message.map(Cow::into_owned),
+                            kind_attr: kind_attr.map(Cow::into_owned),
+                            time: time.and_then(|t| parse_duration_secs(&t)),
                             ..ResultRec::default()
                         };
                         if empty {
@@ -587,10 +619,10 @@ impl JunitCollector {
                         }
                     }
                     b"property" if case.is_some() => {
-                        let pname = attr(&e, b"name")
-                            .map_err(|x| at(&reader, x))?
-                            .unwrap_or_default();
-                        let value = attr(&e, b"value").map_err(|x| at(&reader, x))?;
+                        let [pname, value] =
+                            attrs(&e, [b"name", b"value"]).map_err(|x| at(&reader, x))?;
+                        let pname = pname.map(Cow::into_owned).unwrap_or_default();
+                        let value = value.map(Cow::into_owned);
                         match (empty, value) {
                             (true, v) => {
                                 if let Some(c) = case.as_mut() {
@@ -671,28 +703,29 @@ impl JunitCollector {
                     sink = sink_stack.pop().unwrap_or(Sink::None);
                 }
                 Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
-                    let text: String = match &event {
+                    // Borrowed from the parser's buffer unless something had to be replaced.
+                    let text: Cow<'_, str> = match &event {
                         Event::Text(t) => t
                             .xml_content()
-                            .map_err(|e| fail(&reader, format!("text is not valid UTF-8: {e}")))?
-                            .into_owned(),
+                            .map_err(|e| fail(&reader, format!("text is not valid UTF-8: {e}")))?,
                         Event::CData(t) => t
                             .decode()
-                            .map_err(|e| fail(&reader, format!("CDATA is not valid UTF-8: {e}")))?
-                            .into_owned(),
+                            .map_err(|e| fail(&reader, format!("CDATA is not valid UTF-8: {e}")))?,
                         // Character references and the five predefined entities are resolved;
                         // any other entity is kept as written: never expanded (no DTD is read).
                         Event::GeneralRef(r) => match r.resolve_char_ref() {
-                            Ok(Some(c)) => c.to_string(),
+                            Ok(Some(c)) => Cow::Owned(c.to_string()),
                             _ => {
                                 let raw = r.decode().map(|s| s.into_owned()).unwrap_or_default();
-                                match quick_xml::escape::resolve_predefined_entity(&raw) {
-                                    Some(s) => s.to_string(),
-                                    None => format!("&{raw};"),
-                                }
+                                Cow::Owned(
+                                    match quick_xml::escape::resolve_predefined_entity(&raw) {
+                                        Some(s) => s.to_string(),
+                                        None => format!("&{raw};"),
+                                    },
+                                )
                             }
                         },
-                        _ => String::new(),
+                        _ => Cow::Borrowed(""),
                     };
                     self.collect(&text, sink, &mut case, &mut result, &mut prop, limits);
                     if in_suite_text {
@@ -1826,7 +1859,7 @@ impl<R: BufRead> BufRead for Source<R> {
     fn consume(&mut self, amount: usize) {
         let end = self.pos.saturating_add(amount).min(self.end);
         let taken = self.buf.get(self.pos..end).unwrap_or(&[]);
-        self.newlines += taken.iter().filter(|&&b| b == b'\n').count();
+        self.newlines += bytecount::count(taken, b'\n');
         self.input_consumed += input_width(taken, self.buf_single);
         self.consumed += end.saturating_sub(self.pos) as u64;
         self.pos = end;
