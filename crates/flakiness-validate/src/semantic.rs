@@ -34,17 +34,34 @@ struct Span {
     len: u32,
 }
 
-/// What the duplicate-test check needs of a test: kept for every test of the report, so small.
+/// What the duplicate-test check needs of a test: kept for every test of the report, so small
+/// (48 bytes).
 #[derive(Debug)]
 struct TestInfo {
-    suite: Option<usize>,
+    /// Title: `text[title_start..title_start + title_len]`.
+    title_start: usize,
+    offset: usize,
+    title_len: u32,
     /// Position in its `tests` array.
-    index: usize,
-    title: Span,
-    file: Option<Span>,
+    index: u32,
+    suite: Option<u32>,
+    /// Its location's file, in [`Semantic::files`].
+    file: Option<u32>,
     /// The environment of its first attempt; more in [`Semantic::more_envs`].
     env: Option<u32>,
-    offset: usize,
+}
+
+impl TestInfo {
+    fn title(&self) -> Span {
+        Span {
+            start: self.title_start,
+            len: self.title_len,
+        }
+    }
+
+    fn suite(&self) -> Option<usize> {
+        self.suite.map(|s| s as usize)
+    }
 }
 
 #[derive(Debug)]
@@ -74,6 +91,8 @@ pub(crate) struct Semantic {
     tests: Vec<TestInfo>,
     /// Titles and files of the tests.
     text: String,
+    /// Files of the tests' locations (consecutive tests naming the same file share one).
+    files: Vec<Span>,
     /// Path of the report's own `tests` array, set with its first test.
     root_tests_path: Option<String>,
     /// Environments of tests with attempts in more than one, after the first, by test.
@@ -166,16 +185,17 @@ impl Semantic {
                     *holder = Some(path_string(&path[..path.len().saturating_sub(1)]));
                 }
                 let index = match path.last() {
-                    Some(Seg::Index(i)) => *i,
+                    Some(Seg::Index(i)) => u32::try_from(*i).unwrap_or(u32::MAX),
                     _ => 0,
                 };
                 self.tests.push(TestInfo {
-                    suite,
+                    title_start: 0,
+                    offset,
+                    title_len: 0,
                     index,
-                    title: Span::default(),
+                    suite: suite.and_then(|s| u32::try_from(s).ok()),
                     file: None,
                     env: None,
-                    offset,
                 });
                 Frame::Test(self.tests.len() - 1)
             }
@@ -213,9 +233,13 @@ impl Semantic {
         let _ = role;
         match self.frames.pop() {
             Some(Frame::Location { file: Some(file) }) => match self.frames.last() {
-                Some(Frame::Test(i)) => {
-                    let span = Self::keep(&mut self.text, &file);
-                    self.tests[*i].file = Some(span);
+                Some(&Frame::Test(i)) => {
+                    let same = self.files.last().is_some_and(|&f| self.get(f) == file);
+                    if !same {
+                        let span = Self::keep(&mut self.text, &file);
+                        self.files.push(span);
+                    }
+                    self.tests[i].file = u32::try_from(self.files.len() - 1).ok();
                 }
                 Some(Frame::Suite(i)) => self.suites[*i].file = Some(file),
                 _ => {}
@@ -315,7 +339,11 @@ impl Semantic {
                 }
             }
             Role::Title => match self.frames.last() {
-                Some(&Frame::Test(i)) => self.tests[i].title = Self::keep(&mut self.text, s),
+                Some(&Frame::Test(i)) => {
+                    let span = Self::keep(&mut self.text, s);
+                    let t = &mut self.tests[i];
+                    (t.title_start, t.title_len) = (span.start, span.len);
+                }
                 Some(Frame::Suite(i)) => self.suites[*i].title = s.to_string(),
                 _ => {}
             },
@@ -363,7 +391,7 @@ impl Semantic {
     /// The path of a test (`suites[0].tests[3]`), rebuilt for a message.
     fn test_path(&self, test: usize) -> String {
         let t = &self.tests[test];
-        let holder = match t.suite {
+        let holder = match t.suite() {
             Some(s) => self.suites[s].tests_path.as_deref(),
             None => self.root_tests_path.as_deref(),
         };
@@ -407,15 +435,16 @@ impl Semantic {
             let t = &self.tests[i];
             let file = t
                 .file
-                .map(|f| self.get(f))
-                .or_else(|| t.suite.and_then(|s| suite_file[s]));
-            let path = t.suite.map_or(0, |s| suite_path[s]);
-            (file, path, self.get(t.title))
+                .map(|f| self.get(self.files[f as usize]))
+                .or_else(|| t.suite().and_then(|s| suite_file[s]));
+            let path = t.suite().map_or(0, |s| suite_path[s]);
+            (file, path, self.get(t.title()))
         };
         // One entry per test and environment it ran in: the first test seen with that identity
-        // in that environment.
+        // in that environment, with its hash (never recomputed when the table grows).
         let hasher = hashbrown::DefaultHashBuilder::default();
-        let mut seen: hashbrown::HashTable<(usize, u32)> = hashbrown::HashTable::new();
+        let mut seen: hashbrown::HashTable<(usize, u32, u64)> =
+            hashbrown::HashTable::with_capacity(self.tests.len());
         let mut envs: Vec<u32> = Vec::new();
         for i in 0..self.tests.len() {
             let k = key(i);
@@ -424,12 +453,12 @@ impl Semantic {
             let mut duplicate: Option<(usize, u32)> = None;
             for &env in &envs {
                 let hash = hasher.hash_one((k, env));
-                match seen.find(hash, |&(j, e)| e == env && key(j) == k) {
-                    Some(&first) => {
-                        duplicate.get_or_insert(first);
+                match seen.find(hash, |&(j, e, h)| h == hash && e == env && key(j) == k) {
+                    Some(&(first, e, _)) => {
+                        duplicate.get_or_insert((first, e));
                     }
                     None => {
-                        seen.insert_unique(hash, (i, env), |&(j, e)| hasher.hash_one((key(j), e)));
+                        seen.insert_unique(hash, (i, env, hash), |&(_, _, h)| h);
                     }
                 }
             }
