@@ -664,22 +664,22 @@ fn write(
             }
         }
     }
-    let staged = match out.stream.finish(report) {
-        Ok(p) => p,
+    // The rest of report.json, then its validation while it is synced to disk.
+    let checked = out.stream.finish_with(report, |staged| {
+        crate::release_freed_memory();
+        Validator::new(Options::default()).map(|v| v.validate_file(staged))
+    });
+    let outcome = match checked {
+        Ok(Ok(Ok(o))) => o,
         Err(e) => {
             eprintln!("flakiness: {e}");
             return exit_codes::IO;
         }
-    };
-    crate::release_freed_memory();
-    timer.lap("write");
-    let outcome = match Validator::new(Options::default()).map(|v| v.validate_file(&staged)) {
-        Ok(Ok(o)) => o,
+        Ok(Ok(Err(e))) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
         Ok(Err(e)) => {
-            eprintln!("flakiness: {e}");
-            return exit_codes::IO;
-        }
-        Err(e) => {
             eprintln!("flakiness: internal error: {e}");
             return exit_codes::INVALID_OUTPUT;
         }
@@ -693,7 +693,7 @@ fn write(
         }
         return exit_codes::INVALID_OUTPUT;
     }
-    timer.lap("validate");
+    timer.lap("write and validate");
     match writer.commit() {
         Ok(dir) => {
             eprintln!(

@@ -386,7 +386,33 @@ impl ReportStream {
 
     /// Writes the rest of the report: its own root suites after the ones already written,
     /// then every other field. Flushes and syncs the file and returns its path.
-    pub fn finish(mut self, mut report: Report) -> Result<PathBuf, Error> {
+    pub fn finish(self, report: Report) -> Result<PathBuf, Error> {
+        self.finish_with(report, |path| path.to_path_buf())
+    }
+
+    /// [`finish`](Self::finish), running `check` on the written file (a validation, say)
+    /// while the file is synced to disk on another thread; returns what `check` returned once
+    /// both are done.
+    pub fn finish_with<T>(
+        self,
+        report: Report,
+        check: impl FnOnce(&Path) -> T,
+    ) -> Result<T, Error> {
+        let (path, file) = self.write_rest(report)?;
+        let (synced, checked) = std::thread::scope(|scope| {
+            let sync = scope.spawn(|| file.sync_all());
+            let checked = check(&path);
+            let synced = sync
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")));
+            (synced, checked)
+        });
+        synced.map_err(io_err(&path))?;
+        Ok(checked)
+    }
+
+    /// Writes the report's own suites and every other member, and flushes the file.
+    fn write_rest(mut self, mut report: Report) -> Result<(PathBuf, fs::File), Error> {
         for suite in report.suites.take().into_iter().flatten() {
             self.suite(&suite)?;
         }
@@ -410,8 +436,7 @@ impl ReportStream {
             path: self.path.clone(),
             source: e.into_error(),
         })?;
-        file.sync_all().map_err(io_err(&self.path))?;
-        Ok(self.path)
+        Ok((self.path, file))
     }
 }
 
