@@ -163,7 +163,14 @@ fn streamed_report_reads_back_the_same() {
         }
         assert_eq!(stream.suites_written(), streamed);
         rest.suites = Some(all[streamed..].to_vec());
-        let path = stream.finish(rest).expect("finish");
+        // `finish_with` runs its check on the complete file (while it is synced).
+        let (path, checked) = stream
+            .finish_with(rest, |p| {
+                let r: Report = serde_json::from_slice(&fs::read(p).expect("read")).expect("json");
+                (p.to_path_buf(), r)
+            })
+            .expect("finish");
+        assert_eq!(checked, whole);
         let text = fs::read_to_string(&path).expect("staged");
         assert!(text.starts_with("{\"suites\":[{"), "{text}");
         w.commit().expect("commit");
