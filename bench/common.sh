@@ -66,8 +66,8 @@ build_release() {
 }
 
 # generate_inputs SUBCOMMAND FORMAT [MADE]: for each size S, with P = printf FORMAT S, runs
-# `$BENCH SUBCOMMAND --size-mb S --out P` unless the file P followed by MADE exists; exits 1
-# when that fails.
+# `$BENCH SUBCOMMAND --size-mb S --out P [GEN_ARGS...]` unless the file P followed by MADE
+# exists; exits 1 when that fails. GEN_ARGS (an array, optional) holds more generator options.
 generate_inputs() {
     local subcommand=$1 format=$2 made=${3:-} s path
     mkdir -p "$OUT"
@@ -76,7 +76,7 @@ generate_inputs() {
         printf -v path "$format" "$s"
         if [ ! -f "$path$made" ]; then
             echo "== generating $path" >&2
-            "$BENCH" "$subcommand" --size-mb "$s" --out "$path" >&2 || exit 1
+            "$BENCH" "$subcommand" --size-mb "$s" --out "$path" ${GEN_ARGS[@]+"${GEN_ARGS[@]}"} >&2 || exit 1
         fi
     done
 }

@@ -5,14 +5,14 @@
 #   bash bench/junit.sh [SIZES...]     # sizes of the JUnit XML file in MB (10^6 bytes); default: 1 20 200
 #
 # Builds the release binaries, generates deterministic Surefire-style JUnit files into
-# bench/out/junit-<N>MB.xml (only when missing: delete them to regenerate), installs the official
+# bench/out/junit-<N>MB${SUFFIX}.xml (only when missing: delete them to regenerate), installs the official
 # converter (npm @flakiness/junit-xml, pinned below) into bench/out/node (only when missing), then
 # measures in this one run, for each size:
 #
-#   (a) ours      target/release/flakiness convert FILE -o bench/out/junit-<N>MB.ours --commit-id C
+#   (a) ours      target/release/flakiness convert FILE -o bench/out/junit-<N>MB${SUFFIX}.ours --commit-id C
 #   (b) xml-loop  target/release/flakiness-bench xml-loop FILE     (read_event_into over a 64 KiB BufReader)
 #   (c) official  node bench/out/node/node_modules/@flakiness/junit-xml/lib/cli.js FILE
-#                     --output-dir bench/out/junit-<N>MB.official --commit-id C --disable-upload
+#                     --output-dir bench/out/junit-<N>MB${SUFFIX}.official --commit-id C --disable-upload
 #
 # with C = 0123456789abcdef0123456789abcdef01234567. Output directories are removed before each
 # run, outside the measurement. Each tool runs once unmeasured (warm-up, and a check that it
@@ -24,7 +24,9 @@
 # Peak RSS: median of the maximum resident set sizes reported by `/usr/bin/time -f '%e %M'`.
 # A tool that fails (missing command, exit status not 0) is reported as n/a with its error.
 #
-# Environment: RUNS (default 3), SKIP_OFFICIAL=1 (skip (c)), OFFICIAL_ONCE_AFTER (seconds).
+# Environment: RUNS (default 3), SKIP_OFFICIAL=1 (skip (c)), OFFICIAL_ONCE_AFTER (seconds),
+# OUTPUT_PER_MILLE=P (generate with `--output-per-mille P`: the share of test cases with output,
+# 300 by default; 0 gives a file of many small test cases; files get the suffix -oP).
 # Needs bash >= 5, GNU time at /usr/bin/time, awk, cargo; node and npm for (c) (skipped without).
 
 # shellcheck source=bench/common.sh
@@ -37,6 +39,16 @@ RUNS=${RUNS:-3}
 OFFICIAL_ONCE_AFTER=${OFFICIAL_ONCE_AFTER:-120}
 
 parse_sizes "$@"
+SUFFIX=""
+GEN_ARGS=()
+if [ -n "${OUTPUT_PER_MILLE:-}" ]; then
+    if ! [[ "$OUTPUT_PER_MILLE" =~ ^[0-9]+$ ]] || [ "$OUTPUT_PER_MILLE" -gt 1000 ]; then
+        echo "junit.sh: OUTPUT_PER_MILLE='$OUTPUT_PER_MILLE' is not an integer from 0 to 1000" >&2
+        exit 2
+    fi
+    SUFFIX="-o$OUTPUT_PER_MILLE"
+    GEN_ARGS=(--output-per-mille "$OUTPUT_PER_MILLE")
+fi
 if ! [[ "$RUNS" =~ ^[1-9][0-9]*$ ]]; then
     echo "junit.sh: RUNS='$RUNS' is not a positive integer" >&2
     exit 2
@@ -44,7 +56,7 @@ fi
 
 require_timing
 build_release "(a) will be n/a"
-generate_inputs gen-junit "$OUT/junit-%sMB.xml"
+generate_inputs gen-junit "$OUT/junit-%sMB${SUFFIX}.xml"
 
 # The official converter: a CLI (bin `flakiness-junit-xml`, lib/cli.js) with no dependencies.
 OFFICIAL_JS="$OUT/node/node_modules/$OFFICIAL_PACKAGE/lib/cli.js"
@@ -90,7 +102,7 @@ OFFICIAL=(env -u FLAKINESS_ACCESS_TOKEN -u FLAKINESS_PROJECT -u FLAKINESS_ENDPOI
 
 declare -A TESTS=()
 for s in "${SIZES[@]}"; do
-    file="$OUT/junit-${s}MB.xml"
+    file="$OUT/junit-${s}MB${SUFFIX}.xml"
     official_warmup=1
     if is_big "$s"; then
         official_warmup=0
@@ -98,12 +110,12 @@ for s in "${SIZES[@]}"; do
     echo "== measuring ${s} MB ($RUNS runs each)" >&2
     cat "$file" >/dev/null # into the page cache
     # KEY RUNS WARMUP ONCE_AFTER CLEAN CMD...
-    measure "$s:ours" "$RUNS" 1 0 "$OUT/junit-${s}MB.ours" \
-        "$FLAKINESS" convert "$file" -o "$OUT/junit-${s}MB.ours" --commit-id "$COMMIT"
+    measure "$s:ours" "$RUNS" 1 0 "$OUT/junit-${s}MB${SUFFIX}.ours" \
+        "$FLAKINESS" convert "$file" -o "$OUT/junit-${s}MB${SUFFIX}.ours" --commit-id "$COMMIT"
     measure "$s:xml-loop" "$RUNS" 1 0 "" "$BENCH" xml-loop "$file"
     if [ -z "$OFFICIAL_SKIP" ]; then
-        measure "$s:official" "$RUNS" "$official_warmup" "$OFFICIAL_ONCE_AFTER" "$OUT/junit-${s}MB.official" \
-            "${OFFICIAL[@]}" "$file" --output-dir "$OUT/junit-${s}MB.official" --commit-id "$COMMIT" --disable-upload
+        measure "$s:official" "$RUNS" "$official_warmup" "$OFFICIAL_ONCE_AFTER" "$OUT/junit-${s}MB${SUFFIX}.official" \
+            "${OFFICIAL[@]}" "$file" --output-dir "$OUT/junit-${s}MB${SUFFIX}.official" --commit-id "$COMMIT" --disable-upload
     else
         NOTE[$s:official]=$OFFICIAL_SKIP
     fi
@@ -113,7 +125,7 @@ for s in "${SIZES[@]}"; do
     counts="xml-loop ${loop:-n/a} <testcase>"
     if command -v node >/dev/null; then
         for tool in ours official; do
-            report="$OUT/junit-${s}MB.$tool/report.json"
+            report="$OUT/junit-${s}MB${SUFFIX}.$tool/report.json"
             if [ -n "${WALL[$s:$tool]:-}" ] && [ -f "$report" ]; then
                 n=$(node -e '
                     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -131,17 +143,17 @@ done
 print_machine
 echo "| size | tool | runs | median wall s | MB/s | median peak RSS MB | RSS / input | official / ours | ours / xml-loop |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-table_rows "$OUT/junit-%sMB.xml" 1 xml-loop ours
+table_rows "$OUT/junit-%sMB${SUFFIX}.xml" 1 xml-loop ours
 echo
 echo "MB = 10^6 bytes; MB/s = input size / median wall time; RSS / input = median peak RSS / input size."
 echo "official / ours = official median / ours (target >= 30); ours / xml-loop = ours median / bare"
 echo "quick-xml loop median (target <= 2); ours RSS / input: target <= about 2 (meaningful for large"
 echo "inputs only: a process's baseline RSS dominates for small ones)."
 echo
-echo "Commands (FILE = $OUT/junit-<N>MB.xml):"
-echo "  (a) $FLAKINESS convert FILE -o $OUT/junit-<N>MB.ours --commit-id $COMMIT"
+echo "Commands (FILE = $OUT/junit-<N>MB${SUFFIX}.xml):"
+echo "  (a) $FLAKINESS convert FILE -o $OUT/junit-<N>MB${SUFFIX}.ours --commit-id $COMMIT"
 echo "  (b) $BENCH xml-loop FILE"
-echo "  (c) FLAKINESS_DISABLE_UPLOAD=1 node $OFFICIAL_JS FILE --output-dir $OUT/junit-<N>MB.official --commit-id $COMMIT --disable-upload"
+echo "  (c) FLAKINESS_DISABLE_UPLOAD=1 node $OFFICIAL_JS FILE --output-dir $OUT/junit-<N>MB${SUFFIX}.official --commit-id $COMMIT --disable-upload"
 
 # verdict VALUE OP LIMIT: met, MISSED or n/a.
 verdict() {
@@ -162,7 +174,7 @@ for s in "${SIZES[@]}"; do
         echo "- ${s} MB: ours n/a"
         continue
     fi
-    bytes=$(stat -c %s "$OUT/junit-${s}MB.xml")
+    bytes=$(stat -c %s "$OUT/junit-${s}MB${SUFFIX}.xml")
     vs_official=$(ratio "${WALL[$s:official]:-}" "$wall")
     vs_loop=$(ratio "$wall" "${WALL[$s:xml-loop]:-}")
     rss=$(awk -v k="${RSS[$s:ours]}" -v b="$bytes" 'BEGIN { printf "%.2f", k * 1024 / b }')

@@ -33,7 +33,13 @@ pub struct JunitGenOptions {
     pub target_bytes: u64,
     /// Seed of the generator.
     pub seed: u64,
+    /// Test cases with their own `<system-out>`/`<system-err>`, per thousand: 300 by default
+    /// ([`DEFAULT_OUTPUT_PER_MILLE`]); lower values make files with more test cases per MB.
+    pub output_per_mille: u64,
 }
+
+/// The share of test cases with output (per thousand) of the default profile.
+pub const DEFAULT_OUTPUT_PER_MILLE: u64 = 300;
 
 /// What [`generate_junit`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,6 +104,7 @@ pub fn write_junit<W: Write>(mut out: W, opts: JunitGenOptions) -> io::Result<Ju
             rng: Rng::derive(opts.seed, STREAM_SUITE, index),
             clock,
             summary: JunitGenSummary::default(),
+            output_per_mille: opts.output_per_mille,
         };
         gen.top_suite(&mut buf, index);
         let len = buf.len() as u64;
@@ -370,6 +377,7 @@ struct SuiteGen {
     rng: Rng,
     clock: u64,
     summary: JunitGenSummary,
+    output_per_mille: u64,
 }
 
 impl SuiteGen {
@@ -549,7 +557,7 @@ impl SuiteGen {
             method: name,
             line: self.rng.range(20, 900),
         };
-        let with_output = self.rng.chance(300);
+        let with_output = self.rng.chance(self.output_per_mille);
 
         let _ = write!(out, "{indent}  <testcase name=\"");
         push_attr(out, name);
@@ -985,8 +993,15 @@ mod tests {
 
     fn generate(target_bytes: u64, seed: u64) -> (Vec<u8>, JunitGenSummary) {
         let mut bytes = Vec::new();
-        let summary = write_junit(&mut bytes, JunitGenOptions { target_bytes, seed })
-            .expect("writing to a Vec");
+        let summary = write_junit(
+            &mut bytes,
+            JunitGenOptions {
+                target_bytes,
+                seed,
+                output_per_mille: DEFAULT_OUTPUT_PER_MILLE,
+            },
+        )
+        .expect("writing to a Vec");
         (bytes, summary)
     }
 

@@ -14,7 +14,10 @@ pub mod junit;
 pub mod rng;
 
 pub use gen::{generate, GenOptions, GenSummary, MB};
-pub use junit::{generate_junit, xml_loop_file, JunitGenOptions, JunitGenSummary, XmlLoopCounts};
+pub use junit::{
+    generate_junit, xml_loop_file, JunitGenOptions, JunitGenSummary, XmlLoopCounts,
+    DEFAULT_OUTPUT_PER_MILLE,
+};
 
 /// Parses `bytes` as JSON without building anything: the cost of a bare `serde_json` pass.
 pub fn parse_ignored_any(bytes: &[u8]) -> Result<(), serde_json::Error> {

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use flakiness_bench::{
-    generate, generate_junit, parse_ignored_any, xml_loop_file, GenOptions, JunitGenOptions, MB,
+    generate, generate_junit, parse_ignored_any, xml_loop_file, GenOptions, JunitGenOptions,
+    DEFAULT_OUTPUT_PER_MILLE, MB,
 };
 
 #[derive(Debug, Parser)]
@@ -52,6 +53,11 @@ enum Command {
         /// Seed: the same size and seed give byte-identical output.
         #[arg(long, value_name = "S", default_value_t = 1)]
         seed: u64,
+        /// Test cases with their own output, per thousand (0 to 1000): lower values give more
+        /// test cases per MB.
+        #[arg(long, value_name = "P", default_value_t = DEFAULT_OUTPUT_PER_MILLE,
+              value_parser = clap::value_parser!(u64).range(0..=1000))]
+        output_per_mille: u64,
     },
     /// Run a bare quick-xml event loop over FILE (64 KiB buffer) and print the counts (the XML
     /// parsing baseline).
@@ -123,10 +129,24 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::GenJunit { size_mb, out, seed } => run_generator(
+        Command::GenJunit {
+            size_mb,
+            out,
+            seed,
+            output_per_mille,
+        } => run_generator(
             size_mb,
             &out.display(),
-            |target_bytes| generate_junit(&out, JunitGenOptions { target_bytes, seed }),
+            |target_bytes| {
+                generate_junit(
+                    &out,
+                    JunitGenOptions {
+                        target_bytes,
+                        seed,
+                        output_per_mille,
+                    },
+                )
+            },
             |s, secs| {
                 format!(
                     "{}: {} bytes ({:.2} MB, target {size_mb} MB), {} suites ({} top-level, depth {}), {} testcases: {} passed, {} failed, {} errors, {} skipped, {} flaky, {} failed all reruns, {} with output, {} CDATA sections, in {secs:.2} s",
