@@ -1,0 +1,289 @@
+//! Reports into the store: discovery, bounded reading, validation, summaries, idempotence.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use flakiness_analyze::{
+    discover, failure_kind, ingest_all, summarize, AnalyzeError, LoadLimits, SourceKind,
+};
+use flakiness_report::{
+    Annotation, Environment, Report, ReportError, RunAttempt, Suite, SuiteType, Test, TestStatus,
+};
+use flakiness_store::{FailureKind, Outcome, SqliteStore};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn attempt(env: u32, status: TestStatus) -> RunAttempt {
+    let mut a = RunAttempt::with_status(status);
+    a.environment_idx = Some(env);
+    a.duration = Some(flakiness_report::DurationMs(5.0));
+    if status != TestStatus::Passed && status != TestStatus::Skipped {
+        a.errors = Some(vec![ReportError::message("expected 1 to equal 2")]);
+    }
+    a
+}
+
+/// A report with two environments: a file suite, a nested suite, retries, an expected failure,
+/// a skipped test, a timeout and an unexpected exception.
+fn report(commit: &str, start: f64) -> Report {
+    let mut r = Report::new("junit", commit);
+    r.environments = vec![Environment::new("linux"), Environment::new("mac")];
+    r.start_timestamp = flakiness_report::UnixTimestampMs(start);
+    let mut expected_failure = attempt(0, TestStatus::Failed);
+    expected_failure.expected_status = Some(TestStatus::Failed);
+    let mut thrown = attempt(0, TestStatus::Failed);
+    thrown.errors = Some(vec![ReportError::message("NullPointerException")]);
+    thrown.annotations = Some(vec![Annotation {
+        kind: "junit-error".into(),
+        ..Default::default()
+    }]);
+    let mut inner = Suite::new(SuiteType::Suite, "login");
+    inner.tests = Some(vec![
+        Test::new("retried").with_attempts([
+            attempt(0, TestStatus::Failed),
+            attempt(0, TestStatus::Passed),
+            attempt(1, TestStatus::Passed),
+        ]),
+        Test::new("xfail").with_attempts([expected_failure]),
+        Test::new("skipped").with_attempts([attempt(0, TestStatus::Skipped)]),
+        Test::new("slow").with_attempts([attempt(1, TestStatus::TimedOut)]),
+        Test::new("thrown").with_attempts([thrown]),
+    ]);
+    let mut file = Suite::new(SuiteType::File, "tests/login.spec.ts");
+    file.suites = Some(vec![inner]);
+    r.suites = Some(vec![file]);
+    r
+}
+
+#[test]
+fn a_report_becomes_one_result_per_test_and_environment() {
+    let r = report(&"a".repeat(40), 1_000.0);
+    let run = summarize(&r, "reports/1", "hash");
+    assert_eq!(
+        (run.meta.commit_id.as_str(), run.meta.start_ms),
+        ("a".repeat(40).as_str(), 1_000)
+    );
+    let got: Vec<(String, &str, Outcome, u32, u32)> = run
+        .results
+        .iter()
+        .map(|t| {
+            (
+                t.title_path.join(" › "),
+                t.environment.as_str(),
+                t.outcome,
+                t.attempts,
+                t.failed_attempts,
+            )
+        })
+        .collect();
+    let row = |t: &str, env, o, a, f| (format!("login › {t}"), env, o, a, f);
+    assert_eq!(
+        got,
+        [
+            row("retried", "linux", Outcome::Flaky, 2, 1),
+            row("retried", "mac", Outcome::Passed, 1, 0),
+            row("xfail", "linux", Outcome::Passed, 1, 0),
+            row("skipped", "linux", Outcome::Skipped, 0, 0),
+            row("slow", "mac", Outcome::Failed, 1, 1),
+            row("thrown", "linux", Outcome::Failed, 1, 1),
+        ]
+    );
+    assert!(run.results.iter().all(|t| t.file == "tests/login.spec.ts"));
+    let kinds: Vec<FailureKind> = run
+        .results
+        .iter()
+        .flat_map(|t| t.failures.iter().map(|f| f.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            FailureKind::Assertion,
+            FailureKind::Timeout,
+            FailureKind::Uncaught
+        ]
+    );
+    assert_eq!(run.results[0].failures[0].attempt, 0);
+    assert_eq!(
+        run.results[0].failures[0].message.as_deref(),
+        Some("expected 1 to equal 2")
+    );
+    assert_eq!(run.results[0].duration_ms, Some(10));
+}
+
+#[test]
+fn failure_kinds_come_from_status_annotation_and_text() {
+    let with = |status, message: &str| {
+        let mut a = RunAttempt::with_status(status);
+        a.errors = Some(vec![ReportError::message(message)]);
+        failure_kind(&a)
+    };
+    assert_eq!(
+        with(TestStatus::Failed, "Test timed out after 30000ms"),
+        FailureKind::Timeout
+    );
+    assert_eq!(
+        with(TestStatus::Failed, "assertion `left == right` failed"),
+        FailureKind::Assertion
+    );
+    assert_eq!(
+        with(
+            TestStatus::Failed,
+            "thread 'main' panicked at src/lib.rs:3:5: called `Option::unwrap()` on a `None` value"
+        ),
+        FailureKind::Uncaught
+    );
+    assert_eq!(
+        with(TestStatus::Failed, "TypeError: x is undefined"),
+        FailureKind::Uncaught
+    );
+    assert_eq!(with(TestStatus::Failed, "it broke"), FailureKind::Unknown);
+    assert_eq!(
+        failure_kind(&RunAttempt::with_status(TestStatus::TimedOut)),
+        FailureKind::Timeout
+    );
+}
+
+fn write_json(path: &Path, r: &Report) {
+    fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    fs::write(path, serde_json::to_vec(r).expect("json")).expect("write");
+}
+
+#[test]
+fn folders_of_reports_are_ingested_once_and_bad_reports_listed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let reports = tmp.path().join("reports");
+    // A report directory (its attachments are not reports), a bare file, a compressed one.
+    let dir = reports.join("run-1");
+    write_json(&dir.join("report.json"), &report(&"1".repeat(40), 1_000.0));
+    write_json(
+        &dir.join("attachments/trace.json"),
+        &report(&"9".repeat(40), 9.0),
+    );
+    write_json(
+        &reports.join("run-2.json"),
+        &report(&"2".repeat(40), 2_000.0),
+    );
+    let zst = reports.join("nested/run-3.json.zst");
+    fs::create_dir_all(zst.parent().expect("parent")).expect("mkdir");
+    let json = serde_json::to_vec(&report(&"3".repeat(40), 3_000.0)).expect("json");
+    fs::write(&zst, zstd::encode_all(json.as_slice(), 3).expect("zstd")).expect("write");
+    // Broken on purpose: truncated, and invalid against the schema.
+    fs::write(reports.join("truncated.json"), &json[..json.len() / 2]).expect("write");
+    fs::write(reports.join("invalid.json"), br#"{"category": "junit"}"#).expect("write");
+    fs::write(reports.join("notes.txt"), "not a report").expect("write");
+
+    let sources = discover(std::slice::from_ref(&reports)).expect("discover");
+    let found: Vec<(String, SourceKind)> = sources
+        .iter()
+        .map(|s| {
+            (
+                s.path
+                    .strip_prefix(&reports)
+                    .expect("inside")
+                    .display()
+                    .to_string(),
+                s.kind,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("invalid.json".to_string(), SourceKind::Json),
+            ("nested/run-3.json.zst".to_string(), SourceKind::JsonZst),
+            ("run-1".to_string(), SourceKind::Dir),
+            ("run-2.json".to_string(), SourceKind::Json),
+            ("truncated.json".to_string(), SourceKind::Json),
+        ]
+    );
+
+    let mut store = SqliteStore::open(&tmp.path().join("history.db")).expect("store");
+    let mut ticks = 0;
+    let first =
+        ingest_all(&mut store, &sources, &LoadLimits::default(), |n| ticks = n).expect("ingest");
+    assert_eq!(ticks, 5);
+    assert_eq!((first.new_runs, first.already_stored), (3, 0));
+    let reasons: Vec<String> = first.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].contains("invalid.json: invalid report: 1:"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("truncated.json: invalid report:"),
+        "{reasons:?}"
+    );
+    let counts = store.counts().expect("counts");
+    assert_eq!((counts.runs, counts.tests, counts.results), (3, 6, 18));
+
+    // The same folder again: nothing new, the same reports skipped.
+    let again = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("again");
+    assert_eq!(
+        (again.new_runs, again.already_stored, again.skipped.len()),
+        (0, 3, 2)
+    );
+    assert_eq!(store.counts().expect("counts"), counts);
+}
+
+#[test]
+fn decompression_is_bounded() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    // 64 MiB of zeros compress to a few KB.
+    let bomb = tmp.path().join("bomb.json.zst");
+    let zeros = vec![0u8; 64 << 20];
+    fs::write(&bomb, zstd::encode_all(zeros.as_slice(), 19).expect("zstd")).expect("write");
+    assert!(fs::metadata(&bomb).expect("meta").len() < 100_000);
+    let sources = discover(std::slice::from_ref(&bomb)).expect("discover");
+    let mut store = SqliteStore::open(&tmp.path().join("history.db")).expect("store");
+    let limits = LoadLimits {
+        max_report_bytes: 1 << 20,
+    };
+    let s = ingest_all(&mut store, &sources, &limits, |_| {}).expect("ingest");
+    assert_eq!(s.skipped.len(), 1);
+    assert!(
+        s.skipped[0]
+            .reason
+            .contains("larger than 1048576 bytes once decompressed"),
+        "{}",
+        s.skipped[0]
+    );
+}
+
+#[test]
+fn paths_that_are_not_reports_stop_with_a_clear_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let txt = tmp.path().join("notes.txt");
+    fs::write(&txt, "x").expect("write");
+    let e = discover(std::slice::from_ref(&txt)).expect_err("not a report");
+    assert!(matches!(e, AnalyzeError::NotAReport { .. }), "{e}");
+    let e = discover(&[tmp.path().join("missing")]).expect_err("missing");
+    assert!(e.to_string().contains("missing"), "{e}");
+}
+
+/// Every valid fixture of testdata/reports summarises without losing a test.
+#[test]
+fn fixture_reports_summarise_every_test() {
+    let sources = discover(&[repo().join("testdata/reports/valid")]).expect("discover");
+    assert!(!sources.is_empty());
+    let validator =
+        flakiness_validate::Validator::new(flakiness_validate::Options::default()).expect("v");
+    for s in &sources {
+        let loaded = flakiness_analyze::load(s, &validator, &LoadLimits::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let run = summarize(&loaded.report, "x", &loaded.content_hash);
+        let with_attempts = loaded
+            .report
+            .all_tests()
+            .filter(|t| !t.test.attempts.is_empty())
+            .count();
+        assert!(
+            run.results.len() >= with_attempts,
+            "{}: {} results for {with_attempts} tests",
+            s.path.display(),
+            run.results.len()
+        );
+        assert_eq!(loaded.content_hash.len(), 64);
+    }
+}

@@ -1,0 +1,263 @@
+//! The history store of `flakiness analyze`: one row per CI run (a report), one per test and
+//! environment, and one per run, test and environment with what the test did in that run, plus
+//! the errors of its failed attempts.
+//!
+//! The store keeps what the analysis needs, not the reports: a report is summarised into a
+//! [`RunRecord`] by the analyzer and ingested in one transaction. A run is identified by the
+//! hash of its report's content, so ingesting the same report twice stores it once.
+//!
+//! [`SqliteStore`] is the embedded default: one file, WAL mode, safe when two processes share
+//! it (writers wait for each other up to a timeout, then fail with [`StoreError::Locked`]).
+//! Its schema is versioned; [`SqliteStore::open`] applies the missing migrations, each in its
+//! own transaction, and refuses files that are not ours or that a newer version wrote.
+//!
+//! ```
+//! use flakiness_store::{Ingested, Outcome, RunMeta, RunRecord, SqliteStore, TestResult};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let mut store = SqliteStore::open(&dir.path().join("history.db"))?;
+//! let run = RunRecord {
+//!     meta: RunMeta {
+//!         content_hash: "9f86d081884c7d65".into(),
+//!         source: "reports/run-1".into(),
+//!         commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
+//!         start_ms: 1_700_000_000_000,
+//!         duration_ms: 1_200,
+//!         category: "junit".into(),
+//!         ..RunMeta::default()
+//!     },
+//!     results: vec![TestResult {
+//!         file: "tests/login.spec.ts".into(),
+//!         title_path: vec!["login".into(), "rejects a wrong password".into()],
+//!         environment: "chromium".into(),
+//!         outcome: Outcome::Flaky,
+//!         attempts: 2,
+//!         failed_attempts: 1,
+//!         ..TestResult::default()
+//!     }],
+//! };
+//! assert!(matches!(store.ingest(&run)?, Ingested::New { .. }));
+//! assert_eq!(store.ingest(&run)?, Ingested::AlreadyPresent);
+//! assert_eq!(store.counts()?.results, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod sqlite;
+
+pub use sqlite::{SqliteStore, APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION};
+
+use std::path::PathBuf;
+
+/// What a test did in one run and one environment, from its attempts there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Every attempt that ran ended as expected.
+    #[default]
+    Passed,
+    /// Every attempt that ran ended otherwise than expected.
+    Failed,
+    /// Some attempts ended as expected and some did not (a retry flake).
+    Flaky,
+    /// No attempt ran.
+    Skipped,
+}
+
+impl Outcome {
+    /// The stored code.
+    pub fn code(self) -> i64 {
+        match self {
+            Outcome::Passed => 0,
+            Outcome::Failed => 1,
+            Outcome::Flaky => 2,
+            Outcome::Skipped => 3,
+        }
+    }
+
+    /// The outcome of a stored code.
+    pub fn from_code(code: i64) -> Option<Self> {
+        Some(match code {
+            0 => Outcome::Passed,
+            1 => Outcome::Failed,
+            2 => Outcome::Flaky,
+            3 => Outcome::Skipped,
+            _ => return None,
+        })
+    }
+
+    /// `passed`, `failed`, `flaky` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Passed => "passed",
+            Outcome::Failed => "failed",
+            Outcome::Flaky => "flaky",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// What ended a failed attempt, as far as its error tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FailureKind {
+    /// An assertion failed.
+    Assertion,
+    /// The attempt ran out of time.
+    Timeout,
+    /// An exception nobody expected (JUnit's `<error>`, a panic outside an assertion...).
+    Uncaught,
+    /// Nothing tells.
+    #[default]
+    Unknown,
+}
+
+impl FailureKind {
+    /// `assertion`, `timeout`, `uncaught` or `unknown`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Assertion => "assertion",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Uncaught => "uncaught",
+            FailureKind::Unknown => "unknown",
+        }
+    }
+
+    /// The kind a stored name stands for (`unknown` for anything else).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "assertion" => FailureKind::Assertion,
+            "timeout" => FailureKind::Timeout,
+            "uncaught" => FailureKind::Uncaught,
+            _ => FailureKind::Unknown,
+        }
+    }
+}
+
+/// One failed attempt's error.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FailureRecord {
+    /// Index of the attempt among the test's attempts in that environment (0-based).
+    pub attempt: u32,
+    pub kind: FailureKind,
+    /// The error message (bounded by the analyzer).
+    pub message: Option<String>,
+    /// The error's stack (bounded by the analyzer).
+    pub stack: Option<String>,
+}
+
+/// What one test did in one run and one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TestResult {
+    /// The test's file (POSIX, relative to the repository), empty when unknown.
+    pub file: String,
+    /// Titles of the suites the test is in (file suites excepted), then the test's title.
+    pub title_path: Vec<String>,
+    /// The environment's name.
+    pub environment: String,
+    pub outcome: Outcome,
+    /// Attempts that ran (skipped ones excepted).
+    pub attempts: u32,
+    /// Attempts that ended otherwise than expected.
+    pub failed_attempts: u32,
+    /// Sum of the durations of the attempts that ran, when known.
+    pub duration_ms: Option<i64>,
+    /// The errors of the failed attempts.
+    pub failures: Vec<FailureRecord>,
+}
+
+/// What the store keeps of a run itself.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunMeta {
+    /// Hash of the report's content (hex): the run's identity.
+    pub content_hash: String,
+    /// Where the report was read from.
+    pub source: String,
+    pub commit_id: String,
+    /// Start of the run (Unix ms).
+    pub start_ms: i64,
+    pub duration_ms: i64,
+    pub title: Option<String>,
+    pub url: Option<String>,
+    pub category: String,
+}
+
+/// One CI run: a report summarised for the store.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunRecord {
+    pub meta: RunMeta,
+    /// One per test and environment; duplicates are merged when stored (their attempts add
+    /// up).
+    pub results: Vec<TestResult>,
+}
+
+/// What [`SqliteStore::ingest`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    /// The run was stored, under this id.
+    New { run_id: i64 },
+    /// A run with the same content hash was already stored: nothing changed.
+    AlreadyPresent,
+}
+
+/// A stored run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub id: i64,
+    pub meta: RunMeta,
+}
+
+/// A test in one environment, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestKey {
+    pub id: i64,
+    pub file: String,
+    pub title_path: Vec<String>,
+    pub environment: String,
+}
+
+/// One stored result, as the analysis reads them: grouped by test, in run order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultRow {
+    pub test_id: i64,
+    pub run_id: i64,
+    pub outcome: Outcome,
+    pub attempts: u32,
+    pub failed_attempts: u32,
+    pub duration_ms: Option<i64>,
+}
+
+/// Rows in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    pub runs: u64,
+    pub tests: u64,
+    pub results: u64,
+    pub failures: u64,
+}
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file exists and is not a flakiness history store.
+    #[error("{path}: not a flakiness history store (a SQLite file of another program, or not SQLite at all); pass another --db")]
+    NotOurs { path: PathBuf },
+    /// A newer version of flakiness wrote this store.
+    #[error("{path}: the store has schema version {found}; this flakiness knows up to {supported}: upgrade flakiness")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    /// Another process held the store longer than the timeout.
+    #[error("{path}: the store is locked by another process (waited {waited_ms} ms)")]
+    Locked { path: PathBuf, waited_ms: u64 },
+    /// A stored value the store cannot read back (a damaged or hand-edited store).
+    #[error("{path}: damaged store: {what}")]
+    Damaged { path: PathBuf, what: String },
+    /// Any other SQLite error.
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+}

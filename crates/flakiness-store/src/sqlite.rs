@@ -1,0 +1,560 @@
+//! The embedded store: one SQLite file (bundled SQLite, WAL mode).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+
+use crate::{
+    Counts, FailureKind, Ingested, Outcome, ResultRow, RunInfo, RunMeta, RunRecord, StoreError,
+    TestKey, TestResult,
+};
+
+/// `PRAGMA application_id` of our stores ("FLKY"): tells our files from other SQLite files.
+pub const APPLICATION_ID: i32 = 0x464C_4B59;
+
+/// The schema version this build writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// How long a writer waits by default for another process's transaction before giving up.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Migrations by version: each runs once, in its own transaction, in order.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+    CREATE TABLE runs (
+        id           INTEGER PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        source       TEXT NOT NULL,
+        commit_id    TEXT NOT NULL,
+        start_ms     INTEGER NOT NULL,
+        duration_ms  INTEGER NOT NULL,
+        title        TEXT,
+        url          TEXT,
+        category     TEXT NOT NULL,
+        ingested_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX runs_by_start ON runs (start_ms, id);
+    CREATE TABLE tests (
+        id          INTEGER PRIMARY KEY,
+        file        TEXT NOT NULL,
+        title_path  TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        UNIQUE (file, title_path, environment)
+    );
+    CREATE TABLE results (
+        test_id         INTEGER NOT NULL REFERENCES tests (id),
+        run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        outcome         INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL,
+        failed_attempts INTEGER NOT NULL,
+        duration_ms     INTEGER,
+        PRIMARY KEY (test_id, run_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX results_by_run ON results (run_id);
+    CREATE TABLE failures (
+        run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        test_id INTEGER NOT NULL REFERENCES tests (id),
+        attempt INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        message TEXT,
+        stack   TEXT,
+        PRIMARY KEY (run_id, test_id, attempt)
+    ) WITHOUT ROWID;
+    CREATE INDEX failures_by_test ON failures (test_id);
+    ",
+)];
+
+/// The embedded history store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+    busy_timeout: Duration,
+    /// Test ids by (file, title path as JSON, environment), filled as tests are seen.
+    test_ids: HashMap<(String, String, String), i64>,
+}
+
+/// The error of a failed SQLite call, with the store's path; busy errors become
+/// [`StoreError::Locked`] and "not a database" [`StoreError::NotOurs`].
+fn sql_err_waited(path: &Path, waited: Duration) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked {
+            path: path.to_path_buf(),
+            waited_ms: waited.as_millis() as u64,
+        },
+        Some(ErrorCode::NotADatabase) => StoreError::NotOurs {
+            path: path.to_path_buf(),
+        },
+        _ => StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Results of one record merged per test and environment (attempts added up, outcome
+/// recomputed), in first-seen order.
+fn merged(results: &[TestResult]) -> Vec<(TestResult, String)> {
+    let mut out: Vec<(TestResult, String)> = Vec::with_capacity(results.len());
+    let mut index: HashMap<(&str, String, &str), usize> = HashMap::with_capacity(results.len());
+    for r in results {
+        let path = serde_json::to_string(&r.title_path).unwrap_or_else(|_| "[]".into());
+        match index.get(&(r.file.as_str(), path.clone(), r.environment.as_str())) {
+            Some(&i) => {
+                let m = &mut out[i].0;
+                let offset = m.attempts;
+                m.attempts += r.attempts;
+                m.failed_attempts += r.failed_attempts;
+                m.duration_ms = match (m.duration_ms, r.duration_ms) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                m.failures.extend(r.failures.iter().cloned().map(|mut f| {
+                    f.attempt += offset;
+                    f
+                }));
+                m.outcome = outcome_of(m.attempts, m.failed_attempts, m.outcome, r.outcome);
+            }
+            None => {
+                index.insert(
+                    (r.file.as_str(), path.clone(), r.environment.as_str()),
+                    out.len(),
+                );
+                out.push((r.clone(), path));
+            }
+        }
+    }
+    out
+}
+
+/// The outcome of merged attempts.
+fn outcome_of(attempts: u32, failed: u32, a: Outcome, b: Outcome) -> Outcome {
+    if attempts == 0 {
+        Outcome::Skipped
+    } else if failed == 0 {
+        Outcome::Passed
+    } else if failed == attempts && a != Outcome::Flaky && b != Outcome::Flaky {
+        Outcome::Failed
+    } else {
+        Outcome::Flaky
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating it when missing, and brings its schema up to
+    /// [`SCHEMA_VERSION`]. The parent folder must exist. A writer waits up to
+    /// [`DEFAULT_BUSY_TIMEOUT`] for another process's transaction.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`open`](Self::open), waiting up to `busy_timeout` for other processes' transactions.
+    pub fn open_with_timeout(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+        let err = sql_err_waited(path, busy_timeout);
+        let conn = Connection::open(path).map_err(&err)?;
+        conn.busy_timeout(busy_timeout).map_err(&err)?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            busy_timeout,
+            test_ids: HashMap::new(),
+        };
+        // SQLite does not wait on its own for everything opening does (switching to WAL while
+        // another connection does the same returns "busy" at once): retry until the timeout.
+        let started = std::time::Instant::now();
+        loop {
+            let prepared = store
+                .check_ours()
+                .and_then(|()| store.configure())
+                .and_then(|()| store.migrate());
+            match prepared {
+                Err(StoreError::Locked { .. }) if started.elapsed() < busy_timeout => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                other => return other.map(|()| store),
+            }
+        }
+    }
+
+    /// Refuses files that hold another program's tables. Both facts are read in one snapshot
+    /// (another process may be creating our tables right now).
+    fn check_ours(&mut self) -> Result<(), StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let app: i32 = tx
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(&err)?;
+        let tables: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        if app == APPLICATION_ID || (app == 0 && tables == 0) {
+            return Ok(());
+        }
+        Err(StoreError::NotOurs {
+            path: self.path.clone(),
+        })
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        // WAL: readers never block the writer and a crash never leaves half a transaction.
+        // synchronous=NORMAL: a power loss may drop the last runs ingested, never corrupt the
+        // store; they are ingested again by the next `analyze` of the same folders.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(&err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Damaged {
+                path: self.path.clone(),
+                what: format!("cannot switch to WAL mode (journal mode is {mode})"),
+            });
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(&err)
+    }
+
+    /// Applies the missing migrations; another process doing the same at the same time waits
+    /// for the first (the version is read again inside the write transaction).
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = sql_err_waited(&path, self.busy_timeout);
+        let timeout = self.busy_timeout;
+        let version = |conn: &Connection| -> Result<i64, StoreError> {
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(sql_err_waited(&path, timeout))
+        };
+        let current = version(&self.conn)?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: path.clone(),
+                found: current,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if current == SCHEMA_VERSION {
+            return Ok(());
+        }
+        for &(v, sql) in MIGRATIONS {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(&err)?;
+            if version(&tx)? >= v {
+                continue;
+            }
+            tx.execute_batch(sql).map_err(&err)?;
+            tx.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {v};"
+            ))
+            .map_err(&err)?;
+            tx.commit().map_err(&err)?;
+        }
+        Ok(())
+    }
+
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether a run with this content hash is stored.
+    pub fn contains(&self, content_hash: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM runs WHERE content_hash = ?1",
+                [content_hash],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(sql_err_waited(&self.path, self.busy_timeout))
+    }
+
+    /// Stores a run and its results in one transaction (all or nothing). Results of the same
+    /// test and environment are merged first.
+    pub fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
+        let path = self.path.clone();
+        let err = sql_err_waited(&path, self.busy_timeout);
+        let results = merged(&run.results);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
+                                   url, category, ingested_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (content_hash) DO NOTHING",
+                params![
+                    run.meta.content_hash,
+                    run.meta.source,
+                    run.meta.commit_id,
+                    run.meta.start_ms,
+                    run.meta.duration_ms,
+                    run.meta.title,
+                    run.meta.url,
+                    run.meta.category,
+                    now_ms()
+                ],
+            )
+            .map_err(&err)?;
+        if inserted == 0 {
+            return Ok(Ingested::AlreadyPresent);
+        }
+        let run_id = tx.last_insert_rowid();
+        // Ids of tests first stored by this transaction join the cache only once it commits.
+        let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
+        {
+            let mut find_test = tx
+                .prepare_cached(
+                    "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
+                )
+                .map_err(&err)?;
+            let mut add_test = tx
+                .prepare_cached(
+                    "INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(&err)?;
+            let mut add_result = tx
+                .prepare_cached(
+                    "INSERT INTO results (test_id, run_id, outcome, attempts, failed_attempts,
+                                          duration_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(&err)?;
+            let mut add_failure = tx
+                .prepare_cached(
+                    "INSERT INTO failures (run_id, test_id, attempt, kind, message, stack)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT DO NOTHING",
+                )
+                .map_err(&err)?;
+            for (r, title_path) in &results {
+                let key = (r.file.clone(), title_path.clone(), r.environment.clone());
+                let test_id = match self.test_ids.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        let found: Option<i64> = find_test
+                            .query_row(params![key.0, key.1, key.2], |row| row.get(0))
+                            .optional()
+                            .map_err(&err)?;
+                        let id = match found {
+                            Some(id) => id,
+                            None => {
+                                add_test
+                                    .execute(params![key.0, key.1, key.2])
+                                    .map_err(&err)?;
+                                tx.last_insert_rowid()
+                            }
+                        };
+                        new_ids.push((key, id));
+                        id
+                    }
+                };
+                add_result
+                    .execute(params![
+                        test_id,
+                        run_id,
+                        r.outcome.code(),
+                        r.attempts,
+                        r.failed_attempts,
+                        r.duration_ms
+                    ])
+                    .map_err(&err)?;
+                for f in &r.failures {
+                    add_failure
+                        .execute(params![
+                            run_id,
+                            test_id,
+                            f.attempt,
+                            f.kind.as_str(),
+                            f.message,
+                            f.stack
+                        ])
+                        .map_err(&err)?;
+                }
+            }
+        }
+        tx.commit().map_err(&err)?;
+        self.test_ids.extend(new_ids);
+        Ok(Ingested::New { run_id })
+    }
+
+    /// Every stored run, oldest first (by start time, then by id).
+    pub fn runs(&self) -> Result<Vec<RunInfo>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, content_hash, source, commit_id, start_ms, duration_ms, title, url,
+                        category
+                 FROM runs ORDER BY start_ms, id",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(RunInfo {
+                    id: r.get(0)?,
+                    meta: RunMeta {
+                        content_hash: r.get(1)?,
+                        source: r.get(2)?,
+                        commit_id: r.get(3)?,
+                        start_ms: r.get(4)?,
+                        duration_ms: r.get(5)?,
+                        title: r.get(6)?,
+                        url: r.get(7)?,
+                        category: r.get(8)?,
+                    },
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    /// Every stored test and environment, by id.
+    pub fn tests(&self) -> Result<Vec<TestKey>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, file, title_path, environment FROM tests ORDER BY id")
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(&err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, file, path, environment) = row.map_err(&err)?;
+            let title_path: Vec<String> =
+                serde_json::from_str(&path).map_err(|e| StoreError::Damaged {
+                    path: self.path.clone(),
+                    what: format!("test {id}: title path {path:?}: {e}"),
+                })?;
+            out.push(TestKey {
+                id,
+                file,
+                title_path,
+                environment,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` on every stored result, grouped by test (ascending id), in no particular run
+    /// order within a test: the caller orders them by [`runs`](Self::runs). The rows stream
+    /// from the store; none is held.
+    pub fn for_each_result(&self, mut f: impl FnMut(ResultRow)) -> Result<(), StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT test_id, run_id, outcome, attempts, failed_attempts, duration_ms
+                 FROM results ORDER BY test_id",
+            )
+            .map_err(&err)?;
+        let mut rows = stmt.query([]).map_err(&err)?;
+        while let Some(r) = rows.next().map_err(&err)? {
+            let code: i64 = r.get(2).map_err(&err)?;
+            let outcome = Outcome::from_code(code).ok_or_else(|| StoreError::Damaged {
+                path: self.path.clone(),
+                what: format!("unknown outcome code {code}"),
+            })?;
+            f(ResultRow {
+                test_id: r.get(0).map_err(&err)?,
+                run_id: r.get(1).map_err(&err)?,
+                outcome,
+                attempts: r.get(3).map_err(&err)?,
+                failed_attempts: r.get(4).map_err(&err)?,
+                duration_ms: r.get(5).map_err(&err)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// The failures of a test in a run, by attempt.
+    pub fn failures(
+        &self,
+        run_id: i64,
+        test_id: i64,
+    ) -> Result<Vec<crate::FailureRecord>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT attempt, kind, message, stack FROM failures
+                 WHERE run_id = ?1 AND test_id = ?2 ORDER BY attempt",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(params![run_id, test_id], |r| {
+                Ok(crate::FailureRecord {
+                    attempt: r.get(0)?,
+                    kind: FailureKind::parse(&r.get::<_, String>(1)?),
+                    message: r.get(2)?,
+                    stack: r.get(3)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    /// Deletes the runs that started before `cutoff_ms` (with their results and failures) and
+    /// the tests left without results; returns how many runs went.
+    pub fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let path = self.path.clone();
+        let err = sql_err_waited(&path, self.busy_timeout);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let runs = tx
+            .execute("DELETE FROM runs WHERE start_ms < ?1", [cutoff_ms])
+            .map_err(&err)?;
+        tx.execute(
+            "DELETE FROM tests WHERE NOT EXISTS (SELECT 1 FROM results WHERE test_id = tests.id)",
+            [],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        self.test_ids.clear();
+        Ok(runs as u64)
+    }
+
+    /// How many rows each table holds.
+    pub fn counts(&self) -> Result<Counts, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let count = |table: &str| -> Result<u64, StoreError> {
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|n| n as u64)
+                .map_err(&err)
+        };
+        Ok(Counts {
+            runs: count("runs")?,
+            tests: count("tests")?,
+            results: count("results")?,
+            failures: count("failures")?,
+        })
+    }
+}
