@@ -6,9 +6,17 @@
 //! [`RunRecord`](flakiness_store::RunRecord), and [`ingest_all`] does all of it for a list of
 //! sources, skipping (and listing) invalid reports and reports already stored.
 
+mod analysis;
 mod ingest;
+mod signature;
 
 use std::path::{Path, PathBuf};
+
+pub use analysis::{
+    analyze, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence, Incident, Pattern,
+    SignatureCount, TestAnalysis,
+};
+pub use signature::{signature, MAX_SIGNATURE};
 
 pub use ingest::{
     check, content_hash, discover, failure_kind, load, read_bytes, summarize, LoadLimits, Loaded,

@@ -95,6 +95,16 @@ fn sql_err_waited(path: &Path, waited: Duration) -> impl Fn(rusqlite::Error) -> 
     }
 }
 
+/// A failure from the columns `attempt, kind, message, stack` starting at column `at`.
+fn failure_at(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<crate::FailureRecord> {
+    Ok(crate::FailureRecord {
+        attempt: r.get(at)?,
+        kind: FailureKind::parse(&r.get::<_, String>(at + 1)?),
+        message: r.get(at + 2)?,
+        stack: r.get(at + 3)?,
+    })
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -505,16 +515,95 @@ impl SqliteStore {
             )
             .map_err(&err)?;
         let rows = stmt
-            .query_map(params![run_id, test_id], |r| {
-                Ok(crate::FailureRecord {
-                    attempt: r.get(0)?,
-                    kind: FailureKind::parse(&r.get::<_, String>(1)?),
-                    message: r.get(2)?,
-                    stack: r.get(3)?,
-                })
+            .query_map(params![run_id, test_id], |r| failure_at(r, 0))
+            .map_err(&err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    /// For every run with results: (run id, results that ran, results that failed), by run id.
+    /// Skipped results are not counted as run; flaky ones count as run, not failed.
+    pub fn run_totals(&self) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT run_id,
+                        sum(outcome <> 3),
+                        sum(outcome = 1)
+                 FROM results GROUP BY run_id ORDER BY run_id",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
             })
             .map_err(&err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    /// The failures of a run: (test id, failure), by test then attempt.
+    pub fn run_failures(
+        &self,
+        run_id: i64,
+    ) -> Result<Vec<(i64, crate::FailureRecord)>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT test_id, attempt, kind, message, stack FROM failures
+                 WHERE run_id = ?1 ORDER BY test_id, attempt",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([run_id], |r| Ok((r.get::<_, i64>(0)?, failure_at(r, 1)?)))
+            .map_err(&err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    /// The failures of one test across runs: (run id, failure), by run then attempt; at most
+    /// `limit` rows.
+    pub fn test_failures(
+        &self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, crate::FailureRecord)>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, attempt, kind, message, stack FROM failures
+                 WHERE test_id = ?1 ORDER BY run_id, attempt LIMIT ?2",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map(params![test_id, limit as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, failure_at(r, 1)?))
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(&err)
+    }
+
+    /// Calls `f` on every failure: (run id, test id, failure); the rows stream.
+    pub fn for_each_failure(
+        &self,
+        mut f: impl FnMut(i64, i64, crate::FailureRecord),
+    ) -> Result<(), StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, test_id, attempt, kind, message, stack FROM failures")
+            .map_err(&err)?;
+        let mut rows = stmt.query([]).map_err(&err)?;
+        while let Some(r) = rows.next().map_err(&err)? {
+            let run: i64 = r.get(0).map_err(&err)?;
+            let test: i64 = r.get(1).map_err(&err)?;
+            f(run, test, failure_at(r, 2).map_err(&err)?);
+        }
+        Ok(())
     }
 
     /// Deletes the runs that started before `cutoff_ms` (with their results and failures) and
