@@ -15,3 +15,8 @@ pub const IO: u8 = 3;
 pub const BAD_INPUT: u8 = 4;
 /// The converted report failed validation: a bug of ours; nothing was written (`convert`).
 pub const INVALID_OUTPUT: u8 = 5;
+/// `analyze --fail-on` found a test of that classification.
+pub const FOUND: u8 = 6;
+/// The history store cannot be used: not ours, written by a newer version, locked by another
+/// process past the timeout, damaged (`analyze`).
+pub const STORE: u8 = 7;

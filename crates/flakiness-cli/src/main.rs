@@ -1,5 +1,6 @@
 //! `flakiness`: validate, convert, analyze and upload Flakiness reports.
 
+mod analyze;
 mod convert;
 mod exit_codes;
 mod validate;
@@ -37,6 +38,8 @@ enum Command {
     /// Convert test-runner output (JUnit XML, pytest reportlog/json-report, libtest/nextest JSON,
     /// cargo test text) into a report directory.
     Convert(convert::Args),
+    /// Find flaky and broken tests in a history of reports (one per CI run), kept in a store.
+    Analyze(analyze::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,
 }
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(args) => validate::run(args),
         Command::Convert(args) => convert::run(args),
+        Command::Analyze(args) => analyze::run(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

@@ -539,3 +539,73 @@ fn convert_copies_pytest_property_attachments() {
         .flat_map(|t| t.test.attempts.iter())
         .all(|a| a.attachments.is_none()));
 }
+
+/// `analyze` over the report fixtures: ingest once, every output format, `--fail-on`, a store
+/// that is not ours, invalid reports listed and skipped.
+#[test]
+fn analyze_ingests_once_and_prints_every_format() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("store/history.db");
+    let db_arg = db.to_str().expect("utf-8");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["analyze", "testdata/reports/valid", "--db", db_arg];
+        args.extend_from_slice(extra);
+        flakiness(&args)
+    };
+    let first = run(&["--format", "json"]);
+    assert_eq!(first.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        err.contains("20 new run(s), 0 already stored, 0 skipped"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
+    assert_eq!(v["runs"], 20);
+    let flaky: Vec<&serde_json::Value> = v["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .filter(|t| t["classification"] == "flaky")
+        .collect();
+    assert_eq!(flaky.len(), 3, "{v}");
+    assert!(flaky.iter().all(|t| t["evidence"]["retryFlakes"] == 1));
+
+    let again = run(&["--fail-on", "flaky"]);
+    assert_eq!(again.status.code(), Some(6), "--fail-on flaky finds them");
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("0 new run(s), 20 already stored"), "{err}");
+    let human = stdout(&again);
+    assert!(human.starts_with("20 runs, "), "{human}");
+    assert!(human.contains("retry flake"), "{human}");
+    assert_eq!(run(&["--fail-on", "broken"]).status.code(), Some(0));
+
+    let md = stdout(&run(&["--format", "markdown"]));
+    assert!(md.starts_with("## Flaky test analysis"), "{md}");
+    assert!(md.contains("| flaky |"), "{md}");
+
+    let gh = stdout(&run(&["--format", "github"]));
+    let warnings: Vec<&str> = gh.lines().filter(|l| l.starts_with("::warning ")).collect();
+    assert_eq!(warnings.len(), 3, "{gh}");
+    assert!(warnings.iter().any(|w| w
+        .starts_with("::warning file=tests/checkout/cart.spec.ts,title=Flaky test [firefox]::")));
+
+    // Invalid reports are listed and skipped; the analysis goes on.
+    let bad = flakiness(&["analyze", "testdata/reports/invalid-schema", "--db", db_arg]);
+    assert_eq!(bad.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("skipped ") && err.contains("invalid report: "),
+        "{err}"
+    );
+
+    // Not our file: refused, untouched.
+    let other = tmp.path().join("notes.db");
+    fs::write(&other, "plain text, not a database at all, long enough").expect("write");
+    let o = flakiness(&["analyze", "--db", other.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a flakiness history store"));
+    assert_eq!(
+        fs::read_to_string(&other).expect("read"),
+        "plain text, not a database at all, long enough"
+    );
+}

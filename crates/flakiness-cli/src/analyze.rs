@@ -1,0 +1,405 @@
+//! `flakiness analyze`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use flakiness_analyze::{
+    analyze, discover, ingest_all, Analysis, AnalysisOptions, Classification, LoadLimits,
+    TestAnalysis,
+};
+use flakiness_store::SqliteStore;
+
+use crate::exit_codes;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Report directories, report.json / *.json / *.json.zst files, or folders holding them
+    /// (one report per CI run). With none, only what the store holds is analyzed.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// The history store (SQLite); created when missing.
+    #[arg(
+        long,
+        env = "FLAKINESS_DB",
+        value_name = "FILE",
+        default_value = ".flakiness/history.db"
+    )]
+    db: PathBuf,
+    /// Output: `human` (a table ranked by impact), `json`, `markdown` (for
+    /// $GITHUB_STEP_SUMMARY) or `github` (`::warning` annotations, and the markdown summary
+    /// appended to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Exit with status 6 when a test has this classification (or worse: `flaky` also fails on
+    /// `broken`).
+    #[arg(long, value_enum, value_name = "CLASS")]
+    fail_on: Option<FailOn>,
+    /// Delete runs that started longer ago than this (`90d`, `12h`, `2w`) before analyzing.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    prune_older_than: Option<i64>,
+    /// Latest runs of a test over which flip rates are computed.
+    #[arg(long, default_value_t = AnalysisOptions::default().window, value_name = "N")]
+    window: usize,
+    /// Latest runs that must all fail for a test to be `broken`.
+    #[arg(long, default_value_t = AnalysisOptions::default().broken_streak, value_name = "N")]
+    broken_streak: usize,
+    /// Runs in the recent window (new failures: failing there, never in the prior window).
+    #[arg(long, default_value_t = AnalysisOptions::default().recent_window, value_name = "N")]
+    recent_window: usize,
+    /// Runs in the prior window.
+    #[arg(long, default_value_t = AnalysisOptions::default().prior_window, value_name = "N")]
+    prior_window: usize,
+    /// Share of the tests of a run failing at once (with one error) that makes an incident.
+    #[arg(long, default_value_t = AnalysisOptions::default().incident_share, value_name = "SHARE")]
+    incident_share: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    Human,
+    Json,
+    Markdown,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Flaky,
+    Broken,
+}
+
+/// `90d`, `12h`, `2w`, `30m` in milliseconds.
+fn parse_age(s: &str) -> Result<i64, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a number and a unit, like 90d"))?;
+    let ms = match unit {
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(format!("{s:?}: the unit must be m, h, d or w")),
+    };
+    n.checked_mul(ms).ok_or_else(|| format!("{s:?}: too long"))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+pub fn run(args: Args) -> u8 {
+    let sources = match discover(&args.paths) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
+    };
+    if let Some(parent) = args.db.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            eprintln!("flakiness: {}: {e}", parent.display());
+            return exit_codes::IO;
+        }
+    }
+    let mut store = match SqliteStore::open(&args.db) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::STORE;
+        }
+    };
+    let bar = indicatif::ProgressBar::new(sources.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} reports ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("ingesting");
+    let ingested = ingest_all(&mut store, &sources, &LoadLimits::default(), |n| {
+        bar.set_position(n as u64)
+    });
+    bar.finish_and_clear();
+    let summary = match ingested {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::STORE;
+        }
+    };
+    for s in &summary.skipped {
+        eprintln!("flakiness: skipped {s}");
+    }
+    eprintln!(
+        "flakiness: {} report(s): {} new run(s), {} already stored, {} skipped",
+        sources.len(),
+        summary.new_runs,
+        summary.already_stored,
+        summary.skipped.len()
+    );
+    if let Some(age) = args.prune_older_than {
+        match store.prune_before(now_ms() - age) {
+            Ok(n) => eprintln!("flakiness: pruned {n} run(s) older than the cutoff"),
+            Err(e) => {
+                eprintln!("flakiness: {e}");
+                return exit_codes::STORE;
+            }
+        }
+    }
+    let opts = AnalysisOptions {
+        window: args.window.max(2),
+        broken_streak: args.broken_streak.max(1),
+        recent_window: args.recent_window,
+        prior_window: args.prior_window,
+        incident_share: args.incident_share,
+        ..AnalysisOptions::default()
+    };
+    let analysis = match analyze(&store, &opts) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::STORE;
+        }
+    };
+    let printed = match args.format {
+        Format::Human => print_human(&analysis),
+        Format::Json => print_json(&analysis),
+        Format::Markdown => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(markdown(&analysis).as_bytes())
+                .and_then(|()| out.flush())
+        }
+        Format::Github => print_github(&analysis),
+    };
+    if let Err(e) = printed {
+        // A closed pipe (`| head`) is not an error of the analysis.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("flakiness: stdout: {e}");
+            return exit_codes::IO;
+        }
+    }
+    let hit = |c: Classification| analysis.tests.iter().any(|t| t.classification == c);
+    match args.fail_on {
+        Some(FailOn::Flaky) if hit(Classification::Flaky) || hit(Classification::Broken) => {
+            exit_codes::FOUND
+        }
+        Some(FailOn::Broken) if hit(Classification::Broken) => exit_codes::FOUND,
+        _ => exit_codes::SUCCESS,
+    }
+}
+
+/// `file › suite › test`.
+fn name(t: &TestAnalysis) -> String {
+    let mut parts: Vec<&str> = Vec::with_capacity(t.title_path.len() + 1);
+    if !t.file.is_empty() {
+        parts.push(&t.file);
+    }
+    parts.extend(t.title_path.iter().map(String::as_str));
+    parts.join(" › ")
+}
+
+/// One line of evidence.
+fn evidence(t: &TestAnalysis) -> String {
+    let e = &t.evidence;
+    match t.classification {
+        Classification::Broken => match &e.broken_since {
+            Some(b) => format!(
+                "failing for the last {} runs, since commit {}",
+                b.runs,
+                &b.commit_id[..b.commit_id.len().min(12)]
+            ),
+            None => String::new(),
+        },
+        Classification::Flaky => {
+            let mut parts = Vec::new();
+            if e.retry_flakes > 0 {
+                parts.push(format!("{} retry flake(s)", e.retry_flakes));
+            }
+            if e.same_commit_flips > 0 {
+                parts.push(format!("{} same-commit flip(s)", e.same_commit_flips));
+            }
+            if e.isolated_failures > 0 {
+                parts.push(format!("{} isolated failure(s)", e.isolated_failures));
+            }
+            parts.push(format!(
+                "{} failed of {} runs, flip rate {:.2}",
+                e.failed_runs, e.ran, e.flip_rate
+            ));
+            parts.join(", ")
+        }
+        Classification::Stable | Classification::Skipped => {
+            format!("{} failed of {} runs", e.failed_runs, e.ran)
+        }
+    }
+}
+
+fn counts(a: &Analysis) -> String {
+    let n = |c: Classification| a.tests.iter().filter(|t| t.classification == c).count();
+    format!(
+        "{} runs, {} tests × environments: {} flaky, {} broken, {} stable, {} skipped; {} incident(s)",
+        a.runs,
+        a.tests.len(),
+        n(Classification::Flaky),
+        n(Classification::Broken),
+        n(Classification::Stable),
+        n(Classification::Skipped),
+        a.incidents.len()
+    )
+}
+
+/// Tests worth listing: flaky, broken, and new failures.
+fn listed(a: &Analysis) -> impl Iterator<Item = &TestAnalysis> {
+    a.tests.iter().filter(|t| {
+        matches!(
+            t.classification,
+            Classification::Flaky | Classification::Broken
+        ) || t.evidence.new_failure
+    })
+}
+
+fn print_human(a: &Analysis) -> std::io::Result<()> {
+    let mut out = anstream::stdout().lock();
+    writeln!(out, "{}", counts(a))?;
+    let rows: Vec<&TestAnalysis> = listed(a).collect();
+    if !rows.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{:<7} {:>5} {:>5}  {:<12} TEST",
+            "CLASS", "SCORE", "CONF", "ENVIRONMENT"
+        )?;
+    }
+    for t in rows {
+        let class = if t.evidence.new_failure && t.classification == Classification::Stable {
+            "new"
+        } else {
+            t.classification.as_str()
+        };
+        writeln!(
+            out,
+            "{:<7} {:>5.2} {:>5.2}  {:<12} {}",
+            class,
+            t.score,
+            t.confidence,
+            t.environment,
+            name(t)
+        )?;
+        writeln!(out, "{:<34}{}", "", evidence(t))?;
+        if let Some(m) = t.examples.first() {
+            let first = m.lines().next().unwrap_or_default();
+            writeln!(
+                out,
+                "{:<34}e.g. {}",
+                "",
+                first.chars().take(120).collect::<String>()
+            )?;
+        }
+    }
+    for i in &a.incidents {
+        writeln!(
+            out,
+            "\nincident: {} ({}): {} of {} tests failed, {:.0}% with: {}",
+            i.source,
+            &i.commit_id[..i.commit_id.len().min(12)],
+            i.failed,
+            i.ran,
+            i.signature_share * 100.0,
+            i.signature
+        )?;
+    }
+    out.flush()
+}
+
+fn print_json(a: &Analysis) -> std::io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(a).map_err(std::io::Error::other)?;
+    text.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    out.write_all(&text)?;
+    out.flush()
+}
+
+/// Text safe in a Markdown table cell.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn markdown(a: &Analysis) -> String {
+    let mut s = format!("## Flaky test analysis\n\n{}\n", counts(a));
+    let rows: Vec<&TestAnalysis> = listed(a).collect();
+    if !rows.is_empty() {
+        s.push_str("\n| Class | Score | Test | Environment | Evidence |\n|---|---:|---|---|---|\n");
+        for t in rows {
+            s.push_str(&format!(
+                "| {} | {:.2} | {} | {} | {} |\n",
+                t.classification.as_str(),
+                t.score,
+                cell(&name(t)),
+                cell(&t.environment),
+                cell(&evidence(t))
+            ));
+        }
+    }
+    if !a.incidents.is_empty() {
+        s.push_str("\n### Incidents\n\n| Run | Commit | Failed | Error |\n|---|---|---:|---|\n");
+        for i in &a.incidents {
+            s.push_str(&format!(
+                "| {} | `{}` | {} of {} | {} |\n",
+                cell(&i.source),
+                &i.commit_id[..i.commit_id.len().min(12)],
+                i.failed,
+                i.ran,
+                cell(&i.signature)
+            ));
+        }
+    }
+    s
+}
+
+/// GitHub workflow command data: `%`, CR and LF escaped.
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub workflow command property: data escapes plus `:` and `,`.
+fn gh_property(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+fn print_github(a: &Analysis) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for t in listed(a) {
+        let title = match t.classification {
+            Classification::Broken => "Broken test",
+            Classification::Flaky => "Flaky test",
+            _ => "New failure",
+        };
+        let file = if t.file.is_empty() {
+            String::new()
+        } else {
+            format!("file={},", gh_property(&t.file))
+        };
+        writeln!(
+            out,
+            "::warning {file}title={}::{}",
+            gh_property(&format!("{title} [{}]", t.environment)),
+            gh_data(&format!("{}: {}", t.title_path.join(" › "), evidence(t)))
+        )?;
+    }
+    let summary = markdown(a);
+    match std::env::var_os("GITHUB_STEP_SUMMARY") {
+        Some(path) => std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?
+            .write_all(summary.as_bytes())?,
+        None => out.write_all(summary.as_bytes())?,
+    }
+    out.flush()
+}
