@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flakiness_store::{FailureKind, Outcome, ResultRow, RunInfo, SqliteStore, StoreError, TestKey};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::signature::signature;
 
@@ -54,7 +54,7 @@ impl Default for AnalysisOptions {
 }
 
 /// What a test is, in one environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Classification {
     /// Passes and fails on the same code.
