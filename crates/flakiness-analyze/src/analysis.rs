@@ -121,6 +121,11 @@ pub struct Evidence {
     pub broken_since: Option<BrokenSince>,
     /// Commits where it both passed and failed (up to 5).
     pub flip_commits: Vec<String>,
+    /// Start of the latest run showing nondeterminism: a retry flake, a failure on a commit
+    /// it also passed on, or an isolated failure.
+    pub last_flake_ms: Option<i64>,
+    /// Latest consecutive runs that passed at the first attempt (outside incidents).
+    pub clean_streak: usize,
 }
 
 /// One error signature and how often it was seen.
@@ -371,11 +376,28 @@ fn classify(
         .collect();
     ev.same_commit_flips = flip_commits.len();
     ev.flip_commits = flip_commits.iter().take(5).map(|c| c.to_string()).collect();
-    ev.isolated_failures = before
+    let isolated: Vec<usize> = before
         .windows(3)
         .filter(|w| {
             w[1].outcome == Outcome::Failed && is_pass(w[0].outcome) && is_pass(w[2].outcome)
         })
+        .map(|w| w[1].run)
+        .collect();
+    ev.isolated_failures = isolated.len();
+    let flip_set: HashSet<&str> = flip_commits.iter().copied().collect();
+    ev.last_flake_ms = before
+        .iter()
+        .filter(|p| {
+            p.outcome == Outcome::Flaky
+                || (p.outcome == Outcome::Failed && flip_set.contains(runs[p.run].commit.as_str()))
+                || isolated.contains(&p.run)
+        })
+        .map(|p| runs[p.run].start_ms)
+        .max();
+    ev.clean_streak = clean
+        .iter()
+        .rev()
+        .take_while(|p| p.outcome == Outcome::Passed)
         .count();
     let window_start = clean.len().saturating_sub(opts.window);
     (ev.flip_rate, ev.weighted_flip_rate) = flip_rates(&clean[window_start..], opts.decay);

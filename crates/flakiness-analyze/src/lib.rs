@@ -8,6 +8,7 @@
 
 mod analysis;
 mod ingest;
+mod quarantine;
 mod signature;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,9 @@ use std::path::{Path, PathBuf};
 pub use analysis::{
     analyze, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence, Incident, Pattern,
     SignatureCount, TestAnalysis,
+};
+pub use quarantine::{
+    Quarantine, QuarantineChanges, QuarantineEntry, QuarantineError, Released, QUARANTINE_VERSION,
 };
 pub use signature::{signature, MAX_SIGNATURE};
 

@@ -250,3 +250,164 @@ fn the_json_shape_has_what_the_issue_names() {
     assert!(v["incidents"].is_array());
     assert_eq!(t["titlePath"][0], "suite");
 }
+
+fn ingest(store: &mut SqliteStore, i: usize, results: Vec<TestResult>) {
+    store
+        .ingest(&RunRecord {
+            meta: RunMeta {
+                content_hash: format!("extra-{i}"),
+                source: format!("reports/{i}"),
+                commit_id: format!("{:040x}", 1000 + i),
+                start_ms: 1_000_000 + i as i64 * 60_000,
+                duration_ms: 1000,
+                category: "junit".into(),
+                ..RunMeta::default()
+            },
+            results,
+        })
+        .expect("ingest");
+}
+
+/// Flaky tests enter with their reason, leave after enough clean runs, do not come back for
+/// old evidence, and come back for a new flake.
+#[test]
+fn quarantine_enters_releases_and_does_not_oscillate() {
+    use flakiness_analyze::Quarantine;
+    let (dir, mut store) = store();
+    let opts = AnalysisOptions::default();
+    let mut q = Quarantine::default();
+    let changes = q.update(&analyze(&store, &opts).expect("analyze"), 10);
+    let names: Vec<&str> = q.tests.iter().map(|e| e.title_path[1].as_str()).collect();
+    assert_eq!(names, ["flaky on the same commit", "flaky with retries"]);
+    assert_eq!(changes.entered.len(), 2);
+    let retried = q
+        .tests
+        .iter()
+        .find(|e| e.title_path[1] == "flaky with retries")
+        .expect("in");
+    assert!(
+        retried.reason.contains("6 retry flake(s)"),
+        "{}",
+        retried.reason
+    );
+    assert_eq!(
+        retried.since_ms,
+        1_000_000 + 27 * 60_000,
+        "the latest flake"
+    );
+
+    // Runner forms.
+    assert_eq!(
+        q.nextest_filter(),
+        "not (test(=flaky on the same commit) | test(=flaky with retries))"
+    );
+    assert_eq!(
+        q.pytest_args(),
+        [
+            "--deselect",
+            "tests/t.rs::suite::flaky on the same commit",
+            "--deselect",
+            "tests/t.rs::suite::flaky with retries"
+        ]
+    );
+    assert_eq!(
+        q.plain_list()[1],
+        "tests/t.rs › suite › flaky with retries [linux]"
+    );
+
+    // Saved whole, read back the same.
+    let file = dir.path().join("quarantine.json");
+    q.save(&file).expect("save");
+    assert_eq!(Quarantine::load(&file).expect("load"), q);
+
+    // Clean runs so far: 2 after the last retry flake, 4 after the last same-commit failure.
+    let streak = |q: &Quarantine, t: &str| {
+        q.tests
+            .iter()
+            .find(|e| e.title_path[1] == t)
+            .map(|e| e.clean_runs)
+    };
+    assert_eq!(streak(&q, "flaky with retries"), Some(2));
+    assert_eq!(streak(&q, "flaky on the same commit"), Some(4));
+    let clean = |title: &str| result(title, Outcome::Passed, "");
+    let everyone = || {
+        [
+            "stable",
+            "flaky with retries",
+            "flaky on the same commit",
+            "broken",
+            "fixed regression",
+            "new failure",
+        ]
+        .map(clean)
+        .to_vec()
+    };
+    // Seven clean runs: the second reaches 11 and leaves, the first (9) stays.
+    for i in 0..7 {
+        ingest(&mut store, RUNS + i, everyone());
+    }
+    let changes = q.update(&analyze(&store, &opts).expect("analyze"), 10);
+    assert_eq!(
+        changes.left,
+        ["tests/t.rs › suite › flaky on the same commit [linux]"]
+    );
+    assert!(changes.entered.is_empty(), "no oscillation: {changes:?}");
+    assert_eq!(streak(&q, "flaky with retries"), Some(9));
+    // One more: the first leaves too. Both are still flaky by their history, and stay out.
+    ingest(&mut store, RUNS + 7, everyone());
+    let a = analyze(&store, &opts).expect("analyze");
+    assert_eq!(
+        a.tests
+            .iter()
+            .filter(|t| t.classification == Classification::Flaky)
+            .count(),
+        2,
+        "still flaky by their history"
+    );
+    let changes = q.update(&a, 10);
+    assert_eq!(
+        changes.left,
+        ["tests/t.rs › suite › flaky with retries [linux]"]
+    );
+    assert!(changes.entered.is_empty(), "no oscillation: {changes:?}");
+    assert!(q.tests.is_empty());
+    assert_eq!(q.released.len(), 2);
+    let again = q.update(&a, 10);
+    assert!(again.entered.is_empty() && again.left.is_empty());
+
+    // A new flake: it comes back.
+    let mut run = everyone();
+    run[1] = result(
+        "flaky with retries",
+        Outcome::Flaky,
+        "expected 200 got 503 after 7 ms",
+    );
+    ingest(&mut store, RUNS + 8, run);
+    let changes = q.update(&analyze(&store, &opts).expect("analyze"), 10);
+    assert_eq!(
+        changes.entered,
+        ["tests/t.rs › suite › flaky with retries [linux]"]
+    );
+    assert_eq!(q.released.len(), 1);
+}
+
+#[test]
+fn quarantine_files_are_checked() {
+    use flakiness_analyze::{Quarantine, QuarantineError};
+    let dir = tempfile::tempdir().expect("tmp");
+    let missing = dir.path().join("none.json");
+    assert_eq!(
+        Quarantine::load(&missing).expect("missing is empty"),
+        Quarantine::default()
+    );
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, r#"{"hello": 1}"#).expect("write");
+    assert!(matches!(
+        Quarantine::load(&other),
+        Err(QuarantineError::Format { .. })
+    ));
+    let newer = dir.path().join("newer.json");
+    std::fs::write(&newer, r#"{"version": 9, "tests": []}"#).expect("write");
+    let e = Quarantine::load(&newer).expect_err("newer");
+    assert!(e.to_string().contains("version 9"), "{e}");
+}

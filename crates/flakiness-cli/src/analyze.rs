@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use flakiness_analyze::{
     analyze, discover, ingest_all, Analysis, AnalysisOptions, Classification, LoadLimits,
-    TestAnalysis,
+    Quarantine, TestAnalysis,
 };
 use flakiness_store::SqliteStore;
 
@@ -52,6 +52,66 @@ pub struct Args {
     /// Share of the tests of a run failing at once (with one error) that makes an incident.
     #[arg(long, default_value_t = AnalysisOptions::default().incident_share, value_name = "SHARE")]
     incident_share: f64,
+    /// Keep a quarantine list in FILE (JSON, created when missing): flaky tests enter with
+    /// their reason and leave after `--release-after` consecutive clean runs. Print it for a
+    /// runner with `flakiness quarantine FILE`.
+    #[arg(long, value_name = "FILE")]
+    quarantine: Option<PathBuf>,
+    /// Consecutive clean runs after which a quarantined test leaves.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    release_after: usize,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QuarantineArgs {
+    /// A quarantine file kept by `flakiness analyze --quarantine FILE`.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// `json` (the file), `nextest` (a filterset leaving the tests out, for `-E`), `pytest`
+    /// (`--deselect` arguments, one a line) or `list` (one test a line).
+    #[arg(long, value_enum, default_value_t = QuarantineFormat::List)]
+    format: QuarantineFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum QuarantineFormat {
+    Json,
+    Nextest,
+    Pytest,
+    List,
+}
+
+/// `flakiness quarantine FILE`.
+pub fn quarantine(args: QuarantineArgs) -> u8 {
+    if !args.file.exists() {
+        eprintln!(
+            "flakiness: {}: no such quarantine file",
+            args.file.display()
+        );
+        return exit_codes::IO;
+    }
+    let q = match Quarantine::load(&args.file) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::BAD_INPUT;
+        }
+    };
+    let text = match args.format {
+        QuarantineFormat::Json => serde_json::to_string_pretty(&q).unwrap_or_default() + "\n",
+        QuarantineFormat::Nextest => q.nextest_filter() + "\n",
+        QuarantineFormat::Pytest => q.pytest_args().iter().map(|a| format!("{a}\n")).collect(),
+        QuarantineFormat::List => q.plain_list().iter().map(|l| format!("{l}\n")).collect(),
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => exit_codes::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit_codes::SUCCESS,
+        Err(e) => {
+            eprintln!("flakiness: stdout: {e}");
+            exit_codes::IO
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -162,6 +222,31 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::STORE;
         }
     };
+    if let Some(path) = &args.quarantine {
+        let mut q = match Quarantine::load(path) {
+            Ok(q) => q,
+            Err(e) => {
+                eprintln!("flakiness: {e}");
+                return exit_codes::BAD_INPUT;
+            }
+        };
+        let changes = q.update(&analysis, args.release_after.max(1));
+        if let Err(e) = q.save(path) {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
+        }
+        for t in &changes.entered {
+            eprintln!("flakiness: quarantined {t}");
+        }
+        for t in &changes.left {
+            eprintln!("flakiness: released {t}");
+        }
+        eprintln!(
+            "flakiness: {} test(s) in quarantine ({})",
+            q.tests.len(),
+            path.display()
+        );
+    }
     let printed = match args.format {
         Format::Human => print_human(&analysis),
         Format::Json => print_json(&analysis),

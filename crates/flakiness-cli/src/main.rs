@@ -40,6 +40,8 @@ enum Command {
     Convert(convert::Args),
     /// Find flaky and broken tests in a history of reports (one per CI run), kept in a store.
     Analyze(analyze::Args),
+    /// Print a quarantine list (kept by `analyze --quarantine`) for a test runner.
+    Quarantine(analyze::QuarantineArgs),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,
 }
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Analyze(args) => analyze::run(args),
+        Command::Quarantine(args) => analyze::quarantine(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

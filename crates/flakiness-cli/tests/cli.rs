@@ -609,3 +609,67 @@ fn analyze_ingests_once_and_prints_every_format() {
         "plain text, not a database at all, long enough"
     );
 }
+
+/// `analyze --quarantine FILE` keeps the list; `quarantine FILE` prints it for runners.
+#[test]
+fn analyze_keeps_a_quarantine_list_for_runners() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("history.db");
+    let q = tmp.path().join("quarantine.json");
+    let (db, q_arg) = (db.to_str().expect("utf-8"), q.to_str().expect("utf-8"));
+    let o = flakiness(&[
+        "analyze",
+        "testdata/reports/valid",
+        "--db",
+        db,
+        "--quarantine",
+        q_arg,
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("flakiness: quarantined tests/checkout/cart.spec.ts › cart › adds an item to the cart [firefox]"), "{err}");
+    assert!(err.contains("3 test(s) in quarantine"), "{err}");
+
+    let list = stdout(&flakiness(&["quarantine", q_arg]));
+    assert_eq!(list.lines().count(), 3, "{list}");
+    let nextest = stdout(&flakiness(&["quarantine", q_arg, "--format", "nextest"]));
+    assert!(nextest.starts_with("not (test(="), "{nextest}");
+    assert!(
+        nextest.contains("test(=adds an item to the cart)"),
+        "{nextest}"
+    );
+    let pytest = stdout(&flakiness(&["quarantine", q_arg, "--format", "pytest"]));
+    assert!(
+        pytest
+            .lines()
+            .any(|l| l == "tests/checkout/cart.spec.ts::cart::adds an item to the cart"),
+        "{pytest}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&flakiness(&[
+        "quarantine",
+        q_arg,
+        "--format",
+        "json",
+    ])))
+    .expect("json");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["tests"].as_array().map(Vec::len), Some(3));
+
+    // Analyzing again changes nothing.
+    let again = flakiness(&["analyze", "--db", db, "--quarantine", q_arg]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !err.contains("quarantined ") && err.contains("3 test(s) in quarantine"),
+        "{err}"
+    );
+
+    // A file that is not a quarantine list is refused, untouched.
+    fs::write(&q, "{}").expect("write");
+    let bad = flakiness(&["analyze", "--db", db, "--quarantine", q_arg]);
+    assert_eq!(bad.status.code(), Some(4));
+    assert_eq!(fs::read_to_string(&q).expect("read"), "{}");
+    assert_eq!(
+        flakiness(&["quarantine", "no/such.json"]).status.code(),
+        Some(3)
+    );
+}
