@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use flakiness_store::{FailureKind, Outcome, ResultRow, RunInfo, SqliteStore, StoreError, TestKey};
+use flakiness_store::{
+    FailureKind, HistoryStore, Outcome, ResultRow, RunInfo, StoreError, TestKey,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::signature::signature;
@@ -217,7 +219,7 @@ struct Point {
 
 /// Runs where a large share of the tests failed at once with one shared signature.
 fn incidents(
-    store: &SqliteStore,
+    store: &mut dyn HistoryStore,
     runs: &[RunInfo],
     opts: &AnalysisOptions,
 ) -> Result<Vec<Incident>, StoreError> {
@@ -460,7 +462,10 @@ fn classify(
 
 /// Reads the store and decides. Memory holds the runs, the tests' keys and one test's history
 /// at a time (plus the signature counts), never all results.
-pub fn analyze(store: &SqliteStore, opts: &AnalysisOptions) -> Result<Analysis, StoreError> {
+pub fn analyze(
+    store: &mut dyn HistoryStore,
+    opts: &AnalysisOptions,
+) -> Result<Analysis, StoreError> {
     let runs = store.runs()?;
     let incidents = incidents(store, &runs, opts)?;
     let incident_ids: HashSet<i64> = incidents.iter().map(|i| i.run_id).collect();
@@ -488,7 +493,7 @@ pub fn analyze(store: &SqliteStore, opts: &AnalysisOptions) -> Result<Analysis, 
         }
         points.clear();
     };
-    store.for_each_result(|row: ResultRow| {
+    store.for_each_result(&mut |row: ResultRow| {
         if current != Some(row.test_id) {
             if let Some(t) = current {
                 flush(t, &mut points, &mut tests);
@@ -511,7 +516,7 @@ pub fn analyze(store: &SqliteStore, opts: &AnalysisOptions) -> Result<Analysis, 
     let mut across: HashMap<String, (usize, HashSet<i64>, FailureKind)> = HashMap::new();
     let mut recent_kinds: HashMap<i64, Vec<&'static str>> = HashMap::new();
     let recent_from = runs.len().saturating_sub(opts.recent_window);
-    store.for_each_failure(|run, test, f| {
+    store.for_each_failure(&mut |run, test, f| {
         if incident_ids.contains(&run) {
             return;
         }

@@ -27,7 +27,7 @@ pub use ingest::{
     ReportSource, Skipped, SourceKind, MAX_MESSAGE, MAX_STACK,
 };
 
-use flakiness_store::{Ingested, SqliteStore, StoreError};
+use flakiness_store::{HistoryStore, Ingested, StoreError};
 use flakiness_validate::Validator;
 
 /// Errors that stop an analysis (a bad report never does: it is [`Skipped`]).
@@ -73,7 +73,7 @@ pub struct IngestSummary {
 /// not validated again; an unreadable or invalid report is skipped and listed. `progress` is
 /// called after each source with how many are done.
 pub fn ingest_all(
-    store: &mut SqliteStore,
+    store: &mut dyn HistoryStore,
     sources: &[ReportSource],
     limits: &LoadLimits,
     mut progress: impl FnMut(usize),

@@ -124,8 +124,8 @@ fn find<'a>(tests: &'a [TestAnalysis], title: &str) -> &'a TestAnalysis {
 
 #[test]
 fn each_behaviour_gets_its_classification_and_evidence() {
-    let (_dir, store) = store();
-    let a = analyze(&store, &AnalysisOptions::default()).expect("analyze");
+    let (_dir, mut store) = store();
+    let a = analyze(&mut store, &AnalysisOptions::default()).expect("analyze");
     assert_eq!(a.runs, RUNS);
     let class = |t: &str| find(&a.tests, t).classification;
     use Classification::*;
@@ -213,13 +213,13 @@ fn each_behaviour_gets_its_classification_and_evidence() {
 
 #[test]
 fn thresholds_are_options() {
-    let (_dir, store) = store();
+    let (_dir, mut store) = store();
     let opts = AnalysisOptions {
         broken_streak: 2,
         incident_min_failures: 100,
         ..AnalysisOptions::default()
     };
-    let a = analyze(&store, &opts).expect("analyze");
+    let a = analyze(&mut store, &opts).expect("analyze");
     assert_eq!(
         find(&a.tests, "new failure").classification,
         Classification::Broken
@@ -231,8 +231,8 @@ fn thresholds_are_options() {
 
 #[test]
 fn the_json_shape_has_what_the_issue_names() {
-    let (_dir, store) = store();
-    let a = analyze(&store, &AnalysisOptions::default()).expect("analyze");
+    let (_dir, mut store) = store();
+    let a = analyze(&mut store, &AnalysisOptions::default()).expect("analyze");
     let v = serde_json::to_value(&a).expect("json");
     let t = &v["tests"][0];
     for field in [
@@ -276,7 +276,7 @@ fn quarantine_enters_releases_and_does_not_oscillate() {
     let (dir, mut store) = store();
     let opts = AnalysisOptions::default();
     let mut q = Quarantine::default();
-    let changes = q.update(&analyze(&store, &opts).expect("analyze"), 10);
+    let changes = q.update(&analyze(&mut store, &opts).expect("analyze"), 10);
     let names: Vec<&str> = q.tests.iter().map(|e| e.title_path[1].as_str()).collect();
     assert_eq!(names, ["flaky on the same commit", "flaky with retries"]);
     assert_eq!(changes.entered.len(), 2);
@@ -346,7 +346,7 @@ fn quarantine_enters_releases_and_does_not_oscillate() {
     for i in 0..7 {
         ingest(&mut store, RUNS + i, everyone());
     }
-    let changes = q.update(&analyze(&store, &opts).expect("analyze"), 10);
+    let changes = q.update(&analyze(&mut store, &opts).expect("analyze"), 10);
     assert_eq!(
         changes.left,
         ["tests/t.rs › suite › flaky on the same commit [linux]"]
@@ -355,7 +355,7 @@ fn quarantine_enters_releases_and_does_not_oscillate() {
     assert_eq!(streak(&q, "flaky with retries"), Some(9));
     // One more: the first leaves too. Both are still flaky by their history, and stay out.
     ingest(&mut store, RUNS + 7, everyone());
-    let a = analyze(&store, &opts).expect("analyze");
+    let a = analyze(&mut store, &opts).expect("analyze");
     assert_eq!(
         a.tests
             .iter()
@@ -383,7 +383,7 @@ fn quarantine_enters_releases_and_does_not_oscillate() {
         "expected 200 got 503 after 7 ms",
     );
     ingest(&mut store, RUNS + 8, run);
-    let changes = q.update(&analyze(&store, &opts).expect("analyze"), 10);
+    let changes = q.update(&analyze(&mut store, &opts).expect("analyze"), 10);
     assert_eq!(
         changes.entered,
         ["tests/t.rs › suite › flaky with retries [linux]"]

@@ -7,7 +7,7 @@ use flakiness_analyze::{
     analyze, discover, ingest_all, Analysis, AnalysisOptions, Classification, LoadLimits,
     Quarantine, TestAnalysis,
 };
-use flakiness_store::SqliteStore;
+use flakiness_store::{HistoryStore, PgStore, SqliteStore};
 
 use crate::exit_codes;
 
@@ -25,6 +25,15 @@ pub struct Args {
         default_value = ".flakiness/history.db"
     )]
     db: PathBuf,
+    /// Keep the history in PostgreSQL instead (`postgres://user:password@host/db`; the
+    /// tables are created when missing).
+    #[arg(
+        long,
+        env = "FLAKINESS_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
     /// Output: `human` (a table ranked by impact), `json`, `markdown` (for
     /// $GITHUB_STEP_SUMMARY) or `github` (`::warning` annotations, and the markdown summary
     /// appended to $GITHUB_STEP_SUMMARY when set).
@@ -158,13 +167,19 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::IO;
         }
     };
-    if let Some(parent) = args.db.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if let Err(e) = std::fs::create_dir_all(parent) {
-            eprintln!("flakiness: {}: {e}", parent.display());
-            return exit_codes::IO;
+    let opened: Result<Box<dyn HistoryStore>, _> = match &args.database_url {
+        Some(url) => PgStore::connect(url).map(|s| Box::new(s) as Box<dyn HistoryStore>),
+        None => {
+            if let Some(parent) = args.db.parent().filter(|p| !p.as_os_str().is_empty()) {
+                if let Err(e) = std::fs::create_dir_all(parent) {
+                    eprintln!("flakiness: {}: {e}", parent.display());
+                    return exit_codes::IO;
+                }
+            }
+            SqliteStore::open(&args.db).map(|s| Box::new(s) as Box<dyn HistoryStore>)
         }
-    }
-    let mut store = match SqliteStore::open(&args.db) {
+    };
+    let mut store = match opened {
         Ok(s) => s,
         Err(e) => {
             eprintln!("flakiness: {e}");
@@ -177,7 +192,7 @@ pub fn run(args: Args) -> u8 {
             .progress_chars("=> "),
     );
     bar.set_prefix("ingesting");
-    let ingested = ingest_all(&mut store, &sources, &LoadLimits::default(), |n| {
+    let ingested = ingest_all(store.as_mut(), &sources, &LoadLimits::default(), |n| {
         bar.set_position(n as u64)
     });
     bar.finish_and_clear();
@@ -215,7 +230,7 @@ pub fn run(args: Args) -> u8 {
         incident_share: args.incident_share,
         ..AnalysisOptions::default()
     };
-    let analysis = match analyze(&store, &opts) {
+    let analysis = match analyze(store.as_mut(), &opts) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("flakiness: {e}");

@@ -673,3 +673,51 @@ fn analyze_keeps_a_quarantine_list_for_runners() {
         Some(3)
     );
 }
+
+/// `analyze --database-url`: the same analysis from PostgreSQL as from SQLite (when
+/// FLAKINESS_TEST_DATABASE_URL names a server; `.ci/run` starts one).
+#[test]
+fn analyze_on_postgres_matches_sqlite() {
+    let Ok(admin) = std::env::var("FLAKINESS_TEST_DATABASE_URL") else {
+        eprintln!("skipped: FLAKINESS_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let name = format!("flakiness_cli_{}", std::process::id());
+    let mut c = postgres::Client::connect(&admin, postgres::NoTls).expect("server");
+    c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop");
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create");
+    let url = format!("{}/{name}", admin.rsplit_once('/').expect("url").0);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("h.db");
+    let pg = flakiness(&[
+        "analyze",
+        "testdata/reports/valid",
+        "--database-url",
+        &url,
+        "--format",
+        "json",
+    ]);
+    let sqlite = flakiness(&[
+        "analyze",
+        "testdata/reports/valid",
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    assert_eq!(
+        pg.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&pg.stderr)
+    );
+    assert_eq!(stdout(&pg), stdout(&sqlite));
+    // A bad password: refused, and never printed.
+    let bad = url.replacen(":flakiness@", ":wrong-secret@", 1);
+    let o = flakiness(&["analyze", "--database-url", &bad]);
+    assert_eq!(o.status.code(), Some(7));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("wrong-secret"));
+}

@@ -20,7 +20,7 @@ use flakiness_report::{
     DurationMs, Environment, Report, ReportError, RunAttempt, Suite, SuiteType, Test, TestStatus,
     UnixTimestampMs,
 };
-use flakiness_store::{Outcome, SqliteStore, StoreError};
+use flakiness_store::{HistoryStore, Outcome, StoreError};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -533,7 +533,7 @@ pub fn score(truth: &Truth, analysis: &Analysis) -> Score {
 /// The naive classifier: per test and environment, the run results in run order (a run with a
 /// passing attempt is a pass, retries unseen); flaky when the share of consecutive results
 /// that differ is above `threshold`, broken when the last run failed.
-pub fn baseline(store: &SqliteStore, threshold: f64) -> Result<Predictions, StoreError> {
+pub fn baseline(store: &mut dyn HistoryStore, threshold: f64) -> Result<Predictions, StoreError> {
     let rank: HashMap<i64, usize> = store
         .runs()?
         .iter()
@@ -543,7 +543,7 @@ pub fn baseline(store: &SqliteStore, threshold: f64) -> Result<Predictions, Stor
     let keys: HashMap<i64, flakiness_store::TestKey> =
         store.tests()?.into_iter().map(|k| (k.id, k)).collect();
     let mut by_test: HashMap<i64, Vec<(usize, bool)>> = HashMap::new();
-    store.for_each_result(|r| {
+    store.for_each_result(&mut |r| {
         if r.outcome != Outcome::Skipped {
             if let Some(&at) = rank.get(&r.run_id) {
                 by_test

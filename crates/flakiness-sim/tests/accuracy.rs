@@ -24,9 +24,12 @@ fn run(s: &Scenario) -> (Score, Score) {
         ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("ingest");
     assert!(ingested.skipped.is_empty(), "{:?}", ingested.skipped);
     assert_eq!(ingested.new_runs, s.runs);
-    let analysis = analyze(&store, &AnalysisOptions::default()).expect("analyze");
+    let analysis = analyze(&mut store, &AnalysisOptions::default()).expect("analyze");
     let ours = score(&history.truth, &analysis);
-    let naive = score_predictions(&history.truth, &baseline(&store, 0.05).expect("baseline"));
+    let naive = score_predictions(
+        &history.truth,
+        &baseline(&mut store, 0.05).expect("baseline"),
+    );
     (ours, naive)
 }
 

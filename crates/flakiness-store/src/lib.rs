@@ -42,10 +42,101 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION};
 
+/// What the analyzer needs of a history store: [`SqliteStore`] (embedded) and [`PgStore`]
+/// (PostgreSQL) behave the same; one contract test suite runs against both.
+pub trait HistoryStore {
+    /// Where the store is, for messages (a PostgreSQL URL without its password).
+    fn describe(&self) -> String;
+    /// Whether a run with this content hash is stored.
+    fn contains(&mut self, content_hash: &str) -> Result<bool, StoreError>;
+    /// Stores a run and its results in one transaction (all or nothing); results of the same
+    /// test and environment are merged first.
+    fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError>;
+    /// Every stored run, oldest first (by start time, then by id).
+    fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError>;
+    /// Every stored test and environment, by id.
+    fn tests(&mut self) -> Result<Vec<TestKey>, StoreError>;
+    /// Every stored result, grouped by test (ascending id); rows stream.
+    fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError>;
+    /// For every run with results: (run id, results that ran, results that failed).
+    fn run_totals(&mut self) -> Result<Vec<(i64, u64, u64)>, StoreError>;
+    /// The failures of a run: (test id, failure), by test then attempt.
+    fn run_failures(&mut self, run_id: i64) -> Result<Vec<(i64, FailureRecord)>, StoreError>;
+    /// The failures of a test: (run id, failure), by run then attempt, at most `limit`.
+    fn test_failures(
+        &mut self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, FailureRecord)>, StoreError>;
+    /// Every failure: (run id, test id, failure); rows stream.
+    fn for_each_failure(
+        &mut self,
+        f: &mut dyn FnMut(i64, i64, FailureRecord),
+    ) -> Result<(), StoreError>;
+    /// The failures of a test in a run, by attempt.
+    fn failures(&mut self, run_id: i64, test_id: i64) -> Result<Vec<FailureRecord>, StoreError>;
+    /// Deletes the runs that started before `cutoff_ms` and the tests left without results.
+    fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError>;
+    /// How many rows each table holds.
+    fn counts(&mut self) -> Result<Counts, StoreError>;
+}
+
+impl HistoryStore for SqliteStore {
+    fn describe(&self) -> String {
+        self.path().display().to_string()
+    }
+    fn contains(&mut self, content_hash: &str) -> Result<bool, StoreError> {
+        SqliteStore::contains(self, content_hash)
+    }
+    fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
+        SqliteStore::ingest(self, run)
+    }
+    fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
+        SqliteStore::runs(self)
+    }
+    fn tests(&mut self) -> Result<Vec<TestKey>, StoreError> {
+        SqliteStore::tests(self)
+    }
+    fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError> {
+        SqliteStore::for_each_result(self, f)
+    }
+    fn run_totals(&mut self) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+        SqliteStore::run_totals(self)
+    }
+    fn run_failures(&mut self, run_id: i64) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
+        SqliteStore::run_failures(self, run_id)
+    }
+    fn test_failures(
+        &mut self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
+        SqliteStore::test_failures(self, test_id, limit)
+    }
+    fn for_each_failure(
+        &mut self,
+        f: &mut dyn FnMut(i64, i64, FailureRecord),
+    ) -> Result<(), StoreError> {
+        SqliteStore::for_each_failure(self, f)
+    }
+    fn failures(&mut self, run_id: i64, test_id: i64) -> Result<Vec<FailureRecord>, StoreError> {
+        SqliteStore::failures(self, run_id, test_id)
+    }
+    fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        SqliteStore::prune_before(self, cutoff_ms)
+    }
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        SqliteStore::counts(self)
+    }
+}
+
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// What a test did in one run and one environment, from its attempts there.
@@ -260,4 +351,71 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The PostgreSQL server cannot be reached, or went away.
+    #[error("{target}: cannot reach the PostgreSQL server: {source}")]
+    Unreachable {
+        /// The URL without its password.
+        target: String,
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// A PostgreSQL error.
+    #[error("{target}: {source}")]
+    Postgres {
+        /// The URL without its password.
+        target: String,
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// The database holds flakiness tables that a newer version wrote, or that are not ours.
+    #[error("{target}: {what}")]
+    PostgresSchema { target: String, what: String },
+}
+
+/// Results of one record merged per test and environment (attempts added up, outcome
+/// recomputed), in first-seen order.
+pub(crate) fn merged(results: &[TestResult]) -> Vec<(TestResult, String)> {
+    let mut out: Vec<(TestResult, String)> = Vec::with_capacity(results.len());
+    let mut index: HashMap<(&str, String, &str), usize> = HashMap::with_capacity(results.len());
+    for r in results {
+        let path = serde_json::to_string(&r.title_path).unwrap_or_else(|_| "[]".into());
+        match index.get(&(r.file.as_str(), path.clone(), r.environment.as_str())) {
+            Some(&i) => {
+                let m = &mut out[i].0;
+                let offset = m.attempts;
+                m.attempts += r.attempts;
+                m.failed_attempts += r.failed_attempts;
+                m.duration_ms = match (m.duration_ms, r.duration_ms) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                m.failures.extend(r.failures.iter().cloned().map(|mut f| {
+                    f.attempt += offset;
+                    f
+                }));
+                m.outcome = outcome_of(m.attempts, m.failed_attempts, m.outcome, r.outcome);
+            }
+            None => {
+                index.insert(
+                    (r.file.as_str(), path.clone(), r.environment.as_str()),
+                    out.len(),
+                );
+                out.push((r.clone(), path));
+            }
+        }
+    }
+    out
+}
+
+/// The outcome of merged attempts.
+fn outcome_of(attempts: u32, failed: u32, a: Outcome, b: Outcome) -> Outcome {
+    if attempts == 0 {
+        Outcome::Skipped
+    } else if failed == 0 {
+        Outcome::Passed
+    } else if failed == attempts && a != Outcome::Flaky && b != Outcome::Flaky {
+        Outcome::Failed
+    } else {
+        Outcome::Flaky
+    }
 }

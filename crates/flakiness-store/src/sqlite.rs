@@ -7,8 +7,8 @@ use std::time::Duration;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use crate::{
-    Counts, FailureKind, Ingested, Outcome, ResultRow, RunInfo, RunMeta, RunRecord, StoreError,
-    TestKey, TestResult,
+    merged, Counts, FailureKind, Ingested, Outcome, ResultRow, RunInfo, RunMeta, RunRecord,
+    StoreError, TestKey,
 };
 
 /// `PRAGMA application_id` of our stores ("FLKY"): tells our files from other SQLite files.
@@ -109,54 +109,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// Results of one record merged per test and environment (attempts added up, outcome
-/// recomputed), in first-seen order.
-fn merged(results: &[TestResult]) -> Vec<(TestResult, String)> {
-    let mut out: Vec<(TestResult, String)> = Vec::with_capacity(results.len());
-    let mut index: HashMap<(&str, String, &str), usize> = HashMap::with_capacity(results.len());
-    for r in results {
-        let path = serde_json::to_string(&r.title_path).unwrap_or_else(|_| "[]".into());
-        match index.get(&(r.file.as_str(), path.clone(), r.environment.as_str())) {
-            Some(&i) => {
-                let m = &mut out[i].0;
-                let offset = m.attempts;
-                m.attempts += r.attempts;
-                m.failed_attempts += r.failed_attempts;
-                m.duration_ms = match (m.duration_ms, r.duration_ms) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    (a, b) => a.or(b),
-                };
-                m.failures.extend(r.failures.iter().cloned().map(|mut f| {
-                    f.attempt += offset;
-                    f
-                }));
-                m.outcome = outcome_of(m.attempts, m.failed_attempts, m.outcome, r.outcome);
-            }
-            None => {
-                index.insert(
-                    (r.file.as_str(), path.clone(), r.environment.as_str()),
-                    out.len(),
-                );
-                out.push((r.clone(), path));
-            }
-        }
-    }
-    out
-}
-
-/// The outcome of merged attempts.
-fn outcome_of(attempts: u32, failed: u32, a: Outcome, b: Outcome) -> Outcome {
-    if attempts == 0 {
-        Outcome::Skipped
-    } else if failed == 0 {
-        Outcome::Passed
-    } else if failed == attempts && a != Outcome::Flaky && b != Outcome::Flaky {
-        Outcome::Failed
-    } else {
-        Outcome::Flaky
-    }
 }
 
 impl SqliteStore {

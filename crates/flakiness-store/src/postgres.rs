@@ -1,0 +1,534 @@
+//! The PostgreSQL store: the same tables as the embedded one (prefixed `flakiness_`, so that
+//! they can live in a database with others), for teams whose history outgrows one machine.
+
+use std::collections::HashMap;
+
+use postgres::{Client, NoTls, Transaction};
+
+use crate::{
+    merged, Counts, FailureKind, FailureRecord, HistoryStore, Ingested, Outcome, ResultRow,
+    RunInfo, RunMeta, RunRecord, StoreError, TestKey, SCHEMA_VERSION,
+};
+
+/// Advisory lock taken while migrating ("FLKY").
+const MIGRATION_LOCK: i64 = 0x464C_4B59;
+
+/// Migrations by version, as in the embedded store.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "
+    CREATE TABLE flakiness_runs (
+        id           BIGSERIAL PRIMARY KEY,
+        content_hash TEXT NOT NULL UNIQUE,
+        source       TEXT NOT NULL,
+        commit_id    TEXT NOT NULL,
+        start_ms     BIGINT NOT NULL,
+        duration_ms  BIGINT NOT NULL,
+        title        TEXT,
+        url          TEXT,
+        category     TEXT NOT NULL,
+        ingested_ms  BIGINT NOT NULL
+    );
+    CREATE INDEX flakiness_runs_by_start ON flakiness_runs (start_ms, id);
+    CREATE TABLE flakiness_tests (
+        id          BIGSERIAL PRIMARY KEY,
+        file        TEXT NOT NULL,
+        title_path  TEXT NOT NULL,
+        environment TEXT NOT NULL,
+        key_md5     TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE flakiness_results (
+        test_id         BIGINT NOT NULL REFERENCES flakiness_tests (id),
+        run_id          BIGINT NOT NULL REFERENCES flakiness_runs (id) ON DELETE CASCADE,
+        outcome         SMALLINT NOT NULL,
+        attempts        INTEGER NOT NULL,
+        failed_attempts INTEGER NOT NULL,
+        duration_ms     BIGINT,
+        PRIMARY KEY (test_id, run_id)
+    );
+    CREATE INDEX flakiness_results_by_run ON flakiness_results (run_id);
+    CREATE TABLE flakiness_failures (
+        run_id  BIGINT NOT NULL REFERENCES flakiness_runs (id) ON DELETE CASCADE,
+        test_id BIGINT NOT NULL REFERENCES flakiness_tests (id),
+        attempt INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        message TEXT,
+        stack   TEXT,
+        PRIMARY KEY (run_id, test_id, attempt)
+    );
+    CREATE INDEX flakiness_failures_by_test ON flakiness_failures (test_id);
+    ",
+)];
+
+/// The history store in a PostgreSQL database.
+pub struct PgStore {
+    client: Client,
+    /// The URL without its password.
+    target: String,
+    test_ids: HashMap<(String, String, String), i64>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `url` with its password replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "postgres://***".to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (Some(auth), host),
+        None => (None, rest),
+    };
+    match auth {
+        Some(auth) => {
+            let user = auth.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => format!("{scheme}://{host}"),
+    }
+}
+
+/// The error of a failed call: a closed connection is [`StoreError::Unreachable`].
+fn pg_err(target: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
+    move |source| {
+        if source.is_closed() || (source.as_db_error().is_none() && source.code().is_none()) {
+            StoreError::Unreachable {
+                target: target.to_string(),
+                source,
+            }
+        } else {
+            StoreError::Postgres {
+                target: target.to_string(),
+                source,
+            }
+        }
+    }
+}
+
+/// The MD5 (hex) that keys a test in `flakiness_tests`, computed by the server.
+const KEY_MD5: &str = "md5($1 || chr(31) || $2 || chr(31) || $3)";
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the schema
+    /// up to [`SCHEMA_VERSION`]. TLS is not used: run it on loopback or a private network.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let target = redact(url);
+        let client = Client::connect(url, NoTls).map_err(|source| StoreError::Unreachable {
+            target: target.clone(),
+            source,
+        })?;
+        let mut store = PgStore {
+            client,
+            target,
+            test_ids: HashMap::new(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
+        pg_err(&self.target)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let target = self.target.clone();
+        let err = pg_err(&target);
+        let mut tx = self.client.transaction().map_err(&err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .map_err(&err)?;
+        let has = |tx: &mut Transaction<'_>, table: &str| -> Result<bool, StoreError> {
+            tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+                .map(|r| r.get::<_, bool>(0))
+                .map_err(&err)
+        };
+        let version: i64 = if has(&mut tx, "flakiness_schema")? {
+            tx.query_one("SELECT version FROM flakiness_schema", &[])
+                .map(|r| r.get(0))
+                .map_err(&err)?
+        } else if has(&mut tx, "flakiness_runs")? {
+            return Err(StoreError::PostgresSchema {
+                target: target.clone(),
+                what: "the database has a flakiness_runs table that flakiness did not create"
+                    .into(),
+            });
+        } else {
+            tx.batch_execute(
+                "CREATE TABLE flakiness_schema (version BIGINT NOT NULL);
+                 INSERT INTO flakiness_schema VALUES (0);",
+            )
+            .map_err(&err)?;
+            0
+        };
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::PostgresSchema {
+                target: target.clone(),
+                what: format!(
+                    "the store has schema version {version}; this flakiness knows up to {SCHEMA_VERSION}: upgrade flakiness"
+                ),
+            });
+        }
+        for &(v, sql) in MIGRATIONS {
+            if v > version {
+                tx.batch_execute(sql).map_err(&err)?;
+                tx.execute("UPDATE flakiness_schema SET version = $1", &[&v])
+                    .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn failure_of(row: &postgres::Row, at: usize) -> FailureRecord {
+    FailureRecord {
+        attempt: row.get::<_, i32>(at) as u32,
+        kind: FailureKind::parse(row.get::<_, &str>(at + 1)),
+        message: row.get(at + 2),
+        stack: row.get(at + 3),
+    }
+}
+
+fn outcome(code: i16, target: &str) -> Result<Outcome, StoreError> {
+    Outcome::from_code(code.into()).ok_or_else(|| StoreError::PostgresSchema {
+        target: target.to_string(),
+        what: format!("damaged store: unknown outcome code {code}"),
+    })
+}
+
+impl HistoryStore for PgStore {
+    fn describe(&self) -> String {
+        self.target.clone()
+    }
+
+    fn contains(&mut self, content_hash: &str) -> Result<bool, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT 1 FROM flakiness_runs WHERE content_hash = $1",
+                &[&content_hash],
+            )
+            .map_err(self.err())?;
+        Ok(!rows.is_empty())
+    }
+
+    fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
+        let results = merged(&run.results);
+        let target = self.target.clone();
+        let err = pg_err(&target);
+        let mut tx = self.client.transaction().map_err(&err)?;
+        let m = &run.meta;
+        let inserted = tx
+            .query(
+                "INSERT INTO flakiness_runs (content_hash, source, commit_id, start_ms, duration_ms,
+                                             title, url, category, ingested_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (content_hash) DO NOTHING RETURNING id",
+                &[
+                    &m.content_hash,
+                    &m.source,
+                    &m.commit_id,
+                    &m.start_ms,
+                    &m.duration_ms,
+                    &m.title,
+                    &m.url,
+                    &m.category,
+                    &now_ms(),
+                ],
+            )
+            .map_err(&err)?;
+        let Some(row) = inserted.first() else {
+            return Ok(Ingested::AlreadyPresent);
+        };
+        let run_id: i64 = row.get(0);
+        let add_test = tx
+            .prepare(&format!(
+                "INSERT INTO flakiness_tests (file, title_path, environment, key_md5)
+                 VALUES ($1, $2, $3, {KEY_MD5})
+                 ON CONFLICT (key_md5) DO NOTHING"
+            ))
+            .map_err(&err)?;
+        let find_test = tx
+            .prepare(&format!(
+                "SELECT id FROM flakiness_tests WHERE key_md5 = {KEY_MD5}
+                 AND file = $1 AND title_path = $2 AND environment = $3"
+            ))
+            .map_err(&err)?;
+        let add_result = tx
+            .prepare(
+                "INSERT INTO flakiness_results (test_id, run_id, outcome, attempts,
+                                                failed_attempts, duration_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .map_err(&err)?;
+        let add_failure = tx
+            .prepare(
+                "INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message, stack)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .map_err(&err)?;
+        let mut new_ids = Vec::new();
+        for (r, title_path) in &results {
+            let key = (r.file.clone(), title_path.clone(), r.environment.clone());
+            let test_id = match self.test_ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    tx.execute(&add_test, &[&key.0, &key.1, &key.2])
+                        .map_err(&err)?;
+                    let id: i64 = tx
+                        .query_one(&find_test, &[&key.0, &key.1, &key.2])
+                        .map_err(&err)?
+                        .get(0);
+                    new_ids.push((key, id));
+                    id
+                }
+            };
+            tx.execute(
+                &add_result,
+                &[
+                    &test_id,
+                    &run_id,
+                    &(r.outcome.code() as i16),
+                    &(r.attempts as i32),
+                    &(r.failed_attempts as i32),
+                    &r.duration_ms,
+                ],
+            )
+            .map_err(&err)?;
+            for f in &r.failures {
+                tx.execute(
+                    &add_failure,
+                    &[
+                        &run_id,
+                        &test_id,
+                        &(f.attempt as i32),
+                        &f.kind.as_str(),
+                        &f.message,
+                        &f.stack,
+                    ],
+                )
+                .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        self.test_ids.extend(new_ids);
+        Ok(Ingested::New { run_id })
+    }
+
+    fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, content_hash, source, commit_id, start_ms, duration_ms, title, url,
+                        category
+                 FROM flakiness_runs ORDER BY start_ms, id",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| RunInfo {
+                id: r.get(0),
+                meta: RunMeta {
+                    content_hash: r.get(1),
+                    source: r.get(2),
+                    commit_id: r.get(3),
+                    start_ms: r.get(4),
+                    duration_ms: r.get(5),
+                    title: r.get(6),
+                    url: r.get(7),
+                    category: r.get(8),
+                },
+            })
+            .collect())
+    }
+
+    fn tests(&mut self) -> Result<Vec<TestKey>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id, file, title_path, environment FROM flakiness_tests ORDER BY id",
+                &[],
+            )
+            .map_err(self.err())?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.get(0);
+                let path: &str = r.get(2);
+                let title_path =
+                    serde_json::from_str(path).map_err(|e| StoreError::PostgresSchema {
+                        target: self.target.clone(),
+                        what: format!("damaged store: test {id}: title path {path:?}: {e}"),
+                    })?;
+                Ok(TestKey {
+                    id,
+                    file: r.get(1),
+                    title_path,
+                    environment: r.get(3),
+                })
+            })
+            .collect()
+    }
+
+    fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError> {
+        let target = self.target.clone();
+        let err = pg_err(&target);
+        let params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let mut rows = self
+            .client
+            .query_raw(
+                "SELECT test_id, run_id, outcome, attempts, failed_attempts, duration_ms
+                 FROM flakiness_results ORDER BY test_id",
+                params,
+            )
+            .map_err(&err)?;
+        while let Some(r) =
+            postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(&err)?
+        {
+            f(ResultRow {
+                test_id: r.get(0),
+                run_id: r.get(1),
+                outcome: outcome(r.get(2), &target)?,
+                attempts: r.get::<_, i32>(3) as u32,
+                failed_attempts: r.get::<_, i32>(4) as u32,
+                duration_ms: r.get(5),
+            });
+        }
+        Ok(())
+    }
+
+    fn run_totals(&mut self) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT run_id,
+                        count(*) FILTER (WHERE outcome <> 3),
+                        count(*) FILTER (WHERE outcome = 1)
+                 FROM flakiness_results GROUP BY run_id ORDER BY run_id",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, i64>(0),
+                    r.get::<_, i64>(1) as u64,
+                    r.get::<_, i64>(2) as u64,
+                )
+            })
+            .collect())
+    }
+
+    fn run_failures(&mut self, run_id: i64) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT test_id, attempt, kind, message, stack FROM flakiness_failures
+                 WHERE run_id = $1 ORDER BY test_id, attempt",
+                &[&run_id],
+            )
+            .map_err(self.err())?;
+        Ok(rows.iter().map(|r| (r.get(0), failure_of(r, 1))).collect())
+    }
+
+    fn test_failures(
+        &mut self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT run_id, attempt, kind, message, stack FROM flakiness_failures
+                 WHERE test_id = $1 ORDER BY run_id, attempt LIMIT $2",
+                &[&test_id, &(limit as i64)],
+            )
+            .map_err(self.err())?;
+        Ok(rows.iter().map(|r| (r.get(0), failure_of(r, 1))).collect())
+    }
+
+    fn for_each_failure(
+        &mut self,
+        f: &mut dyn FnMut(i64, i64, FailureRecord),
+    ) -> Result<(), StoreError> {
+        let target = self.target.clone();
+        let err = pg_err(&target);
+        let params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let mut rows = self
+            .client
+            .query_raw(
+                "SELECT run_id, test_id, attempt, kind, message, stack FROM flakiness_failures",
+                params,
+            )
+            .map_err(&err)?;
+        while let Some(r) =
+            postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(&err)?
+        {
+            f(r.get(0), r.get(1), failure_of(&r, 2));
+        }
+        Ok(())
+    }
+
+    fn failures(&mut self, run_id: i64, test_id: i64) -> Result<Vec<FailureRecord>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT attempt, kind, message, stack FROM flakiness_failures
+                 WHERE run_id = $1 AND test_id = $2 ORDER BY attempt",
+                &[&run_id, &test_id],
+            )
+            .map_err(self.err())?;
+        Ok(rows.iter().map(|r| failure_of(r, 0)).collect())
+    }
+
+    fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let target = self.target.clone();
+        let err = pg_err(&target);
+        let mut tx = self.client.transaction().map_err(&err)?;
+        let runs = tx
+            .execute(
+                "DELETE FROM flakiness_runs WHERE start_ms < $1",
+                &[&cutoff_ms],
+            )
+            .map_err(&err)?;
+        tx.execute(
+            "DELETE FROM flakiness_tests t WHERE NOT EXISTS
+               (SELECT 1 FROM flakiness_results r WHERE r.test_id = t.id)",
+            &[],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        self.test_ids.clear();
+        Ok(runs)
+    }
+
+    fn counts(&mut self) -> Result<Counts, StoreError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT (SELECT count(*) FROM flakiness_runs),
+                        (SELECT count(*) FROM flakiness_tests),
+                        (SELECT count(*) FROM flakiness_results),
+                        (SELECT count(*) FROM flakiness_failures)",
+                &[],
+            )
+            .map_err(self.err())?;
+        Ok(Counts {
+            runs: row.get::<_, i64>(0) as u64,
+            tests: row.get::<_, i64>(1) as u64,
+            results: row.get::<_, i64>(2) as u64,
+            failures: row.get::<_, i64>(3) as u64,
+        })
+    }
+}

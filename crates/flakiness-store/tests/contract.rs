@@ -1,0 +1,287 @@
+//! One contract, both stores: every test here runs against a fresh SQLite file and, when
+//! `FLAKINESS_TEST_DATABASE_URL` names a PostgreSQL server (`.ci/run` starts one), against a
+//! fresh PostgreSQL database created for it (and dropped after).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod common;
+use common::{result, run};
+
+use flakiness_store::{HistoryStore, Ingested, Outcome, PgStore, SqliteStore, StoreError};
+
+/// Where a store lives; opening it again gives another connection to the same store.
+enum Location {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        admin: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl Location {
+    fn open(&self) -> Box<dyn HistoryStore + Send> {
+        match self {
+            Location::Sqlite { path, .. } => Box::new(SqliteStore::open(path).expect("sqlite")),
+            Location::Postgres { url, .. } => Box::new(PgStore::connect(url).expect("postgres")),
+        }
+    }
+}
+
+impl Drop for Location {
+    fn drop(&mut self) {
+        if let Location::Postgres { admin, name, .. } = self {
+            if let Ok(mut c) = postgres::Client::connect(admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh store of each kind available.
+fn locations() -> Vec<(&'static str, Location)> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("history.db");
+    let mut out = vec![("sqlite", Location::Sqlite { _dir: dir, path })];
+    match std::env::var("FLAKINESS_TEST_DATABASE_URL") {
+        Ok(admin) => {
+            let name = format!(
+                "flakiness_test_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst)
+            );
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .expect("FLAKINESS_TEST_DATABASE_URL is set but the server cannot be reached");
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create a test database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            let url = format!("{base}/{name}");
+            out.push(("postgres", Location::Postgres { admin, name, url }));
+        }
+        Err(_) => eprintln!("PostgreSQL skipped: FLAKINESS_TEST_DATABASE_URL is not set"),
+    }
+    out
+}
+
+#[test]
+fn runs_are_stored_once_and_read_back_in_start_order() {
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        let late = run(
+            "bbb",
+            2_000,
+            vec![
+                result("t1", "linux", Outcome::Passed, 1, 0),
+                result("t2", "linux", Outcome::Flaky, 2, 1),
+            ],
+        );
+        let early = run(
+            "aaa",
+            1_000,
+            vec![
+                result("t1", "linux", Outcome::Failed, 1, 1),
+                result("t1", "mac", Outcome::Skipped, 0, 0),
+            ],
+        );
+        let Ingested::New { run_id: late_id } = s.ingest(&late).expect("ingest") else {
+            panic!("{kind}: new run")
+        };
+        assert!(matches!(
+            s.ingest(&early).expect("ingest"),
+            Ingested::New { .. }
+        ));
+        assert_eq!(
+            s.ingest(&late).expect("again"),
+            Ingested::AlreadyPresent,
+            "{kind}"
+        );
+        assert!(s.contains("aaa").expect("contains"));
+        assert!(!s.contains("zzz").expect("contains"));
+
+        let runs = s.runs().expect("runs");
+        let hashes: Vec<&str> = runs.iter().map(|r| r.meta.content_hash.as_str()).collect();
+        assert_eq!(hashes, ["aaa", "bbb"], "{kind}");
+        assert_eq!(runs[1].id, late_id);
+        assert_eq!(runs[1].meta, late.meta, "{kind}");
+
+        let tests = s.tests().expect("tests");
+        let keys: Vec<(Vec<String>, &str)> = tests
+            .iter()
+            .map(|t| (t.title_path.clone(), t.environment.as_str()))
+            .collect();
+        let path = |t: &str| vec!["suite".to_string(), t.to_string()];
+        assert_eq!(
+            keys,
+            [
+                (path("t1"), "linux"),
+                (path("t2"), "linux"),
+                (path("t1"), "mac")
+            ],
+            "{kind}"
+        );
+        let mut rows = Vec::new();
+        s.for_each_result(&mut |r| rows.push((r.test_id, r.run_id, r.outcome, r.attempts)))
+            .expect("results");
+        assert_eq!(rows.len(), 4, "{kind}");
+        assert!(
+            rows.windows(2).all(|w| w[0].0 <= w[1].0),
+            "{kind}: grouped by test"
+        );
+        let t2 = tests[1].id;
+        let failures = s.failures(late_id, t2).expect("failures");
+        assert_eq!(failures, late.results[1].failures, "{kind}");
+        assert_eq!(s.test_failures(t2, 10).expect("by test")[0].0, late_id);
+        assert_eq!(s.run_failures(late_id).expect("by run").len(), 1);
+        let mut all = 0;
+        s.for_each_failure(&mut |_, _, _| all += 1).expect("all");
+        assert_eq!(all, 2, "{kind}");
+        let mut totals = s.run_totals().expect("totals");
+        totals.sort_unstable();
+        let early_id = runs[0].id;
+        let mut want = vec![(early_id, 1, 1), (late_id, 2, 0)];
+        want.sort_unstable();
+        assert_eq!(
+            totals, want,
+            "{kind}: ran excludes skipped, failed excludes flaky"
+        );
+    }
+}
+
+#[test]
+fn results_of_one_test_in_one_run_are_merged() {
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        let r = run(
+            "dup",
+            1,
+            vec![
+                result("t", "linux", Outcome::Failed, 1, 1),
+                result("t", "linux", Outcome::Passed, 2, 0),
+                result("t", "linux", Outcome::Failed, 1, 1),
+            ],
+        );
+        let Ingested::New { run_id } = s.ingest(&r).expect("ingest") else {
+            panic!("new")
+        };
+        let mut rows = Vec::new();
+        s.for_each_result(&mut |r| {
+            rows.push((r.outcome, r.attempts, r.failed_attempts, r.duration_ms))
+        })
+        .expect("rows");
+        assert_eq!(rows, [(Outcome::Flaky, 4, 2, Some(40))], "{kind}");
+        let test = s.tests().expect("tests")[0].id;
+        let attempts: Vec<u32> = s
+            .failures(run_id, test)
+            .expect("failures")
+            .iter()
+            .map(|f| f.attempt)
+            .collect();
+        assert_eq!(attempts, [0, 3], "{kind}");
+    }
+}
+
+#[test]
+fn pruning_removes_old_runs_and_tests_left_without_results() {
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        s.ingest(&run(
+            "old",
+            100,
+            vec![result("gone", "linux", Outcome::Failed, 1, 1)],
+        ))
+        .expect("old");
+        s.ingest(&run(
+            "new",
+            200,
+            vec![result("kept", "linux", Outcome::Passed, 1, 0)],
+        ))
+        .expect("new");
+        assert_eq!(s.prune_before(150).expect("prune"), 1, "{kind}");
+        let c = s.counts().expect("counts");
+        assert_eq!(
+            (c.runs, c.tests, c.results, c.failures),
+            (1, 1, 1, 0),
+            "{kind}"
+        );
+        // The same run again is new again, and its test comes back.
+        assert!(matches!(
+            s.ingest(&run(
+                "old",
+                100,
+                vec![result("gone", "linux", Outcome::Failed, 1, 1)]
+            ))
+            .expect("again"),
+            Ingested::New { .. }
+        ));
+        assert_eq!(s.counts().expect("counts").tests, 2, "{kind}");
+    }
+}
+
+/// Two writers, each with its own connection, open the store at once and ingest into it:
+/// nothing is lost, tests shared by both are stored once.
+#[test]
+fn two_writers_share_one_store() {
+    for (kind, loc) in locations() {
+        std::thread::scope(|scope| {
+            for w in 0..2 {
+                let loc = &loc;
+                scope.spawn(move || {
+                    let mut s = loc.open();
+                    for i in 0..30 {
+                        let r = run(
+                            &format!("w{w}-{i}"),
+                            i,
+                            (0..20)
+                                .map(|t| result(&format!("t{t}"), "linux", Outcome::Passed, 1, 0))
+                                .collect(),
+                        );
+                        assert!(matches!(
+                            s.ingest(&r).expect("ingest"),
+                            Ingested::New { .. }
+                        ));
+                    }
+                });
+            }
+        });
+        let c = loc.open().counts().expect("counts");
+        assert_eq!((c.runs, c.tests, c.results), (60, 20, 1200), "{kind}");
+    }
+}
+
+/// The schema is created once and found again; a store reopened reads the same.
+#[test]
+fn reopening_keeps_everything() {
+    for (kind, loc) in locations() {
+        loc.open()
+            .ingest(&run(
+                "x",
+                1,
+                vec![result("t", "linux", Outcome::Passed, 1, 0)],
+            ))
+            .expect("ingest");
+        let mut again = loc.open();
+        assert!(again.contains("x").expect("contains"), "{kind}");
+        assert_eq!(again.counts().expect("counts").results, 1);
+        assert!(!again.describe().is_empty());
+    }
+}
+
+/// A server that is not there: a clear error, and the password never in it.
+#[test]
+fn an_unreachable_server_is_reported_without_the_password() {
+    let e = PgStore::connect("postgres://ci:s3cret-pw@127.0.0.1:1/history").expect_err("down");
+    assert!(matches!(e, StoreError::Unreachable { .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("postgres://ci:***@127.0.0.1:1/history"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(!format!("{e:?}").contains("s3cret"));
+}
