@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use flakiness_store::{
-    FailureKind, HistoryStore, Outcome, ResultRow, RunInfo, StoreError, TestKey,
+    FailureKind, HistoryStore, Outcome, ResultRow, RunInfo, RunTotals, StoreError, TestKey,
 };
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,8 @@ pub struct AnalysisOptions {
     pub isolated_min: usize,
     /// Example errors kept per flaky or broken test.
     pub examples: usize,
+    /// Latest runs shown in each test's history strip.
+    pub strip_runs: usize,
 }
 
 impl Default for AnalysisOptions {
@@ -51,6 +53,7 @@ impl Default for AnalysisOptions {
             incident_signature_share: 0.5,
             isolated_min: 2,
             examples: 3,
+            strip_runs: 60,
         }
     }
 }
@@ -155,8 +158,109 @@ pub struct TestAnalysis {
     pub signatures: Vec<SignatureCount>,
     /// Example error messages (flaky and broken tests).
     pub examples: Vec<String>,
+    /// Its result in each of the latest `strip_runs` runs of the history, oldest first:
+    /// `P` passed, `F` failed, `K` flaky (retry flake), `S` skipped, `I` in an incident, `.`
+    /// no result.
+    pub history: String,
     #[serde(skip)]
     pub test_id: i64,
+}
+
+/// The first 12 characters of a commit id, for display.
+pub fn short_commit(commit: &str) -> String {
+    commit.chars().take(12).collect()
+}
+
+impl TestAnalysis {
+    /// `file › suite › test`.
+    pub fn display_name(&self) -> String {
+        let t = self;
+        let mut parts: Vec<&str> = Vec::with_capacity(t.title_path.len() + 1);
+        if !t.file.is_empty() {
+            parts.push(&t.file);
+        }
+        parts.extend(t.title_path.iter().map(String::as_str));
+        parts.join(" › ")
+    }
+
+    /// One line of evidence.
+    pub fn evidence_line(&self) -> String {
+        let t = self;
+        let e = &t.evidence;
+        match t.classification {
+            Classification::Broken => match &e.broken_since {
+                Some(b) => format!(
+                    "failing for the last {} runs, since commit {}",
+                    b.runs,
+                    short_commit(&b.commit_id)
+                ),
+                None => String::new(),
+            },
+            Classification::Flaky => {
+                let mut parts = Vec::new();
+                if e.retry_flakes > 0 {
+                    parts.push(format!("{} retry flake(s)", e.retry_flakes));
+                }
+                if e.same_commit_flips > 0 {
+                    parts.push(format!("{} same-commit flip(s)", e.same_commit_flips));
+                }
+                if e.isolated_failures > 0 {
+                    parts.push(format!("{} isolated failure(s)", e.isolated_failures));
+                }
+                parts.push(format!(
+                    "{} failed of {} runs, flip rate {:.2}",
+                    e.failed_runs, e.ran, e.flip_rate
+                ));
+                parts.join(", ")
+            }
+            Classification::Stable | Classification::Skipped => {
+                format!("{} failed of {} runs", e.failed_runs, e.ran)
+            }
+        }
+    }
+}
+
+impl Analysis {
+    /// Tests (and environments) of this classification.
+    pub fn count(&self, c: Classification) -> usize {
+        self.tests.iter().filter(|t| t.classification == c).count()
+    }
+
+    /// `N runs, N tests × environments: N flaky, N broken, N stable, N skipped; N incident(s)`.
+    pub fn counts_line(&self) -> String {
+        format!(
+            "{} runs, {} tests × environments: {} flaky, {} broken, {} stable, {} skipped; {} incident(s)",
+            self.runs,
+            self.tests.len(),
+            self.count(Classification::Flaky),
+            self.count(Classification::Broken),
+            self.count(Classification::Stable),
+            self.count(Classification::Skipped),
+            self.incidents.len()
+        )
+    }
+
+    /// The tests worth showing, in rank order: flaky, broken, and new failures.
+    pub fn listed(&self) -> impl Iterator<Item = &TestAnalysis> {
+        self.tests.iter().filter(|t| {
+            matches!(
+                t.classification,
+                Classification::Flaky | Classification::Broken
+            ) || t.evidence.new_failure
+        })
+    }
+}
+
+/// One run of the history, counted: the flake-rate trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrendPoint {
+    pub start_ms: i64,
+    pub commit_id: String,
+    pub ran: u64,
+    pub failed: u64,
+    pub flaky: u64,
+    pub incident: bool,
 }
 
 /// A run where a large share of the tests failed at once with one error.
@@ -200,6 +304,8 @@ pub struct Analysis {
     pub incidents: Vec<Incident>,
     /// Signatures shared by more than one test, or seen more than once, most failures first.
     pub patterns: Vec<Pattern>,
+    /// Every run, oldest first, with its counts.
+    pub trend: Vec<TrendPoint>,
 }
 
 /// One run, as the analysis sees it.
@@ -221,11 +327,13 @@ struct Point {
 fn incidents(
     store: &mut dyn HistoryStore,
     runs: &[RunInfo],
+    totals: &[RunTotals],
     opts: &AnalysisOptions,
 ) -> Result<Vec<Incident>, StoreError> {
     let by_id: HashMap<i64, &RunInfo> = runs.iter().map(|r| (r.id, r)).collect();
     let mut out = Vec::new();
-    for (run_id, ran, failed) in store.run_totals()? {
+    for t in totals {
+        let (run_id, ran, failed) = (t.run_id, t.ran, t.failed);
         if failed < opts.incident_min_failures
             || ran == 0
             || (failed as f64) < opts.incident_share * ran as f64
@@ -446,6 +554,17 @@ fn classify(
             1.0 - 0.5f64.powf(ev.ran as f64 / 10.0),
         )
     };
+    let strip_from = total_runs.saturating_sub(opts.strip_runs);
+    let mut history = vec![b'.'; total_runs - strip_from];
+    for p in points.iter().filter(|p| p.run >= strip_from) {
+        history[p.run - strip_from] = match p.outcome {
+            Outcome::Skipped => b'S',
+            _ if runs[p.run].incident => b'I',
+            Outcome::Passed => b'P',
+            Outcome::Failed => b'F',
+            Outcome::Flaky => b'K',
+        };
+    }
     TestAnalysis {
         file: key.file.clone(),
         title_path: key.title_path.clone(),
@@ -456,6 +575,7 @@ fn classify(
         evidence: ev,
         signatures: Vec::new(),
         examples: Vec::new(),
+        history: String::from_utf8(history).unwrap_or_default(),
         test_id: key.id,
     }
 }
@@ -467,7 +587,8 @@ pub fn analyze(
     opts: &AnalysisOptions,
 ) -> Result<Analysis, StoreError> {
     let runs = store.runs()?;
-    let incidents = incidents(store, &runs, opts)?;
+    let totals = store.run_totals()?;
+    let incidents = incidents(store, &runs, &totals, opts)?;
     let incident_ids: HashSet<i64> = incidents.iter().map(|i| i.run_id).collect();
     let rank: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     let ctx: Vec<RunCtx> = runs
@@ -603,10 +724,26 @@ pub fn analyze(
             .then(a.title_path.cmp(&b.title_path))
             .then(a.environment.cmp(&b.environment))
     });
+    let by_run: HashMap<i64, &RunTotals> = totals.iter().map(|t| (t.run_id, t)).collect();
+    let trend = runs
+        .iter()
+        .map(|r| {
+            let t = by_run.get(&r.id);
+            TrendPoint {
+                start_ms: r.meta.start_ms,
+                commit_id: r.meta.commit_id.clone(),
+                ran: t.map_or(0, |t| t.ran),
+                failed: t.map_or(0, |t| t.failed),
+                flaky: t.map_or(0, |t| t.flaky),
+                incident: incident_ids.contains(&r.id),
+            }
+        })
+        .collect();
     Ok(Analysis {
         runs: runs.len(),
         tests,
         incidents,
         patterns,
+        trend,
     })
 }

@@ -7,6 +7,7 @@
 //! sources, skipping (and listing) invalid reports and reports already stored.
 
 mod analysis;
+mod html;
 mod ingest;
 mod quarantine;
 mod signature;
@@ -14,9 +15,10 @@ mod signature;
 use std::path::{Path, PathBuf};
 
 pub use analysis::{
-    analyze, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence, Incident, Pattern,
-    SignatureCount, TestAnalysis,
+    analyze, short_commit, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence,
+    Incident, Pattern, SignatureCount, TestAnalysis, TrendPoint,
 };
+pub use html::{escape, render_html};
 pub use quarantine::{
     Quarantine, QuarantineChanges, QuarantineEntry, QuarantineError, Released, QUARANTINE_VERSION,
 };

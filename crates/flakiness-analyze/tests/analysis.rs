@@ -411,3 +411,60 @@ fn quarantine_files_are_checked() {
     let e = Quarantine::load(&newer).expect_err("newer");
     assert!(e.to_string().contains("version 9"), "{e}");
 }
+
+/// The HTML page: self-contained, every text escaped, a strip per listed test, the trend.
+#[test]
+fn the_html_page_escapes_everything_and_shows_the_history() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("store");
+    let evil = "<script>alert(1)</script>";
+    for i in 0..8usize {
+        let outcome = if i % 3 == 1 {
+            Outcome::Flaky
+        } else {
+            Outcome::Passed
+        };
+        ingest(
+            &mut store,
+            i,
+            vec![
+                result(evil, outcome, "expected \"a\" & got <b>"),
+                result("plain", Outcome::Passed, ""),
+            ],
+        );
+    }
+    let a = analyze(&mut store, &AnalysisOptions::default()).expect("analyze");
+    let t = find(&a.tests, evil);
+    assert_eq!(t.classification, Classification::Flaky);
+    assert_eq!(t.history, "PKPPKPPK");
+    assert_eq!(a.trend.len(), 8);
+    assert_eq!(a.trend[1].flaky, 1);
+
+    let html = flakiness_analyze::render_html(&a);
+    assert!(
+        !html.contains("<script"),
+        "no script, and the name is escaped"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("expected &quot;a&quot; &amp; got &lt;b&gt;"));
+    assert!(html.contains("Content-Security-Policy"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external request"
+    );
+    assert_eq!(
+        html.matches("<tr class=\"test\">").count(),
+        1,
+        "only the flaky test is listed"
+    );
+    let strip = html.split("class=\"strip\">").nth(1).expect("strip");
+    let cells: String = strip
+        .split("</td>")
+        .next()
+        .expect("cells")
+        .match_indices("<i class=\"")
+        .map(|(i, _)| strip.as_bytes()[i + 10] as char)
+        .collect();
+    assert_eq!(cells, "PKPPKPPK");
+    assert_eq!(html.matches("<polyline").count(), 2);
+}

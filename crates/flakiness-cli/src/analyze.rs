@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use flakiness_analyze::{
-    analyze, discover, ingest_all, Analysis, AnalysisOptions, Classification, LoadLimits,
-    Quarantine, TestAnalysis,
+    analyze, discover, ingest_all, render_html, short_commit, Analysis, AnalysisOptions,
+    Classification, LoadLimits, Quarantine, TestAnalysis,
 };
 use flakiness_store::{HistoryStore, PgStore, SqliteStore};
 
@@ -66,6 +66,9 @@ pub struct Args {
     /// runner with `flakiness quarantine FILE`.
     #[arg(long, value_name = "FILE")]
     quarantine: Option<PathBuf>,
+    /// Also write one self-contained HTML page (ranked list, history strips, trend chart).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Consecutive clean runs after which a quarantined test leaves.
     #[arg(long, default_value_t = 10, value_name = "N")]
     release_after: usize,
@@ -135,6 +138,19 @@ enum Format {
 enum FailOn {
     Flaky,
     Broken,
+}
+
+/// Writes `bytes` to `path` whole or not at all (a temporary file beside it, renamed).
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// `90d`, `12h`, `2w`, `30m` in milliseconds.
@@ -262,6 +278,13 @@ pub fn run(args: Args) -> u8 {
             path.display()
         );
     }
+    if let Some(path) = &args.html {
+        if let Err(e) = write_whole(path, render_html(&analysis).as_bytes()) {
+            eprintln!("flakiness: {}: {e}", path.display());
+            return exit_codes::IO;
+        }
+        eprintln!("flakiness: wrote {}", path.display());
+    }
     let printed = match args.format {
         Format::Human => print_human(&analysis),
         Format::Json => print_json(&analysis),
@@ -289,79 +312,10 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// `file › suite › test`.
-fn name(t: &TestAnalysis) -> String {
-    let mut parts: Vec<&str> = Vec::with_capacity(t.title_path.len() + 1);
-    if !t.file.is_empty() {
-        parts.push(&t.file);
-    }
-    parts.extend(t.title_path.iter().map(String::as_str));
-    parts.join(" › ")
-}
-
-/// One line of evidence.
-fn evidence(t: &TestAnalysis) -> String {
-    let e = &t.evidence;
-    match t.classification {
-        Classification::Broken => match &e.broken_since {
-            Some(b) => format!(
-                "failing for the last {} runs, since commit {}",
-                b.runs,
-                &b.commit_id[..b.commit_id.len().min(12)]
-            ),
-            None => String::new(),
-        },
-        Classification::Flaky => {
-            let mut parts = Vec::new();
-            if e.retry_flakes > 0 {
-                parts.push(format!("{} retry flake(s)", e.retry_flakes));
-            }
-            if e.same_commit_flips > 0 {
-                parts.push(format!("{} same-commit flip(s)", e.same_commit_flips));
-            }
-            if e.isolated_failures > 0 {
-                parts.push(format!("{} isolated failure(s)", e.isolated_failures));
-            }
-            parts.push(format!(
-                "{} failed of {} runs, flip rate {:.2}",
-                e.failed_runs, e.ran, e.flip_rate
-            ));
-            parts.join(", ")
-        }
-        Classification::Stable | Classification::Skipped => {
-            format!("{} failed of {} runs", e.failed_runs, e.ran)
-        }
-    }
-}
-
-fn counts(a: &Analysis) -> String {
-    let n = |c: Classification| a.tests.iter().filter(|t| t.classification == c).count();
-    format!(
-        "{} runs, {} tests × environments: {} flaky, {} broken, {} stable, {} skipped; {} incident(s)",
-        a.runs,
-        a.tests.len(),
-        n(Classification::Flaky),
-        n(Classification::Broken),
-        n(Classification::Stable),
-        n(Classification::Skipped),
-        a.incidents.len()
-    )
-}
-
-/// Tests worth listing: flaky, broken, and new failures.
-fn listed(a: &Analysis) -> impl Iterator<Item = &TestAnalysis> {
-    a.tests.iter().filter(|t| {
-        matches!(
-            t.classification,
-            Classification::Flaky | Classification::Broken
-        ) || t.evidence.new_failure
-    })
-}
-
 fn print_human(a: &Analysis) -> std::io::Result<()> {
     let mut out = anstream::stdout().lock();
-    writeln!(out, "{}", counts(a))?;
-    let rows: Vec<&TestAnalysis> = listed(a).collect();
+    writeln!(out, "{}", a.counts_line())?;
+    let rows: Vec<&TestAnalysis> = a.listed().collect();
     if !rows.is_empty() {
         writeln!(out)?;
         writeln!(
@@ -383,9 +337,9 @@ fn print_human(a: &Analysis) -> std::io::Result<()> {
             t.score,
             t.confidence,
             t.environment,
-            name(t)
+            t.display_name()
         )?;
-        writeln!(out, "{:<34}{}", "", evidence(t))?;
+        writeln!(out, "{:<34}{}", "", t.evidence_line())?;
         if let Some(m) = t.examples.first() {
             let first = m.lines().next().unwrap_or_default();
             writeln!(
@@ -401,7 +355,7 @@ fn print_human(a: &Analysis) -> std::io::Result<()> {
             out,
             "\nincident: {} ({}): {} of {} tests failed, {:.0}% with: {}",
             i.source,
-            &i.commit_id[..i.commit_id.len().min(12)],
+            short_commit(&i.commit_id),
             i.failed,
             i.ran,
             i.signature_share * 100.0,
@@ -429,8 +383,8 @@ fn cell(s: &str) -> String {
 }
 
 fn markdown(a: &Analysis) -> String {
-    let mut s = format!("## Flaky test analysis\n\n{}\n", counts(a));
-    let rows: Vec<&TestAnalysis> = listed(a).collect();
+    let mut s = format!("## Flaky test analysis\n\n{}\n", a.counts_line());
+    let rows: Vec<&TestAnalysis> = a.listed().collect();
     if !rows.is_empty() {
         s.push_str("\n| Class | Score | Test | Environment | Evidence |\n|---|---:|---|---|---|\n");
         for t in rows {
@@ -438,9 +392,9 @@ fn markdown(a: &Analysis) -> String {
                 "| {} | {:.2} | {} | {} | {} |\n",
                 t.classification.as_str(),
                 t.score,
-                cell(&name(t)),
+                cell(&t.display_name()),
                 cell(&t.environment),
-                cell(&evidence(t))
+                cell(&t.evidence_line())
             ));
         }
     }
@@ -450,7 +404,7 @@ fn markdown(a: &Analysis) -> String {
             s.push_str(&format!(
                 "| {} | `{}` | {} of {} | {} |\n",
                 cell(&i.source),
-                &i.commit_id[..i.commit_id.len().min(12)],
+                short_commit(&i.commit_id),
                 i.failed,
                 i.ran,
                 cell(&i.signature)
@@ -474,7 +428,7 @@ fn gh_property(s: &str) -> String {
 
 fn print_github(a: &Analysis) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    for t in listed(a) {
+    for t in a.listed() {
         let title = match t.classification {
             Classification::Broken => "Broken test",
             Classification::Flaky => "Flaky test",
@@ -489,7 +443,11 @@ fn print_github(a: &Analysis) -> std::io::Result<()> {
             out,
             "::warning {file}title={}::{}",
             gh_property(&format!("{title} [{}]", t.environment)),
-            gh_data(&format!("{}: {}", t.title_path.join(" › "), evidence(t)))
+            gh_data(&format!(
+                "{}: {}",
+                t.title_path.join(" › "),
+                t.evidence_line()
+            ))
         )?;
     }
     let summary = markdown(a);

@@ -64,8 +64,8 @@ pub trait HistoryStore {
     fn tests(&mut self) -> Result<Vec<TestKey>, StoreError>;
     /// Every stored result, grouped by test (ascending id); rows stream.
     fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError>;
-    /// For every run with results: (run id, results that ran, results that failed).
-    fn run_totals(&mut self) -> Result<Vec<(i64, u64, u64)>, StoreError>;
+    /// For every run with results, by run id: how many ran, failed, were flaky.
+    fn run_totals(&mut self) -> Result<Vec<RunTotals>, StoreError>;
     /// The failures of a run: (test id, failure), by test then attempt.
     fn run_failures(&mut self, run_id: i64) -> Result<Vec<(i64, FailureRecord)>, StoreError>;
     /// The failures of a test: (run id, failure), by run then attempt, at most `limit`.
@@ -106,7 +106,7 @@ impl HistoryStore for SqliteStore {
     fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError> {
         SqliteStore::for_each_result(self, f)
     }
-    fn run_totals(&mut self) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+    fn run_totals(&mut self) -> Result<Vec<RunTotals>, StoreError> {
         SqliteStore::run_totals(self)
     }
     fn run_failures(&mut self, run_id: i64) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
@@ -313,6 +313,18 @@ pub struct ResultRow {
     pub attempts: u32,
     pub failed_attempts: u32,
     pub duration_ms: Option<i64>,
+}
+
+/// The results of one run, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RunTotals {
+    pub run_id: i64,
+    /// Results that ran (not skipped).
+    pub ran: u64,
+    /// Results that failed (no attempt as expected).
+    pub failed: u64,
+    /// Results that were flaky (failed and passed attempts).
+    pub flaky: u64,
 }
 
 /// Rows in the store.

@@ -7,7 +7,7 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::{
     merged, Counts, FailureKind, FailureRecord, HistoryStore, Ingested, Outcome, ResultRow,
-    RunInfo, RunMeta, RunRecord, StoreError, TestKey, SCHEMA_VERSION,
+    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestKey, SCHEMA_VERSION,
 };
 
 /// Advisory lock taken while migrating ("FLKY").
@@ -407,25 +407,25 @@ impl HistoryStore for PgStore {
         Ok(())
     }
 
-    fn run_totals(&mut self) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+    fn run_totals(&mut self) -> Result<Vec<RunTotals>, StoreError> {
         let rows = self
             .client
             .query(
                 "SELECT run_id,
                         count(*) FILTER (WHERE outcome <> 3),
-                        count(*) FILTER (WHERE outcome = 1)
+                        count(*) FILTER (WHERE outcome = 1),
+                        count(*) FILTER (WHERE outcome = 2)
                  FROM flakiness_results GROUP BY run_id ORDER BY run_id",
                 &[],
             )
             .map_err(self.err())?;
         Ok(rows
             .iter()
-            .map(|r| {
-                (
-                    r.get::<_, i64>(0),
-                    r.get::<_, i64>(1) as u64,
-                    r.get::<_, i64>(2) as u64,
-                )
+            .map(|r| RunTotals {
+                run_id: r.get(0),
+                ran: r.get::<_, i64>(1) as u64,
+                failed: r.get::<_, i64>(2) as u64,
+                flaky: r.get::<_, i64>(3) as u64,
             })
             .collect())
     }

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 
 use crate::{
     merged, Counts, FailureKind, Ingested, Outcome, ResultRow, RunInfo, RunMeta, RunRecord,
-    StoreError, TestKey,
+    RunTotals, StoreError, TestKey,
 };
 
 /// `PRAGMA application_id` of our stores ("FLKY"): tells our files from other SQLite files.
@@ -472,26 +472,27 @@ impl SqliteStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(&err)
     }
 
-    /// For every run with results: (run id, results that ran, results that failed), by run id.
-    /// Skipped results are not counted as run; flaky ones count as run, not failed.
-    pub fn run_totals(&self) -> Result<Vec<(i64, u64, u64)>, StoreError> {
+    /// For every run with results, by run id: results that ran (not skipped), failed, flaky.
+    pub fn run_totals(&self) -> Result<Vec<RunTotals>, StoreError> {
         let err = sql_err_waited(&self.path, self.busy_timeout);
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT run_id,
                         sum(outcome <> 3),
-                        sum(outcome = 1)
+                        sum(outcome = 1),
+                        sum(outcome = 2)
                  FROM results GROUP BY run_id ORDER BY run_id",
             )
             .map_err(&err)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)? as u64,
-                ))
+                Ok(RunTotals {
+                    run_id: r.get(0)?,
+                    ran: r.get::<_, i64>(1)? as u64,
+                    failed: r.get::<_, i64>(2)? as u64,
+                    flaky: r.get::<_, i64>(3)? as u64,
+                })
             })
             .map_err(&err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&err)
