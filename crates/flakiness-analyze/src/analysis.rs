@@ -319,8 +319,15 @@ struct RunCtx {
 /// One result of a test, in run order.
 #[derive(Clone, Copy)]
 struct Point {
-    run: usize,
+    /// Rank of the run (its index in start order).
+    run: u32,
     outcome: Outcome,
+}
+
+impl Point {
+    fn at(&self) -> usize {
+        self.run as usize
+    }
 }
 
 /// Runs where a large share of the tests failed at once with one shared signature.
@@ -423,15 +430,15 @@ fn classify(
 ) -> TestAnalysis {
     let mut ev = Evidence {
         runs: points.len(),
-        first_seen_ms: points.first().map_or(0, |p| runs[p.run].start_ms),
-        last_seen_ms: points.last().map_or(0, |p| runs[p.run].start_ms),
+        first_seen_ms: points.first().map_or(0, |p| runs[p.at()].start_ms),
+        last_seen_ms: points.last().map_or(0, |p| runs[p.at()].start_ms),
         ..Evidence::default()
     };
     let clean: Vec<Point> = points
         .iter()
         .copied()
         .filter(|p| {
-            if runs[p.run].incident && p.outcome != Outcome::Skipped {
+            if runs[p.at()].incident && p.outcome != Outcome::Skipped {
                 ev.incident_runs += 1;
                 false
             } else {
@@ -461,8 +468,8 @@ fn classify(
     if broken {
         let first = &clean[clean.len() - streak];
         ev.broken_since = Some(BrokenSince {
-            commit_id: runs[first.run].commit.clone(),
-            start_ms: runs[first.run].start_ms,
+            commit_id: runs[first.at()].commit.clone(),
+            start_ms: runs[first.at()].start_ms,
             runs: streak,
         });
     }
@@ -471,7 +478,7 @@ fn classify(
     let before = &clean[..clean.len() - if broken { streak } else { 0 }];
     let mut by_commit: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
     for p in before {
-        let e = by_commit.entry(runs[p.run].commit.as_str()).or_default();
+        let e = by_commit.entry(runs[p.at()].commit.as_str()).or_default();
         if is_pass(p.outcome) {
             e.0 = true;
         }
@@ -491,7 +498,7 @@ fn classify(
         .filter(|w| {
             w[1].outcome == Outcome::Failed && is_pass(w[0].outcome) && is_pass(w[2].outcome)
         })
-        .map(|w| w[1].run)
+        .map(|w| w[1].at())
         .collect();
     ev.isolated_failures = isolated.len();
     let flip_set: HashSet<&str> = flip_commits.iter().copied().collect();
@@ -499,10 +506,10 @@ fn classify(
         .iter()
         .filter(|p| {
             p.outcome == Outcome::Flaky
-                || (p.outcome == Outcome::Failed && flip_set.contains(runs[p.run].commit.as_str()))
-                || isolated.contains(&p.run)
+                || (p.outcome == Outcome::Failed && flip_set.contains(runs[p.at()].commit.as_str()))
+                || isolated.contains(&p.at())
         })
-        .map(|p| runs[p.run].start_ms)
+        .map(|p| runs[p.at()].start_ms)
         .max();
     ev.clean_streak = clean
         .iter()
@@ -518,11 +525,11 @@ fn classify(
     let failed = |p: &&Point| p.outcome == Outcome::Failed || p.outcome == Outcome::Flaky;
     let recent_fail = clean
         .iter()
-        .filter(|p| p.run >= recent_from)
+        .filter(|p| p.at() >= recent_from)
         .any(|p| failed(&p));
     let prior: Vec<&Point> = clean
         .iter()
-        .filter(|p| p.run >= prior_from && p.run < recent_from)
+        .filter(|p| p.at() >= prior_from && p.at() < recent_from)
         .collect();
     ev.new_failure = recent_fail && !prior.is_empty() && !prior.iter().any(failed);
 
@@ -556,10 +563,10 @@ fn classify(
     };
     let strip_from = total_runs.saturating_sub(opts.strip_runs);
     let mut history = vec![b'.'; total_runs - strip_from];
-    for p in points.iter().filter(|p| p.run >= strip_from) {
-        history[p.run - strip_from] = match p.outcome {
+    for p in points.iter().filter(|p| p.at() >= strip_from) {
+        history[p.at() - strip_from] = match p.outcome {
             Outcome::Skipped => b'S',
-            _ if runs[p.run].incident => b'I',
+            _ if runs[p.at()].incident => b'I',
             Outcome::Passed => b'P',
             Outcome::Failed => b'F',
             Outcome::Flaky => b'K',
@@ -605,31 +612,25 @@ pub fn analyze(
     let keys: HashMap<i64, TestKey> = store.tests()?.into_iter().map(|k| (k.id, k)).collect();
 
     let mut tests = Vec::with_capacity(keys.len());
-    let mut current: Option<i64> = None;
-    let mut points: Vec<Point> = Vec::new();
-    let flush = |test: i64, points: &mut Vec<Point>, tests: &mut Vec<TestAnalysis>| {
-        points.sort_by_key(|p| p.run);
-        if let Some(key) = keys.get(&test) {
-            tests.push(classify(key, points, &ctx, runs.len(), opts));
-        }
-        points.clear();
-    };
+    // Results come in storage order (by run): each test's history is gathered, compactly
+    // (8 bytes a result), then ordered by run start and classified.
+    let mut histories: HashMap<i64, Vec<Point>> = HashMap::with_capacity(keys.len());
     store.for_each_result(&mut |row: ResultRow| {
-        if current != Some(row.test_id) {
-            if let Some(t) = current {
-                flush(t, &mut points, &mut tests);
-            }
-            current = Some(row.test_id);
-        }
         if let Some(&run) = rank.get(&row.run_id) {
-            points.push(Point {
-                run,
+            histories.entry(row.test_id).or_default().push(Point {
+                run: run as u32,
                 outcome: row.outcome,
             });
         }
     })?;
-    if let Some(t) = current {
-        flush(t, &mut points, &mut tests);
+    let mut ids: Vec<i64> = keys.keys().copied().collect();
+    ids.sort_unstable();
+    for id in ids {
+        let mut points = histories.remove(&id).unwrap_or_default();
+        points.sort_by_key(|p| p.run);
+        if let Some(key) = keys.get(&id) {
+            tests.push(classify(key, &points, &ctx, runs.len(), opts));
+        }
     }
 
     // Signatures: per test, and across tests for the patterns (outside incidents).

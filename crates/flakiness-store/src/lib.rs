@@ -62,7 +62,8 @@ pub trait HistoryStore {
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError>;
     /// Every stored test and environment, by id.
     fn tests(&mut self) -> Result<Vec<TestKey>, StoreError>;
-    /// Every stored result, grouped by test (ascending id); rows stream.
+    /// Every stored result, by run id then test id (the order they are stored in); rows
+    /// stream.
     fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError>;
     /// For every run with results, by run id: how many ran, failed, were flaky.
     fn run_totals(&mut self) -> Result<Vec<RunTotals>, StoreError>;

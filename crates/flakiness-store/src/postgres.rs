@@ -38,15 +38,14 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         key_md5     TEXT NOT NULL UNIQUE
     );
     CREATE TABLE flakiness_results (
-        test_id         BIGINT NOT NULL REFERENCES flakiness_tests (id),
         run_id          BIGINT NOT NULL REFERENCES flakiness_runs (id) ON DELETE CASCADE,
+        test_id         BIGINT NOT NULL REFERENCES flakiness_tests (id),
         outcome         SMALLINT NOT NULL,
         attempts        INTEGER NOT NULL,
         failed_attempts INTEGER NOT NULL,
         duration_ms     BIGINT,
-        PRIMARY KEY (test_id, run_id)
+        PRIMARY KEY (run_id, test_id)
     );
-    CREATE INDEX flakiness_results_by_run ON flakiness_results (run_id);
     CREATE TABLE flakiness_failures (
         run_id  BIGINT NOT NULL REFERENCES flakiness_runs (id) ON DELETE CASCADE,
         test_id BIGINT NOT NULL REFERENCES flakiness_tests (id),
@@ -388,7 +387,7 @@ impl HistoryStore for PgStore {
             .client
             .query_raw(
                 "SELECT test_id, run_id, outcome, attempts, failed_attempts, duration_ms
-                 FROM flakiness_results ORDER BY test_id",
+                 FROM flakiness_results ORDER BY run_id, test_id",
                 params,
             )
             .map_err(&err)?;
@@ -503,8 +502,8 @@ impl HistoryStore for PgStore {
             )
             .map_err(&err)?;
         tx.execute(
-            "DELETE FROM flakiness_tests t WHERE NOT EXISTS
-               (SELECT 1 FROM flakiness_results r WHERE r.test_id = t.id)",
+            "DELETE FROM flakiness_tests WHERE id NOT IN
+               (SELECT DISTINCT test_id FROM flakiness_results)",
             &[],
         )
         .map_err(&err)?;
