@@ -2,7 +2,7 @@
 //! a classification (`flaky`, `broken`, `stable`, `skipped`) with a score, a confidence and
 //! the evidence; runs where much fails at once with one error (incidents); failure patterns.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use flakiness_store::{
     FailureKind, HistoryStore, Outcome, ResultRow, RunInfo, RunTotals, StoreError, TestKey,
@@ -312,6 +312,8 @@ pub struct Analysis {
 struct RunCtx {
     rank: usize,
     commit: String,
+    /// The commit's index among the distinct commits of the history.
+    commit_ix: u32,
     start_ms: i64,
     incident: bool,
 }
@@ -476,9 +478,9 @@ fn classify(
     // Evidence of nondeterminism is looked for before the broken streak only: a test that
     // broke for good is not flaky for having passed before on the same commit.
     let before = &clean[..clean.len() - if broken { streak } else { 0 }];
-    let mut by_commit: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+    let mut by_commit: HashMap<u32, (bool, bool)> = HashMap::with_capacity(before.len());
     for p in before {
-        let e = by_commit.entry(runs[p.at()].commit.as_str()).or_default();
+        let e = by_commit.entry(runs[p.at()].commit_ix).or_default();
         if is_pass(p.outcome) {
             e.0 = true;
         }
@@ -486,13 +488,21 @@ fn classify(
             e.1 = true;
         }
     }
-    let flip_commits: Vec<&str> = by_commit
+    let flip_set: HashSet<u32> = by_commit
         .iter()
         .filter(|(_, (pass, fail))| *pass && *fail)
         .map(|(c, _)| *c)
         .collect();
-    ev.same_commit_flips = flip_commits.len();
-    ev.flip_commits = flip_commits.iter().take(5).map(|c| c.to_string()).collect();
+    ev.same_commit_flips = flip_set.len();
+    if !flip_set.is_empty() {
+        let mut names: BTreeSet<&str> = BTreeSet::new();
+        for p in before {
+            if flip_set.contains(&runs[p.at()].commit_ix) {
+                names.insert(runs[p.at()].commit.as_str());
+            }
+        }
+        ev.flip_commits = names.iter().take(5).map(|c| c.to_string()).collect();
+    }
     let isolated: Vec<usize> = before
         .windows(3)
         .filter(|w| {
@@ -501,12 +511,11 @@ fn classify(
         .map(|w| w[1].at())
         .collect();
     ev.isolated_failures = isolated.len();
-    let flip_set: HashSet<&str> = flip_commits.iter().copied().collect();
     ev.last_flake_ms = before
         .iter()
         .filter(|p| {
             p.outcome == Outcome::Flaky
-                || (p.outcome == Outcome::Failed && flip_set.contains(runs[p.at()].commit.as_str()))
+                || (p.outcome == Outcome::Failed && flip_set.contains(&runs[p.at()].commit_ix))
                 || isolated.contains(&p.at())
         })
         .map(|p| runs[p.at()].start_ms)
@@ -598,14 +607,19 @@ pub fn analyze(
     let incidents = incidents(store, &runs, &totals, opts)?;
     let incident_ids: HashSet<i64> = incidents.iter().map(|i| i.run_id).collect();
     let rank: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut commits: HashMap<&str, u32> = HashMap::new();
     let ctx: Vec<RunCtx> = runs
         .iter()
         .enumerate()
-        .map(|(i, r)| RunCtx {
-            rank: i,
-            commit: r.meta.commit_id.clone(),
-            start_ms: r.meta.start_ms,
-            incident: incident_ids.contains(&r.id),
+        .map(|(i, r)| {
+            let next = commits.len() as u32;
+            RunCtx {
+                rank: i,
+                commit: r.meta.commit_id.clone(),
+                commit_ix: *commits.entry(r.meta.commit_id.as_str()).or_insert(next),
+                start_ms: r.meta.start_ms,
+                incident: incident_ids.contains(&r.id),
+            }
         })
         .collect();
     debug_assert!(ctx.iter().enumerate().all(|(i, c)| c.rank == i));
@@ -614,19 +628,48 @@ pub fn analyze(
     let mut tests = Vec::with_capacity(keys.len());
     // Results come in storage order (by run): each test's history is gathered, compactly
     // (8 bytes a result), then ordered by run start and classified.
-    let mut histories: HashMap<i64, Vec<Point>> = HashMap::with_capacity(keys.len());
+    // Store ids are small positive integers: dense tables instead of hash maps (ids out of
+    // that shape fall back to the map).
+    let dense = |max: i64| (0..1 << 26).contains(&max);
+    let max_run = runs.iter().map(|r| r.id).max().unwrap_or(0);
+    let rank_of: Vec<u32> = if dense(max_run) {
+        let mut v = vec![u32::MAX; max_run as usize + 1];
+        for (i, r) in runs.iter().enumerate() {
+            v[r.id as usize] = i as u32;
+        }
+        v
+    } else {
+        Vec::new()
+    };
+    let max_test = keys.keys().copied().max().unwrap_or(0);
+    let mut dense_histories: Vec<Vec<Point>> = if dense(max_test) {
+        vec![Vec::new(); max_test as usize + 1]
+    } else {
+        Vec::new()
+    };
+    let mut histories: HashMap<i64, Vec<Point>> = HashMap::new();
     store.for_each_result(&mut |row: ResultRow| {
-        if let Some(&run) = rank.get(&row.run_id) {
-            histories.entry(row.test_id).or_default().push(Point {
-                run: run as u32,
-                outcome: row.outcome,
-            });
+        let run = match rank_of.get(row.run_id as usize) {
+            Some(&r) if r != u32::MAX && row.run_id >= 0 => Some(r),
+            _ => rank.get(&row.run_id).map(|&r| r as u32),
+        };
+        let Some(run) = run else { return };
+        let point = Point {
+            run,
+            outcome: row.outcome,
+        };
+        match dense_histories.get_mut(row.test_id as usize) {
+            Some(h) if row.test_id >= 0 => h.push(point),
+            _ => histories.entry(row.test_id).or_default().push(point),
         }
     })?;
     let mut ids: Vec<i64> = keys.keys().copied().collect();
     ids.sort_unstable();
     for id in ids {
-        let mut points = histories.remove(&id).unwrap_or_default();
+        let mut points = match dense_histories.get_mut(id as usize) {
+            Some(h) if id >= 0 => std::mem::take(h),
+            _ => histories.remove(&id).unwrap_or_default(),
+        };
         points.sort_by_key(|p| p.run);
         if let Some(key) = keys.get(&id) {
             tests.push(classify(key, &points, &ctx, runs.len(), opts));

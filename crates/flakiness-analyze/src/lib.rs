@@ -60,6 +60,24 @@ impl AnalyzeError {
     }
 }
 
+/// The identity of a file for the source cache: (absolute path, size, modification time in
+/// ns); `None` when the file cannot be looked at (it is then always read).
+fn file_stamp(path: &Path) -> Option<(String, i64, i64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    let abs = std::fs::canonicalize(path).ok()?;
+    Some((
+        abs.to_str()?.to_string(),
+        i64::try_from(meta.len()).ok()?,
+        i64::try_from(mtime).ok()?,
+    ))
+}
+
 /// What [`ingest_all`] did.
 #[derive(Debug, Default)]
 pub struct IngestSummary {
@@ -71,8 +89,9 @@ pub struct IngestSummary {
     pub skipped: Vec<Skipped>,
 }
 
-/// Reads every source into `store`, in order. A report whose content hash is stored already is
-/// not validated again; an unreadable or invalid report is skipped and listed. `progress` is
+/// Reads every source into `store`, in order. A file whose path, size and modification time
+/// match one ingested before is not read again; a report whose content hash is stored already
+/// is not validated again; an unreadable or invalid report is skipped and listed (every time). `progress` is
 /// called after each source with how many are done.
 pub fn ingest_all(
     store: &mut dyn HistoryStore,
@@ -88,15 +107,31 @@ pub fn ingest_all(
     })?;
     let mut summary = IngestSummary::default();
     for (i, source) in sources.iter().enumerate() {
+        // A file seen before with the same size and modification time is not read again.
+        let file = source.file();
+        let stamp = file_stamp(&file);
+        if let Some((key, size, mtime)) = &stamp {
+            if let Some(hash) = store.source_hash(key, *size, *mtime)? {
+                if store.contains(&hash)? {
+                    summary.already_stored += 1;
+                    progress(i + 1);
+                    continue;
+                }
+            }
+        }
         match read_bytes(source, limits) {
             Err(skip) => summary.skipped.push(skip),
             Ok(bytes) => {
                 let hash = content_hash(&bytes);
-                if store.contains(&hash)? {
+                let stored = if store.contains(&hash)? {
                     summary.already_stored += 1;
+                    true
                 } else {
                     match check(source, &bytes, &validator) {
-                        Err(skip) => summary.skipped.push(skip),
+                        Err(skip) => {
+                            summary.skipped.push(skip);
+                            false
+                        }
                         Ok(loaded) => {
                             let record = summarize(
                                 &loaded.report,
@@ -107,8 +142,12 @@ pub fn ingest_all(
                                 Ingested::New { .. } => summary.new_runs += 1,
                                 Ingested::AlreadyPresent => summary.already_stored += 1,
                             }
+                            true
                         }
                     }
+                };
+                if let (true, Some((key, size, mtime))) = (stored, &stamp) {
+                    store.remember_source(key, *size, *mtime, &hash)?;
                 }
             }
         }

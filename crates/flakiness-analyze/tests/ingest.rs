@@ -287,3 +287,38 @@ fn fixture_reports_summarise_every_test() {
         assert_eq!(loaded.content_hash.len(), 64);
     }
 }
+
+/// A file seen before (same path, size and modification time) is not read again; touched, it
+/// is read again.
+#[test]
+fn files_already_ingested_are_not_read_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("run.json");
+    write_json(&path, &report(&"4".repeat(40), 4_000.0));
+    let mtime = fs::metadata(&path)
+        .expect("meta")
+        .modified()
+        .expect("mtime");
+    let sources = discover(std::slice::from_ref(&path)).expect("discover");
+    let mut store = SqliteStore::open(&tmp.path().join("history.db")).expect("store");
+    let first = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("first");
+    assert_eq!(first.new_runs, 1);
+
+    // Same size, same modification time, other bytes: not read, so still "already stored".
+    let len = fs::metadata(&path).expect("meta").len() as usize;
+    fs::write(&path, vec![b'x'; len]).expect("garble");
+    let f = fs::File::options().write(true).open(&path).expect("open");
+    f.set_modified(mtime).expect("set mtime");
+    drop(f);
+    let again = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("again");
+    assert_eq!((again.already_stored, again.skipped.len()), (1, 0));
+
+    // Touched: read again, and now it is garbage.
+    let f = fs::File::options().write(true).open(&path).expect("open");
+    f.set_modified(mtime + std::time::Duration::from_secs(5))
+        .expect("set mtime");
+    drop(f);
+    let touched =
+        ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("touched");
+    assert_eq!((touched.already_stored, touched.skipped.len()), (0, 1));
+}

@@ -86,6 +86,22 @@ pub trait HistoryStore {
     fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError>;
     /// How many rows each table holds.
     fn counts(&mut self) -> Result<Counts, StoreError>;
+    /// The content hash last seen for the file at `path` with this size and modification time
+    /// (so that a file already ingested is not read again).
+    fn source_hash(
+        &mut self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+    ) -> Result<Option<String>, StoreError>;
+    /// Remembers the content hash of the file at `path` with this size and modification time.
+    fn remember_source(
+        &mut self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+        content_hash: &str,
+    ) -> Result<(), StoreError>;
 }
 
 impl HistoryStore for SqliteStore {
@@ -134,6 +150,23 @@ impl HistoryStore for SqliteStore {
     }
     fn counts(&mut self) -> Result<Counts, StoreError> {
         SqliteStore::counts(self)
+    }
+    fn source_hash(
+        &mut self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+    ) -> Result<Option<String>, StoreError> {
+        SqliteStore::source_hash(self, path, size, mtime_ns)
+    }
+    fn remember_source(
+        &mut self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+        content_hash: &str,
+    ) -> Result<(), StoreError> {
+        SqliteStore::remember_source(self, path, size, mtime_ns, content_hash)
     }
 }
 

@@ -56,6 +56,12 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         PRIMARY KEY (run_id, test_id, attempt)
     );
     CREATE INDEX flakiness_failures_by_test ON flakiness_failures (test_id);
+    CREATE TABLE flakiness_sources (
+        path         TEXT PRIMARY KEY,
+        size         BIGINT NOT NULL,
+        mtime_ns     BIGINT NOT NULL,
+        content_hash TEXT NOT NULL
+    );
     ",
 )];
 
@@ -529,5 +535,41 @@ impl HistoryStore for PgStore {
             results: row.get::<_, i64>(2) as u64,
             failures: row.get::<_, i64>(3) as u64,
         })
+    }
+
+    fn source_hash(
+        &mut self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+    ) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT content_hash FROM flakiness_sources
+                 WHERE path = $1 AND size = $2 AND mtime_ns = $3",
+                &[&path, &size, &mtime_ns],
+            )
+            .map_err(self.err())?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+    fn remember_source(
+        &mut self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+        content_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .execute(
+                "INSERT INTO flakiness_sources (path, size, mtime_ns, content_hash)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (path) DO UPDATE SET size = excluded.size,
+                     mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash",
+                &[&path, &size, &mtime_ns, &content_hash],
+            )
+            .map(|_| ())
+            .map_err(self.err())
     }
 }

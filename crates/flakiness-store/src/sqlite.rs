@@ -63,6 +63,12 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         PRIMARY KEY (run_id, test_id, attempt)
     ) WITHOUT ROWID;
     CREATE INDEX failures_by_test ON failures (test_id);
+    CREATE TABLE sources (
+        path         TEXT PRIMARY KEY,
+        size         INTEGER NOT NULL,
+        mtime_ns     INTEGER NOT NULL,
+        content_hash TEXT NOT NULL
+    );
     ",
 )];
 
@@ -584,6 +590,44 @@ impl SqliteStore {
         tx.commit().map_err(&err)?;
         self.test_ids.clear();
         Ok(runs as u64)
+    }
+
+    /// The content hash last remembered for this file, if its size and modification time are
+    /// the same.
+    pub fn source_hash(
+        &self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+    ) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT content_hash FROM sources WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![path, size, mtime_ns], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sql_err_waited(&self.path, self.busy_timeout))
+    }
+
+    /// Remembers the content hash of a file with this size and modification time.
+    pub fn remember_source(
+        &self,
+        path: &str,
+        size: i64,
+        mtime_ns: i64,
+        content_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO sources (path, size, mtime_ns, content_hash) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (path) DO UPDATE SET size = excluded.size,
+                     mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash",
+                params![path, size, mtime_ns, content_hash],
+            )
+            .map(|_| ())
+            .map_err(sql_err_waited(&self.path, self.busy_timeout))
     }
 
     /// How many rows each table holds.
