@@ -12,7 +12,10 @@ mod ingest;
 mod quarantine;
 mod signature;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 pub use analysis::{
     analyze, short_commit, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence,
@@ -29,7 +32,7 @@ pub use ingest::{
     ReportSource, Skipped, SourceKind, MAX_MESSAGE, MAX_STACK,
 };
 
-use flakiness_store::{HistoryStore, Ingested, StoreError};
+use flakiness_store::{HistoryStore, Ingested, RunRecord, StoreError};
 use flakiness_validate::Validator;
 
 /// Errors that stop an analysis (a bad report never does: it is [`Skipped`]).
@@ -60,9 +63,11 @@ impl AnalyzeError {
     }
 }
 
-/// The identity of a file for the source cache: (absolute path, size, modification time in
-/// ns); `None` when the file cannot be looked at (it is then always read).
-fn file_stamp(path: &Path) -> Option<(String, i64, i64)> {
+/// The identity of a file for the source cache: (absolute path, size, modification time in ns).
+type Stamp = (String, i64, i64);
+
+/// The [`Stamp`] of a file; `None` when the file cannot be looked at (it is then always read).
+fn file_stamp(path: &Path) -> Option<Stamp> {
     let meta = std::fs::metadata(path).ok()?;
     let mtime = meta
         .modified()
@@ -90,9 +95,10 @@ pub struct IngestSummary {
 }
 
 /// Reads every source into `store`, in order. A file whose path, size and modification time
-/// match one ingested before is not read again; a report whose content hash is stored already
-/// is not validated again; an unreadable or invalid report is skipped and listed (every time). `progress` is
-/// called after each source with how many are done.
+/// match one ingested before is not read again; an unreadable or invalid report is skipped and
+/// listed (every time). Reports are read, checked and summarised on worker threads (one per
+/// core, at most [`LOOKAHEAD`] reports ahead of the store), and stored in source order by the
+/// calling thread. `progress` is called after each source with how many are done.
 pub fn ingest_all(
     store: &mut dyn HistoryStore,
     sources: &[ReportSource],
@@ -106,52 +112,134 @@ pub fn ingest_all(
         )
     })?;
     let mut summary = IngestSummary::default();
-    for (i, source) in sources.iter().enumerate() {
-        // A file seen before with the same size and modification time is not read again.
-        let file = source.file();
-        let stamp = file_stamp(&file);
+    let mut done = 0;
+    // Files seen before, unchanged, are not read again.
+    let mut todo: Vec<(&ReportSource, Option<Stamp>)> = Vec::new();
+    for source in sources {
+        let stamp = file_stamp(&source.file());
         if let Some((key, size, mtime)) = &stamp {
             if let Some(hash) = store.source_hash(key, *size, *mtime)? {
                 if store.contains(&hash)? {
                     summary.already_stored += 1;
-                    progress(i + 1);
+                    done += 1;
+                    progress(done);
                     continue;
                 }
             }
         }
-        match read_bytes(source, limits) {
-            Err(skip) => summary.skipped.push(skip),
-            Ok(bytes) => {
-                let hash = content_hash(&bytes);
-                let stored = if store.contains(&hash)? {
-                    summary.already_stored += 1;
-                    true
-                } else {
-                    match check(source, &bytes, &validator) {
-                        Err(skip) => {
-                            summary.skipped.push(skip);
-                            false
-                        }
-                        Ok(loaded) => {
-                            let record = summarize(
-                                &loaded.report,
-                                &source.path.display().to_string(),
-                                &hash,
-                            );
-                            match store.ingest(&record)? {
-                                Ingested::New { .. } => summary.new_runs += 1,
-                                Ingested::AlreadyPresent => summary.already_stored += 1,
-                            }
-                            true
-                        }
-                    }
+        todo.push((source, stamp));
+    }
+
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = AtomicUsize::new(0);
+    let window = (Mutex::new(0usize), Condvar::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| -> Result<(), AnalyzeError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Prepared)>(LOOKAHEAD);
+        for _ in 0..workers.min(todo.len()) {
+            let tx = tx.clone();
+            let (todo, next, window, stop, validator) = (&todo, &next, &window, &stop, &validator);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((source, _)) = todo.get(i) else {
+                    return;
                 };
-                if let (true, Some((key, size, mtime))) = (stored, &stamp) {
-                    store.remember_source(key, *size, *mtime, &hash)?;
+                // Wait until the store is close enough behind.
+                {
+                    let (consumed, cv) = window;
+                    let mut c = consumed.lock().unwrap_or_else(|e| e.into_inner());
+                    while i >= *c + LOOKAHEAD && !stop.load(Ordering::SeqCst) {
+                        c = cv.wait(c).unwrap_or_else(|e| e.into_inner());
+                    }
+                }
+                if stop.load(Ordering::SeqCst)
+                    || tx.send((i, prepare(source, limits, validator))).is_err()
+                {
+                    return;
+                }
+            });
+        }
+        drop(tx);
+        let release = |consumed: usize| {
+            let (c, cv) = &window;
+            *c.lock().unwrap_or_else(|e| e.into_inner()) = consumed;
+            cv.notify_all();
+        };
+        let mut pending: BTreeMap<usize, Prepared> = BTreeMap::new();
+        let mut want = 0;
+        let result = (|| -> Result<(), AnalyzeError> {
+            for (i, prepared) in rx.iter() {
+                pending.insert(i, prepared);
+                while let Some(prepared) = pending.remove(&want) {
+                    let stamp = &todo[want].1;
+                    store_prepared(store, prepared, stamp, &mut summary)?;
+                    want += 1;
+                    release(want);
+                    done += 1;
+                    progress(done);
                 }
             }
+            Ok(())
+        })();
+        if result.is_err() {
+            // Workers waiting for room, or blocked sending, stop.
+            stop.store(true, Ordering::SeqCst);
+            release(usize::MAX / 2);
         }
-        progress(i + 1);
-    }
+        drop(rx);
+        result
+    })?;
     Ok(summary)
+}
+
+/// Reports read ahead of the store, at most.
+pub const LOOKAHEAD: usize = 8;
+
+/// A report read, checked and summarised by a worker.
+enum Prepared {
+    Skipped(Skipped),
+    Run { hash: String, record: RunRecord },
+}
+
+fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) -> Prepared {
+    let bytes = match read_bytes(source, limits) {
+        Ok(b) => b,
+        Err(skip) => return Prepared::Skipped(skip),
+    };
+    match check(source, &bytes, validator) {
+        Err(skip) => Prepared::Skipped(skip),
+        Ok(loaded) => Prepared::Run {
+            record: summarize(
+                &loaded.report,
+                &source.path.display().to_string(),
+                &loaded.content_hash,
+            ),
+            hash: loaded.content_hash,
+        },
+    }
+}
+
+fn store_prepared(
+    store: &mut dyn HistoryStore,
+    prepared: Prepared,
+    stamp: &Option<Stamp>,
+    summary: &mut IngestSummary,
+) -> Result<(), AnalyzeError> {
+    match prepared {
+        Prepared::Skipped(skip) => summary.skipped.push(skip),
+        Prepared::Run { hash, record } => {
+            if store.contains(&hash)? {
+                summary.already_stored += 1;
+            } else {
+                match store.ingest(&record)? {
+                    Ingested::New { .. } => summary.new_runs += 1,
+                    Ingested::AlreadyPresent => summary.already_stored += 1,
+                }
+            }
+            if let Some((key, size, mtime)) = stamp {
+                store.remember_source(key, *size, *mtime, &hash)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -322,3 +322,42 @@ fn files_already_ingested_are_not_read_again() {
         ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("touched");
     assert_eq!((touched.already_stored, touched.skipped.len()), (0, 1));
 }
+
+/// Many reports read on worker threads: stored in source order, and a store that fails
+/// half-way stops everything with its error (no hang, nothing half-stored).
+#[test]
+fn parallel_ingest_keeps_order_and_stops_on_a_store_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let reports = tmp.path().join("reports");
+    for i in 0..30 {
+        write_json(
+            &reports.join(format!("run-{i:02}.json")),
+            // Same start time: the store id (ingest order) decides the order of runs.
+            &report(&format!("{i:040x}"), 1_000.0),
+        );
+    }
+    let sources = discover(std::slice::from_ref(&reports)).expect("discover");
+    let db = tmp.path().join("history.db");
+    let mut store = SqliteStore::open(&db).expect("store");
+    let s = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("ingest");
+    assert_eq!(s.new_runs, 30);
+    let commits: Vec<String> = store
+        .runs()
+        .expect("runs")
+        .iter()
+        .map(|r| r.meta.commit_id.clone())
+        .collect();
+    let want: Vec<String> = (0..30).map(|i| format!("{i:040x}")).collect();
+    assert_eq!(commits, want, "stored in source order");
+
+    // Another writer holds the store: the first ingest fails, and the call returns.
+    let other = tmp.path().join("other.db");
+    let mut store = SqliteStore::open_with_timeout(&other, std::time::Duration::from_millis(100))
+        .expect("store");
+    let lock = rusqlite::Connection::open(&other).expect("sqlite");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let e = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect_err("locked");
+    assert!(e.to_string().contains("locked"), "{e}");
+    lock.execute_batch("ROLLBACK").expect("unlock");
+    assert_eq!(store.counts().expect("counts").runs, 0);
+}
