@@ -285,3 +285,74 @@ fn an_unreachable_server_is_reported_without_the_password() {
     assert!(!text.contains("s3cret"), "{text}");
     assert!(!format!("{e:?}").contains("s3cret"));
 }
+
+/// The PostgreSQL connection killed in the middle of ingesting (the server side closes it,
+/// as when the server goes away): the call fails with a clear error, and every run that was
+/// stored is whole; a new connection carries on.
+#[test]
+fn a_connection_lost_mid_ingest_leaves_only_whole_runs() {
+    for (kind, loc) in locations() {
+        let Location::Postgres { url, admin, name } = &loc else {
+            continue;
+        };
+        let mut s = PgStore::connect(url).expect("connect");
+        let mut killer = postgres::Client::connect(admin, postgres::NoTls).expect("admin");
+        let per_run = 300;
+        let record = |i: usize| {
+            run(
+                &format!("r{i}"),
+                i as i64,
+                (0..per_run)
+                    .map(|t| result(&format!("t{t}"), "linux", Outcome::Failed, 1, 1))
+                    .collect(),
+            )
+        };
+        let outcome = std::thread::scope(|scope| {
+            let ingest = scope.spawn(move || {
+                for i in 0..10_000 {
+                    s.ingest(&record(i))?;
+                }
+                Ok(())
+            });
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            killer
+                .execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    &[name],
+                )
+                .expect("terminate");
+            ingest.join().expect("thread")
+        });
+        let e = outcome.expect_err("the connection was killed");
+        assert!(
+            matches!(
+                e,
+                StoreError::Unreachable { .. } | StoreError::Postgres { .. }
+            ),
+            "{kind}: {e}"
+        );
+        let mut again = loc.open();
+        let runs = again.runs().expect("runs");
+        assert!(!runs.is_empty(), "some runs were stored before");
+        let mut per = std::collections::HashMap::new();
+        again
+            .for_each_result(&mut |r| *per.entry(r.run_id).or_insert(0usize) += 1)
+            .expect("results");
+        for r in &runs {
+            assert_eq!(
+                per.get(&r.id),
+                Some(&per_run),
+                "{kind}: run {} is whole",
+                r.id
+            );
+        }
+        let c = again.counts().expect("counts");
+        assert_eq!(c.failures as usize, runs.len() * per_run);
+        // And it carries on.
+        assert!(matches!(
+            again.ingest(&record(99_999)).expect("ingest after"),
+            Ingested::New { .. }
+        ));
+    }
+}
