@@ -116,9 +116,6 @@ fn pg_err(target: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
     }
 }
 
-/// The MD5 (hex) that keys a test in `flakiness_tests`, computed by the server.
-const KEY_MD5: &str = "md5($1 || chr(31) || $2 || chr(31) || $3)";
-
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the schema
     /// up to [`SCHEMA_VERSION`]. TLS is not used: run it on loopback or a private network.
@@ -256,74 +253,112 @@ impl HistoryStore for PgStore {
             return Ok(Ingested::AlreadyPresent);
         };
         let run_id: i64 = row.get(0);
-        let add_test = tx
-            .prepare(&format!(
-                "INSERT INTO flakiness_tests (file, title_path, environment, key_md5)
-                 VALUES ($1, $2, $3, {KEY_MD5})
-                 ON CONFLICT (key_md5) DO NOTHING"
-            ))
-            .map_err(&err)?;
-        let find_test = tx
-            .prepare(&format!(
-                "SELECT id FROM flakiness_tests WHERE key_md5 = {KEY_MD5}
-                 AND file = $1 AND title_path = $2 AND environment = $3"
-            ))
-            .map_err(&err)?;
-        let add_result = tx
-            .prepare(
-                "INSERT INTO flakiness_results (test_id, run_id, outcome, attempts,
-                                                failed_attempts, duration_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .map_err(&err)?;
-        let add_failure = tx
-            .prepare(
-                "INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message, stack)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .map_err(&err)?;
-        let mut new_ids = Vec::new();
-        for (r, title_path) in &results {
-            let key = (r.file.clone(), title_path.clone(), r.environment.clone());
-            let test_id = match self.test_ids.get(&key) {
-                Some(&id) => id,
-                None => {
-                    tx.execute(&add_test, &[&key.0, &key.1, &key.2])
-                        .map_err(&err)?;
-                    let id: i64 = tx
-                        .query_one(&find_test, &[&key.0, &key.1, &key.2])
-                        .map_err(&err)?
-                        .get(0);
-                    new_ids.push((key, id));
-                    id
-                }
-            };
+        // Tests, results and failures go in one statement each (arrays unnested by the
+        // server): a round trip per table, not per row.
+        let mut missing: Vec<&(String, String, String)> = Vec::new();
+        let keys: Vec<(String, String, String)> = results
+            .iter()
+            .map(|(r, path)| (r.file.clone(), path.clone(), r.environment.clone()))
+            .collect();
+        for k in &keys {
+            if !self.test_ids.contains_key(k) {
+                missing.push(k);
+            }
+        }
+        let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
+        if !missing.is_empty() {
+            let files: Vec<&str> = missing.iter().map(|k| k.0.as_str()).collect();
+            let paths: Vec<&str> = missing.iter().map(|k| k.1.as_str()).collect();
+            let envs: Vec<&str> = missing.iter().map(|k| k.2.as_str()).collect();
             tx.execute(
-                &add_result,
+                "INSERT INTO flakiness_tests (file, title_path, environment, key_md5)
+                 SELECT f, p, e, md5(f || chr(31) || p || chr(31) || e)
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u (f, p, e)
+                 ON CONFLICT (key_md5) DO NOTHING",
+                &[&files, &paths, &envs],
+            )
+            .map_err(&err)?;
+            let rows = tx
+                .query(
+                    "SELECT t.id, t.file, t.title_path, t.environment
+                     FROM unnest($1::text[], $2::text[], $3::text[]) AS u (f, p, e)
+                     JOIN flakiness_tests t
+                       ON t.key_md5 = md5(u.f || chr(31) || u.p || chr(31) || u.e)
+                      AND t.file = u.f AND t.title_path = u.p AND t.environment = u.e",
+                    &[&files, &paths, &envs],
+                )
+                .map_err(&err)?;
+            for r in rows {
+                new_ids.push(((r.get(1), r.get(2), r.get(3)), r.get(0)));
+            }
+        }
+        let fresh: HashMap<&(String, String, String), i64> =
+            new_ids.iter().map(|(k, id)| (k, *id)).collect();
+        let mut test_ids: Vec<i64> = Vec::with_capacity(keys.len());
+        for k in &keys {
+            let id = self
+                .test_ids
+                .get(k)
+                .or_else(|| fresh.get(k))
+                .copied()
+                .ok_or_else(|| StoreError::PostgresSchema {
+                    target: target.clone(),
+                    what: format!("test {k:?} was stored but cannot be read back"),
+                })?;
+            test_ids.push(id);
+        }
+        let outcomes: Vec<i16> = results
+            .iter()
+            .map(|(r, _)| r.outcome.code() as i16)
+            .collect();
+        let attempts: Vec<i32> = results.iter().map(|(r, _)| r.attempts as i32).collect();
+        let failed: Vec<i32> = results
+            .iter()
+            .map(|(r, _)| r.failed_attempts as i32)
+            .collect();
+        let durations: Vec<Option<i64>> = results.iter().map(|(r, _)| r.duration_ms).collect();
+        tx.execute(
+            "INSERT INTO flakiness_results (run_id, test_id, outcome, attempts, failed_attempts,
+                                            duration_ms)
+             SELECT $1, t, o, a, f, d
+             FROM unnest($2::bigint[], $3::smallint[], $4::int[], $5::int[], $6::bigint[])
+                  AS u (t, o, a, f, d)",
+            &[
+                &run_id, &test_ids, &outcomes, &attempts, &failed, &durations,
+            ],
+        )
+        .map_err(&err)?;
+        let mut f_tests: Vec<i64> = Vec::new();
+        let mut f_attempts: Vec<i32> = Vec::new();
+        let mut f_kinds: Vec<&str> = Vec::new();
+        let mut f_messages: Vec<Option<&str>> = Vec::new();
+        let mut f_stacks: Vec<Option<&str>> = Vec::new();
+        for ((r, _), &test_id) in results.iter().zip(&test_ids) {
+            for f in &r.failures {
+                f_tests.push(test_id);
+                f_attempts.push(f.attempt as i32);
+                f_kinds.push(f.kind.as_str());
+                f_messages.push(f.message.as_deref());
+                f_stacks.push(f.stack.as_deref());
+            }
+        }
+        if !f_tests.is_empty() {
+            tx.execute(
+                "INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message, stack)
+                 SELECT $1, t, a, k, m, s
+                 FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[])
+                      AS u (t, a, k, m, s)
+                 ON CONFLICT DO NOTHING",
                 &[
-                    &test_id,
                     &run_id,
-                    &(r.outcome.code() as i16),
-                    &(r.attempts as i32),
-                    &(r.failed_attempts as i32),
-                    &r.duration_ms,
+                    &f_tests,
+                    &f_attempts,
+                    &f_kinds,
+                    &f_messages,
+                    &f_stacks,
                 ],
             )
             .map_err(&err)?;
-            for f in &r.failures {
-                tx.execute(
-                    &add_failure,
-                    &[
-                        &run_id,
-                        &test_id,
-                        &(f.attempt as i32),
-                        &f.kind.as_str(),
-                        &f.message,
-                        &f.stack,
-                    ],
-                )
-                .map_err(&err)?;
-            }
         }
         tx.commit().map_err(&err)?;
         self.test_ids.extend(new_ids);
