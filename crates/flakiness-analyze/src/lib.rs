@@ -83,6 +83,21 @@ fn file_stamp(path: &Path) -> Option<Stamp> {
     ))
 }
 
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside it, synced, then
+/// renamed over it.
+pub fn write_file_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// What [`ingest_all`] did.
 #[derive(Debug, Default)]
 pub struct IngestSummary {

@@ -3,7 +3,6 @@
 //! left), so that it does not go in and out with every analysis.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -138,25 +137,16 @@ impl Quarantine {
 
     /// Writes the file whole or not at all (a temporary file beside it, then renamed).
     pub fn save(&self, path: &Path) -> Result<(), QuarantineError> {
-        let io = |source| QuarantineError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
         let mut json =
             serde_json::to_vec_pretty(self).map_err(|source| QuarantineError::Format {
                 path: path.to_path_buf(),
                 source,
             })?;
         json.push(b'\n');
-        tmp.write_all(&json).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(path).map_err(|e| io(e.error))?;
-        Ok(())
+        crate::write_file_whole(path, &json).map_err(|source| QuarantineError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Brings the list up to date with an analysis: quarantined tests with at least `release`

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use flakiness_analyze::{
-    analyze, discover, ingest_all, render_html, short_commit, Analysis, AnalysisOptions,
-    Classification, LoadLimits, Quarantine, TestAnalysis,
+    analyze, discover, ingest_all, render_html, short_commit, write_file_whole, Analysis,
+    AnalysisOptions, Classification, LoadLimits, Quarantine, TestAnalysis,
 };
 use flakiness_store::{HistoryStore, PgStore, SqliteStore};
 
@@ -140,19 +140,6 @@ enum FailOn {
     Broken,
 }
 
-/// Writes `bytes` to `path` whole or not at all (a temporary file beside it, renamed).
-fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
 /// `90d`, `12h`, `2w`, `30m` in milliseconds.
 fn parse_age(s: &str) -> Result<i64, String> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
@@ -279,7 +266,7 @@ pub fn run(args: Args) -> u8 {
         );
     }
     if let Some(path) = &args.html {
-        if let Err(e) = write_whole(path, render_html(&analysis).as_bytes()) {
+        if let Err(e) = write_file_whole(path, render_html(&analysis).as_bytes()) {
             eprintln!("flakiness: {}: {e}", path.display());
             return exit_codes::IO;
         }
