@@ -418,6 +418,38 @@ pub enum StoreError {
     PostgresSchema { target: String, what: String },
 }
 
+/// Test ids by (file, title path as JSON, environment), looked up without copying the key:
+/// ingest asks once per result.
+#[derive(Debug, Default)]
+pub(crate) struct TestIds(hashbrown::HashMap<(String, String, String), i64>);
+
+/// A borrowed key of [`TestIds`]; its derived hash is the tuple's.
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String, String)> for KeyRef<'_> {
+    fn equivalent(&self, key: &(String, String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+    }
+}
+
+impl TestIds {
+    pub(crate) fn get(&self, file: &str, path: &str, environment: &str) -> Option<i64> {
+        self.0.get(&KeyRef(file, path, environment)).copied()
+    }
+
+    pub(crate) fn extend(
+        &mut self,
+        ids: impl IntoIterator<Item = ((String, String, String), i64)>,
+    ) {
+        self.0.extend(ids);
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Results of one record merged per test and environment (attempts added up, outcome
 /// recomputed), in first-seen order.
 pub(crate) fn merged(results: &[TestResult]) -> Vec<(TestResult, String)> {

@@ -7,7 +7,7 @@ use postgres::{Client, NoTls, Transaction};
 
 use crate::{
     merged, Counts, FailureKind, FailureRecord, HistoryStore, Ingested, Outcome, ResultRow,
-    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestKey, SCHEMA_VERSION,
+    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestIds, TestKey, SCHEMA_VERSION,
 };
 
 /// Advisory lock taken while migrating ("FLKY").
@@ -70,7 +70,7 @@ pub struct PgStore {
     client: Client,
     /// The URL without its password.
     target: String,
-    test_ids: HashMap<(String, String, String), i64>,
+    test_ids: TestIds,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -128,7 +128,7 @@ impl PgStore {
         let mut store = PgStore {
             client,
             target,
-            test_ids: HashMap::new(),
+            test_ids: TestIds::default(),
         };
         store.migrate()?;
         Ok(store)
@@ -255,21 +255,19 @@ impl HistoryStore for PgStore {
         let run_id: i64 = row.get(0);
         // Tests, results and failures go in one statement each (arrays unnested by the
         // server): a round trip per table, not per row.
-        let mut missing: Vec<&(String, String, String)> = Vec::new();
-        let keys: Vec<(String, String, String)> = results
+        let keys: Vec<(&str, &str, &str)> = results
             .iter()
-            .map(|(r, path)| (r.file.clone(), path.clone(), r.environment.clone()))
+            .map(|(r, path)| (r.file.as_str(), path.as_str(), r.environment.as_str()))
             .collect();
-        for k in &keys {
-            if !self.test_ids.contains_key(k) {
-                missing.push(k);
-            }
-        }
+        let missing: Vec<&(&str, &str, &str)> = keys
+            .iter()
+            .filter(|k| self.test_ids.get(k.0, k.1, k.2).is_none())
+            .collect();
         let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
         if !missing.is_empty() {
-            let files: Vec<&str> = missing.iter().map(|k| k.0.as_str()).collect();
-            let paths: Vec<&str> = missing.iter().map(|k| k.1.as_str()).collect();
-            let envs: Vec<&str> = missing.iter().map(|k| k.2.as_str()).collect();
+            let files: Vec<&str> = missing.iter().map(|k| k.0).collect();
+            let paths: Vec<&str> = missing.iter().map(|k| k.1).collect();
+            let envs: Vec<&str> = missing.iter().map(|k| k.2).collect();
             tx.execute(
                 "INSERT INTO flakiness_tests (file, title_path, environment, key_md5)
                  SELECT f, p, e, md5(f || chr(31) || p || chr(31) || e)
@@ -292,15 +290,16 @@ impl HistoryStore for PgStore {
                 new_ids.push(((r.get(1), r.get(2), r.get(3)), r.get(0)));
             }
         }
-        let fresh: HashMap<&(String, String, String), i64> =
-            new_ids.iter().map(|(k, id)| (k, *id)).collect();
+        let fresh: HashMap<(&str, &str, &str), i64> = new_ids
+            .iter()
+            .map(|(k, id)| ((k.0.as_str(), k.1.as_str(), k.2.as_str()), *id))
+            .collect();
         let mut test_ids: Vec<i64> = Vec::with_capacity(keys.len());
         for k in &keys {
             let id = self
                 .test_ids
-                .get(k)
-                .or_else(|| fresh.get(k))
-                .copied()
+                .get(k.0, k.1, k.2)
+                .or_else(|| fresh.get(k).copied())
                 .ok_or_else(|| StoreError::PostgresSchema {
                     target: target.clone(),
                     what: format!("test {k:?} was stored but cannot be read back"),

@@ -1,6 +1,6 @@
 //! The embedded store: one SQLite file (bundled SQLite, WAL mode).
 
-use std::collections::HashMap;
+use crate::TestIds;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ pub struct SqliteStore {
     path: PathBuf,
     busy_timeout: Duration,
     /// Test ids by (file, title path as JSON, environment), filled as tests are seen.
-    test_ids: HashMap<(String, String, String), i64>,
+    test_ids: TestIds,
 }
 
 /// The error of a failed SQLite call, with the store's path; busy errors become
@@ -133,7 +133,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             busy_timeout,
-            test_ids: HashMap::new(),
+            test_ids: TestIds::default(),
         };
         // SQLite does not wait on its own for everything opening does (switching to WAL while
         // another connection does the same returns "busy" at once): retry until the timeout.
@@ -316,24 +316,24 @@ impl SqliteStore {
                 )
                 .map_err(&err)?;
             for (r, title_path) in &results {
-                let key = (r.file.clone(), title_path.clone(), r.environment.clone());
-                let test_id = match self.test_ids.get(&key) {
-                    Some(&id) => id,
+                let (file, env) = (r.file.as_str(), r.environment.as_str());
+                let test_id = match self.test_ids.get(file, title_path, env) {
+                    Some(id) => id,
                     None => {
                         let found: Option<i64> = find_test
-                            .query_row(params![key.0, key.1, key.2], |row| row.get(0))
+                            .query_row(params![file, title_path, env], |row| row.get(0))
                             .optional()
                             .map_err(&err)?;
                         let id = match found {
                             Some(id) => id,
                             None => {
                                 add_test
-                                    .execute(params![key.0, key.1, key.2])
+                                    .execute(params![file, title_path, env])
                                     .map_err(&err)?;
                                 tx.last_insert_rowid()
                             }
                         };
-                        new_ids.push((key, id));
+                        new_ids.push(((file.to_string(), title_path.clone(), env.to_string()), id));
                         id
                     }
                 };
