@@ -189,6 +189,9 @@ impl TestAnalysis {
         let e = &t.evidence;
         match t.classification {
             Classification::Broken => match &e.broken_since {
+                Some(b) if b.commit_id.is_empty() => {
+                    format!("failing for the last {} runs", b.runs)
+                }
                 Some(b) => format!(
                     "failing for the last {} runs, since commit {}",
                     b.runs,
@@ -607,16 +610,27 @@ pub fn analyze(
     let incidents = incidents(store, &runs, &totals, opts)?;
     let incident_ids: HashSet<i64> = incidents.iter().map(|i| i.run_id).collect();
     let rank: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    // A run whose commit is unknown (empty: a JUnit file without one) shares it with no other.
     let mut commits: HashMap<&str, u32> = HashMap::new();
+    let mut next_ix = 0u32;
     let ctx: Vec<RunCtx> = runs
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let next = commits.len() as u32;
+            let commit = r.meta.commit_id.as_str();
+            let commit_ix = if commit.is_empty() {
+                next_ix += 1;
+                next_ix - 1
+            } else {
+                *commits.entry(commit).or_insert_with(|| {
+                    next_ix += 1;
+                    next_ix - 1
+                })
+            };
             RunCtx {
                 rank: i,
                 commit: r.meta.commit_id.clone(),
-                commit_ix: *commits.entry(r.meta.commit_id.as_str()).or_insert(next),
+                commit_ix,
                 start_ms: r.meta.start_ms,
                 incident: incident_ids.contains(&r.id),
             }

@@ -1,7 +1,6 @@
 //! Reports into the history store: finding them, reading them (bounded), checking them, and
 //! summarising each into a [`RunRecord`].
 
-use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -22,6 +21,8 @@ pub enum SourceKind {
     Json,
     /// A zstd-compressed JSON report (`*.json.zst`).
     JsonZst,
+    /// A JUnit XML file (`*.xml`): one file is one run, converted in memory (spec/analyze.md).
+    Junit,
 }
 
 /// A report found by [`discover`].
@@ -37,13 +38,13 @@ impl ReportSource {
     pub fn file(&self) -> PathBuf {
         match self.kind {
             SourceKind::Dir => self.path.join(REPORT_FILE),
-            SourceKind::Json | SourceKind::JsonZst => self.path.clone(),
+            SourceKind::Json | SourceKind::JsonZst | SourceKind::Junit => self.path.clone(),
         }
     }
 }
 
 /// Finds the reports under `paths`: a path is a report directory (it holds `report.json`), a
-/// `*.json` or `*.json.zst` file, or a folder walked for those (report directories are not
+/// `*.json`, `*.json.zst` or JUnit `*.xml` file, or a folder walked for those (report directories are not
 /// entered: their `attachments/` are not reports). Sorted by path, each found once.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<ReportSource>, AnalyzeError> {
     let mut out = Vec::new();
@@ -98,6 +99,8 @@ fn kind_of_file(path: &Path) -> Option<SourceKind> {
         Some(SourceKind::JsonZst)
     } else if name.ends_with(".json") {
         Some(SourceKind::Json)
+    } else if name.ends_with(".xml") {
+        Some(SourceKind::Junit)
     } else {
         None
     }
@@ -143,9 +146,16 @@ pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>,
     };
     let f = fs::File::open(&file).map_err(|e| skip(e.to_string()))?;
     let limit = limits.max_report_bytes;
-    let mut bytes = Vec::new();
+    // Sized once for a plain file (read_to_end through `take` would grow it step by step).
+    let size = f.metadata().map_or(0, |m| m.len());
+    let mut bytes = match source.kind {
+        SourceKind::JsonZst => Vec::new(),
+        _ => Vec::with_capacity(usize::try_from(size.min(limit) + 1).unwrap_or(0)),
+    };
     let read = match source.kind {
-        SourceKind::Dir | SourceKind::Json => f.take(limit + 1).read_to_end(&mut bytes),
+        SourceKind::Dir | SourceKind::Json | SourceKind::Junit => {
+            f.take(limit + 1).read_to_end(&mut bytes)
+        }
         SourceKind::JsonZst => {
             zstd::stream::Decoder::new(f).and_then(|d| d.take(limit + 1).read_to_end(&mut bytes))
         }
@@ -180,7 +190,91 @@ pub fn load(
     limits: &LoadLimits,
 ) -> Result<Loaded, Skipped> {
     let bytes = read_bytes(source, limits)?;
-    check(source, &bytes, validator)
+    match source.kind {
+        SourceKind::Junit => check_junit(source, &bytes),
+        _ => check(source, &bytes, validator),
+    }
+}
+
+/// Names of the suite-level JUnit properties read as the run's commit, compared without case
+/// and with `-` and `.` read as `_`; the first one present wins.
+pub const JUNIT_COMMIT_PROPERTIES: &[&str] = &[
+    "commit_id",
+    "commit",
+    "git_commit",
+    "git_sha",
+    "github_sha",
+    "ci_commit_sha",
+    "build_vcs_number",
+    "vcs_revision",
+    "revision",
+    "sha",
+];
+/// Names of the suite-level JUnit properties read as the run's environment (as
+/// [`JUNIT_COMMIT_PROPERTIES`]); without one, the environment is `default`.
+pub const JUNIT_ENVIRONMENT_PROPERTIES: &[&str] = &["flakiness_environment", "environment", "env"];
+
+fn property<'a>(props: &'a [(String, String)], names: &[&str]) -> Option<&'a str> {
+    let norm = |k: &str| -> String {
+        k.trim()
+            .chars()
+            .map(|c| match c {
+                '-' | '.' => '_',
+                c => c.to_ascii_lowercase(),
+            })
+            .collect()
+    };
+    names.iter().find_map(|n| {
+        props
+            .iter()
+            .find(|(k, v)| norm(k) == *n && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    })
+}
+
+/// Converts a JUnit XML file (bytes read by [`read_bytes`]) into a report, as `flakiness
+/// convert` would, with the run's commit and environment taken from suite-level properties
+/// ([`JUNIT_COMMIT_PROPERTIES`], [`JUNIT_ENVIRONMENT_PROPERTIES`]). A run without a commit
+/// has an empty `commitId`: the analysis then never pairs it with another run as "the same
+/// commit". A file that is not JUnit, or is malformed, is skipped with the converter's error
+/// (file:line:column). The content hash is the XML's.
+pub fn check_junit(source: &ReportSource, bytes: &[u8]) -> Result<Loaded, Skipped> {
+    use flakiness_convert::{junit_report, JunitCollector, Limits, Metadata};
+    let file = source.file();
+    let name = file.display().to_string();
+    let fallback_ms = fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0.0, |d| d.as_millis() as f64);
+    let mut collector = JunitCollector::default();
+    collector
+        .read(bytes, &name, fallback_ms, &Limits::default())
+        .map_err(|e| {
+            let e = e.locate(bytes);
+            Skipped {
+                path: file.clone(),
+                reason: format!(
+                    "not a usable JUnit file: {}:{}: {}",
+                    e.line, e.column, e.message
+                ),
+            }
+        })?;
+    let props = &collector.suite_properties;
+    let meta = Metadata {
+        commit_id: property(props, JUNIT_COMMIT_PROPERTIES)
+            .unwrap_or_default()
+            .to_string(),
+        category: "junit".into(),
+        env_name: property(props, JUNIT_ENVIRONMENT_PROPERTIES)
+            .unwrap_or("default")
+            .to_string(),
+        ..Metadata::default()
+    };
+    Ok(Loaded {
+        report: junit_report(collector, &meta, fallback_ms),
+        content_hash: content_hash(bytes),
+    })
 }
 
 /// [`load`] for bytes already read.
@@ -282,15 +376,14 @@ pub fn summarize(report: &Report, source: &str, content_hash: &str) -> RunRecord
         let mut title_path: Vec<String> = t.suite_path().into_iter().map(str::to_string).collect();
         title_path.push(t.test.title.clone());
         // Attempts by environment, in order.
+        // (A test runs in a few environments: a linear search beats a map.)
         let mut by_env: Vec<(u32, Vec<&RunAttempt>)> = Vec::new();
-        let mut slot: HashMap<u32, usize> = HashMap::new();
         for a in &t.test.attempts {
             let e = a.environment_idx();
-            let i = *slot.entry(e).or_insert_with(|| {
-                by_env.push((e, Vec::new()));
-                by_env.len() - 1
-            });
-            by_env[i].1.push(a);
+            match by_env.iter_mut().find(|(x, _)| *x == e) {
+                Some((_, list)) => list.push(a),
+                None => by_env.push((e, vec![a])),
+            }
         }
         for (env, attempts) in by_env {
             let environment = report

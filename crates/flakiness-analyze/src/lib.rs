@@ -28,8 +28,9 @@ pub use quarantine::{
 pub use signature::{signature, MAX_SIGNATURE};
 
 pub use ingest::{
-    check, content_hash, discover, failure_kind, load, read_bytes, summarize, LoadLimits, Loaded,
-    ReportSource, Skipped, SourceKind, MAX_MESSAGE, MAX_STACK,
+    check, check_junit, content_hash, discover, failure_kind, load, read_bytes, summarize,
+    LoadLimits, Loaded, ReportSource, Skipped, SourceKind, JUNIT_COMMIT_PROPERTIES,
+    JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE, MAX_STACK,
 };
 
 use flakiness_store::{HistoryStore, Ingested, RunRecord, StoreError};
@@ -46,8 +47,9 @@ pub enum AnalyzeError {
         #[source]
         source: std::io::Error,
     },
-    /// A file given by name is not a report (`*.json`, `*.json.zst`) nor a folder.
-    #[error("{path}: not a report: give report directories, *.json or *.json.zst files, or folders holding them")]
+    /// A file given by name is not a report (`*.json`, `*.json.zst`, JUnit `*.xml`) nor a
+    /// folder.
+    #[error("{path}: not a report: give report directories, *.json, *.json.zst or JUnit *.xml files, or folders holding them")]
     NotAReport { path: PathBuf },
     /// The history store failed.
     #[error(transparent)]
@@ -221,7 +223,11 @@ fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) ->
         Ok(b) => b,
         Err(skip) => return Prepared::Skipped(skip),
     };
-    match check(source, &bytes, validator) {
+    let loaded = match source.kind {
+        SourceKind::Junit => check_junit(source, &bytes),
+        _ => check(source, &bytes, validator),
+    };
+    match loaded {
         Err(skip) => Prepared::Skipped(skip),
         Ok(loaded) => Prepared::Run {
             record: summarize(

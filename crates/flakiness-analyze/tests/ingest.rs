@@ -361,3 +361,139 @@ fn parallel_ingest_keeps_order_and_stops_on_a_store_error() {
     lock.execute_batch("ROLLBACK").expect("unlock");
     assert_eq!(store.counts().expect("counts").runs, 0);
 }
+
+#[test]
+fn junit_files_are_runs_with_commit_and_environment_from_their_properties() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("junit");
+    fs::create_dir(&dir).expect("mkdir");
+    let doc = |props: &str, body: &str| {
+        format!(
+            r#"<?xml version="1.0"?>
+<testsuites><testsuite name="Login" timestamp="2026-01-02T03:04:05" time="1.5">{props}
+<testcase classname="Login" name="works" file="src/login.test.js" time="0.5">{body}</testcase>
+<testcase classname="Login" name="skipped" time="0"><skipped/></testcase>
+</testsuite></testsuites>"#
+        )
+    };
+    fs::write(
+        dir.join("a.xml"),
+        doc(
+            r#"<properties><property name="GIT.Commit" value=" abc123 "/><property name="Environment" value="linux"/></properties>"#,
+            r#"<flakyFailure message="timed out after 5000 ms">stack</flakyFailure>"#,
+        ),
+    )
+    .expect("write");
+    fs::write(dir.join("b.xml"), doc("", r#"<failure message="expected 1 to equal 2">at x</failure><rerunFailure message="expected 1 to equal 2"/>"#)).expect("write");
+    fs::write(
+        dir.join("pom.xml"),
+        "<project><modelVersion>4.0.0</modelVersion></project>",
+    )
+    .expect("write");
+    fs::write(
+        dir.join("cut.xml"),
+        "<testsuites><testsuite name=\"x\">\n<testcase name=\"y\">",
+    )
+    .expect("write");
+    let sources = discover(std::slice::from_ref(&dir)).expect("discover");
+    assert!(sources.iter().all(|s| s.kind == SourceKind::Junit));
+    assert_eq!(sources.len(), 4);
+    let mut store = SqliteStore::open(&tmp.path().join("h.db")).expect("store");
+    let s = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("ingest");
+    assert_eq!(s.new_runs, 2, "{:?}", s.skipped);
+    let reasons: Vec<String> = s.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(
+        reasons[0].contains("cut.xml: not a usable JUnit file: "),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].contains("pom.xml: not a usable JUnit file: 1:"),
+        "{reasons:?}"
+    );
+
+    let runs = store.runs().expect("runs");
+    let commits: Vec<&str> = runs.iter().map(|r| r.meta.commit_id.as_str()).collect();
+    assert_eq!(
+        commits,
+        ["abc123", ""],
+        "the property's value, trimmed; none"
+    );
+    assert_eq!(runs[0].meta.category, "junit");
+    assert_eq!(runs[0].meta.start_ms, 1_767_323_045_000);
+    let tests = store.tests().expect("tests");
+    let envs: std::collections::BTreeSet<(&str, &str)> = tests
+        .iter()
+        .map(|t| {
+            (
+                t.title_path.last().map_or("", |s| s.as_str()),
+                t.environment.as_str(),
+            )
+        })
+        .collect();
+    assert!(envs.contains(&("works", "linux")), "{envs:?}");
+    assert!(envs.contains(&("works", "default")), "{envs:?}");
+    let mut outcomes = Vec::new();
+    store
+        .for_each_result(&mut |r: flakiness_store::ResultRow| {
+            outcomes.push((r.run_id, r.test_id, r.outcome, r.attempts))
+        })
+        .expect("results");
+    outcomes.sort();
+    let by_title = |title: &str, env: &str| {
+        let id = tests
+            .iter()
+            .find(|t| {
+                t.title_path.last().map(String::as_str) == Some(title) && t.environment == env
+            })
+            .expect("test")
+            .id;
+        outcomes
+            .iter()
+            .filter(|o| o.1 == id)
+            .map(|o| (o.2, o.3))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by_title("works", "linux"), [(Outcome::Flaky, 2)]);
+    assert_eq!(by_title("works", "default"), [(Outcome::Failed, 2)]);
+    assert_eq!(by_title("skipped", "linux"), [(Outcome::Skipped, 0)]);
+    let failures = store
+        .failures(
+            runs[0].id,
+            tests
+                .iter()
+                .find(|t| {
+                    t.environment == "linux"
+                        && t.title_path.last().map(String::as_str) == Some("works")
+                })
+                .expect("t")
+                .id,
+        )
+        .expect("failures");
+    assert_eq!(failures[0].kind, FailureKind::Timeout);
+
+    // The same files again: nothing new.
+    let again = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("again");
+    assert_eq!((again.new_runs, again.already_stored), (0, 2));
+}
+
+#[test]
+fn reports_with_fields_we_do_not_know_are_read() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut v = serde_json::to_value(report(&"4".repeat(40), 4_000.0)).expect("value");
+    v["someFutureField"] = serde_json::json!({"nested": [1, 2, 3]});
+    v["suites"][0]["suites"][0]["tests"][0]["fromANewerReporter"] = serde_json::json!(true);
+    v["suites"][0]["suites"][0]["tests"][0]["attempts"][0]["extra"] = serde_json::json!("x");
+    let path = tmp.path().join("future.json");
+    fs::write(&path, serde_json::to_vec(&v).expect("json")).expect("write");
+    let sources = discover(std::slice::from_ref(&path)).expect("discover");
+    let mut store = SqliteStore::open(&tmp.path().join("h.db")).expect("store");
+    let s = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("ingest");
+    assert!(s.skipped.is_empty(), "{:?}", s.skipped);
+    assert_eq!(s.new_runs, 1);
+    let plain = summarize(&report(&"4".repeat(40), 4_000.0), "x", "h");
+    assert_eq!(
+        store.counts().expect("counts").results as usize,
+        plain.results.len()
+    );
+}

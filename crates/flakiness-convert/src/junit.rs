@@ -181,6 +181,9 @@ impl Node {
     }
 }
 
+/// Most suite-level properties a collector keeps.
+pub const MAX_SUITE_PROPERTIES: usize = 256;
+
 /// Suites and tests gathered from one or more JUnit files of one run.
 #[derive(Debug, Default)]
 pub struct JunitCollector {
@@ -207,6 +210,10 @@ pub struct JunitCollector {
     pub attachments: Vec<AttachmentSource>,
     /// Things wrong with the inputs that did not stop the conversion (missing attachments…).
     pub warnings: Vec<ConvertWarning>,
+    /// `<property name value>` pairs outside any testcase (suite and document properties, in
+    /// document order; at most [`MAX_SUITE_PROPERTIES`], values cut to 1 KiB). The report has
+    /// no place for them; callers read run facts such as a commit id from them.
+    pub suite_properties: Vec<(String, String)>,
     /// Ids of the files hashed so far, by resolved path.
     hashed: HashMap<PathBuf, String>,
     /// Ids already in `attachments`.
@@ -616,6 +623,23 @@ impl JunitCollector {
                                 _ => 0,
                             };
                             stdio_mark = Some((new_sink, from, reader.get_ref().newlines + 1));
+                        }
+                    }
+                    b"property"
+                        if case.is_none() && self.suite_properties.len() < MAX_SUITE_PROPERTIES =>
+                    {
+                        let [pname, value] =
+                            attrs(&e, [b"name", b"value"]).map_err(|x| at(&reader, x))?;
+                        if let (Some(k), Some(v)) = (pname, value) {
+                            let mut v = v.into_owned();
+                            if v.len() > 1024 {
+                                let mut cut = 1024;
+                                while !v.is_char_boundary(cut) {
+                                    cut -= 1;
+                                }
+                                v.truncate(cut);
+                            }
+                            self.suite_properties.push((k.into_owned(), v));
                         }
                     }
                     b"property" if case.is_some() => {

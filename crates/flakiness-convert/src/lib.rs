@@ -20,7 +20,7 @@ use flakiness_report::{
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
 pub use cargotext::CargoTextCollector;
-pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_XML_DEPTH};
+pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};

@@ -54,18 +54,27 @@ pub fn parse_timestamp_ms(s: &str) -> Option<f64> {
         None => (s, 0),
     };
     let body = body.replacen(' ', "T", 1);
-    let naive = [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(&body, f).ok())
-    .or_else(|| {
-        NaiveDate::parse_from_str(&body, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    })?;
+    // `FromStr` reads the common `YYYY-MM-DDTHH:MM:SS[.fff]` without interpreting a format
+    // string (several times faster than `parse_from_str`); the formats below catch the rest.
+    let naive = body
+        .parse::<NaiveDateTime>()
+        .ok()
+        .into_iter()
+        .chain(
+            [
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%dT%H:%M",
+            ]
+            .iter()
+            .filter_map(|f| NaiveDateTime::parse_from_str(&body, f).ok()),
+        )
+        .next()
+        .or_else(|| {
+            NaiveDate::parse_from_str(&body, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
     let ms = naive.and_utc().timestamp_millis() - i64::from(offset_h) * 3_600_000;
     (ms >= 0).then_some(ms as f64)
 }

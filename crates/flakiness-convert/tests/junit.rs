@@ -1002,3 +1002,33 @@ fn latin1_output_cut_short_keeps_locations() {
     let uncut = read_bytes(&doc, &Limits::default()).expect_err("mismatched end tag");
     assert_eq!(err.offset, uncut.offset);
 }
+
+#[test]
+fn suite_level_properties_are_kept_in_document_order_and_bounded() {
+    let mut xml = String::from(
+        r#"<testsuites><properties><property name="commit" value="abc"/></properties>
+<testsuite name="s"><properties><property name="env" value="linux &amp; x"/><property name="novalue"/></properties>
+<testcase classname="C" name="t"><properties><property name="case-level" value="not here"/></properties></testcase>
+"#,
+    );
+    for i in 0..300 {
+        xml.push_str(&format!(
+            r#"<properties><property name="p{i}" value="{}"/></properties>"#,
+            "v".repeat(2000)
+        ));
+    }
+    xml.push_str("</testsuite></testsuites>");
+    let mut c = JunitCollector::default();
+    c.read(xml.as_bytes(), "props.xml", FALLBACK_MS, &Limits::default())
+        .expect("reads");
+    let props = &c.suite_properties;
+    assert_eq!(props[0], ("commit".to_string(), "abc".to_string()));
+    assert_eq!(props[1], ("env".to_string(), "linux & x".to_string()));
+    assert_eq!(props[2].0, "p0", "a property without a value is left out");
+    assert!(!props.iter().any(|(k, _)| k == "case-level"));
+    assert_eq!(props.len(), flakiness_convert::MAX_SUITE_PROPERTIES);
+    assert!(props.iter().all(|(_, v)| v.len() <= 1024));
+    // The testcase's own property still reaches the test.
+    let r = junit_report(c, &meta(), FALLBACK_MS);
+    assert_eq!(r.all_tests().count(), 1);
+}

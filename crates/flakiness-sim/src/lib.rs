@@ -13,6 +13,10 @@
 //! in an outage. [`baseline`] is the naive classifier to compare with: flaky when the flip rate
 //! of a test's run results is above a threshold, broken when its last run failed.
 
+mod junit;
+
+pub use junit::{junit_documents, COMMIT_PROPERTY, ENVIRONMENT_PROPERTY};
+
 use std::collections::{BTreeMap, HashMap};
 
 use flakiness_analyze::{Analysis, Classification};

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use flakiness_sim::{score_predictions, simulate, Predictions, Scenario, Truth};
+use flakiness_sim::{junit_documents, score_predictions, simulate, Predictions, Scenario, Truth};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -26,7 +26,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write OUT/reports/run-NNNN.json (one report per run) and OUT/truth.json.
+    /// Write OUT/reports/run-NNNN.json (one report per run) and OUT/truth.json; with
+    /// `--junit`, also OUT/junit/run-NNNN.xml (one JUnit file per run and environment,
+    /// `run-NNNN-ENV.xml` when there are several environments).
     Gen {
         /// mixed, flaky, env-flaky, late-flaky, regressions, outages, mixed-no-retries.
         #[arg(long, default_value = "mixed")]
@@ -41,6 +43,12 @@ enum Command {
         /// Tests (default: the scenario's).
         #[arg(long)]
         tests: Option<usize>,
+        /// Environment names, comma-separated (default: the scenario's, linux,windows).
+        #[arg(long, value_delimiter = ',')]
+        environments: Option<Vec<String>>,
+        /// Also write the history as JUnit XML files (Surefire-style reruns).
+        #[arg(long)]
+        junit: bool,
     },
     /// Compare `flakiness analyze --format json` output with the truth; prints the score as
     /// JSON.
@@ -70,6 +78,8 @@ fn run(command: Command) -> Result<(), String> {
             seed,
             runs,
             tests,
+            environments,
+            junit,
         } => {
             let mut s = Scenario::named(&scenario).ok_or_else(|| {
                 format!(
@@ -80,6 +90,12 @@ fn run(command: Command) -> Result<(), String> {
             s.seed = seed.unwrap_or(s.seed);
             s.runs = runs.unwrap_or(s.runs);
             s.tests = tests.unwrap_or(s.tests);
+            if let Some(envs) = environments {
+                if envs.is_empty() || envs.iter().any(|e| e.trim().is_empty()) {
+                    return Err("--environments needs one or more names".into());
+                }
+                s.environments = envs;
+            }
             let history = simulate(&s);
             let reports = out.join("reports");
             std::fs::create_dir_all(&reports).map_err(|e| format!("{}: {e}", reports.display()))?;
@@ -87,6 +103,27 @@ fn run(command: Command) -> Result<(), String> {
                 let path = reports.join(format!("run-{i:04}.json"));
                 let json = serde_json::to_vec(r).map_err(|e| e.to_string())?;
                 std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            if junit {
+                let dir = out.join("junit");
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let several = s.environments.len() > 1;
+                for (i, r) in history.reports.iter().enumerate() {
+                    for (env, xml) in junit_documents(r) {
+                        let name = if several {
+                            let env: String = env
+                                .chars()
+                                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                                .collect();
+                            format!("run-{i:04}-{env}.xml")
+                        } else {
+                            format!("run-{i:04}.xml")
+                        };
+                        let path = dir.join(name);
+                        std::fs::write(&path, xml)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                    }
+                }
             }
             let truth = out.join("truth.json");
             let json = serde_json::to_vec_pretty(&history.truth).map_err(|e| e.to_string())?;

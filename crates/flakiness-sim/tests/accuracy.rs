@@ -82,3 +82,78 @@ fn the_simulation_is_deterministic() {
         serde_json::to_string(&b.reports).expect("json")
     );
 }
+
+/// Ingests every report under `dir` into a new store and analyzes it.
+fn analyze_dir(
+    dir: &std::path::Path,
+    db: &std::path::Path,
+) -> (usize, flakiness_analyze::Analysis) {
+    let mut store = SqliteStore::open(db).expect("store");
+    let sources = discover(&[dir.to_path_buf()]).expect("discover");
+    let ingested =
+        ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {}).expect("ingest");
+    assert!(ingested.skipped.is_empty(), "{:?}", ingested.skipped);
+    let analysis = analyze(&mut store, &AnalysisOptions::default()).expect("analyze");
+    (ingested.new_runs, analysis)
+}
+
+#[test]
+fn junit_files_of_a_history_give_the_same_classifications_as_its_reports() {
+    let s = Scenario {
+        runs: 120,
+        tests: 150,
+        ..Scenario::named("mixed").expect("mixed")
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let (reports, junit) = (dir.path().join("reports"), dir.path().join("junit"));
+    std::fs::create_dir(&reports).expect("mkdir");
+    std::fs::create_dir(&junit).expect("mkdir");
+    let history = simulate(&s);
+    for (i, r) in history.reports.iter().enumerate() {
+        std::fs::write(
+            reports.join(format!("run-{i:04}.json")),
+            serde_json::to_vec(r).expect("json"),
+        )
+        .expect("write");
+        for (env, xml) in flakiness_sim::junit_documents(r) {
+            std::fs::write(junit.join(format!("run-{i:04}-{env}.xml")), xml).expect("write");
+        }
+    }
+    let (json_runs, from_json) = analyze_dir(&reports, &dir.path().join("a.db"));
+    let (xml_runs, from_xml) = analyze_dir(&junit, &dir.path().join("b.db"));
+    assert_eq!(json_runs, s.runs);
+    // One JUnit file per environment and run: each is a run of its own.
+    assert_eq!(xml_runs, s.runs * s.environments.len());
+    let view = |a: &flakiness_analyze::Analysis| {
+        let mut v: Vec<_> = a
+            .tests
+            .iter()
+            .map(|t| {
+                (
+                    t.file.clone(),
+                    t.title_path.clone(),
+                    t.environment.clone(),
+                    t.classification,
+                    format!("{:.6}", t.score),
+                    t.evidence.retry_flakes,
+                    t.evidence.same_commit_flips,
+                )
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2)));
+        v
+    };
+    assert_eq!(view(&from_json).len(), s.tests * s.environments.len());
+    assert_eq!(view(&from_json), view(&from_xml));
+    assert!(
+        from_xml.tests.iter().any(
+            |t| t.classification == flakiness_analyze::Classification::Flaky
+                && t.evidence.same_commit_flips > 0
+        ),
+        "the commit reached the analysis from the JUnit properties"
+    );
+    assert_eq!(
+        score(&history.truth, &from_json),
+        score(&history.truth, &from_xml)
+    );
+}

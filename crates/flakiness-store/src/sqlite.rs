@@ -15,15 +15,89 @@ use crate::{
 pub const APPLICATION_ID: i32 = 0x464C_4B59;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a writer waits by default for another process's transaction before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// One step of the schema's history.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>),
+}
+
 /// Migrations by version: each runs once, in its own transaction, in order.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i64, Migration)] = &[
+    (1, Migration::Sql(V1)),
+    (2, Migration::Code(v2_pack_results)),
+];
+
+/// Version 2: a run's results packed in one row of `run_results` (see `packed.rs`) instead of
+/// one row each in `results`, with the run's totals beside them. Existing results are packed,
+/// then `results` goes.
+fn v2_pack_results(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE run_results (
+            run_id  INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+            results INTEGER NOT NULL,
+            ran     INTEGER NOT NULL,
+            failed  INTEGER NOT NULL,
+            flaky   INTEGER NOT NULL,
+            packed  BLOB NOT NULL
+        );",
+    )?;
+    {
+        let mut read = tx.prepare(
+            "SELECT run_id, test_id, outcome, attempts, failed_attempts, duration_ms
+             FROM results ORDER BY run_id, test_id",
+        )?;
+        let mut rows = read.query([])?;
+        let mut batch: Vec<crate::packed::Unpacked> = Vec::new();
+        let mut current: Option<i64> = None;
+        loop {
+            let row = rows.next()?;
+            let run_id = match row {
+                Some(r) => Some(r.get::<_, i64>(0)?),
+                None => None,
+            };
+            if let (Some(done), true) = (current, run_id != current) {
+                insert_packed(tx, done, &mut batch)?;
+                batch.clear();
+            }
+            let Some(r) = row else { break };
+            current = run_id;
+            let code: i64 = r.get(2)?;
+            let outcome = Outcome::from_code(code)
+                .ok_or(rusqlite::Error::IntegralValueOutOfRange(2, code))?;
+            batch.push((r.get(1)?, outcome, r.get(3)?, r.get(4)?, r.get(5)?));
+        }
+    }
+    tx.execute_batch("DROP TABLE results;")
+}
+
+/// Writes a run's packed results row.
+fn insert_packed(
+    tx: &rusqlite::Transaction<'_>,
+    run_id: i64,
+    rows: &mut [crate::packed::Unpacked],
+) -> rusqlite::Result<()> {
+    let (packed, totals) = crate::packed::pack(run_id, rows);
+    tx.prepare_cached(
+        "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        run_id,
+        rows.len() as i64,
+        totals.ran as i64,
+        totals.failed as i64,
+        totals.flaky as i64,
+        packed
+    ])?;
+    Ok(())
+}
+
+const V1: &str = "
     CREATE TABLE runs (
         id           INTEGER PRIMARY KEY,
         content_hash TEXT NOT NULL UNIQUE,
@@ -69,8 +143,7 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         mtime_ns     INTEGER NOT NULL,
         content_hash TEXT NOT NULL
     );
-    ",
-)];
+    ";
 
 /// The embedded history store.
 #[derive(Debug)]
@@ -219,7 +292,8 @@ impl SqliteStore {
         if current == SCHEMA_VERSION {
             return Ok(());
         }
-        for &(v, sql) in MIGRATIONS {
+        for (v, step) in MIGRATIONS {
+            let v = *v;
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -227,7 +301,11 @@ impl SqliteStore {
             if version(&tx)? >= v {
                 continue;
             }
-            tx.execute_batch(sql).map_err(&err)?;
+            match step {
+                Migration::Sql(sql) => tx.execute_batch(sql),
+                Migration::Code(f) => f(&tx),
+            }
+            .map_err(&err)?;
             tx.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {v};"
             ))
@@ -290,6 +368,7 @@ impl SqliteStore {
         let run_id = tx.last_insert_rowid();
         // Ids of tests first stored by this transaction join the cache only once it commits.
         let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
+        let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(results.len());
         {
             let mut find_test = tx
                 .prepare_cached(
@@ -299,13 +378,6 @@ impl SqliteStore {
             let mut add_test = tx
                 .prepare_cached(
                     "INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(&err)?;
-            let mut add_result = tx
-                .prepare_cached(
-                    "INSERT INTO results (test_id, run_id, outcome, attempts, failed_attempts,
-                                          duration_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .map_err(&err)?;
             let mut add_failure = tx
@@ -337,16 +409,13 @@ impl SqliteStore {
                         id
                     }
                 };
-                add_result
-                    .execute(params![
-                        test_id,
-                        run_id,
-                        r.outcome.code(),
-                        r.attempts,
-                        r.failed_attempts,
-                        r.duration_ms
-                    ])
-                    .map_err(&err)?;
+                packed.push((
+                    test_id,
+                    r.outcome,
+                    r.attempts,
+                    r.failed_attempts,
+                    r.duration_ms,
+                ));
                 for f in &r.failures {
                     add_failure
                         .execute(params![
@@ -361,6 +430,7 @@ impl SqliteStore {
                 }
             }
         }
+        insert_packed(&tx, run_id, &mut packed).map_err(&err)?;
         tx.commit().map_err(&err)?;
         self.test_ids.extend(new_ids);
         Ok(Ingested::New { run_id })
@@ -439,26 +509,23 @@ impl SqliteStore {
         let err = sql_err_waited(&self.path, self.busy_timeout);
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT test_id, run_id, outcome, attempts, failed_attempts, duration_ms
-                 FROM results ORDER BY run_id, test_id",
-            )
+            .prepare("SELECT run_id, packed FROM run_results ORDER BY run_id")
             .map_err(&err)?;
         let mut rows = stmt.query([]).map_err(&err)?;
         while let Some(r) = rows.next().map_err(&err)? {
-            let code: i64 = r.get(2).map_err(&err)?;
-            let outcome = Outcome::from_code(code).ok_or_else(|| StoreError::Damaged {
+            let run_id: i64 = r.get(0).map_err(&err)?;
+            let bytes = r
+                .get_ref(1)
+                .map_err(&err)?
+                .as_blob()
+                .map_err(|e| StoreError::Damaged {
+                    path: self.path.clone(),
+                    what: format!("run {run_id}: results: {e}"),
+                })?;
+            crate::packed::unpack(run_id, bytes, &mut f).map_err(|what| StoreError::Damaged {
                 path: self.path.clone(),
-                what: format!("unknown outcome code {code}"),
+                what,
             })?;
-            f(ResultRow {
-                test_id: r.get(0).map_err(&err)?,
-                run_id: r.get(1).map_err(&err)?,
-                outcome,
-                attempts: r.get(3).map_err(&err)?,
-                failed_attempts: r.get(4).map_err(&err)?,
-                duration_ms: r.get(5).map_err(&err)?,
-            });
         }
         Ok(())
     }
@@ -489,11 +556,8 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT run_id,
-                        sum(outcome <> 3),
-                        sum(outcome = 1),
-                        sum(outcome = 2)
-                 FROM results GROUP BY run_id ORDER BY run_id",
+                "SELECT run_id, ran, failed, flaky FROM run_results WHERE results > 0
+                 ORDER BY run_id",
             )
             .map_err(&err)?;
         let rows = stmt
@@ -582,11 +646,37 @@ impl SqliteStore {
         let runs = tx
             .execute("DELETE FROM runs WHERE start_ms < ?1", [cutoff_ms])
             .map_err(&err)?;
-        tx.execute(
-            "DELETE FROM tests WHERE id NOT IN (SELECT DISTINCT test_id FROM results)",
-            [],
-        )
-        .map_err(&err)?;
+        if runs > 0 {
+            // Tests still in some run's results stay; the others go.
+            let mut live = std::collections::HashSet::new();
+            {
+                let mut stmt = tx
+                    .prepare("SELECT run_id, packed FROM run_results")
+                    .map_err(&err)?;
+                let mut rows = stmt.query([]).map_err(&err)?;
+                while let Some(r) = rows.next().map_err(&err)? {
+                    let run_id: i64 = r.get(0).map_err(&err)?;
+                    let bytes: Vec<u8> = r.get(1).map_err(&err)?;
+                    crate::packed::unpack(run_id, &bytes, &mut |row| {
+                        live.insert(row.test_id);
+                    })
+                    .map_err(|what| StoreError::Damaged {
+                        path: path.clone(),
+                        what,
+                    })?;
+                }
+                let ids: Vec<i64> = tx
+                    .prepare("SELECT id FROM tests")
+                    .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+                    .map_err(&err)?;
+                let mut delete = tx
+                    .prepare("DELETE FROM tests WHERE id = ?1")
+                    .map_err(&err)?;
+                for id in ids.into_iter().filter(|id| !live.contains(id)) {
+                    delete.execute([id]).map_err(&err)?;
+                }
+            }
+        }
         tx.commit().map_err(&err)?;
         self.test_ids.clear();
         Ok(runs as u64)
@@ -644,8 +734,114 @@ impl SqliteStore {
         Ok(Counts {
             runs: count("runs")?,
             tests: count("tests")?,
-            results: count("results")?,
+            results: self
+                .conn
+                .query_row(
+                    "SELECT coalesce(sum(results), 0) FROM run_results",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+                .map_err(&err)?,
             failures: count("failures")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written by the first schema (one row per result) opens with its results packed,
+    /// none lost.
+    #[test]
+    fn a_version_1_store_is_migrated_with_every_result() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("v1.db");
+        {
+            let c = Connection::open(&path).expect("sqlite");
+            c.execute_batch(V1).expect("v1");
+            c.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 1;"
+            ))
+            .expect("pragmas");
+            for run in 1..=3i64 {
+                c.execute(
+                    "INSERT INTO runs (id, content_hash, source, commit_id, start_ms, duration_ms,
+                                       category, ingested_ms)
+                     VALUES (?1, ?2, 'src', 'c', ?1, 0, 'junit', 0)",
+                    params![run, format!("h{run}")],
+                )
+                .expect("run");
+            }
+            for test in 1..=4i64 {
+                c.execute(
+                    "INSERT INTO tests (id, file, title_path, environment) VALUES (?1, 'f', ?2, 'e')",
+                    params![test * 10, format!("[\"t{test}\"]")],
+                )
+                .expect("test");
+            }
+            // Run 3 has no results.
+            for (run, test, outcome, attempts, failed, duration) in [
+                (1, 10, 0, 1, 0, Some(5)),
+                (1, 40, 1, 2, 2, None),
+                (2, 20, 2, 2, 1, Some(7)),
+                (2, 30, 3, 0, 0, None),
+                (2, 40, 0, 1, 0, Some(1)),
+            ] {
+                c.execute(
+                    "INSERT INTO results VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![run, test, outcome, attempts, failed, duration],
+                )
+                .expect("result");
+            }
+        }
+        let store = SqliteStore::open(&path).expect("migrates");
+        let mut rows = Vec::new();
+        store
+            .for_each_result(|r| {
+                rows.push((
+                    r.run_id,
+                    r.test_id,
+                    r.outcome.code(),
+                    r.attempts,
+                    r.failed_attempts,
+                    r.duration_ms,
+                ))
+            })
+            .expect("results");
+        assert_eq!(
+            rows,
+            [
+                (1, 10, 0, 1, 0, Some(5)),
+                (1, 40, 1, 2, 2, None),
+                (2, 20, 2, 2, 1, Some(7)),
+                (2, 30, 3, 0, 0, None),
+                (2, 40, 0, 1, 0, Some(1)),
+            ]
+        );
+        let totals: Vec<(i64, u64, u64, u64)> = store
+            .run_totals()
+            .expect("totals")
+            .into_iter()
+            .map(|t| (t.run_id, t.ran, t.failed, t.flaky))
+            .collect();
+        assert_eq!(totals, [(1, 2, 1, 0), (2, 2, 0, 1)]);
+        let c = store.counts().expect("counts");
+        assert_eq!((c.runs, c.tests, c.results), (3, 4, 5));
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        let old: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'results'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("tables");
+        assert_eq!(old, 0, "the row-per-result table is gone");
     }
 }

@@ -1,0 +1,141 @@
+//! A run's results packed into one value: the embedded store keeps one row per run instead of
+//! one per result, so that ingest writes a few KB per run and analysis reads them back in one
+//! pass (spec/analyze.md, "The history store").
+//!
+//! The value is a format byte ([`FORMAT`]) followed by one postcard record per result, by test
+//! id: the difference from the previous test id, the outcome code, attempts, failed attempts
+//! and the duration (all variable-length integers, so a result takes about 7 bytes).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Outcome, ResultRow, RunTotals};
+
+/// The version of the packing written; a value of another version is refused as damaged.
+pub(crate) const FORMAT: u8 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Packed {
+    test_delta: u64,
+    outcome: u8,
+    attempts: u32,
+    failed_attempts: u32,
+    duration_ms: Option<i64>,
+}
+
+/// One result to pack: (test id, outcome, attempts, failed attempts, duration).
+pub(crate) type Unpacked = (i64, Outcome, u32, u32, Option<i64>);
+
+/// Packs `rows` (sorted here by test id; ids are unique) and counts them as [`RunTotals`].
+pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
+    rows.sort_unstable_by_key(|r| r.0);
+    let mut out = Vec::with_capacity(1 + rows.len() * 8);
+    out.push(FORMAT);
+    let mut totals = RunTotals {
+        run_id,
+        ran: 0,
+        failed: 0,
+        flaky: 0,
+    };
+    let mut previous = 0i64;
+    for &(test_id, outcome, attempts, failed_attempts, duration_ms) in rows.iter() {
+        let record = Packed {
+            test_delta: test_id.wrapping_sub(previous) as u64,
+            outcome: outcome.code() as u8,
+            attempts,
+            failed_attempts,
+            duration_ms,
+        };
+        previous = test_id;
+        // Writing into a Vec cannot fail.
+        out = postcard::to_extend(&record, out).unwrap_or_else(|_| unreachable!());
+        totals.ran += u64::from(outcome != Outcome::Skipped);
+        totals.failed += u64::from(outcome == Outcome::Failed);
+        totals.flaky += u64::from(outcome == Outcome::Flaky);
+    }
+    (out, totals)
+}
+
+/// Calls `f` on each result packed in `bytes`, by test id. A value that does not decode says
+/// what is wrong.
+pub(crate) fn unpack(
+    run_id: i64,
+    bytes: &[u8],
+    f: &mut dyn FnMut(ResultRow),
+) -> Result<(), String> {
+    let Some((&format, mut rest)) = bytes.split_first() else {
+        return Err(format!("run {run_id}: empty results value"));
+    };
+    if format != FORMAT {
+        return Err(format!(
+            "run {run_id}: results packed in format {format}, this build reads {FORMAT}"
+        ));
+    }
+    let mut test_id = 0i64;
+    while !rest.is_empty() {
+        let (p, tail) = postcard::take_from_bytes::<Packed>(rest)
+            .map_err(|e| format!("run {run_id}: results do not decode: {e}"))?;
+        rest = tail;
+        test_id = test_id.wrapping_add(p.test_delta as i64);
+        let outcome = Outcome::from_code(i64::from(p.outcome))
+            .ok_or_else(|| format!("run {run_id}: unknown outcome code {}", p.outcome))?;
+        f(ResultRow {
+            test_id,
+            run_id,
+            outcome,
+            attempts: p.attempts,
+            failed_attempts: p.failed_attempts,
+            duration_ms: p.duration_ms,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_results_come_back_by_test_id_with_totals() {
+        let mut rows = vec![
+            (900, Outcome::Flaky, 3, 2, Some(1_500)),
+            (7, Outcome::Passed, 1, 0, None),
+            (i64::MAX, Outcome::Skipped, 0, 0, Some(-1)),
+            (8, Outcome::Failed, 2, 2, Some(0)),
+        ];
+        let (bytes, totals) = pack(5, &mut rows);
+        assert_eq!((totals.ran, totals.failed, totals.flaky), (3, 1, 1));
+        let mut back = Vec::new();
+        unpack(5, &bytes, &mut |r| {
+            back.push((
+                r.test_id,
+                r.outcome,
+                r.attempts,
+                r.failed_attempts,
+                r.duration_ms,
+            ))
+        })
+        .expect("decodes");
+        assert_eq!(back, rows);
+        assert!(bytes.len() < 40, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn damaged_values_are_errors_not_panics() {
+        let (bytes, _) = pack(1, &mut [(3, Outcome::Failed, 1, 1, Some(99_999))]);
+        for cut in 0..bytes.len() {
+            let mut n = 0;
+            let r = unpack(1, &bytes[..cut], &mut |_| n += 1);
+            assert!(r.is_err() || cut == 1, "cut at {cut}");
+        }
+        let mut wrong = bytes.clone();
+        wrong[0] = 9;
+        assert!(unpack(1, &wrong, &mut |_| {})
+            .expect_err("format")
+            .contains("format 9"));
+        let mut bad_outcome = bytes.clone();
+        bad_outcome[2] = 7;
+        assert!(unpack(1, &bad_outcome, &mut |_| {})
+            .expect_err("outcome")
+            .contains("outcome code 7"));
+    }
+}
