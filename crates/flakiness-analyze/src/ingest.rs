@@ -5,7 +5,9 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flakiness_report::{Report, RunAttempt, TestOutcome, TestStatus, REPORT_FILE};
+use flakiness_report::{
+    Report, RunAttempt, Suite, SuiteType, Test, TestOutcome, TestStatus, REPORT_FILE,
+};
 use flakiness_store::{FailureKind, FailureRecord, Outcome, RunMeta, RunRecord, TestResult};
 use flakiness_validate::Validator;
 use sha2::{Digest, Sha256};
@@ -370,68 +372,14 @@ pub fn failure_kind(attempt: &RunAttempt) -> FailureKind {
 /// by file, suite path (file suites left out) and title (spec/identity.md); the outcome counts
 /// skipped attempts out and respects expected statuses.
 pub fn summarize(report: &Report, source: &str, content_hash: &str) -> RunRecord {
+    let env_names: Vec<String> = report.environments.iter().map(|e| e.name.clone()).collect();
     let mut results = Vec::new();
-    for t in report.all_tests() {
-        let file = t.file().unwrap_or_default().to_string();
-        let mut title_path: Vec<String> = t.suite_path().into_iter().map(str::to_string).collect();
-        title_path.push(t.test.title.clone());
-        // Attempts by environment, in order.
-        // (A test runs in a few environments: a linear search beats a map.)
-        let mut by_env: Vec<(u32, Vec<&RunAttempt>)> = Vec::new();
-        for a in &t.test.attempts {
-            let e = a.environment_idx();
-            match by_env.iter_mut().find(|(x, _)| *x == e) {
-                Some((_, list)) => list.push(a),
-                None => by_env.push((e, vec![a])),
-            }
-        }
-        for (env, attempts) in by_env {
-            let environment = report
-                .environments
-                .get(env as usize)
-                .map_or_else(|| format!("#{env}"), |e| e.name.clone());
-            let ran: Vec<(usize, &RunAttempt)> = attempts
-                .iter()
-                .copied()
-                .enumerate()
-                .filter(|(_, a)| a.status() != TestStatus::Skipped)
-                .collect();
-            let failures: Vec<FailureRecord> = ran
-                .iter()
-                .filter(|(_, a)| !a.is_expected())
-                .map(|&(i, a)| {
-                    let e = a.errors.iter().flatten().next();
-                    FailureRecord {
-                        attempt: i as u32,
-                        kind: failure_kind(a),
-                        message: e
-                            .and_then(|e| e.message.as_deref())
-                            .map(|m| bounded(m, MAX_MESSAGE)),
-                        stack: e
-                            .and_then(|e| e.stack.as_deref())
-                            .map(|s| bounded(s, MAX_STACK)),
-                    }
-                })
-                .collect();
-            let outcome = match t.test.outcome_in(env) {
-                TestOutcome::Expected => Outcome::Passed,
-                TestOutcome::Unexpected => Outcome::Failed,
-                TestOutcome::Flaky => Outcome::Flaky,
-                TestOutcome::Skipped => Outcome::Skipped,
-            };
-            let duration: f64 = ran.iter().map(|(_, a)| a.duration_ms()).sum();
-            let timed = ran.iter().any(|(_, a)| a.duration.is_some());
-            results.push(TestResult {
-                file: file.clone(),
-                title_path: title_path.clone(),
-                environment,
-                outcome,
-                attempts: ran.len() as u32,
-                failed_attempts: failures.len() as u32,
-                duration_ms: timed.then_some(duration.round() as i64),
-                failures,
-            });
-        }
+    let mut path: Vec<&str> = Vec::new();
+    for t in report.tests.iter().flatten() {
+        summarize_test(t, None, &path, &env_names, &mut results);
+    }
+    for suite in report.suites.iter().flatten() {
+        summarize_suite(suite, None, &mut path, &env_names, &mut results);
     }
     RunRecord {
         meta: RunMeta {
@@ -445,5 +393,143 @@ pub fn summarize(report: &Report, source: &str, content_hash: &str) -> RunRecord
             category: report.category.clone(),
         },
         results,
+    }
+}
+
+/// Walks a suite: `file` is the innermost file suite's file so far, `path` the titles of the
+/// enclosing suites that are not file suites (the identity of spec/identity.md).
+fn summarize_suite<'a>(
+    suite: &'a Suite,
+    file: Option<&'a str>,
+    path: &mut Vec<&'a str>,
+    env_names: &[String],
+    out: &mut Vec<TestResult>,
+) {
+    let is_file = suite.kind == SuiteType::File;
+    let file = if is_file {
+        Some(
+            suite
+                .location
+                .as_ref()
+                .map_or(suite.title.as_str(), |l| l.file.as_str()),
+        )
+    } else {
+        path.push(suite.title.as_str());
+        file
+    };
+    for t in suite.tests.iter().flatten() {
+        summarize_test(t, file, path, env_names, out);
+    }
+    for child in suite.suites.iter().flatten() {
+        summarize_suite(child, file, path, env_names, out);
+    }
+    if !is_file {
+        path.pop();
+    }
+}
+
+/// One [`TestResult`] per environment the test ran in, in the order of first attempts.
+fn summarize_test(
+    test: &Test,
+    file: Option<&str>,
+    path: &[&str],
+    env_names: &[String],
+    out: &mut Vec<TestResult>,
+) {
+    let file = test
+        .location
+        .as_ref()
+        .map(|l| l.file.as_str())
+        .or(file)
+        .unwrap_or_default();
+    let title_path = || -> Vec<String> {
+        let mut v = Vec::with_capacity(path.len() + 1);
+        v.extend(path.iter().map(|s| s.to_string()));
+        v.push(test.title.clone());
+        v
+    };
+    let attempts = test.attempts.as_slice();
+    let Some(first_env) = attempts.first().map(|a| a.environment_idx()) else {
+        return;
+    };
+    if attempts.iter().all(|a| a.environment_idx() == first_env) {
+        // The common case: one environment.
+        out.push(summarize_attempts(
+            attempts.iter(),
+            test.outcome_in(first_env),
+            file,
+            title_path(),
+            env_name(env_names, first_env),
+        ));
+        return;
+    }
+    let mut envs: Vec<u32> = Vec::new();
+    for a in attempts {
+        if !envs.contains(&a.environment_idx()) {
+            envs.push(a.environment_idx());
+        }
+    }
+    for env in envs {
+        out.push(summarize_attempts(
+            attempts.iter().filter(|a| a.environment_idx() == env),
+            test.outcome_in(env),
+            file,
+            title_path(),
+            env_name(env_names, env),
+        ));
+    }
+}
+
+fn env_name(names: &[String], env: u32) -> String {
+    names
+        .get(env as usize)
+        .cloned()
+        .unwrap_or_else(|| format!("#{env}"))
+}
+
+/// The result of one test's attempts in one environment.
+fn summarize_attempts<'a>(
+    attempts: impl Iterator<Item = &'a RunAttempt>,
+    outcome: TestOutcome,
+    file: &str,
+    title_path: Vec<String>,
+    environment: String,
+) -> TestResult {
+    let mut ran = 0u32;
+    let mut failures = Vec::new();
+    let mut duration = 0.0;
+    let mut timed = false;
+    for a in attempts.filter(|a| a.status() != TestStatus::Skipped) {
+        if !a.is_expected() {
+            let e = a.errors.iter().flatten().next();
+            failures.push(FailureRecord {
+                attempt: ran,
+                kind: failure_kind(a),
+                message: e
+                    .and_then(|e| e.message.as_deref())
+                    .map(|m| bounded(m, MAX_MESSAGE)),
+                stack: e
+                    .and_then(|e| e.stack.as_deref())
+                    .map(|s| bounded(s, MAX_STACK)),
+            });
+        }
+        ran += 1;
+        duration += a.duration_ms();
+        timed |= a.duration.is_some();
+    }
+    TestResult {
+        file: file.to_string(),
+        title_path,
+        environment,
+        outcome: match outcome {
+            TestOutcome::Expected => Outcome::Passed,
+            TestOutcome::Unexpected => Outcome::Failed,
+            TestOutcome::Flaky => Outcome::Flaky,
+            TestOutcome::Skipped => Outcome::Skipped,
+        },
+        attempts: ran,
+        failed_attempts: failures.len() as u32,
+        duration_ms: timed.then_some(duration.round() as i64),
+        failures,
     }
 }

@@ -183,19 +183,33 @@ pub fn ingest_all(
             cv.notify_all();
         };
         let mut pending: BTreeMap<usize, Prepared> = BTreeMap::new();
+        // Files whose runs are stored, remembered in batches (a file not remembered is only
+        // read again next time, and found stored).
+        let mut remember: Vec<(String, i64, i64, String)> = Vec::new();
         let mut want = 0;
         let result = (|| -> Result<(), AnalyzeError> {
             for (i, prepared) in rx.iter() {
                 pending.insert(i, prepared);
+                // What is ready, in order, is stored together (one transaction).
+                let mut batch = Vec::new();
                 while let Some(prepared) = pending.remove(&want) {
-                    let stamp = &todo[want].1;
-                    store_prepared(store, prepared, stamp, &mut summary)?;
+                    batch.push((prepared, &todo[want].1));
                     want += 1;
-                    release(want);
-                    done += 1;
-                    progress(done);
                 }
+                if batch.is_empty() {
+                    continue;
+                }
+                let n = batch.len();
+                store_prepared(store, batch, &mut summary, &mut remember)?;
+                if remember.len() >= REMEMBER_BATCH {
+                    store.remember_sources(&remember)?;
+                    remember.clear();
+                }
+                release(want);
+                done += n;
+                progress(done);
             }
+            store.remember_sources(&remember)?;
             Ok(())
         })();
         if result.is_err() {
@@ -212,10 +226,13 @@ pub fn ingest_all(
 /// Reports read ahead of the store, at most.
 pub const LOOKAHEAD: usize = 8;
 
+/// Files remembered per transaction of the source cache.
+const REMEMBER_BATCH: usize = 256;
+
 /// A report read, checked and summarised by a worker.
 enum Prepared {
     Skipped(Skipped),
-    Run { hash: String, record: RunRecord },
+    Run(RunRecord),
 }
 
 fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) -> Prepared {
@@ -229,37 +246,35 @@ fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) ->
     };
     match loaded {
         Err(skip) => Prepared::Skipped(skip),
-        Ok(loaded) => Prepared::Run {
-            record: summarize(
-                &loaded.report,
-                &source.path.display().to_string(),
-                &loaded.content_hash,
-            ),
-            hash: loaded.content_hash,
-        },
+        Ok(loaded) => Prepared::Run(summarize(
+            &loaded.report,
+            &source.path.display().to_string(),
+            &loaded.content_hash,
+        )),
     }
 }
 
 fn store_prepared(
     store: &mut dyn HistoryStore,
-    prepared: Prepared,
-    stamp: &Option<Stamp>,
+    batch: Vec<(Prepared, &Option<Stamp>)>,
     summary: &mut IngestSummary,
+    remember: &mut Vec<(String, i64, i64, String)>,
 ) -> Result<(), AnalyzeError> {
-    match prepared {
-        Prepared::Skipped(skip) => summary.skipped.push(skip),
-        Prepared::Run { hash, record } => {
-            if store.contains(&hash)? {
-                summary.already_stored += 1;
-            } else {
-                match store.ingest(&record)? {
-                    Ingested::New { .. } => summary.new_runs += 1,
-                    Ingested::AlreadyPresent => summary.already_stored += 1,
-                }
-            }
-            if let Some((key, size, mtime)) = stamp {
-                store.remember_source(key, *size, *mtime, &hash)?;
-            }
+    let mut runs: Vec<(&RunRecord, &Option<Stamp>)> = Vec::with_capacity(batch.len());
+    for (prepared, stamp) in &batch {
+        match prepared {
+            Prepared::Skipped(skip) => summary.skipped.push(skip.clone()),
+            Prepared::Run(record) => runs.push((record, stamp)),
+        }
+    }
+    let records: Vec<&RunRecord> = runs.iter().map(|(r, _)| *r).collect();
+    for (outcome, (record, stamp)) in store.ingest_many(&records)?.into_iter().zip(&runs) {
+        match outcome {
+            Ingested::New { .. } => summary.new_runs += 1,
+            Ingested::AlreadyPresent => summary.already_stored += 1,
+        }
+        if let Some((key, size, mtime)) = stamp {
+            remember.push((key.clone(), *size, *mtime, record.meta.content_hash.clone()));
         }
     }
     Ok(())

@@ -218,6 +218,9 @@ pub struct JunitCollector {
     hashed: HashMap<PathBuf, String>,
     /// Ids already in `attachments`.
     attached: HashSet<String>,
+    /// The last timestamp attribute read and its value: suites and testcases of one document
+    /// mostly repeat it.
+    last_timestamp: Option<(String, Option<f64>)>,
     /// Roots handed to a [`RootSink`] so far (a prefix of `roots`).
     emitted: usize,
     /// Something read after roots were handed out needed them back: see
@@ -266,6 +269,18 @@ fn attrs<'a, const N: usize>(
 }
 
 impl JunitCollector {
+    /// [`parse_timestamp_ms`], remembering the last answer.
+    fn timestamp_ms(&mut self, text: &str) -> Option<f64> {
+        match &self.last_timestamp {
+            Some((t, ms)) if t == text => *ms,
+            _ => {
+                let ms = parse_timestamp_ms(text);
+                self.last_timestamp = Some((text.to_string(), ms));
+                ms
+            }
+        }
+    }
+
     fn child(&mut self, parent: Option<usize>, kind: SuiteType, title: &str) -> usize {
         let existing = match parent {
             Some(p) => self.nodes[p].child_by_title.get(title).copied(),
@@ -510,7 +525,7 @@ impl JunitCollector {
                                 .map_err(|x| at(&reader, x))?;
                         let title = title.unwrap_or_default();
                         let file = file.map(Cow::into_owned);
-                        let ts = ts.and_then(|t| parse_timestamp_ms(&t));
+                        let ts = ts.and_then(|t| self.timestamp_ms(&t));
                         let time = time.and_then(|t| parse_duration_secs(&t));
                         let parent = suites.last().copied();
                         let idx = self.child(parent, SuiteType::Suite, &title);
@@ -561,7 +576,7 @@ impl JunitCollector {
                             time: time.and_then(|t| parse_duration_secs(&t)),
                             file: file.map(Cow::into_owned),
                             line: line.and_then(|l| l.trim().parse().ok()),
-                            timestamp: ts.and_then(|t| parse_timestamp_ms(&t)),
+                            timestamp: ts.and_then(|t| self.timestamp_ms(&t)),
                             not_run: is(&status, &["notrun", "disabled", "skipped"])
                                 || is(&result_attr, &["skipped", "suppressed"]),
                             ..Case::default()

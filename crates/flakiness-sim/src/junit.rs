@@ -17,15 +17,16 @@ pub const ENVIRONMENT_PROPERTY: &str = "environment";
 /// with `classname`, `name` and `file`. A test's attempts in the environment become, after
 /// Surefire: nothing (passed first time), `<flakyFailure>` per failed attempt before a pass,
 /// `<failure>` then `<rerunFailure>` per further attempt when every attempt failed, or
-/// `<skipped/>`. Suites carry the run's start as `timestamp` and the commit and environment as
-/// properties.
-pub fn junit_documents(report: &Report) -> Vec<(String, String)> {
+/// `<skipped/>`. Suites carry the run's start as `timestamp`, and the commit and the environment as
+/// properties: every suite, as Surefire writes them, or only the first one when `compact`.
+pub fn junit_documents(report: &Report, compact: bool) -> Vec<(String, String)> {
     let timestamp = chrono::DateTime::from_timestamp_millis(report.start_timestamp.0 as i64)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
         .unwrap_or_default();
     let mut out = Vec::with_capacity(report.environments.len());
     for (env_ix, env) in report.environments.iter().enumerate() {
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+        let mut first = true;
         for file_suite in report.suites.iter().flatten() {
             for class in file_suite.suites.iter().flatten() {
                 let tests = class.tests.as_deref().unwrap_or_default();
@@ -37,13 +38,22 @@ pub fn junit_documents(report: &Report) -> Vec<(String, String)> {
                     .sum();
                 let _ = writeln!(
                     xml,
-                    "<testsuite name=\"{}\" timestamp=\"{timestamp}\" time=\"{:.3}\" tests=\"{}\">\n<properties><property name=\"{COMMIT_PROPERTY}\" value=\"{}\"/><property name=\"{ENVIRONMENT_PROPERTY}\" value=\"{}\"/></properties>",
+                    "<testsuite name=\"{}\" timestamp=\"{timestamp}\" time=\"{:.3}\" tests=\"{}\">",
                     escape(class.title.as_str()),
                     suite_ms / 1000.0,
                     tests.len(),
-                    escape(report.commit_id.as_str()),
-                    escape(env.name.as_str()),
                 );
+                if first || !compact {
+                    // The run's facts: in every suite's properties, as Surefire writes them, or
+                    // once per document when compact.
+                    let _ = writeln!(
+                        xml,
+                        "<properties><property name=\"{COMMIT_PROPERTY}\" value=\"{}\"/><property name=\"{ENVIRONMENT_PROPERTY}\" value=\"{}\"/></properties>",
+                        escape(report.commit_id.as_str()),
+                        escape(env.name.as_str()),
+                    );
+                    first = false;
+                }
                 for test in tests {
                     let attempts: Vec<&RunAttempt> = test.attempts.iter().filter(in_env).collect();
                     if attempts.is_empty() {

@@ -49,6 +49,9 @@ enum Command {
         /// Also write the history as JUnit XML files (Surefire-style reruns).
         #[arg(long)]
         junit: bool,
+        /// With --junit: the run's properties once per file instead of in every suite.
+        #[arg(long, requires = "junit")]
+        compact_junit: bool,
     },
     /// Compare `flakiness analyze --format json` output with the truth; prints the score as
     /// JSON.
@@ -80,6 +83,7 @@ fn run(command: Command) -> Result<(), String> {
             tests,
             environments,
             junit,
+            compact_junit,
         } => {
             let mut s = Scenario::named(&scenario).ok_or_else(|| {
                 format!(
@@ -109,7 +113,7 @@ fn run(command: Command) -> Result<(), String> {
                 std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 let several = s.environments.len() > 1;
                 for (i, r) in history.reports.iter().enumerate() {
-                    for (env, xml) in junit_documents(r) {
+                    for (env, xml) in junit_documents(r, compact_junit) {
                         let name = if several {
                             let env: String = env
                                 .chars()

@@ -59,6 +59,11 @@ pub trait HistoryStore {
     /// Stores a run and its results in one transaction (all or nothing); results of the same
     /// test and environment are merged first.
     fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError>;
+    /// [`ingest`](Self::ingest) for several runs, in order; a store may put them in one
+    /// transaction (each run is still whole or absent, never half stored).
+    fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
+        runs.iter().map(|r| self.ingest(r)).collect()
+    }
     /// Every stored run, oldest first (by start time, then by id).
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError>;
     /// Every stored test and environment, by id.
@@ -103,6 +108,17 @@ pub trait HistoryStore {
         mtime_ns: i64,
         content_hash: &str,
     ) -> Result<(), StoreError>;
+    /// [`remember_source`](Self::remember_source) for many files at once (in one transaction
+    /// where the store can): `(path, size, mtime_ns, content_hash)`.
+    fn remember_sources(
+        &mut self,
+        sources: &[(String, i64, i64, String)],
+    ) -> Result<(), StoreError> {
+        for (path, size, mtime_ns, hash) in sources {
+            self.remember_source(path, *size, *mtime_ns, hash)?;
+        }
+        Ok(())
+    }
 }
 
 impl HistoryStore for SqliteStore {
@@ -114,6 +130,9 @@ impl HistoryStore for SqliteStore {
     }
     fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
         SqliteStore::ingest(self, run)
+    }
+    fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
+        SqliteStore::ingest_many(self, runs)
     }
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
         SqliteStore::runs(self)
@@ -168,6 +187,12 @@ impl HistoryStore for SqliteStore {
         content_hash: &str,
     ) -> Result<(), StoreError> {
         SqliteStore::remember_source(self, path, size, mtime_ns, content_hash)
+    }
+    fn remember_sources(
+        &mut self,
+        sources: &[(String, i64, i64, String)],
+    ) -> Result<(), StoreError> {
+        SqliteStore::remember_sources(self, sources)
     }
 }
 
@@ -453,14 +478,19 @@ impl TestIds {
 
 /// Results of one record merged per test and environment (attempts added up, outcome
 /// recomputed), in first-seen order.
-pub(crate) fn merged(results: &[TestResult]) -> Vec<(TestResult, String)> {
-    let mut out: Vec<(TestResult, String)> = Vec::with_capacity(results.len());
-    let mut index: HashMap<(&str, String, &str), usize> = HashMap::with_capacity(results.len());
+pub(crate) fn merged(results: &[TestResult]) -> Vec<(std::borrow::Cow<'_, TestResult>, String)> {
+    use std::borrow::Cow;
+    let mut out: Vec<(Cow<'_, TestResult>, String)> = Vec::with_capacity(results.len());
+    let mut index: HashMap<(&str, &[String], &str), usize> = HashMap::with_capacity(results.len());
     for r in results {
-        let path = serde_json::to_string(&r.title_path).unwrap_or_else(|_| "[]".into());
-        match index.get(&(r.file.as_str(), path.clone(), r.environment.as_str())) {
+        let key = (
+            r.file.as_str(),
+            r.title_path.as_slice(),
+            r.environment.as_str(),
+        );
+        match index.get(&key) {
             Some(&i) => {
-                let m = &mut out[i].0;
+                let m = out[i].0.to_mut();
                 let offset = m.attempts;
                 m.attempts += r.attempts;
                 m.failed_attempts += r.failed_attempts;
@@ -475,11 +505,9 @@ pub(crate) fn merged(results: &[TestResult]) -> Vec<(TestResult, String)> {
                 m.outcome = outcome_of(m.attempts, m.failed_attempts, m.outcome, r.outcome);
             }
             None => {
-                index.insert(
-                    (r.file.as_str(), path.clone(), r.environment.as_str()),
-                    out.len(),
-                );
-                out.push((r.clone(), path));
+                index.insert(key, out.len());
+                let path = serde_json::to_string(&r.title_path).unwrap_or_else(|_| "[]".into());
+                out.push((Cow::Borrowed(r), path));
             }
         }
     }

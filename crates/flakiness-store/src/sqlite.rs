@@ -20,6 +20,12 @@ pub const SCHEMA_VERSION: i64 = 2;
 /// How long a writer waits by default for another process's transaction before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Remembers a file's content hash (path, size, mtime_ns, content hash).
+const REMEMBER_SOURCE: &str = "INSERT INTO sources (path, size, mtime_ns, content_hash)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
+         content_hash = excluded.content_hash";
+
 /// One step of the schema's history.
 enum Migration {
     Sql(&'static str),
@@ -95,6 +101,102 @@ fn insert_packed(
         packed
     ])?;
     Ok(())
+}
+
+/// Stores one run inside `tx`; new test ids are added to `new_ids`.
+fn ingest_one(
+    tx: &rusqlite::Transaction<'_>,
+    test_ids: &TestIds,
+    run: &RunRecord,
+    new_ids: &mut Vec<((String, String, String), i64)>,
+    err: &dyn Fn(rusqlite::Error) -> StoreError,
+) -> Result<Ingested, StoreError> {
+    let results = merged(&run.results);
+    let inserted = tx
+        .execute(
+            "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
+                                   url, category, ingested_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (content_hash) DO NOTHING",
+            params![
+                run.meta.content_hash,
+                run.meta.source,
+                run.meta.commit_id,
+                run.meta.start_ms,
+                run.meta.duration_ms,
+                run.meta.title,
+                run.meta.url,
+                run.meta.category,
+                now_ms()
+            ],
+        )
+        .map_err(&err)?;
+    if inserted == 0 {
+        return Ok(Ingested::AlreadyPresent);
+    }
+    let run_id = tx.last_insert_rowid();
+    let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(results.len());
+    {
+        let mut find_test = tx
+            .prepare_cached(
+                "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
+            )
+            .map_err(&err)?;
+        let mut add_test = tx
+            .prepare_cached("INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, ?3)")
+            .map_err(&err)?;
+        let mut add_failure = tx
+            .prepare_cached(
+                "INSERT INTO failures (run_id, test_id, attempt, kind, message, stack)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT DO NOTHING",
+            )
+            .map_err(&err)?;
+        for (r, title_path) in &results {
+            let (file, env) = (r.file.as_str(), r.environment.as_str());
+            let test_id = match test_ids.get(file, title_path, env) {
+                Some(id) => id,
+                None => {
+                    let found: Option<i64> = find_test
+                        .query_row(params![file, title_path, env], |row| row.get(0))
+                        .optional()
+                        .map_err(&err)?;
+                    let id = match found {
+                        Some(id) => id,
+                        None => {
+                            add_test
+                                .execute(params![file, title_path, env])
+                                .map_err(&err)?;
+                            tx.last_insert_rowid()
+                        }
+                    };
+                    new_ids.push(((file.to_string(), title_path.clone(), env.to_string()), id));
+                    id
+                }
+            };
+            packed.push((
+                test_id,
+                r.outcome,
+                r.attempts,
+                r.failed_attempts,
+                r.duration_ms,
+            ));
+            for f in &r.failures {
+                add_failure
+                    .execute(params![
+                        run_id,
+                        test_id,
+                        f.attempt,
+                        f.kind.as_str(),
+                        f.message,
+                        f.stack
+                    ])
+                    .map_err(&err)?;
+            }
+        }
+    }
+    insert_packed(tx, run_id, &mut packed).map_err(err)?;
+    Ok(Ingested::New { run_id })
 }
 
 const V1: &str = "
@@ -336,104 +438,27 @@ impl SqliteStore {
     /// Stores a run and its results in one transaction (all or nothing). Results of the same
     /// test and environment are merged first.
     pub fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
+        let mut done = self.ingest_many(&[run])?;
+        Ok(done.pop().unwrap_or(Ingested::AlreadyPresent))
+    }
+
+    /// [`ingest`](Self::ingest) for several runs in one transaction: all of them or none.
+    pub fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
         let path = self.path.clone();
         let err = sql_err_waited(&path, self.busy_timeout);
-        let results = merged(&run.results);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let inserted = tx
-            .execute(
-                "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
-                                   url, category, ingested_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (content_hash) DO NOTHING",
-                params![
-                    run.meta.content_hash,
-                    run.meta.source,
-                    run.meta.commit_id,
-                    run.meta.start_ms,
-                    run.meta.duration_ms,
-                    run.meta.title,
-                    run.meta.url,
-                    run.meta.category,
-                    now_ms()
-                ],
-            )
-            .map_err(&err)?;
-        if inserted == 0 {
-            return Ok(Ingested::AlreadyPresent);
-        }
-        let run_id = tx.last_insert_rowid();
         // Ids of tests first stored by this transaction join the cache only once it commits.
         let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
-        let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(results.len());
-        {
-            let mut find_test = tx
-                .prepare_cached(
-                    "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
-                )
-                .map_err(&err)?;
-            let mut add_test = tx
-                .prepare_cached(
-                    "INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, ?3)",
-                )
-                .map_err(&err)?;
-            let mut add_failure = tx
-                .prepare_cached(
-                    "INSERT INTO failures (run_id, test_id, attempt, kind, message, stack)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                     ON CONFLICT DO NOTHING",
-                )
-                .map_err(&err)?;
-            for (r, title_path) in &results {
-                let (file, env) = (r.file.as_str(), r.environment.as_str());
-                let test_id = match self.test_ids.get(file, title_path, env) {
-                    Some(id) => id,
-                    None => {
-                        let found: Option<i64> = find_test
-                            .query_row(params![file, title_path, env], |row| row.get(0))
-                            .optional()
-                            .map_err(&err)?;
-                        let id = match found {
-                            Some(id) => id,
-                            None => {
-                                add_test
-                                    .execute(params![file, title_path, env])
-                                    .map_err(&err)?;
-                                tx.last_insert_rowid()
-                            }
-                        };
-                        new_ids.push(((file.to_string(), title_path.clone(), env.to_string()), id));
-                        id
-                    }
-                };
-                packed.push((
-                    test_id,
-                    r.outcome,
-                    r.attempts,
-                    r.failed_attempts,
-                    r.duration_ms,
-                ));
-                for f in &r.failures {
-                    add_failure
-                        .execute(params![
-                            run_id,
-                            test_id,
-                            f.attempt,
-                            f.kind.as_str(),
-                            f.message,
-                            f.stack
-                        ])
-                        .map_err(&err)?;
-                }
-            }
+        let mut out = Vec::with_capacity(runs.len());
+        for run in runs {
+            out.push(ingest_one(&tx, &self.test_ids, run, &mut new_ids, &err)?);
         }
-        insert_packed(&tx, run_id, &mut packed).map_err(&err)?;
         tx.commit().map_err(&err)?;
         self.test_ids.extend(new_ids);
-        Ok(Ingested::New { run_id })
+        Ok(out)
     }
 
     /// Every stored run, oldest first (by start time, then by id).
@@ -710,14 +735,30 @@ impl SqliteStore {
         content_hash: &str,
     ) -> Result<(), StoreError> {
         self.conn
-            .execute(
-                "INSERT INTO sources (path, size, mtime_ns, content_hash) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (path) DO UPDATE SET size = excluded.size,
-                     mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash",
-                params![path, size, mtime_ns, content_hash],
-            )
+            .execute(REMEMBER_SOURCE, params![path, size, mtime_ns, content_hash])
             .map(|_| ())
             .map_err(sql_err_waited(&self.path, self.busy_timeout))
+    }
+
+    /// [`remember_source`](Self::remember_source) for many files, in one transaction.
+    pub fn remember_sources(
+        &mut self,
+        sources: &[(String, i64, i64, String)],
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let err = sql_err_waited(&path, self.busy_timeout);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        {
+            let mut put = tx.prepare_cached(REMEMBER_SOURCE).map_err(&err)?;
+            for (file, size, mtime_ns, hash) in sources {
+                put.execute(params![file, size, mtime_ns, hash])
+                    .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)
     }
 
     /// How many rows each table holds.

@@ -356,3 +356,50 @@ fn a_connection_lost_mid_ingest_leaves_only_whole_runs() {
         ));
     }
 }
+
+/// Several runs stored together: each new one once, a repeat (even within the batch) found
+/// present, and the remembered sources read back.
+#[test]
+fn runs_stored_in_a_batch_are_each_stored_once() {
+    for (kind, loc) in locations() {
+        let mut store = loc.open();
+        let a = run("a", 1, vec![result("t", "linux", Outcome::Passed, 1, 0)]);
+        let b = run(
+            "b",
+            2,
+            vec![
+                result("t", "linux", Outcome::Failed, 2, 2),
+                result("u", "linux", Outcome::Passed, 1, 0),
+            ],
+        );
+        let done = store.ingest_many(&[&a, &b, &a]).expect("batch");
+        assert!(matches!(done[0], Ingested::New { .. }), "{kind}");
+        assert!(matches!(done[1], Ingested::New { .. }), "{kind}");
+        assert_eq!(done[2], Ingested::AlreadyPresent, "{kind}");
+        let again = store.ingest_many(&[&b]).expect("again");
+        assert_eq!(again, [Ingested::AlreadyPresent], "{kind}");
+        let c = store.counts().expect("counts");
+        assert_eq!((c.runs, c.tests, c.results), (2, 2, 3), "{kind}");
+        let mut rows = Vec::new();
+        store
+            .for_each_result(&mut |r| rows.push((r.run_id, r.outcome)))
+            .expect("results");
+        assert_eq!(rows.len(), 3, "{kind}");
+
+        store
+            .remember_sources(&[
+                ("/r/a.xml".into(), 10, 100, "a".into()),
+                ("/r/b.xml".into(), 20, 200, "b".into()),
+            ])
+            .expect("remember");
+        assert_eq!(
+            store
+                .source_hash("/r/b.xml", 20, 200)
+                .expect("hash")
+                .as_deref(),
+            Some("b"),
+            "{kind}"
+        );
+        assert_eq!(store.source_hash("/r/b.xml", 21, 200).expect("hash"), None);
+    }
+}
