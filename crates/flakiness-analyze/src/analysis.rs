@@ -386,8 +386,34 @@ fn incidents(
             });
         }
     }
-    out.sort_by_key(|i| (i.start_ms, i.run_id));
+    // In history order (runs are already in it).
+    let rank: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    out.sort_by_key(|i| rank.get(&i.run_id).copied());
     Ok(out)
+}
+
+/// A failure message and where it was last seen: (history rank, attempt).
+type Example = ((usize, u32), String);
+
+/// Keeps in `kept` the `max` distinct messages seen latest (`at`: history rank, attempt),
+/// each with its latest position.
+fn keep_latest(
+    kept: &mut Vec<((usize, u32), String)>,
+    at: (usize, u32),
+    message: &str,
+    max: usize,
+) {
+    if let Some(k) = kept.iter_mut().find(|(_, m)| m == message) {
+        k.0 = k.0.max(at);
+        return;
+    }
+    if kept.len() < max {
+        kept.push((at, message.to_string()));
+    } else if let Some(oldest) = kept.iter_mut().min_by_key(|(a, _)| *a) {
+        if oldest.0 < at {
+            *oldest = (at, message.to_string());
+        }
+    }
 }
 
 fn is_pass(o: Outcome) -> bool {
@@ -605,7 +631,12 @@ pub fn analyze(
     store: &mut dyn HistoryStore,
     opts: &AnalysisOptions,
 ) -> Result<Analysis, StoreError> {
-    let runs = store.runs()?;
+    let mut runs = store.runs()?;
+    // History order: by start time, runs that started together by content hash, so that the
+    // analysis does not depend on the order runs were stored in (their ids).
+    runs.sort_by(|a, b| {
+        (a.meta.start_ms, &a.meta.content_hash).cmp(&(b.meta.start_ms, &b.meta.content_hash))
+    });
     let totals = store.run_totals()?;
     let incidents = incidents(store, &runs, &totals, opts)?;
     let incident_ids: HashSet<i64> = incidents.iter().map(|i| i.run_id).collect();
@@ -695,9 +726,33 @@ pub fn analyze(
     let mut across: HashMap<String, (usize, HashSet<i64>, FailureKind)> = HashMap::new();
     let mut recent_kinds: HashMap<i64, Vec<&'static str>> = HashMap::new();
     let recent_from = runs.len().saturating_sub(opts.recent_window);
+    // Example messages of flaky and broken tests: the latest distinct ones.
+    let wants_examples: HashSet<i64> = tests
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.classification,
+                Classification::Flaky | Classification::Broken
+            )
+        })
+        .map(|t| t.test_id)
+        .collect();
+    let mut examples: HashMap<i64, Vec<Example>> = HashMap::new();
     store.for_each_failure(&mut |run, test, f| {
         if incident_ids.contains(&run) {
             return;
+        }
+        if let (true, Some(m), Some(&r)) = (
+            wants_examples.contains(&test),
+            f.message.as_deref(),
+            rank.get(&run),
+        ) {
+            keep_latest(
+                examples.entry(test).or_default(),
+                (r, f.attempt),
+                m,
+                opts.examples,
+            );
         }
         let sig = signature(f.message.as_deref(), f.stack.as_deref());
         *per_test
@@ -733,36 +788,24 @@ pub fn analyze(
         if t.evidence.new_failure {
             t.evidence.new_failure_kinds = recent_kinds.remove(&t.test_id).unwrap_or_default();
         }
-        if matches!(
-            t.classification,
-            Classification::Flaky | Classification::Broken
-        ) {
-            let mut seen = HashSet::new();
-            for (run, f) in store.test_failures(t.test_id, 200)?.into_iter().rev() {
-                if incident_ids.contains(&run) {
-                    continue;
-                }
-                if let Some(m) = f.message.filter(|m| seen.insert(m.clone())) {
-                    t.examples.push(m);
-                    if t.examples.len() >= opts.examples {
-                        break;
-                    }
-                }
-            }
+        if let Some(mut latest) = examples.remove(&t.test_id) {
+            latest.sort_by_key(|e| std::cmp::Reverse(e.0));
+            t.examples = latest.into_iter().map(|(_, m)| m).collect();
         }
     }
     let mut patterns: Vec<Pattern> = across
         .into_iter()
         .filter(|(_, (n, tests, _))| *n > 1 || tests.len() > 1)
         .map(|(signature, (failures, tests, kind))| {
-            let mut ids: Vec<i64> = tests.iter().copied().collect();
-            ids.sort_unstable();
+            let mut names: Vec<String> = tests.iter().map(|&i| name(i)).collect();
+            names.sort_unstable();
+            names.truncate(3);
             Pattern {
                 signature,
                 failures,
                 tests: tests.len(),
                 kind: kind.as_str(),
-                example_tests: ids.iter().take(3).map(|&i| name(i)).collect(),
+                example_tests: names,
             }
         })
         .collect();

@@ -721,3 +721,110 @@ fn analyze_on_postgres_matches_sqlite() {
     assert_eq!(o.status.code(), Some(7));
     assert!(!String::from_utf8_lossy(&o.stderr).contains("wrong-secret"));
 }
+
+/// "N new run(s), M already stored" from an analyze's stderr.
+fn ingest_counts(o: &Output) -> (usize, usize) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.contains(" new run(s), "))
+        .unwrap_or_else(|| panic!("no summary in {err}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (numbers[1], numbers[2])
+}
+
+/// Two `analyze` processes on one SQLite store at the same time, over the same reports (one
+/// of them also over JUnit files of other runs): every run stored once, neither fails, and the
+/// analysis is the one a single process gives.
+#[test]
+fn two_analyze_processes_share_one_store() {
+    let s = flakiness_sim::Scenario {
+        runs: 240,
+        tests: 60,
+        ..flakiness_sim::Scenario::named("mixed").expect("mixed")
+    };
+    let history = flakiness_sim::simulate(&s);
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (reports, junit) = (tmp.path().join("reports"), tmp.path().join("junit"));
+    fs::create_dir(&reports).expect("mkdir");
+    fs::create_dir(&junit).expect("mkdir");
+    for (i, r) in history.reports.iter().enumerate() {
+        fs::write(
+            reports.join(format!("run-{i:04}.json")),
+            serde_json::to_vec(r).expect("json"),
+        )
+        .expect("write");
+        // The JUnit runs are another project's: their own environment names.
+        let mut other = r.clone();
+        for e in &mut other.environments {
+            e.name = format!("junit-{}", e.name);
+        }
+        for (env, xml) in flakiness_sim::junit_documents(&other, false) {
+            fs::write(junit.join(format!("run-{i:04}-{env}.xml")), xml).expect("write");
+        }
+    }
+    let shared = tmp.path().join("shared.db");
+    let spawn = |paths: &[&Path]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_flakiness"));
+        c.arg("analyze").args(paths).arg("--db").arg(&shared);
+        c.args(["--format", "json"]);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let a = spawn(&[&reports]);
+    let b = spawn(&[&reports, &junit]);
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    assert_eq!(
+        b.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let ((a_new, a_old), (b_new, b_old)) = (ingest_counts(&a), ingest_counts(&b));
+    let junit_runs = s.runs * s.environments.len();
+    assert_eq!(a_new + b_new, s.runs + junit_runs, "each run stored once");
+    assert_eq!(
+        (a_new + a_old, b_new + b_old),
+        (s.runs, s.runs + junit_runs)
+    );
+
+    // The shared store holds what one process alone stores.
+    let alone = tmp.path().join("alone.db");
+    let one = |db: &Path| {
+        let o = flakiness(&[
+            "analyze",
+            reports.to_str().expect("utf-8"),
+            junit.to_str().expect("utf-8"),
+            "--db",
+            db.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("json")
+    };
+    let (together, separately) = (one(&shared), one(&alone));
+    assert_eq!(together["runs"], s.runs + junit_runs);
+    if together != separately {
+        let (t, a) = (
+            together.as_object().expect("o"),
+            separately.as_object().expect("o"),
+        );
+        let differ: Vec<&String> = t.keys().filter(|k| t.get(*k) != a.get(*k)).collect();
+        panic!("the shared store analyses differently: {differ:?}");
+    }
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# Analyzer benchmark: `flakiness analyze` against flaky-tests-detection on the same JUnit
+# history, and the large history on SQLite (and PostgreSQL when a server is given).
+#
+#   bash bench/analyze.sh [compare|scale|postgres|all]     # default: all
+#
+# Builds the release binaries of flakiness-cli and flakiness-sim, then generates the histories
+# with flakiness-sim into bench/out/analyze/ (only when missing: delete them to regenerate):
+#
+#   ftd-surefire   2,000 runs x 500 tests, 1 environment, scenario mixed (retries 2), written as
+#                  JUnit files (one per run) whose every suite carries the run's properties, as
+#                  Maven Surefire writes them: `gen --tests 500 --runs 2000 --environments linux --junit`
+#   ftd-compact    the same history with the properties once per file (`--compact-junit`)
+#   scale          2,000 runs x 2,000 tests x 2 environments (about 8M attempts, 1 GB of JSON
+#                  reports): `gen --tests 2000 --runs 2000`; plus scale/extra/run-2000.json, a
+#                  copy of the last run one hour later (a new run for the incremental case)
+#
+# and measures, in this one run:
+#
+#   compare   for each ftd-* history: `flakiness analyze junit/ --db NEW.db --format json` (cold:
+#             a new store each time) and flaky-tests-detection (PyPI, pinned below, installed in
+#             bench/out/analyze/ftd-venv when missing) with
+#             `flaky --junit-files junit/ --grouping-option runs --window-size 50 --window-count 40 --top-n 20`
+#   scale     cold ingest + analysis of scale/reports into a new SQLite store; analysis after one
+#             new run (a copy of the cold store, then `analyze scale/reports scale/extra`); and the
+#             cold time for the first 500 and 1,000 runs (cost per run, to see it is linear)
+#   postgres  the cold and one-new-run cases on PostgreSQL, when FLAKINESS_BENCH_DATABASE_URL names
+#             a server and a role that can create databases (e.g. the URL `.ci/postgres.sh` prints);
+#             each run gets a database of its own (the incremental case a copy of the cold one,
+#             `CREATE DATABASE … TEMPLATE`), dropped after
+#
+# Each case runs RUNS times (default 3; RUNS_PG for postgres, default 1) after one unmeasured
+# warm-up run; the table gives the median wall time and the median peak RSS
+# (`/usr/bin/time -f '%e %M'`). Needs bash, GNU time at /usr/bin/time, python3 (with venv and pip
+# for flaky-tests-detection), psql for postgres.
+
+set -uo pipefail
+export LC_ALL=C
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+PROG=$(basename "$0")
+TIME=/usr/bin/time
+OUT=bench/out/analyze
+FLAKINESS=$PWD/target/release/flakiness
+SIM=$PWD/target/release/flakiness-sim
+FTD_VERSION=1.3.0
+RUNS=${RUNS:-3}
+RUNS_PG=${RUNS_PG:-1}
+WHAT=${1:-all}
+
+case "$WHAT" in
+compare | scale | postgres | all) ;;
+*)
+    echo "$PROG: unknown part '$WHAT': compare, scale, postgres or all" >&2
+    exit 2
+    ;;
+esac
+if [ ! -x "$TIME" ]; then
+    echo "$PROG: GNU time is required at $TIME (apt-get install time)" >&2
+    exit 1
+fi
+
+cargo build --release -p flakiness-cli -p flakiness-sim >&2 || exit 1
+mkdir -p "$OUT"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# gen NAME ARGS...: the history $OUT/NAME, generated with `flakiness-sim gen ARGS` when missing.
+gen() {
+    local name=$1
+    shift
+    if [ ! -d "$OUT/$name" ]; then
+        echo "$PROG: generating $OUT/$name" >&2
+        "$SIM" gen --scenario mixed "$@" --out "$OUT/$name.tmp" >&2 || exit 1
+        mv "$OUT/$name.tmp" "$OUT/$name"
+    fi
+}
+
+# median: the median of the numbers on stdin.
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# measure LABEL TIMES SETUP CMD...: runs SETUP (a shell string, unmeasured) then CMD, once to
+# warm up and TIMES times measured; prints a table row: LABEL, median wall s, median peak RSS MB.
+# A failing CMD makes the row n/a with its last error line.
+measure() {
+    local label=$1 times=$2 setup=$3
+    shift 3
+    local i walls=() rss=()
+    for ((i = 0; i <= times; i++)); do
+        eval "$setup" || { printf '| %s | n/a (setup failed) | |\n' "$label"; return; }
+        if ! "$TIME" -o "$TMP/time" -f '%e %M' "$@" >"$TMP/stdout" 2>"$TMP/stderr"; then
+            printf '| %s | n/a: %s | |\n' "$label" "$(tail -n 1 "$TMP/stderr")"
+            return
+        fi
+        if [ "$i" -gt 0 ]; then
+            walls+=("$(awk 'END { print $1 }' "$TMP/time")")
+            rss+=("$(awk 'END { print $2 }' "$TMP/time")")
+        fi
+    done
+    local wall mb
+    wall=$(printf '%s\n' "${walls[@]}" | median)
+    mb=$(printf '%s\n' "${rss[@]}" | median | awk '{ printf "%.0f", $1 / 1024 }')
+    LAST_WALL=$wall
+    printf '| %s | %s s | %s MB |\n' "$label" "$wall" "$mb"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
+
+compare() {
+    if [ ! -x "$OUT/ftd-venv/bin/flaky" ]; then
+        echo "$PROG: installing flaky-tests-detection $FTD_VERSION into $OUT/ftd-venv" >&2
+        python3 -m venv "$OUT/ftd-venv" >&2 &&
+            "$OUT/ftd-venv/bin/pip" install -q "flaky-tests-detection==$FTD_VERSION" >&2 ||
+            { echo "$PROG: cannot install flaky-tests-detection" >&2; return 1; }
+    fi
+    gen ftd-surefire --tests 500 --runs 2000 --environments linux --junit
+    gen ftd-compact --tests 500 --runs 2000 --environments linux --junit --compact-junit
+    echo
+    echo "### flakiness analyze vs flaky-tests-detection $FTD_VERSION: 2,000 JUnit files x 500 tests (medians of $RUNS)"
+    echo
+    echo "| case | wall | peak RSS |"
+    echo "|---|---:|---:|"
+    local name ours theirs
+    for name in ftd-surefire ftd-compact; do
+        local dir=$OUT/$name/junit
+        measure "$name ($(du -sm "$dir" | cut -f1) MB): flakiness analyze, cold" "$RUNS" \
+            "rm -f $TMP/ftd.db*" "$FLAKINESS" analyze "$dir" --db "$TMP/ftd.db" --format json
+        ours=$LAST_WALL
+        measure "$name: flaky-tests-detection" "$RUNS" ":" \
+            "$OUT/ftd-venv/bin/flaky" --junit-files "$dir" --grouping-option runs \
+            --window-size 50 --window-count 40 --top-n 20
+        theirs=$LAST_WALL
+        echo "| $name: flaky-tests-detection / ours | $(ratio "$theirs" "$ours") | |"
+    done
+}
+
+# first_runs N: $OUT/scale/first-N/, links to the first N reports of the scale history.
+first_runs() {
+    local n=$1 dir=$OUT/scale/first-$1
+    if [ ! -d "$dir" ]; then
+        mkdir -p "$dir.tmp"
+        find "$PWD/$OUT/scale/reports" -name 'run-*.json' | sort | head -n "$n" |
+            while read -r f; do ln -s "$f" "$dir.tmp/"; done
+        mv "$dir.tmp" "$dir"
+    fi
+    echo "$dir"
+}
+
+scale_history() {
+    gen scale --tests 2000 --runs 2000
+    if [ ! -f "$OUT/scale/extra/run-2000.json" ]; then
+        mkdir -p "$OUT/scale/extra"
+        python3 - "$OUT/scale/reports/run-1999.json" "$OUT/scale/extra/run-2000.json" <<'EOF' || exit 1
+import json, sys
+report = json.load(open(sys.argv[1]))
+report["startTimestamp"] += 3_600_000
+report["title"] = "mixed run 2000"
+json.dump(report, open(sys.argv[2], "w"))
+EOF
+    fi
+}
+
+scale() {
+    scale_history
+    echo
+    echo "### 2,000 runs x 2,000 tests x 2 environments ($(du -sm "$OUT/scale/reports" | cut -f1) MB of reports), SQLite (medians of $RUNS)"
+    echo
+    echo "| case | wall | peak RSS |"
+    echo "|---|---:|---:|"
+    local n
+    for n in 500 1000; do
+        measure "cold, first $n runs" "$RUNS" "rm -f $TMP/s.db*" \
+            "$FLAKINESS" analyze "$(first_runs "$n")" --db "$TMP/s.db" --format json
+    done
+    measure "cold, 2,000 runs" "$RUNS" "rm -f $TMP/cold.db*" \
+        "$FLAKINESS" analyze "$OUT/scale/reports" --db "$TMP/cold.db" --format json
+    ls -l "$TMP/cold.db" | awk '{ printf "| store size | %.0f MB | |\n", $5 / 1e6 }'
+    measure "one new run (2,001 reports, 1 new)" "$RUNS" \
+        "rm -f $TMP/inc.db*; cp $TMP/cold.db $TMP/inc.db" \
+        "$FLAKINESS" analyze "$OUT/scale/reports" "$OUT/scale/extra" --db "$TMP/inc.db" --format json
+}
+
+postgres() {
+    local admin=${FLAKINESS_BENCH_DATABASE_URL:-}
+    if [ -z "$admin" ]; then
+        echo
+        echo "(postgres: skipped, FLAKINESS_BENCH_DATABASE_URL is not set)"
+        return
+    fi
+    scale_history
+    local base=${admin%/*}
+    local sql="psql -q -v ON_ERROR_STOP=1 $admin -c"
+    echo
+    echo "### the same history on PostgreSQL ($(psql -At "$admin" -c 'SHOW server_version' 2>/dev/null), loopback; medians of $RUNS_PG)"
+    echo
+    echo "| case | wall | peak RSS |"
+    echo "|---|---:|---:|"
+    measure "cold, 2,000 runs" "$RUNS_PG" \
+        "$sql 'DROP DATABASE IF EXISTS flakiness_bench_cold WITH (FORCE)' && $sql 'CREATE DATABASE flakiness_bench_cold'" \
+        "$FLAKINESS" analyze "$OUT/scale/reports" --database-url "$base/flakiness_bench_cold" --format json
+    measure "one new run (2,001 reports, 1 new)" "$RUNS_PG" \
+        "$sql 'DROP DATABASE IF EXISTS flakiness_bench_inc WITH (FORCE)' && $sql 'CREATE DATABASE flakiness_bench_inc TEMPLATE flakiness_bench_cold'" \
+        "$FLAKINESS" analyze "$OUT/scale/reports" "$OUT/scale/extra" --database-url "$base/flakiness_bench_inc" --format json
+    $sql 'DROP DATABASE IF EXISTS flakiness_bench_inc WITH (FORCE)'
+    $sql 'DROP DATABASE IF EXISTS flakiness_bench_cold WITH (FORCE)'
+}
+
+echo "## flakiness analyze benchmark ($(nproc) CPUs, $(date -u +%Y-%m-%d))"
+case "$WHAT" in
+compare) compare ;;
+scale) scale ;;
+postgres) postgres ;;
+all)
+    compare
+    scale
+    postgres
+    ;;
+esac
