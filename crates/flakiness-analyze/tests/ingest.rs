@@ -497,3 +497,18 @@ fn reports_with_fields_we_do_not_know_are_read() {
         plain.results.len()
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn files_written_whole_are_readable_by_others_or_keep_their_mode() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let page = tmp.path().join("flaky.html");
+    flakiness_analyze::write_file_whole(&page, b"<html></html>").expect("write");
+    let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&page), 0o644);
+    fs::set_permissions(&page, fs::Permissions::from_mode(0o600)).expect("chmod");
+    flakiness_analyze::write_file_whole(&page, b"<html>2</html>").expect("again");
+    assert_eq!(mode(&page), 0o600, "the mode of the file replaced");
+    assert_eq!(fs::read(&page).expect("read"), b"<html>2</html>");
+}
