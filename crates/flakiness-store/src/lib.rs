@@ -45,6 +45,8 @@
 mod packed;
 mod postgres;
 mod sqlite;
+#[cfg(test)]
+mod v1_check;
 
 pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION};

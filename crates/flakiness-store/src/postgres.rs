@@ -1,22 +1,53 @@
 //! The PostgreSQL store: the same tables as the embedded one (prefixed `flakiness_`, so that
 //! they can live in a database with others), for teams whose history outgrows one machine.
+//!
+//! Every call waits for the server, so the store keeps them few: a run's results are packed in
+//! one row (as in SQLite), a run is stored by one statement (its row, packed results and
+//! failures), a batch of runs is one transaction begun with the write lock in the same round
+//! trip, and statements are prepared once per connection. Reading the results is one row per
+//! run, unpacked here.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use postgres::{Client, NoTls, Transaction};
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, SimpleQueryMessage, Statement, Transaction};
 
+use crate::packed::Unpacked;
 use crate::{
     merged, Counts, FailureKind, FailureRecord, HistoryStore, Ingested, Outcome, ResultRow,
-    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestIds, TestKey, SCHEMA_VERSION,
+    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestIds, TestKey, TestResult,
 };
+
+/// No parameters, for `query_raw`.
+const NO_PARAMS: [&(dyn ToSql + Sync); 0] = [];
 
 /// Advisory lock taken while migrating ("FLKY").
 const MIGRATION_LOCK: i64 = 0x464C_4B59;
 
-/// Migrations by version, as in the embedded store.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "
+/// Advisory lock taken by the transactions that store runs or prune them: they take turns, as
+/// SQLite's writers do. Without it, two writers storing the same runs in another order
+/// could deadlock, and a prune could delete a test that a concurrent ingest is storing results
+/// of (packed results do not reference tests by foreign key) ("FLKZ").
+const WRITE_LOCK: i64 = 0x464C_4B5A;
+
+/// One step of the schema's history.
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&mut Transaction<'_>, &str) -> Result<(), StoreError>),
+}
+
+/// Migrations by version, as in the embedded store: each runs once, in order.
+const MIGRATIONS: &[(i64, Migration)] = &[
+    (1, Migration::Sql(V1)),
+    (2, Migration::Code(v2_pack_results)),
+];
+
+/// The schema version this build writes (`flakiness_schema.version`).
+const PG_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+const V1: &str = "
     CREATE TABLE flakiness_runs (
         id           BIGSERIAL PRIMARY KEY,
         content_hash TEXT NOT NULL UNIQUE,
@@ -62,15 +93,189 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         mtime_ns     BIGINT NOT NULL,
         content_hash TEXT NOT NULL
     );
-    ",
-)];
+    ";
+
+/// Version 2, as in the embedded store: a run's results packed in one row of
+/// `flakiness_run_results` (see `packed.rs`), with the run's totals beside them, instead of one
+/// row each in `flakiness_results`. One row per result cost two foreign-key checks per row on
+/// ingest and millions of rows to send on every analysis. Existing results are packed (read
+/// through a cursor, a batch of rows at a time), then `flakiness_results` goes.
+/// `flakiness_schema.tests_epoch` counts the prunes that deleted tests: a connection's cache of
+/// test ids is only trusted while it is unchanged.
+fn v2_pack_results(tx: &mut Transaction<'_>, target: &str) -> Result<(), StoreError> {
+    let err = pg_err(target);
+    tx.batch_execute(
+        "CREATE TABLE flakiness_run_results (
+            run_id  BIGINT PRIMARY KEY REFERENCES flakiness_runs (id) ON DELETE CASCADE,
+            results BIGINT NOT NULL,
+            ran     BIGINT NOT NULL,
+            failed  BIGINT NOT NULL,
+            flaky   BIGINT NOT NULL,
+            packed  BYTEA NOT NULL
+        );
+        ALTER TABLE flakiness_schema ADD COLUMN tests_epoch BIGINT NOT NULL DEFAULT 0;",
+    )
+    .map_err(&err)?;
+    let read = tx
+        .prepare(
+            "SELECT run_id, test_id, outcome, attempts, failed_attempts, duration_ms
+             FROM flakiness_results ORDER BY run_id, test_id",
+        )
+        .map_err(&err)?;
+    let insert = tx.prepare(INSERT_PACKED).map_err(&err)?;
+    let cursor = tx.bind(&read, &[]).map_err(&err)?;
+    let mut batch: Vec<Unpacked> = Vec::new();
+    let mut current: Option<i64> = None;
+    loop {
+        let rows = tx.query_portal(&cursor, 100_000).map_err(&err)?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let run_id: i64 = r.get(0);
+            if let Some(done) = current.filter(|&c| c != run_id) {
+                insert_packed(tx, &insert, done, &mut batch).map_err(&err)?;
+                batch.clear();
+            }
+            current = Some(run_id);
+            batch.push((
+                r.get(1),
+                outcome(r.get(2), target)?,
+                r.get::<_, i32>(3) as u32,
+                r.get::<_, i32>(4) as u32,
+                r.get(5),
+            ));
+        }
+    }
+    if let Some(done) = current {
+        insert_packed(tx, &insert, done, &mut batch).map_err(&err)?;
+    }
+    // The cursor is closed first: a table an open cursor reads cannot be dropped.
+    drop(cursor);
+    tx.batch_execute("DROP TABLE flakiness_results")
+        .map_err(&err)
+}
+
+const INSERT_PACKED: &str =
+    "INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky, packed)
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Writes a run's packed results row with `insert` ([`INSERT_PACKED`]).
+fn insert_packed(
+    tx: &mut Transaction<'_>,
+    insert: &Statement,
+    run_id: i64,
+    rows: &mut [Unpacked],
+) -> Result<(), postgres::Error> {
+    let (packed, totals) = crate::packed::pack(run_id, rows);
+    tx.execute(
+        insert,
+        &[
+            &run_id,
+            &(rows.len() as i64),
+            &(totals.ran as i64),
+            &(totals.failed as i64),
+            &(totals.flaky as i64),
+            &packed,
+        ],
+    )
+    .map(|_| ())
+}
+
+/// Statements prepared once per connection: an unprepared one costs a round trip more per
+/// call (the server parses it first).
+struct Statements {
+    contains: Statement,
+    add_run: Statement,
+    add_tests: Statement,
+    find_tests: Statement,
+    source_hash: Statement,
+    remember_sources: Statement,
+    run_failures: Statement,
+    test_failures: Statement,
+    failures: Statement,
+}
+
+impl Statements {
+    fn prepare(client: &mut Client) -> Result<Self, postgres::Error> {
+        Ok(Statements {
+            contains: client.prepare("SELECT 1 FROM flakiness_runs WHERE content_hash = $1")?,
+            // A run, its packed results and its failures in one statement (one round trip):
+            // nothing is written when the run is stored already.
+            add_run: client.prepare(
+                "WITH run AS (
+                    INSERT INTO flakiness_runs (content_hash, source, commit_id, start_ms,
+                                                duration_ms, title, url, category, ingested_ms)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                    ON CONFLICT (content_hash) DO NOTHING RETURNING id
+                 ), results AS (
+                    INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky,
+                                                       packed)
+                    SELECT id, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bytea
+                    FROM run
+                 ), failures AS (
+                    INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message,
+                                                    stack)
+                    SELECT run.id, u.t, u.a, u.k, u.m, u.s
+                    FROM run, unnest($15::bigint[], $16::int[], $17::text[], $18::text[],
+                                     $19::text[]) AS u (t, a, k, m, s)
+                    ON CONFLICT DO NOTHING
+                 )
+                 SELECT id FROM run",
+            )?,
+            // Only keys not stored yet take an id (`ON CONFLICT` alone would use one of the
+            // sequence per key sent); `ON CONFLICT` is still there for a concurrent insert.
+            add_tests: client.prepare(
+                "INSERT INTO flakiness_tests (file, title_path, environment, key_md5)
+                 SELECT f, p, e, k
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u (f, p, e),
+                      LATERAL (SELECT md5(f || chr(31) || p || chr(31) || e)) AS h (k)
+                 WHERE NOT EXISTS (SELECT 1 FROM flakiness_tests t WHERE t.key_md5 = h.k)
+                 ON CONFLICT (key_md5) DO NOTHING",
+            )?,
+            find_tests: client.prepare(
+                "SELECT t.id, t.file, t.title_path, t.environment
+                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u (f, p, e)
+                 JOIN flakiness_tests t
+                   ON t.key_md5 = md5(u.f || chr(31) || u.p || chr(31) || u.e)
+                  AND t.file = u.f AND t.title_path = u.p AND t.environment = u.e",
+            )?,
+            source_hash: client.prepare(
+                "SELECT content_hash FROM flakiness_sources
+                 WHERE path = $1 AND size = $2 AND mtime_ns = $3",
+            )?,
+            remember_sources: client.prepare(
+                "INSERT INTO flakiness_sources (path, size, mtime_ns, content_hash)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[])
+                 ON CONFLICT (path) DO UPDATE SET size = excluded.size,
+                     mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash",
+            )?,
+            run_failures: client.prepare(
+                "SELECT test_id, attempt, kind, message, stack FROM flakiness_failures
+                 WHERE run_id = $1 ORDER BY test_id, attempt",
+            )?,
+            test_failures: client.prepare(
+                "SELECT run_id, attempt, kind, message, stack FROM flakiness_failures
+                 WHERE test_id = $1 ORDER BY run_id, attempt LIMIT $2",
+            )?,
+            failures: client.prepare(
+                "SELECT attempt, kind, message, stack FROM flakiness_failures
+                 WHERE run_id = $1 AND test_id = $2 ORDER BY attempt",
+            )?,
+        })
+    }
+}
 
 /// The history store in a PostgreSQL database.
 pub struct PgStore {
     client: Client,
     /// The URL without its password.
     target: String,
+    statements: Statements,
+    /// Test ids by key, filled as tests are seen; valid while `flakiness_schema.tests_epoch`
+    /// is `tests_epoch` (a prune elsewhere may have deleted some of them).
     test_ids: TestIds,
+    tests_epoch: Option<i64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -118,71 +323,115 @@ fn pg_err(target: &str) -> impl Fn(postgres::Error) -> StoreError + '_ {
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:password@host:port/database`) and brings the schema
-    /// up to [`SCHEMA_VERSION`]. TLS is not used: run it on loopback or a private network.
+    /// up to the latest version. TLS is not used: run it on loopback or a private network.
     pub fn connect(url: &str) -> Result<Self, StoreError> {
         let target = redact(url);
-        let client = Client::connect(url, NoTls).map_err(|source| StoreError::Unreachable {
+        let mut client = Client::connect(url, NoTls).map_err(|source| StoreError::Unreachable {
             target: target.clone(),
             source,
         })?;
-        let mut store = PgStore {
+        migrate(&mut client, &target)?;
+        let statements = Statements::prepare(&mut client).map_err(pg_err(&target))?;
+        Ok(PgStore {
             client,
             target,
+            statements,
             test_ids: TestIds::default(),
-        };
-        store.migrate()?;
-        Ok(store)
+            tests_epoch: None,
+        })
     }
 
     fn err(&self) -> impl Fn(postgres::Error) -> StoreError + '_ {
         pg_err(&self.target)
     }
+}
 
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let target = self.target.clone();
-        let err = pg_err(&target);
-        let mut tx = self.client.transaction().map_err(&err)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .map_err(&err)?;
-        let has = |tx: &mut Transaction<'_>, table: &str| -> Result<bool, StoreError> {
-            tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-                .map(|r| r.get::<_, bool>(0))
-                .map_err(&err)
-        };
-        let version: i64 = if has(&mut tx, "flakiness_schema")? {
-            tx.query_one("SELECT version FROM flakiness_schema", &[])
-                .map(|r| r.get(0))
-                .map_err(&err)?
-        } else if has(&mut tx, "flakiness_runs")? {
-            return Err(StoreError::PostgresSchema {
-                target: target.clone(),
-                what: "the database has a flakiness_runs table that flakiness did not create"
-                    .into(),
-            });
-        } else {
-            tx.batch_execute(
-                "CREATE TABLE flakiness_schema (version BIGINT NOT NULL);
-                 INSERT INTO flakiness_schema VALUES (0);",
-            )
-            .map_err(&err)?;
-            0
-        };
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::PostgresSchema {
-                target: target.clone(),
-                what: format!(
-                    "the store has schema version {version}; this flakiness knows up to {SCHEMA_VERSION}: upgrade flakiness"
-                ),
-            });
-        }
-        for &(v, sql) in MIGRATIONS {
-            if v > version {
-                tx.batch_execute(sql).map_err(&err)?;
-                tx.execute("UPDATE flakiness_schema SET version = $1", &[&v])
-                    .map_err(&err)?;
+/// Applies the missing migrations in one transaction, under an advisory lock (another process
+/// doing the same waits, then finds the schema up to date).
+fn migrate(client: &mut Client, target: &str) -> Result<(), StoreError> {
+    let err = pg_err(target);
+    let mut tx = client.transaction().map_err(&err)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(&err)?;
+    let has = |tx: &mut Transaction<'_>, table: &str| -> Result<bool, StoreError> {
+        tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .map(|r| r.get::<_, bool>(0))
+            .map_err(&err)
+    };
+    let version: i64 = if has(&mut tx, "flakiness_schema")? {
+        tx.query_one("SELECT version FROM flakiness_schema", &[])
+            .map(|r| r.get(0))
+            .map_err(&err)?
+    } else if has(&mut tx, "flakiness_runs")? {
+        return Err(StoreError::PostgresSchema {
+            target: target.to_string(),
+            what: "the database has a flakiness_runs table that flakiness did not create".into(),
+        });
+    } else {
+        tx.batch_execute(
+            "CREATE TABLE flakiness_schema (version BIGINT NOT NULL);
+             INSERT INTO flakiness_schema VALUES (0);",
+        )
+        .map_err(&err)?;
+        0
+    };
+    if version > PG_SCHEMA_VERSION {
+        return Err(StoreError::PostgresSchema {
+            target: target.to_string(),
+            what: format!(
+                "the store has schema version {version}; this flakiness knows up to {PG_SCHEMA_VERSION}: upgrade flakiness"
+            ),
+        });
+    }
+    for (v, step) in MIGRATIONS {
+        if *v > version {
+            match step {
+                Migration::Sql(sql) => tx.batch_execute(sql).map_err(&err)?,
+                Migration::Code(f) => f(&mut tx, target)?,
             }
+            tx.execute("UPDATE flakiness_schema SET version = $1", &[v])
+                .map_err(&err)?;
         }
-        tx.commit().map_err(&err)
+    }
+    tx.commit().map_err(&err)
+}
+
+/// A write transaction, begun with the write lock taken; rolled back when dropped uncommitted
+/// (as [`postgres::Transaction`] is, which cannot take the lock in the same round trip).
+struct WriteTx<'a> {
+    client: &'a mut Client,
+    open: bool,
+}
+
+impl<'a> WriteTx<'a> {
+    /// Begins, takes [`WRITE_LOCK`] and reads `flakiness_schema.tests_epoch`, in one round
+    /// trip: the transaction and the epoch. In a multi-statement query each statement takes a
+    /// snapshot of its own (read committed): the epoch is read once the lock is held.
+    fn begin(client: &'a mut Client) -> Result<(Self, Option<i64>), postgres::Error> {
+        let tx = WriteTx { client, open: true };
+        let messages = tx.client.simple_query(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK});
+             SELECT tests_epoch FROM flakiness_schema"
+        ))?;
+        let epoch = messages.iter().rev().find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse().ok()),
+            _ => None,
+        });
+        Ok((tx, epoch))
+    }
+
+    fn commit(mut self) -> Result<(), postgres::Error> {
+        self.open = false;
+        self.client.batch_execute("COMMIT")
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // The connection may be gone: nothing to roll back then.
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
     }
 }
 
@@ -202,10 +451,16 @@ fn failure_of(row: &postgres::Row, at: usize) -> FailureRecord {
 }
 
 fn outcome(code: i16, target: &str) -> Result<Outcome, StoreError> {
-    Outcome::from_code(code.into()).ok_or_else(|| StoreError::PostgresSchema {
+    Outcome::from_code(code.into())
+        .ok_or_else(|| damaged(target, format!("unknown outcome code {code}")))
+}
+
+/// A damaged stored value.
+fn damaged(target: &str, what: String) -> StoreError {
+    StoreError::PostgresSchema {
         target: target.to_string(),
-        what: format!("damaged store: unknown outcome code {code}"),
-    })
+        what: format!("damaged store: {what}"),
+    }
 }
 
 impl HistoryStore for PgStore {
@@ -216,51 +471,42 @@ impl HistoryStore for PgStore {
     fn contains(&mut self, content_hash: &str) -> Result<bool, StoreError> {
         let rows = self
             .client
-            .query(
-                "SELECT 1 FROM flakiness_runs WHERE content_hash = $1",
-                &[&content_hash],
-            )
-            .map_err(self.err())?;
+            .query(&self.statements.contains, &[&content_hash])
+            .map_err(pg_err(&self.target))?;
         Ok(!rows.is_empty())
     }
 
     fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
-        let results = merged(&run.results);
-        let target = self.target.clone();
-        let err = pg_err(&target);
-        let mut tx = self.client.transaction().map_err(&err)?;
-        let m = &run.meta;
-        let inserted = tx
-            .query(
-                "INSERT INTO flakiness_runs (content_hash, source, commit_id, start_ms, duration_ms,
-                                             title, url, category, ingested_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (content_hash) DO NOTHING RETURNING id",
-                &[
-                    &m.content_hash,
-                    &m.source,
-                    &m.commit_id,
-                    &m.start_ms,
-                    &m.duration_ms,
-                    &m.title,
-                    &m.url,
-                    &m.category,
-                    &now_ms(),
-                ],
-            )
-            .map_err(&err)?;
-        let Some(row) = inserted.first() else {
-            return Ok(Ingested::AlreadyPresent);
-        };
-        let run_id: i64 = row.get(0);
-        // Tests, results and failures go in one statement each (arrays unnested by the
-        // server): a round trip per table, not per row.
-        let keys: Vec<(&str, &str, &str)> = results
+        let mut done = self.ingest_many(&[run])?;
+        Ok(done.pop().unwrap_or(Ingested::AlreadyPresent))
+    }
+
+    /// The runs in one transaction, in few round trips (each costs a wait for the server):
+    /// one to begin, take the write lock and read the tests epoch, two for the tests not
+    /// seen before (when there are any), one per run (its row, packed results and failures)
+    /// and one to commit.
+    fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let target = self.target.as_str();
+        let err = pg_err(target);
+        let st = &self.statements;
+        let merged_runs: Vec<Vec<(Cow<'_, TestResult>, String)>> =
+            runs.iter().map(|run| merged(&run.results)).collect();
+        let (tx, epoch) = WriteTx::begin(&mut self.client).map_err(&err)?;
+        let epoch = epoch.ok_or_else(|| damaged(target, "no tests epoch".into()))?;
+        if self.tests_epoch != Some(epoch) {
+            self.test_ids.clear();
+            self.tests_epoch = Some(epoch);
+        }
+
+        // Tests not in the cache: stored when new, then read back, in one sorted batch. A run
+        // found stored already has all its tests stored: this adds none for it.
+        let missing: BTreeSet<(&str, &str, &str)> = merged_runs
             .iter()
+            .flatten()
             .map(|(r, path)| (r.file.as_str(), path.as_str(), r.environment.as_str()))
-            .collect();
-        let missing: Vec<&(&str, &str, &str)> = keys
-            .iter()
             .filter(|k| self.test_ids.get(k.0, k.1, k.2).is_none())
             .collect();
         let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
@@ -268,25 +514,14 @@ impl HistoryStore for PgStore {
             let files: Vec<&str> = missing.iter().map(|k| k.0).collect();
             let paths: Vec<&str> = missing.iter().map(|k| k.1).collect();
             let envs: Vec<&str> = missing.iter().map(|k| k.2).collect();
-            tx.execute(
-                "INSERT INTO flakiness_tests (file, title_path, environment, key_md5)
-                 SELECT f, p, e, md5(f || chr(31) || p || chr(31) || e)
-                 FROM unnest($1::text[], $2::text[], $3::text[]) AS u (f, p, e)
-                 ON CONFLICT (key_md5) DO NOTHING",
-                &[&files, &paths, &envs],
-            )
-            .map_err(&err)?;
-            let rows = tx
-                .query(
-                    "SELECT t.id, t.file, t.title_path, t.environment
-                     FROM unnest($1::text[], $2::text[], $3::text[]) AS u (f, p, e)
-                     JOIN flakiness_tests t
-                       ON t.key_md5 = md5(u.f || chr(31) || u.p || chr(31) || u.e)
-                      AND t.file = u.f AND t.title_path = u.p AND t.environment = u.e",
-                    &[&files, &paths, &envs],
-                )
+            tx.client
+                .execute(&st.add_tests, &[&files, &paths, &envs])
                 .map_err(&err)?;
-            for r in rows {
+            for r in tx
+                .client
+                .query(&st.find_tests, &[&files, &paths, &envs])
+                .map_err(&err)?
+            {
                 new_ids.push(((r.get(1), r.get(2), r.get(3)), r.get(0)));
             }
         }
@@ -294,74 +529,79 @@ impl HistoryStore for PgStore {
             .iter()
             .map(|(k, id)| ((k.0.as_str(), k.1.as_str(), k.2.as_str()), *id))
             .collect();
-        let mut test_ids: Vec<i64> = Vec::with_capacity(keys.len());
-        for k in &keys {
-            let id = self
-                .test_ids
-                .get(k.0, k.1, k.2)
-                .or_else(|| fresh.get(k).copied())
-                .ok_or_else(|| StoreError::PostgresSchema {
-                    target: target.clone(),
-                    what: format!("test {k:?} was stored but cannot be read back"),
-                })?;
-            test_ids.push(id);
-        }
-        let outcomes: Vec<i16> = results
-            .iter()
-            .map(|(r, _)| r.outcome.code() as i16)
-            .collect();
-        let attempts: Vec<i32> = results.iter().map(|(r, _)| r.attempts as i32).collect();
-        let failed: Vec<i32> = results
-            .iter()
-            .map(|(r, _)| r.failed_attempts as i32)
-            .collect();
-        let durations: Vec<Option<i64>> = results.iter().map(|(r, _)| r.duration_ms).collect();
-        tx.execute(
-            "INSERT INTO flakiness_results (run_id, test_id, outcome, attempts, failed_attempts,
-                                            duration_ms)
-             SELECT $1, t, o, a, f, d
-             FROM unnest($2::bigint[], $3::smallint[], $4::int[], $5::int[], $6::bigint[])
-                  AS u (t, o, a, f, d)",
-            &[
-                &run_id, &test_ids, &outcomes, &attempts, &failed, &durations,
-            ],
-        )
-        .map_err(&err)?;
-        let mut f_tests: Vec<i64> = Vec::new();
-        let mut f_attempts: Vec<i32> = Vec::new();
-        let mut f_kinds: Vec<&str> = Vec::new();
-        let mut f_messages: Vec<Option<&str>> = Vec::new();
-        let mut f_stacks: Vec<Option<&str>> = Vec::new();
-        for ((r, _), &test_id) in results.iter().zip(&test_ids) {
-            for f in &r.failures {
-                f_tests.push(test_id);
-                f_attempts.push(f.attempt as i32);
-                f_kinds.push(f.kind.as_str());
-                f_messages.push(f.message.as_deref());
-                f_stacks.push(f.stack.as_deref());
+
+        let mut out = Vec::with_capacity(runs.len());
+        let mut rows: Vec<Unpacked> = Vec::new();
+        for (run, results) in runs.iter().zip(&merged_runs) {
+            rows.clear();
+            let mut f_tests: Vec<i64> = Vec::new();
+            let mut f_attempts: Vec<i32> = Vec::new();
+            let mut f_kinds: Vec<&str> = Vec::new();
+            let mut f_messages: Vec<Option<&str>> = Vec::new();
+            let mut f_stacks: Vec<Option<&str>> = Vec::new();
+            for (r, path) in results {
+                let key = (r.file.as_str(), path.as_str(), r.environment.as_str());
+                let test_id = self
+                    .test_ids
+                    .get(key.0, key.1, key.2)
+                    .or_else(|| fresh.get(&key).copied())
+                    .ok_or_else(|| StoreError::PostgresSchema {
+                        target: target.to_string(),
+                        what: format!("test {key:?} was stored but cannot be read back"),
+                    })?;
+                rows.push((
+                    test_id,
+                    r.outcome,
+                    r.attempts,
+                    r.failed_attempts,
+                    r.duration_ms,
+                ));
+                for f in &r.failures {
+                    f_tests.push(test_id);
+                    f_attempts.push(f.attempt as i32);
+                    f_kinds.push(f.kind.as_str());
+                    f_messages.push(f.message.as_deref());
+                    f_stacks.push(f.stack.as_deref());
+                }
             }
-        }
-        if !f_tests.is_empty() {
-            tx.execute(
-                "INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message, stack)
-                 SELECT $1, t, a, k, m, s
-                 FROM unnest($2::bigint[], $3::int[], $4::text[], $5::text[], $6::text[])
-                      AS u (t, a, k, m, s)
-                 ON CONFLICT DO NOTHING",
-                &[
-                    &run_id,
-                    &f_tests,
-                    &f_attempts,
-                    &f_kinds,
-                    &f_messages,
-                    &f_stacks,
-                ],
-            )
-            .map_err(&err)?;
+            // The run's id is not known yet; the packed value does not depend on it.
+            let (packed, totals) = crate::packed::pack(0, &mut rows);
+            let m = &run.meta;
+            let row = tx
+                .client
+                .query_opt(
+                    &st.add_run,
+                    &[
+                        &m.content_hash,
+                        &m.source,
+                        &m.commit_id,
+                        &m.start_ms,
+                        &m.duration_ms,
+                        &m.title,
+                        &m.url,
+                        &m.category,
+                        &now_ms(),
+                        &(rows.len() as i64),
+                        &(totals.ran as i64),
+                        &(totals.failed as i64),
+                        &(totals.flaky as i64),
+                        &packed,
+                        &f_tests,
+                        &f_attempts,
+                        &f_kinds,
+                        &f_messages,
+                        &f_stacks,
+                    ],
+                )
+                .map_err(&err)?;
+            out.push(match row {
+                Some(row) => Ingested::New { run_id: row.get(0) },
+                None => Ingested::AlreadyPresent,
+            });
         }
         tx.commit().map_err(&err)?;
         self.test_ids.extend(new_ids);
-        Ok(Ingested::New { run_id })
+        Ok(out)
     }
 
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
@@ -404,11 +644,9 @@ impl HistoryStore for PgStore {
             .map(|r| {
                 let id: i64 = r.get(0);
                 let path: &str = r.get(2);
-                let title_path =
-                    serde_json::from_str(path).map_err(|e| StoreError::PostgresSchema {
-                        target: self.target.clone(),
-                        what: format!("damaged store: test {id}: title path {path:?}: {e}"),
-                    })?;
+                let title_path = serde_json::from_str(path).map_err(|e| {
+                    damaged(&self.target, format!("test {id}: title path {path:?}: {e}"))
+                })?;
                 Ok(TestKey {
                     id,
                     file: r.get(1),
@@ -419,29 +657,20 @@ impl HistoryStore for PgStore {
             .collect()
     }
 
+    /// One row per run, unpacked here: by run id, then test id.
     fn for_each_result(&mut self, f: &mut dyn FnMut(ResultRow)) -> Result<(), StoreError> {
-        let target = self.target.clone();
-        let err = pg_err(&target);
-        let params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let target = self.target.as_str();
+        let err = pg_err(target);
         let mut rows = self
             .client
             .query_raw(
-                "SELECT test_id, run_id, outcome, attempts, failed_attempts, duration_ms
-                 FROM flakiness_results ORDER BY run_id, test_id",
-                params,
+                "SELECT run_id, packed FROM flakiness_run_results ORDER BY run_id",
+                NO_PARAMS,
             )
             .map_err(&err)?;
-        while let Some(r) =
-            postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(&err)?
-        {
-            f(ResultRow {
-                test_id: r.get(0),
-                run_id: r.get(1),
-                outcome: outcome(r.get(2), &target)?,
-                attempts: r.get::<_, i32>(3) as u32,
-                failed_attempts: r.get::<_, i32>(4) as u32,
-                duration_ms: r.get(5),
-            });
+        while let Some(r) = rows.next().map_err(&err)? {
+            let run_id: i64 = r.get(0);
+            crate::packed::unpack(run_id, r.get(1), f).map_err(|what| damaged(target, what))?;
         }
         Ok(())
     }
@@ -450,11 +679,8 @@ impl HistoryStore for PgStore {
         let rows = self
             .client
             .query(
-                "SELECT run_id,
-                        count(*) FILTER (WHERE outcome <> 3),
-                        count(*) FILTER (WHERE outcome = 1),
-                        count(*) FILTER (WHERE outcome = 2)
-                 FROM flakiness_results GROUP BY run_id ORDER BY run_id",
+                "SELECT run_id, ran, failed, flaky FROM flakiness_run_results
+                 WHERE results > 0 ORDER BY run_id",
                 &[],
             )
             .map_err(self.err())?;
@@ -472,12 +698,8 @@ impl HistoryStore for PgStore {
     fn run_failures(&mut self, run_id: i64) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
         let rows = self
             .client
-            .query(
-                "SELECT test_id, attempt, kind, message, stack FROM flakiness_failures
-                 WHERE run_id = $1 ORDER BY test_id, attempt",
-                &[&run_id],
-            )
-            .map_err(self.err())?;
+            .query(&self.statements.run_failures, &[&run_id])
+            .map_err(pg_err(&self.target))?;
         Ok(rows.iter().map(|r| (r.get(0), failure_of(r, 1))).collect())
     }
 
@@ -488,12 +710,8 @@ impl HistoryStore for PgStore {
     ) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
         let rows = self
             .client
-            .query(
-                "SELECT run_id, attempt, kind, message, stack FROM flakiness_failures
-                 WHERE test_id = $1 ORDER BY run_id, attempt LIMIT $2",
-                &[&test_id, &(limit as i64)],
-            )
-            .map_err(self.err())?;
+            .query(&self.statements.test_failures, &[&test_id, &(limit as i64)])
+            .map_err(pg_err(&self.target))?;
         Ok(rows.iter().map(|r| (r.get(0), failure_of(r, 1))).collect())
     }
 
@@ -501,19 +719,15 @@ impl HistoryStore for PgStore {
         &mut self,
         f: &mut dyn FnMut(i64, i64, FailureRecord),
     ) -> Result<(), StoreError> {
-        let target = self.target.clone();
-        let err = pg_err(&target);
-        let params: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+        let err = pg_err(&self.target);
         let mut rows = self
             .client
             .query_raw(
                 "SELECT run_id, test_id, attempt, kind, message, stack FROM flakiness_failures",
-                params,
+                NO_PARAMS,
             )
             .map_err(&err)?;
-        while let Some(r) =
-            postgres::fallible_iterator::FallibleIterator::next(&mut rows).map_err(&err)?
-        {
+        while let Some(r) = rows.next().map_err(&err)? {
             f(r.get(0), r.get(1), failure_of(&r, 2));
         }
         Ok(())
@@ -522,33 +736,61 @@ impl HistoryStore for PgStore {
     fn failures(&mut self, run_id: i64, test_id: i64) -> Result<Vec<FailureRecord>, StoreError> {
         let rows = self
             .client
-            .query(
-                "SELECT attempt, kind, message, stack FROM flakiness_failures
-                 WHERE run_id = $1 AND test_id = $2 ORDER BY attempt",
-                &[&run_id, &test_id],
-            )
-            .map_err(self.err())?;
+            .query(&self.statements.failures, &[&run_id, &test_id])
+            .map_err(pg_err(&self.target))?;
         Ok(rows.iter().map(|r| failure_of(r, 0)).collect())
     }
 
     fn prune_before(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let target = self.target.clone();
-        let err = pg_err(&target);
+        let target = self.target.as_str();
+        let err = pg_err(target);
         let mut tx = self.client.transaction().map_err(&err)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .map_err(&err)?;
+        // Results and failures go with their runs (ON DELETE CASCADE).
         let runs = tx
             .execute(
                 "DELETE FROM flakiness_runs WHERE start_ms < $1",
                 &[&cutoff_ms],
             )
             .map_err(&err)?;
-        tx.execute(
-            "DELETE FROM flakiness_tests WHERE id NOT IN
-               (SELECT DISTINCT test_id FROM flakiness_results)",
-            &[],
-        )
-        .map_err(&err)?;
+        if runs > 0 {
+            // Tests still in some run's results stay; the others go.
+            let mut live: HashSet<i64> = HashSet::new();
+            {
+                let mut rows = tx
+                    .query_raw(
+                        "SELECT run_id, packed FROM flakiness_run_results",
+                        NO_PARAMS,
+                    )
+                    .map_err(&err)?;
+                while let Some(r) = rows.next().map_err(&err)? {
+                    crate::packed::unpack(r.get(0), r.get(1), &mut |row| {
+                        live.insert(row.test_id);
+                    })
+                    .map_err(|what| damaged(target, what))?;
+                }
+            }
+            let live: Vec<i64> = live.into_iter().collect();
+            let tests = tx
+                .execute(
+                    "DELETE FROM flakiness_tests t WHERE NOT EXISTS
+                       (SELECT 1 FROM unnest($1::bigint[]) AS l (id) WHERE l.id = t.id)",
+                    &[&live],
+                )
+                .map_err(&err)?;
+            if tests > 0 {
+                // Other connections' caches of test ids are stale now.
+                tx.execute(
+                    "UPDATE flakiness_schema SET tests_epoch = tests_epoch + 1",
+                    &[],
+                )
+                .map_err(&err)?;
+            }
+        }
         tx.commit().map_err(&err)?;
         self.test_ids.clear();
+        self.tests_epoch = None;
         Ok(runs)
     }
 
@@ -558,7 +800,7 @@ impl HistoryStore for PgStore {
             .query_one(
                 "SELECT (SELECT count(*) FROM flakiness_runs),
                         (SELECT count(*) FROM flakiness_tests),
-                        (SELECT count(*) FROM flakiness_results),
+                        (SELECT coalesce(sum(results), 0)::bigint FROM flakiness_run_results),
                         (SELECT count(*) FROM flakiness_failures)",
                 &[],
             )
@@ -579,12 +821,8 @@ impl HistoryStore for PgStore {
     ) -> Result<Option<String>, StoreError> {
         let rows = self
             .client
-            .query(
-                "SELECT content_hash FROM flakiness_sources
-                 WHERE path = $1 AND size = $2 AND mtime_ns = $3",
-                &[&path, &size, &mtime_ns],
-            )
-            .map_err(self.err())?;
+            .query(&self.statements.source_hash, &[&path, &size, &mtime_ns])
+            .map_err(pg_err(&self.target))?;
         Ok(rows.first().map(|r| r.get(0)))
     }
 
@@ -595,15 +833,216 @@ impl HistoryStore for PgStore {
         mtime_ns: i64,
         content_hash: &str,
     ) -> Result<(), StoreError> {
+        self.remember_sources(&[(path.to_string(), size, mtime_ns, content_hash.to_string())])
+    }
+
+    /// One statement (the last stamp of a path wins).
+    fn remember_sources(
+        &mut self,
+        sources: &[(String, i64, i64, String)],
+    ) -> Result<(), StoreError> {
+        // A statement may not update one row twice: the last of a path is kept.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(sources.len());
+        for (i, s) in sources.iter().enumerate() {
+            last.insert(s.0.as_str(), i);
+        }
+        let mut kept: Vec<usize> = last.into_values().collect();
+        if kept.is_empty() {
+            return Ok(());
+        }
+        // Rows locked in path order by every writer: two never wait for each other in a cycle.
+        kept.sort_unstable_by_key(|&i| sources[i].0.as_str());
+        let paths: Vec<&str> = kept.iter().map(|&i| sources[i].0.as_str()).collect();
+        let sizes: Vec<i64> = kept.iter().map(|&i| sources[i].1).collect();
+        let mtimes: Vec<i64> = kept.iter().map(|&i| sources[i].2).collect();
+        let hashes: Vec<&str> = kept.iter().map(|&i| sources[i].3.as_str()).collect();
         self.client
             .execute(
-                "INSERT INTO flakiness_sources (path, size, mtime_ns, content_hash)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (path) DO UPDATE SET size = excluded.size,
-                     mtime_ns = excluded.mtime_ns, content_hash = excluded.content_hash",
-                &[&path, &size, &mtime_ns, &content_hash],
+                &self.statements.remember_sources,
+                &[&paths, &sizes, &mtimes, &hashes],
             )
             .map(|_| ())
-            .map_err(self.err())
+            .map_err(pg_err(&self.target))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FailureKind, TestResult};
+
+    /// A database of its own on the server `FLAKINESS_TEST_DATABASE_URL` names, dropped after;
+    /// `None` (the test is skipped) when the variable is not set.
+    struct Db {
+        admin: String,
+        name: String,
+        url: String,
+    }
+
+    impl Db {
+        fn new(tag: &str) -> Option<Db> {
+            let Ok(admin) = std::env::var("FLAKINESS_TEST_DATABASE_URL") else {
+                eprintln!("PostgreSQL skipped: FLAKINESS_TEST_DATABASE_URL is not set");
+                return None;
+            };
+            let name = format!("flakiness_unit_{tag}_{}", std::process::id());
+            let mut c = Client::connect(&admin, NoTls).expect("server");
+            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .expect("drop a leftover test database");
+            c.batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("create a test database");
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            let url = format!("{base}/{name}");
+            Some(Db { admin, name, url })
+        }
+    }
+
+    impl Drop for Db {
+        fn drop(&mut self) {
+            if let Ok(mut c) = Client::connect(&self.admin, NoTls) {
+                let _ = c.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ));
+            }
+        }
+    }
+
+    fn run(hash: &str, start_ms: i64, tests: &[(&str, Outcome)]) -> RunRecord {
+        RunRecord {
+            meta: RunMeta {
+                content_hash: hash.into(),
+                source: format!("reports/{hash}"),
+                commit_id: "c".into(),
+                start_ms,
+                category: "junit".into(),
+                ..RunMeta::default()
+            },
+            results: tests
+                .iter()
+                .map(|&(title, outcome)| {
+                    let failed = u32::from(outcome == Outcome::Failed);
+                    TestResult {
+                        file: "a.rs".into(),
+                        title_path: vec![title.into()],
+                        environment: "linux".into(),
+                        outcome,
+                        attempts: 1,
+                        failed_attempts: failed,
+                        duration_ms: Some(3),
+                        failures: (0..failed)
+                            .map(|attempt| FailureRecord {
+                                attempt,
+                                kind: FailureKind::Assertion,
+                                message: Some(format!("{title} failed")),
+                                stack: None,
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// A database written by the first schema (one row per result) opens with its results
+    /// packed, none lost, and `flakiness_results` gone.
+    #[test]
+    fn a_version_1_database_is_migrated_with_every_result() {
+        let Some(db) = Db::new("v1") else { return };
+        {
+            let mut c = Client::connect(&db.url, NoTls).expect("connect");
+            c.batch_execute(V1).expect("v1");
+            c.batch_execute(
+                "CREATE TABLE flakiness_schema (version BIGINT NOT NULL);
+                 INSERT INTO flakiness_schema VALUES (1);
+                 INSERT INTO flakiness_runs (id, content_hash, source, commit_id, start_ms,
+                                             duration_ms, category, ingested_ms)
+                 SELECT r, 'h' || r, 'src', 'c', r, 0, 'junit', 0 FROM generate_series(1, 3) r;
+                 SELECT setval('flakiness_runs_id_seq', 3);
+                 INSERT INTO flakiness_tests (id, file, title_path, environment, key_md5)
+                 SELECT t * 10, 'f', '[\"t' || t || '\"]', 'e', md5(t::text)
+                 FROM generate_series(1, 4) t;
+                 SELECT setval('flakiness_tests_id_seq', 40);
+                 -- Run 3 has no results.
+                 INSERT INTO flakiness_results VALUES
+                     (1, 10, 0, 1, 0, 5), (1, 40, 1, 2, 2, NULL), (2, 20, 2, 2, 1, 7),
+                     (2, 30, 3, 0, 0, NULL), (2, 40, 0, 1, 0, 1);
+                 INSERT INTO flakiness_failures VALUES (1, 40, 0, 'timeout', 'slow', NULL);",
+            )
+            .expect("v1 rows");
+        }
+        let mut store = PgStore::connect(&db.url).expect("migrates");
+        crate::v1_check::assert_v1_results_migrated(&mut store);
+        assert_eq!(store.counts().expect("counts").failures, 1);
+        let row = store
+            .client
+            .query_one(
+                "SELECT version, to_regclass('flakiness_results') IS NULL FROM flakiness_schema",
+                &[],
+            )
+            .expect("schema");
+        assert_eq!((row.get::<_, i64>(0), row.get::<_, bool>(1)), (2, true));
+        // New runs go on after the migrated ones.
+        let next = store
+            .ingest(&run("h4", 4, &[("t1", Outcome::Passed)]))
+            .expect("ingest");
+        assert_eq!(next, Ingested::New { run_id: 4 });
+    }
+
+    /// A connection that cached a test's id, while another one pruned that test away: its next
+    /// run stores the test again rather than results of a test that is gone.
+    #[test]
+    fn a_prune_by_another_connection_is_seen_by_a_writer() {
+        let Some(db) = Db::new("prune") else { return };
+        let mut writer = PgStore::connect(&db.url).expect("writer");
+        writer
+            .ingest(&run("old", 100, &[("t", Outcome::Failed)]))
+            .expect("old");
+        let mut pruner = PgStore::connect(&db.url).expect("pruner");
+        assert_eq!(pruner.prune_before(150).expect("prune"), 1);
+        assert_eq!(pruner.counts().expect("counts").tests, 0);
+        writer
+            .ingest(&run("new", 200, &[("t", Outcome::Failed)]))
+            .expect("new");
+        let ids: Vec<i64> = writer
+            .tests()
+            .expect("tests")
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        let mut used = Vec::new();
+        writer
+            .for_each_result(&mut |r| used.push(r.test_id))
+            .expect("results");
+        assert_eq!(ids.len(), 1);
+        assert_eq!(used, ids);
+        let run_id = writer.runs().expect("runs")[0].id;
+        let failing: Vec<i64> = writer
+            .run_failures(run_id)
+            .expect("failures")
+            .iter()
+            .map(|f| f.0)
+            .collect();
+        assert_eq!(failing, ids);
+    }
+
+    /// A batch whose second run the server refuses (a NUL byte in its text) stores nothing of
+    /// the first either, and the connection carries on.
+    #[test]
+    fn a_batch_is_stored_whole_or_not_at_all() {
+        let Some(db) = Db::new("batch") else { return };
+        let mut store = PgStore::connect(&db.url).expect("connect");
+        let good = run("good", 1, &[("t", Outcome::Failed)]);
+        let bad = run("b\0d", 2, &[("u", Outcome::Passed)]);
+        let e = store.ingest_many(&[&good, &bad]).expect_err("refused");
+        assert!(matches!(e, StoreError::Postgres { .. }), "{e}");
+        let c = store.counts().expect("counts");
+        assert_eq!((c.runs, c.tests, c.results, c.failures), (0, 0, 0, 0));
+        assert!(matches!(
+            store.ingest_many(&[&good, &good]).expect("again")[..],
+            [Ingested::New { .. }, Ingested::AlreadyPresent]
+        ));
+        let c = store.counts().expect("counts");
+        assert_eq!((c.runs, c.tests, c.results, c.failures), (1, 1, 1, 1));
     }
 }

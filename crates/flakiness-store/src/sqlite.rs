@@ -823,13 +823,7 @@ mod tests {
                 .expect("test");
             }
             // Run 3 has no results.
-            for (run, test, outcome, attempts, failed, duration) in [
-                (1, 10, 0, 1, 0, Some(5)),
-                (1, 40, 1, 2, 2, None),
-                (2, 20, 2, 2, 1, Some(7)),
-                (2, 30, 3, 0, 0, None),
-                (2, 40, 0, 1, 0, Some(1)),
-            ] {
+            for (run, test, outcome, attempts, failed, duration) in crate::v1_check::V1_RESULTS {
                 c.execute(
                     "INSERT INTO results VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![run, test, outcome, attempts, failed, duration],
@@ -837,39 +831,8 @@ mod tests {
                 .expect("result");
             }
         }
-        let store = SqliteStore::open(&path).expect("migrates");
-        let mut rows = Vec::new();
-        store
-            .for_each_result(|r| {
-                rows.push((
-                    r.run_id,
-                    r.test_id,
-                    r.outcome.code(),
-                    r.attempts,
-                    r.failed_attempts,
-                    r.duration_ms,
-                ))
-            })
-            .expect("results");
-        assert_eq!(
-            rows,
-            [
-                (1, 10, 0, 1, 0, Some(5)),
-                (1, 40, 1, 2, 2, None),
-                (2, 20, 2, 2, 1, Some(7)),
-                (2, 30, 3, 0, 0, None),
-                (2, 40, 0, 1, 0, Some(1)),
-            ]
-        );
-        let totals: Vec<(i64, u64, u64, u64)> = store
-            .run_totals()
-            .expect("totals")
-            .into_iter()
-            .map(|t| (t.run_id, t.ran, t.failed, t.flaky))
-            .collect();
-        assert_eq!(totals, [(1, 2, 1, 0), (2, 2, 0, 1)]);
-        let c = store.counts().expect("counts");
-        assert_eq!((c.runs, c.tests, c.results), (3, 4, 5));
+        let mut store = SqliteStore::open(&path).expect("migrates");
+        crate::v1_check::assert_v1_results_migrated(&mut store);
         let version: i64 = store
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
