@@ -15,7 +15,7 @@ use crate::{
 pub const APPLICATION_ID: i32 = 0x464C_4B59;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long a writer waits by default for another process's transaction before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,6 +36,16 @@ enum Migration {
 const MIGRATIONS: &[(i64, Migration)] = &[
     (1, Migration::Sql(V1)),
     (2, Migration::Code(v2_pack_results)),
+    // Version 3: `epochs.tests` counts the prunes that deleted tests, so that a connection's
+    // cache of test ids is dropped when another connection pruned (results name tests by id,
+    // with no foreign key to catch a stale one).
+    (
+        3,
+        Migration::Sql(
+            "CREATE TABLE epochs (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+             INSERT INTO epochs VALUES ('tests', 0);",
+        ),
+    ),
 ];
 
 /// Version 2: a run's results packed in one row of `run_results` (see `packed.rs`) instead of
@@ -253,8 +263,10 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     busy_timeout: Duration,
-    /// Test ids by (file, title path as JSON, environment), filled as tests are seen.
+    /// Test ids by (file, title path as JSON, environment), filled as tests are seen; valid
+    /// while `epochs.tests` is `tests_epoch`.
     test_ids: TestIds,
+    tests_epoch: Option<i64>,
 }
 
 /// The error of a failed SQLite call, with the store's path; busy errors become
@@ -309,6 +321,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             busy_timeout,
             test_ids: TestIds::default(),
+            tests_epoch: None,
         };
         // SQLite does not wait on its own for everything opening does (switching to WAL while
         // another connection does the same returns "busy" at once): retry until the timeout.
@@ -450,6 +463,16 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
+        let epoch: i64 = tx
+            .query_row("SELECT value FROM epochs WHERE name = 'tests'", [], |r| {
+                r.get(0)
+            })
+            .map_err(&err)?;
+        if self.tests_epoch != Some(epoch) {
+            // Another connection pruned tests since the cache was filled.
+            self.test_ids.clear();
+            self.tests_epoch = Some(epoch);
+        }
         // Ids of tests first stored by this transaction join the cache only once it commits.
         let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
         let mut out = Vec::with_capacity(runs.len());
@@ -697,13 +720,22 @@ impl SqliteStore {
                 let mut delete = tx
                     .prepare("DELETE FROM tests WHERE id = ?1")
                     .map_err(&err)?;
+                let mut deleted = 0;
                 for id in ids.into_iter().filter(|id| !live.contains(id)) {
-                    delete.execute([id]).map_err(&err)?;
+                    deleted += delete.execute([id]).map_err(&err)?;
+                }
+                if deleted > 0 {
+                    tx.execute(
+                        "UPDATE epochs SET value = value + 1 WHERE name = 'tests'",
+                        [],
+                    )
+                    .map_err(&err)?;
                 }
             }
         }
         tx.commit().map_err(&err)?;
         self.test_ids.clear();
+        self.tests_epoch = None;
         Ok(runs as u64)
     }
 

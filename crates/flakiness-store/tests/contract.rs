@@ -403,3 +403,47 @@ fn runs_stored_in_a_batch_are_each_stored_once() {
         assert_eq!(store.source_hash("/r/b.xml", 21, 200).expect("hash"), None);
     }
 }
+
+/// A connection that cached a test's id while another one pruned that test away stores the
+/// test again: no result names a test that is gone.
+#[test]
+fn a_prune_by_another_connection_leaves_no_result_of_a_deleted_test() {
+    for (kind, loc) in locations() {
+        let mut writer = loc.open();
+        writer
+            .ingest(&run(
+                "old",
+                1,
+                vec![result("t", "linux", Outcome::Failed, 1, 1)],
+            ))
+            .expect("old");
+        let mut pruner = loc.open();
+        assert_eq!(pruner.prune_before(10).expect("prune"), 1, "{kind}");
+        assert!(pruner.tests().expect("tests").is_empty(), "{kind}");
+        let Ingested::New { run_id } = writer
+            .ingest(&run(
+                "new",
+                100,
+                vec![result("t", "linux", Outcome::Failed, 1, 1)],
+            ))
+            .expect("new")
+        else {
+            panic!("{kind}: not stored");
+        };
+        let tests = writer.tests().expect("tests");
+        assert_eq!(tests.len(), 1, "{kind}");
+        let mut ids = Vec::new();
+        writer
+            .for_each_result(&mut |r| ids.push(r.test_id))
+            .expect("results");
+        assert_eq!(ids, [tests[0].id], "{kind}");
+        assert_eq!(
+            writer
+                .failures(run_id, tests[0].id)
+                .expect("failures")
+                .len(),
+            1,
+            "{kind}"
+        );
+    }
+}
