@@ -199,7 +199,18 @@ pub fn ingest_all(
         let result = (|| -> Result<(), AnalyzeError> {
             for (i, prepared) in rx.iter() {
                 pending.insert(i, prepared);
-                // What is ready, in order, is stored together (one transaction).
+                // What is ready, in order, is stored together (one transaction), once there
+                // are MIN_BATCH of them or the last ones are.
+                let (mut ready, mut results) = (0, 0);
+                while let Some(p) = pending.get(&(want + ready)) {
+                    ready += 1;
+                    if let Prepared::Run(r) = p {
+                        results += r.results.len();
+                    }
+                }
+                if ready < MIN_BATCH.min(todo.len() - want) && results < BATCH_RESULTS {
+                    continue;
+                }
                 let mut batch = Vec::new();
                 while let Some(prepared) = pending.remove(&want) {
                     batch.push((prepared, &todo[want].1));
@@ -233,7 +244,13 @@ pub fn ingest_all(
 }
 
 /// Reports read ahead of the store, at most.
-pub const LOOKAHEAD: usize = 8;
+pub const LOOKAHEAD: usize = 16;
+
+/// Runs stored per transaction, at least (but the last ones), unless they hold
+/// [`BATCH_RESULTS`] results: small runs are stored a dozen at a time, big ones one by one.
+const MIN_BATCH: usize = 12;
+/// Results that make a batch whatever its number of runs.
+const BATCH_RESULTS: usize = 20_000;
 
 /// Files remembered per transaction of the source cache.
 const REMEMBER_BATCH: usize = 256;

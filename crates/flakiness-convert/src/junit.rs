@@ -211,7 +211,8 @@ pub struct JunitCollector {
     /// Things wrong with the inputs that did not stop the conversion (missing attachments…).
     pub warnings: Vec<ConvertWarning>,
     /// `<property name value>` pairs outside any testcase (suite and document properties, in
-    /// document order; at most [`MAX_SUITE_PROPERTIES`], values cut to 1 KiB). The report has
+    /// document order, the first value of each name; at most [`MAX_SUITE_PROPERTIES`], values
+    /// cut to 1 KiB). The report has
     /// no place for them; callers read run facts such as a commit id from them.
     pub suite_properties: Vec<(String, String)>,
     /// Ids of the files hashed so far, by resolved path.
@@ -645,7 +646,12 @@ impl JunitCollector {
                     {
                         let [pname, value] =
                             attrs(&e, [b"name", b"value"]).map_err(|x| at(&reader, x))?;
-                        if let (Some(k), Some(v)) = (pname, value) {
+                        // The first value of each name is kept (Surefire repeats the same
+                        // properties in every suite).
+                        let known = |k: &str| self.suite_properties.iter().any(|(n, _)| n == k);
+                        if let (Some(k), Some(v), false) =
+                            (pname.as_deref(), value, pname.as_deref().is_some_and(known))
+                        {
                             let mut v = v.into_owned();
                             if v.len() > 1024 {
                                 let mut cut = 1024;
@@ -654,7 +660,7 @@ impl JunitCollector {
                                 }
                                 v.truncate(cut);
                             }
-                            self.suite_properties.push((k.into_owned(), v));
+                            self.suite_properties.push((k.to_string(), v));
                         }
                     }
                     b"property" if case.is_some() => {

@@ -1007,7 +1007,7 @@ fn latin1_output_cut_short_keeps_locations() {
 fn suite_level_properties_are_kept_in_document_order_and_bounded() {
     let mut xml = String::from(
         r#"<testsuites><properties><property name="commit" value="abc"/></properties>
-<testsuite name="s"><properties><property name="env" value="linux &amp; x"/><property name="novalue"/></properties>
+<testsuite name="s"><properties><property name="env" value="linux &amp; x"/><property name="novalue"/><property name="commit" value="later"/></properties>
 <testcase classname="C" name="t"><properties><property name="case-level" value="not here"/></properties></testcase>
 "#,
     );
@@ -1022,7 +1022,12 @@ fn suite_level_properties_are_kept_in_document_order_and_bounded() {
     c.read(xml.as_bytes(), "props.xml", FALLBACK_MS, &Limits::default())
         .expect("reads");
     let props = &c.suite_properties;
-    assert_eq!(props[0], ("commit".to_string(), "abc".to_string()));
+    assert_eq!(
+        props[0],
+        ("commit".to_string(), "abc".to_string()),
+        "the first value"
+    );
+    assert_eq!(props.iter().filter(|(k, _)| k == "commit").count(), 1);
     assert_eq!(props[1], ("env".to_string(), "linux & x".to_string()));
     assert_eq!(props[2].0, "p0", "a property without a value is left out");
     assert!(!props.iter().any(|(k, _)| k == "case-level"));

@@ -198,7 +198,6 @@ impl HistoryStore for SqliteStore {
     }
 }
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// What a test did in one run and one environment, from its attempts there.
@@ -449,27 +448,27 @@ pub enum StoreError {
 /// Test ids by (file, title path as JSON, environment), looked up without copying the key:
 /// ingest asks once per result.
 #[derive(Debug, Default)]
-pub(crate) struct TestIds(hashbrown::HashMap<(String, String, String), i64>);
+pub(crate) struct TestIds(hashbrown::HashMap<TestKeyOwned, i64>);
 
-/// A borrowed key of [`TestIds`]; its derived hash is the tuple's.
+/// A test's key: file, title path, environment.
+pub(crate) type TestKeyOwned = (String, Vec<String>, String);
+
+/// A borrowed key of [`TestIds`]; hashes as the owned tuple does (a `Vec` hashes as its slice).
 #[derive(Hash)]
-struct KeyRef<'a>(&'a str, &'a str, &'a str);
+struct KeyRef<'a>(&'a str, &'a [String], &'a str);
 
-impl hashbrown::Equivalent<(String, String, String)> for KeyRef<'_> {
-    fn equivalent(&self, key: &(String, String, String)) -> bool {
-        self.0 == key.0 && self.1 == key.1 && self.2 == key.2
+impl hashbrown::Equivalent<TestKeyOwned> for KeyRef<'_> {
+    fn equivalent(&self, key: &TestKeyOwned) -> bool {
+        self.0 == key.0 && self.1 == key.1.as_slice() && self.2 == key.2
     }
 }
 
 impl TestIds {
-    pub(crate) fn get(&self, file: &str, path: &str, environment: &str) -> Option<i64> {
+    pub(crate) fn get(&self, file: &str, path: &[String], environment: &str) -> Option<i64> {
         self.0.get(&KeyRef(file, path, environment)).copied()
     }
 
-    pub(crate) fn extend(
-        &mut self,
-        ids: impl IntoIterator<Item = ((String, String, String), i64)>,
-    ) {
+    pub(crate) fn extend(&mut self, ids: impl IntoIterator<Item = (TestKeyOwned, i64)>) {
         self.0.extend(ids);
     }
 
@@ -478,12 +477,18 @@ impl TestIds {
     }
 }
 
+/// A title path as stored (a JSON array of strings).
+pub(crate) fn title_path_json(path: &[String]) -> String {
+    serde_json::to_string(path).unwrap_or_else(|_| "[]".into())
+}
+
 /// Results of one record merged per test and environment (attempts added up, outcome
-/// recomputed), in first-seen order.
-pub(crate) fn merged(results: &[TestResult]) -> Vec<(std::borrow::Cow<'_, TestResult>, String)> {
+/// recomputed), in first-seen order; borrowed when nothing was merged into them.
+pub(crate) fn merged(results: &[TestResult]) -> Vec<std::borrow::Cow<'_, TestResult>> {
     use std::borrow::Cow;
-    let mut out: Vec<(Cow<'_, TestResult>, String)> = Vec::with_capacity(results.len());
-    let mut index: HashMap<(&str, &[String], &str), usize> = HashMap::with_capacity(results.len());
+    let mut out: Vec<Cow<'_, TestResult>> = Vec::with_capacity(results.len());
+    let mut index: hashbrown::HashMap<(&str, &[String], &str), usize> =
+        hashbrown::HashMap::with_capacity(results.len());
     for r in results {
         let key = (
             r.file.as_str(),
@@ -492,7 +497,7 @@ pub(crate) fn merged(results: &[TestResult]) -> Vec<(std::borrow::Cow<'_, TestRe
         );
         match index.get(&key) {
             Some(&i) => {
-                let m = out[i].0.to_mut();
+                let m = out[i].to_mut();
                 let offset = m.attempts;
                 m.attempts += r.attempts;
                 m.failed_attempts += r.failed_attempts;
@@ -508,8 +513,7 @@ pub(crate) fn merged(results: &[TestResult]) -> Vec<(std::borrow::Cow<'_, TestRe
             }
             None => {
                 index.insert(key, out.len());
-                let path = serde_json::to_string(&r.title_path).unwrap_or_else(|_| "[]".into());
-                out.push((Cow::Borrowed(r), path));
+                out.push(Cow::Borrowed(r));
             }
         }
     }
@@ -526,5 +530,23 @@ fn outcome_of(attempts: u32, failed: u32, a: Outcome, b: Outcome) -> Outcome {
         Outcome::Failed
     } else {
         Outcome::Flaky
+    }
+}
+
+#[cfg(test)]
+mod test_ids_tests {
+    use super::TestIds;
+
+    #[test]
+    fn a_borrowed_key_finds_the_owned_one() {
+        let mut ids = TestIds::default();
+        let path = vec!["suite".to_string(), "test".to_string()];
+        ids.extend([(("f.rs".to_string(), path.clone(), "linux".to_string()), 7)]);
+        assert_eq!(ids.get("f.rs", &path, "linux"), Some(7));
+        assert_eq!(ids.get("f.rs", &path[..1], "linux"), None);
+        assert_eq!(ids.get("f.rs", &path, "mac"), None);
+        // The same strings split differently are another key.
+        let other = vec!["suitetest".to_string()];
+        assert_eq!(ids.get("f.rs", &other, "linux"), None);
     }
 }

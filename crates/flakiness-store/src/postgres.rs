@@ -492,7 +492,7 @@ impl HistoryStore for PgStore {
         let target = self.target.as_str();
         let err = pg_err(target);
         let st = &self.statements;
-        let merged_runs: Vec<Vec<(Cow<'_, TestResult>, String)>> =
+        let merged_runs: Vec<Vec<Cow<'_, TestResult>>> =
             runs.iter().map(|run| merged(&run.results)).collect();
         let (tx, epoch) = WriteTx::begin(&mut self.client).map_err(&err)?;
         let epoch = epoch.ok_or_else(|| damaged(target, "no tests epoch".into()))?;
@@ -503,16 +503,28 @@ impl HistoryStore for PgStore {
 
         // Tests not in the cache: stored when new, then read back, in one sorted batch. A run
         // found stored already has all its tests stored: this adds none for it.
-        let missing: BTreeSet<(&str, &str, &str)> = merged_runs
+        let missing: BTreeSet<(&str, String, &str)> = merged_runs
             .iter()
             .flatten()
-            .map(|(r, path)| (r.file.as_str(), path.as_str(), r.environment.as_str()))
-            .filter(|k| self.test_ids.get(k.0, k.1, k.2).is_none())
+            .filter(|r| {
+                self.test_ids
+                    .get(&r.file, &r.title_path, &r.environment)
+                    .is_none()
+            })
+            .map(|r| {
+                (
+                    r.file.as_str(),
+                    crate::title_path_json(&r.title_path),
+                    r.environment.as_str(),
+                )
+            })
             .collect();
-        let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
+        let mut new_ids: Vec<(crate::TestKeyOwned, i64)> = Vec::new();
+        // The new tests by (file, title path as stored, environment).
+        let mut fresh: HashMap<(String, String, String), i64> = HashMap::new();
         if !missing.is_empty() {
             let files: Vec<&str> = missing.iter().map(|k| k.0).collect();
-            let paths: Vec<&str> = missing.iter().map(|k| k.1).collect();
+            let paths: Vec<&str> = missing.iter().map(|k| k.1.as_str()).collect();
             let envs: Vec<&str> = missing.iter().map(|k| k.2).collect();
             tx.client
                 .execute(&st.add_tests, &[&files, &paths, &envs])
@@ -522,13 +534,14 @@ impl HistoryStore for PgStore {
                 .query(&st.find_tests, &[&files, &paths, &envs])
                 .map_err(&err)?
             {
-                new_ids.push(((r.get(1), r.get(2), r.get(3)), r.get(0)));
+                let (id, file, path, env): (i64, String, String, String) =
+                    (r.get(0), r.get(1), r.get(2), r.get(3));
+                let title_path: Vec<String> = serde_json::from_str(&path)
+                    .map_err(|e| damaged(target, format!("test {id}: title path {path:?}: {e}")))?;
+                new_ids.push(((file.clone(), title_path, env.clone()), id));
+                fresh.insert((file, path, env), id);
             }
         }
-        let fresh: HashMap<(&str, &str, &str), i64> = new_ids
-            .iter()
-            .map(|(k, id)| ((k.0.as_str(), k.1.as_str(), k.2.as_str()), *id))
-            .collect();
 
         let mut out = Vec::with_capacity(runs.len());
         let mut rows: Vec<Unpacked> = Vec::new();
@@ -539,16 +552,24 @@ impl HistoryStore for PgStore {
             let mut f_kinds: Vec<&str> = Vec::new();
             let mut f_messages: Vec<Option<&str>> = Vec::new();
             let mut f_stacks: Vec<Option<&str>> = Vec::new();
-            for (r, path) in results {
-                let key = (r.file.as_str(), path.as_str(), r.environment.as_str());
-                let test_id = self
-                    .test_ids
-                    .get(key.0, key.1, key.2)
-                    .or_else(|| fresh.get(&key).copied())
-                    .ok_or_else(|| StoreError::PostgresSchema {
-                        target: target.to_string(),
-                        what: format!("test {key:?} was stored but cannot be read back"),
-                    })?;
+            for r in results {
+                let test_id = match self.test_ids.get(&r.file, &r.title_path, &r.environment) {
+                    Some(id) => id,
+                    None => {
+                        let key = (
+                            r.file.clone(),
+                            crate::title_path_json(&r.title_path),
+                            r.environment.clone(),
+                        );
+                        fresh
+                            .get(&key)
+                            .copied()
+                            .ok_or_else(|| StoreError::PostgresSchema {
+                                target: target.to_string(),
+                                what: format!("test {key:?} was stored but cannot be read back"),
+                            })?
+                    }
+                };
                 rows.push((
                     test_id,
                     r.outcome,

@@ -8,7 +8,7 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 
 use crate::{
     merged, Counts, FailureKind, Ingested, Outcome, ResultRow, RunInfo, RunMeta, RunRecord,
-    RunTotals, StoreError, TestKey,
+    RunTotals, StoreError, TestKey, TestResult,
 };
 
 /// `PRAGMA application_id` of our stores ("FLKY"): tells our files from other SQLite files.
@@ -118,10 +118,9 @@ fn ingest_one(
     tx: &rusqlite::Transaction<'_>,
     test_ids: &TestIds,
     run: &RunRecord,
-    new_ids: &mut Vec<((String, String, String), i64)>,
+    new_ids: &mut Vec<(crate::TestKeyOwned, i64)>,
     err: &dyn Fn(rusqlite::Error) -> StoreError,
 ) -> Result<Ingested, StoreError> {
-    let results = merged(&run.results);
     let inserted = tx
         .execute(
             "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
@@ -145,7 +144,7 @@ fn ingest_one(
         return Ok(Ingested::AlreadyPresent);
     }
     let run_id = tx.last_insert_rowid();
-    let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(results.len());
+    let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(run.results.len());
     {
         let mut find_test = tx
             .prepare_cached(
@@ -162,11 +161,14 @@ fn ingest_one(
                      ON CONFLICT DO NOTHING",
             )
             .map_err(&err)?;
-        for (r, title_path) in &results {
+        // Each result's test id (a test seen in this transaction is found by `find_test`).
+        let mut ided: Vec<(i64, &TestResult)> = Vec::with_capacity(run.results.len());
+        for r in &run.results {
             let (file, env) = (r.file.as_str(), r.environment.as_str());
-            let test_id = match test_ids.get(file, title_path, env) {
+            let test_id = match test_ids.get(file, &r.title_path, env) {
                 Some(id) => id,
                 None => {
+                    let title_path = crate::title_path_json(&r.title_path);
                     let found: Option<i64> = find_test
                         .query_row(params![file, title_path, env], |row| row.get(0))
                         .optional()
@@ -180,9 +182,31 @@ fn ingest_one(
                             tx.last_insert_rowid()
                         }
                     };
-                    new_ids.push(((file.to_string(), title_path.clone(), env.to_string()), id));
+                    new_ids.push((
+                        (file.to_string(), r.title_path.clone(), env.to_string()),
+                        id,
+                    ));
                     id
                 }
+            };
+            ided.push((test_id, r));
+        }
+        // Results of the same test (same id) are merged, in the order they came (a stable
+        // sort keeps it).
+        ided.sort_by_key(|(id, _)| *id);
+        for group in ided.chunk_by(|a, b| a.0 == b.0) {
+            let test_id = group[0].0;
+            let merged_group;
+            let r: &TestResult = if group.len() == 1 {
+                group[0].1
+            } else {
+                let copies: Vec<TestResult> = group.iter().map(|(_, r)| (*r).clone()).collect();
+                merged_group = merged(&copies)
+                    .into_iter()
+                    .next()
+                    .map(|m| m.into_owned())
+                    .unwrap_or_else(|| group[0].1.clone());
+                &merged_group
             };
             packed.push((
                 test_id,
@@ -474,7 +498,7 @@ impl SqliteStore {
             self.tests_epoch = Some(epoch);
         }
         // Ids of tests first stored by this transaction join the cache only once it commits.
-        let mut new_ids: Vec<((String, String, String), i64)> = Vec::new();
+        let mut new_ids: Vec<(crate::TestKeyOwned, i64)> = Vec::new();
         let mut out = Vec::with_capacity(runs.len());
         for run in runs {
             out.push(ingest_one(&tx, &self.test_ids, run, &mut new_ids, &err)?);
