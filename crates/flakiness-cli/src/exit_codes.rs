@@ -20,3 +20,6 @@ pub const FOUND: u8 = 6;
 /// The history store cannot be used: not ours, written by a newer version, locked by another
 /// process past the timeout, damaged (`analyze`).
 pub const STORE: u8 = 7;
+/// An upload failed: the server refused it, or could not be reached after the retries
+/// (`upload`).
+pub const UPLOAD: u8 = 8;

@@ -3,6 +3,7 @@
 mod analyze;
 mod convert;
 mod exit_codes;
+mod upload;
 mod validate;
 
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ enum Command {
     Analyze(analyze::Args),
     /// Print a quarantine list (kept by `analyze --quarantine`) for a test runner.
     Quarantine(analyze::QuarantineArgs),
+    /// Upload report directories to Flakiness.io or to `flakiness serve`.
+    Upload(upload::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,
 }
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Quarantine(args) => analyze::quarantine(args),
+        Command::Upload(args) => upload::run(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

@@ -1,0 +1,728 @@
+//! The upload client: one report directory to Flakiness.io or to `flakiness serve`, as the
+//! official clients do it (see [`crate::protocol`]), with retries where they can help.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use flakiness_report::{Attachment, Report, TestStep, ATTACHMENTS_DIR, REPORT_FILE};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::{Client, StatusCode, Url};
+
+use crate::protocol::{
+    is_text_like, AttachmentsRequest, PresignedAttachment, StartRequest, StartResponse,
+    ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
+};
+
+/// The default endpoint.
+pub const DEFAULT_ENDPOINT: &str = "https://flakiness.io";
+
+/// A token: shown as `***` in `Debug`, never in an error or a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The token itself, to send.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// GitHub Actions' OIDC token request (`ACTIONS_ID_TOKEN_REQUEST_URL` and `…_TOKEN`), used
+/// when no access token is given: exchanged for a JWT whose audience is the project.
+#[derive(Debug, Clone)]
+pub struct GithubOidc {
+    pub request_url: String,
+    pub request_token: Secret,
+}
+
+/// Compression of the report and of text-like attachments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// `br`, which every server takes.
+    Brotli,
+    /// `zstd`, when the server lists it in `acceptEncodings`.
+    Zstd,
+}
+
+impl Encoding {
+    /// The `Content-Encoding` value.
+    pub fn header(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Zstd => "zstd",
+        }
+    }
+
+    /// `data` compressed (brotli quality 9 with a 4 MiB window; zstd level 3).
+    pub fn compress(self, data: &[u8]) -> Vec<u8> {
+        match self {
+            Encoding::Brotli => {
+                let mut out = Vec::with_capacity(data.len() / 4 + 64);
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 9,
+                    lgwin: 22,
+                    ..Default::default()
+                };
+                let mut input = data;
+                // Writing into a Vec cannot fail.
+                let _ = brotli::BrotliCompress(&mut input, &mut out, &params);
+                out
+            }
+            Encoding::Zstd => zstd::bulk::compress(data, 3).unwrap_or_default(),
+        }
+    }
+}
+
+/// How to upload.
+#[derive(Debug, Clone)]
+pub struct UploadOptions {
+    /// Server root, e.g. `https://flakiness.io` or `http://127.0.0.1:3000`.
+    pub endpoint: String,
+    /// `FLAKINESS_ACCESS_TOKEN`.
+    pub access_token: Option<Secret>,
+    /// `org/project`; default: the report's `flakinessProject`.
+    pub project: Option<String>,
+    /// Used when there is no access token.
+    pub github_oidc: Option<GithubOidc>,
+    /// Everything but the requests: read, validate, compress.
+    pub dry_run: bool,
+    /// Upload a report that fails validation.
+    pub force: bool,
+    /// Attachments sent at once.
+    pub concurrency: usize,
+    /// Connecting, per attempt.
+    pub connect_timeout: Duration,
+    /// One request, per attempt.
+    pub request_timeout: Duration,
+    /// Attempts after the first, for failures a retry can help with.
+    pub retries: u32,
+    /// The first pause between attempts (doubled each time, with jitter).
+    pub backoff: Duration,
+    /// Let the server ask for zstd (set false to always send brotli).
+    pub allow_zstd: bool,
+}
+
+impl UploadOptions {
+    /// Defaults for `endpoint`: 8 attachments at once, 10 s to connect, 300 s a request, 4
+    /// retries from 500 ms.
+    pub fn new(endpoint: impl Into<String>) -> Self {
+        UploadOptions {
+            endpoint: endpoint.into(),
+            access_token: None,
+            project: None,
+            github_oidc: None,
+            dry_run: false,
+            force: false,
+            concurrency: 8,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(300),
+            retries: 4,
+            backoff: Duration::from_millis(500),
+            allow_zstd: true,
+        }
+    }
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Uploaded {
+    /// The report's page (absolute); `None` for a dry run.
+    pub web_url: Option<String>,
+    /// The report's encoding.
+    pub encoding: Encoding,
+    /// `report.json`, before and after compression.
+    pub report_bytes: u64,
+    pub report_compressed_bytes: u64,
+    /// Attachments sent (or, for a dry run, that would be).
+    pub attachments: usize,
+    /// Bytes put on the wire by the `PUT`s.
+    pub sent_bytes: u64,
+    /// Attempts that were retried.
+    pub retries: u32,
+}
+
+/// Why an upload failed. Tokens never appear in these messages.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UploadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a report: {message}")]
+    NotAReport { path: PathBuf, message: String },
+    #[error(
+        "{path}: invalid report: {first} ({count} problem(s) in all); --force uploads it anyway"
+    )]
+    Invalid {
+        path: PathBuf,
+        first: String,
+        count: usize,
+    },
+    #[error("no access token: set FLAKINESS_ACCESS_TOKEN, or run in GitHub Actions with `id-token: write` and a flakinessProject")]
+    NoToken,
+    #[error("GitHub OIDC: {message}")]
+    Oidc { message: String },
+    #[error("{endpoint}: not a URL: {message}")]
+    BadEndpoint { endpoint: String, message: String },
+    #[error("{step}: the server answered {status}: {message}")]
+    Status {
+        step: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{step}: {message}")]
+    Network { step: String, message: String },
+    #[error("{step}: unexpected answer: {message}")]
+    Protocol { step: String, message: String },
+}
+
+/// Bytes sent so far and in all, for a progress bar.
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// A report directory read for upload.
+struct Prepared {
+    report_json: Vec<u8>,
+    report: Report,
+    /// id → (file, content type), for the attachments present.
+    attachments: BTreeMap<String, (PathBuf, String)>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> UploadError + '_ {
+    move |source| UploadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn collect_steps<'a>(steps: &'a [TestStep], out: &mut Vec<&'a Attachment>) {
+    for s in steps {
+        out.extend(s.attachments.iter().flatten());
+        collect_steps(s.steps.as_deref().unwrap_or_default(), out);
+    }
+}
+
+/// Every attachment the report references.
+fn referenced(report: &Report) -> Vec<&Attachment> {
+    let mut out = Vec::new();
+    for t in report.all_tests() {
+        for a in &t.test.attempts {
+            out.extend(a.attachments.iter().flatten());
+            collect_steps(a.steps.as_deref().unwrap_or_default(), &mut out);
+        }
+    }
+    out
+}
+
+fn prepare(dir: &Path, force: bool) -> Result<Prepared, UploadError> {
+    let file = dir.join(REPORT_FILE);
+    let report_json = std::fs::read(&file).map_err(io(&file))?;
+    if !force {
+        let validator = flakiness_validate::Validator::new(flakiness_validate::Options::default())
+            .map_err(|e| UploadError::NotAReport {
+                path: file.clone(),
+                message: format!("the schema does not compile: {e}"),
+            })?;
+        let outcome = validator
+            .validate_file(&file)
+            .map_err(|e| UploadError::NotAReport {
+                path: file.clone(),
+                message: e.to_string(),
+            })?;
+        if let Some(p) = outcome.errors.first() {
+            return Err(UploadError::Invalid {
+                path: file.clone(),
+                first: format!("{}:{}: {}", p.line, p.column, p.message),
+                count: outcome.errors.len() + outcome.errors_omitted,
+            });
+        }
+    }
+    let report: Report =
+        serde_json::from_slice(&report_json).map_err(|e| UploadError::NotAReport {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+    let mut attachments = BTreeMap::new();
+    for a in referenced(&report) {
+        if !crate::protocol::is_safe_attachment_id(&a.id) || attachments.contains_key(&a.id) {
+            continue;
+        }
+        let path = dir.join(ATTACHMENTS_DIR).join(&a.id);
+        if path.is_file() {
+            attachments.insert(a.id.clone(), (path, a.content_type.clone()));
+        }
+    }
+    Ok(Prepared {
+        report_json,
+        report,
+        attachments,
+    })
+}
+
+/// Whether an error or an answer is worth another attempt, and how long to wait first.
+enum Verdict {
+    Done(reqwest::Response),
+    Retry(Option<Duration>, UploadError),
+    Fail(UploadError),
+}
+
+/// The server's words, cut to 300 characters, without the tokens.
+fn message_of(body: &str, secrets: &[&str]) -> String {
+    let mut m: String = body.chars().take(300).collect();
+    for s in secrets.iter().filter(|s| s.len() >= 4) {
+        m = m.replace(*s, "***");
+    }
+    let m = m.trim().to_string();
+    if m.is_empty() {
+        "(no message)".into()
+    } else {
+        m
+    }
+}
+
+struct Session {
+    client: Client,
+    opts: UploadOptions,
+    retries: AtomicU64,
+    secrets: Vec<String>,
+}
+
+impl Session {
+    fn verdict(
+        &self,
+        step: &str,
+        result: Result<reqwest::Response, reqwest::Error>,
+    ) -> impl std::future::Future<Output = Verdict> + '_ {
+        let step = step.to_string();
+        async move {
+            let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
+            match result {
+                Err(e) => {
+                    // Without the URL: a presigned URL's query is a credential too.
+                    let e = e.without_url();
+                    let retry = e.is_connect() || e.is_timeout() || e.is_request();
+                    let err = UploadError::Network {
+                        step,
+                        message: message_of(&error_chain(&e), &secrets),
+                    };
+                    if retry {
+                        Verdict::Retry(None, err)
+                    } else {
+                        Verdict::Fail(err)
+                    }
+                }
+                Ok(resp) if resp.status().is_success() => Verdict::Done(resp),
+                Ok(resp) => {
+                    let status = resp.status();
+                    let after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s.min(120)));
+                    let body = resp.text().await.unwrap_or_default();
+                    let err = UploadError::Status {
+                        step,
+                        status: status.as_u16(),
+                        message: message_of(&body, &secrets),
+                    };
+                    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+                        Verdict::Retry(after, err)
+                    } else {
+                        Verdict::Fail(err)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends what `make` builds, again while a retry can help (connection errors, timeouts,
+    /// 5xx, 429 after its `Retry-After`), with exponential backoff and jitter.
+    async fn send(
+        &self,
+        step: &str,
+        make: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, UploadError> {
+        let mut attempt = 0u32;
+        loop {
+            let result = make().send().await;
+            match self.verdict(step, result).await {
+                Verdict::Done(resp) => return Ok(resp),
+                Verdict::Fail(e) => return Err(e),
+                Verdict::Retry(after, e) => {
+                    if attempt >= self.opts.retries {
+                        return Err(e);
+                    }
+                    let base = self.opts.backoff.saturating_mul(1 << attempt.min(10));
+                    let jitter = rand::random_range(0.5..1.5);
+                    let wait = after.unwrap_or_else(|| base.mul_f64(jitter));
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    async fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        token: &Secret,
+        body: Option<Vec<u8>>,
+        step: &str,
+    ) -> Result<T, UploadError> {
+        let resp = self
+            .send(step, || {
+                let mut r = self
+                    .client
+                    .post(url.clone())
+                    .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+                if let Some(b) = &body {
+                    r = r.header(CONTENT_TYPE, "application/json").body(b.clone());
+                }
+                r
+            })
+            .await?;
+        let text = resp.text().await.map_err(|e| UploadError::Network {
+            step: step.to_string(),
+            message: error_chain(&e.without_url()),
+        })?;
+        serde_json::from_str(&text).map_err(|e| UploadError::Protocol {
+            step: step.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    async fn put(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        encoding: Option<Encoding>,
+        step: &str,
+    ) -> Result<u64, UploadError> {
+        let url = Url::parse(url).map_err(|e| UploadError::Protocol {
+            step: step.to_string(),
+            message: format!("not a URL: {e}"),
+        })?;
+        let len = body.len() as u64;
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            headers.insert(CONTENT_TYPE, v);
+        }
+        if let Some(e) = encoding {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static(e.header()));
+        }
+        let body = bytes::Bytes::from(body);
+        self.send(step, || {
+            self.client
+                .put(url.clone())
+                .headers(headers.clone())
+                .body(body.clone())
+        })
+        .await?;
+        Ok(len)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// The access token: the one given, else one from GitHub OIDC for the project.
+async fn access_token(
+    client: &Client,
+    opts: &UploadOptions,
+    project: Option<&str>,
+) -> Result<Secret, UploadError> {
+    if let Some(t) = &opts.access_token {
+        return Ok(t.clone());
+    }
+    let (Some(oidc), Some(project)) = (&opts.github_oidc, project) else {
+        return Err(UploadError::NoToken);
+    };
+    let mut url = Url::parse(&oidc.request_url).map_err(|e| UploadError::Oidc {
+        message: format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {e}"),
+    })?;
+    url.query_pairs_mut().append_pair("audience", project);
+    let resp = client
+        .get(url)
+        .header(
+            AUTHORIZATION,
+            format!("bearer {}", oidc.request_token.expose()),
+        )
+        .header("Accept", "application/json; api-version=2.0")
+        .send()
+        .await
+        .map_err(|e| UploadError::Oidc {
+            message: error_chain(&e.without_url()),
+        })?;
+    if !resp.status().is_success() {
+        return Err(UploadError::Oidc {
+            message: format!("the token request was answered {}", resp.status()),
+        });
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        value: Option<String>,
+    }
+    let a: Answer = resp.json().await.map_err(|e| UploadError::Oidc {
+        message: error_chain(&e.without_url()),
+    })?;
+    a.value
+        .filter(|v| !v.is_empty())
+        .map(Secret)
+        .ok_or_else(|| UploadError::Oidc {
+            message: "the answer holds no token".into(),
+        })
+}
+
+/// Uploads the report directory `dir`: validates it (unless `force`), then speaks the
+/// protocol. `progress` hears bytes sent and bytes in all.
+pub async fn upload(
+    dir: &Path,
+    opts: &UploadOptions,
+    progress: Option<Progress>,
+) -> Result<Uploaded, UploadError> {
+    let endpoint = Url::parse(&opts.endpoint).map_err(|e| UploadError::BadEndpoint {
+        endpoint: opts.endpoint.clone(),
+        message: e.to_string(),
+    })?;
+    let prepared = {
+        let (owned, force) = (dir.to_path_buf(), opts.force);
+        tokio::task::spawn_blocking(move || prepare(&owned, force))
+            .await
+            .map_err(|e| UploadError::Io {
+                path: dir.to_path_buf(),
+                source: std::io::Error::other(e),
+            })??
+    };
+    let project = opts
+        .project
+        .clone()
+        .or_else(|| prepared.report.flakiness_project.clone());
+    let client = Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.request_timeout)
+        .user_agent(concat!("flakiness/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| UploadError::Network {
+            step: "client".into(),
+            message: error_chain(&e),
+        })?;
+    let report_bytes = prepared.report_json.len() as u64;
+    if opts.dry_run {
+        let compressed = compress_blocking(Encoding::Brotli, prepared.report_json).await;
+        return Ok(Uploaded {
+            web_url: None,
+            encoding: Encoding::Brotli,
+            report_bytes,
+            report_compressed_bytes: compressed.len() as u64,
+            attachments: prepared.attachments.len(),
+            sent_bytes: 0,
+            retries: 0,
+        });
+    }
+    let token = access_token(&client, opts, project.as_deref()).await?;
+    let session = Session {
+        client,
+        opts: opts.clone(),
+        retries: AtomicU64::new(0),
+        secrets: vec![token.expose().to_string()],
+    };
+    let join = |path: &str| {
+        endpoint.join(path).map_err(|e| UploadError::BadEndpoint {
+            endpoint: opts.endpoint.clone(),
+            message: e.to_string(),
+        })
+    };
+
+    // 1. start
+    let (org_slug, project_slug) = match project.as_deref().and_then(|p| p.split_once('/')) {
+        Some((o, p)) => (Some(o.to_string()), Some(p.to_string())),
+        None => (None, None),
+    };
+    let start_body = serde_json::to_vec(&StartRequest {
+        org_slug,
+        project_slug,
+    })
+    .unwrap_or_default();
+    let start: StartResponse = session
+        .post_json(&join(START_PATH)?, &token, Some(start_body), "upload/start")
+        .await?;
+    let upload_token = Secret(start.upload_token.clone());
+    let mut session = session;
+    session.secrets.push(start.upload_token.clone());
+    let session = Arc::new(session);
+    let encoding = if opts.allow_zstd && start.accept_encodings.iter().any(|e| e == "zstd") {
+        Encoding::Zstd
+    } else {
+        Encoding::Brotli
+    };
+
+    // 2. attachment URLs
+    let ids: Vec<String> = prepared.attachments.keys().cloned().collect();
+    let body = serde_json::to_vec(&AttachmentsRequest {
+        attachment_ids: ids.clone(),
+    })
+    .unwrap_or_default();
+    let urls: Vec<PresignedAttachment> = session
+        .post_json(
+            &join(ATTACHMENTS_PATH)?,
+            &upload_token,
+            Some(body),
+            "upload/attachments",
+        )
+        .await?;
+    let urls: BTreeMap<String, String> = urls
+        .into_iter()
+        .map(|a| (a.attachment_id, a.presigned_url))
+        .collect();
+    for id in &ids {
+        if !urls.contains_key(id) {
+            return Err(UploadError::Protocol {
+                step: "upload/attachments".into(),
+                message: format!("no URL for attachment {id:?}"),
+            });
+        }
+    }
+
+    // 3. the report and the attachments, at most `concurrency` at once
+    let total: u64 = report_bytes
+        + prepared
+            .attachments
+            .values()
+            .map(|(p, _)| std::fs::metadata(p).map_or(0, |m| m.len()))
+            .sum::<u64>();
+    let sent = Arc::new(AtomicU64::new(0));
+    let tick = {
+        let (sent, progress) = (sent.clone(), progress.clone());
+        move |n: u64| {
+            let now = sent.fetch_add(n, Ordering::Relaxed) + n;
+            if let Some(p) = &progress {
+                p(now, total);
+            }
+        }
+    };
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let report_compressed = compress_blocking(encoding, prepared.report_json).await;
+    let report_compressed_bytes = report_compressed.len() as u64;
+    {
+        let (session, url, tick) = (
+            session.clone(),
+            start.presigned_report_url.clone(),
+            tick.clone(),
+        );
+        tasks.spawn(async move {
+            let n = session
+                .put(
+                    &url,
+                    report_compressed,
+                    "application/json",
+                    Some(encoding),
+                    "report",
+                )
+                .await?;
+            tick(report_bytes);
+            Ok::<u64, UploadError>(n)
+        });
+    }
+    for (id, (path, content_type)) in prepared.attachments {
+        let permit = limit.clone();
+        let (session, tick) = (session.clone(), tick.clone());
+        let url = urls.get(&id).cloned().unwrap_or_default();
+        tasks.spawn(async move {
+            let _permit = permit.acquire_owned().await.ok();
+            let data = tokio::fs::read(&path).await.map_err(io(&path))?;
+            let raw = data.len() as u64;
+            let text = is_text_like(&content_type);
+            let (body, enc) = if text {
+                (compress_blocking(encoding, data).await, Some(encoding))
+            } else {
+                (data, None)
+            };
+            let n = session
+                .put(&url, body, &content_type, enc, &format!("attachment {id}"))
+                .await?;
+            tick(raw);
+            Ok(n)
+        });
+    }
+    let mut sent_bytes = 0;
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(n)) => sent_bytes += n,
+            Ok(Err(e)) => {
+                tasks.abort_all();
+                return Err(e);
+            }
+            Err(e) => {
+                tasks.abort_all();
+                return Err(UploadError::Network {
+                    step: "upload".into(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+
+    // 4. finish
+    let _: serde_json::Value = session
+        .post_json(&join(FINISH_PATH)?, &upload_token, None, "upload/finish")
+        .await?;
+    let web_url = endpoint
+        .join(&start.web_url)
+        .map(|u| u.to_string())
+        .unwrap_or(start.web_url);
+    Ok(Uploaded {
+        web_url: Some(web_url),
+        encoding,
+        report_bytes,
+        report_compressed_bytes,
+        attachments: ids.len(),
+        sent_bytes,
+        retries: session.retries.load(Ordering::Relaxed) as u32,
+    })
+}
+
+async fn compress_blocking(encoding: Encoding, data: Vec<u8>) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || encoding.compress(&data))
+        .await
+        .unwrap_or_default()
+}
+
+/// [`upload`] for callers without an async runtime: runs one of its own.
+pub fn upload_blocking(
+    dir: &Path,
+    opts: &UploadOptions,
+    progress: Option<Progress>,
+) -> Result<Uploaded, UploadError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(io(dir))?;
+    rt.block_on(upload(dir, opts, progress))
+}

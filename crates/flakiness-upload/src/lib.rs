@@ -1,0 +1,14 @@
+//! Uploads of Flakiness reports: the messages of the Flakiness.io upload protocol
+//! ([`protocol`]), shared with `flakiness serve`, and (feature `client`, on by default) a client
+//! that uploads report directories to Flakiness.io or to a server of our own.
+
+pub mod protocol;
+
+#[cfg(feature = "client")]
+mod client;
+
+#[cfg(feature = "client")]
+pub use client::{
+    upload, upload_blocking, Encoding, GithubOidc, Progress, Secret, UploadError, UploadOptions,
+    Uploaded, DEFAULT_ENDPOINT,
+};
