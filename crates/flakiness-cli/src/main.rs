@@ -3,6 +3,7 @@
 mod analyze;
 mod convert;
 mod exit_codes;
+mod serve;
 mod upload;
 mod validate;
 
@@ -45,6 +46,9 @@ enum Command {
     Quarantine(analyze::QuarantineArgs),
     /// Upload report directories to Flakiness.io or to `flakiness serve`.
     Upload(upload::Args),
+    /// Serve the upload protocol (and a JSON API) from this machine; `serve token create`
+    /// makes access tokens.
+    Serve(serve::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,
 }
@@ -68,6 +72,7 @@ fn main() -> ExitCode {
         Command::Analyze(args) => analyze::run(args),
         Command::Quarantine(args) => analyze::quarantine(args),
         Command::Upload(args) => upload::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

@@ -828,3 +828,75 @@ fn two_analyze_processes_share_one_store() {
         panic!("the shared store analyses differently: {differ:?}");
     }
 }
+
+/// `serve token create`, `serve` on a free port, then `upload` to it: the page URL on stdout,
+/// the token nowhere in the output; a wrong token is exit 8.
+#[test]
+fn upload_to_a_server_of_our_own() {
+    use std::io::BufRead as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("server");
+    let data_arg = data.to_str().expect("utf-8");
+    let created = flakiness(&[
+        "serve",
+        "--data",
+        data_arg,
+        "token",
+        "create",
+        "--project",
+        "acme/web",
+    ]);
+    assert_eq!(created.status.code(), Some(0));
+    let token = stdout(&created).trim().to_string();
+    assert!(token.starts_with("flk_"), "{token}");
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["serve", "--data", data_arg, "--bind", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = std::io::BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let endpoint = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+
+    let up = |token: &str, retries: &str| {
+        Command::new(env!("CARGO_BIN_EXE_flakiness"))
+            .args([
+                "upload",
+                "testdata/reports/valid/nested-steps",
+                "--endpoint",
+                &endpoint,
+            ])
+            .args(["--retries", retries])
+            .env("FLAKINESS_ACCESS_TOKEN", token)
+            .env_remove("FLAKINESS_DISABLE_UPLOAD")
+            .current_dir(repo())
+            .output()
+            .expect("upload")
+    };
+    let ok = up(&token, "4");
+    let err = String::from_utf8_lossy(&ok.stderr).to_string();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(ok.status.code(), Some(0), "{err}");
+    let url = stdout(&ok).trim().to_string();
+    assert!(
+        url.starts_with(&format!("{endpoint}/acme/web/runs/")),
+        "{url}"
+    );
+    assert!(
+        err.contains("3 attachment(s)") && err.contains("zstd"),
+        "{err}"
+    );
+    assert!(!err.contains(&token) && !url.contains(&token));
+
+    // The server is gone: the retries fail, exit 8, no token in the message.
+    let gone = up("flk_0123456789abcdef0123456789abcdef", "1");
+    let err = String::from_utf8_lossy(&gone.stderr);
+    assert_eq!(gone.status.code(), Some(8), "{err}");
+    assert!(!err.contains("flk_0123456789abcdef"), "{err}");
+}

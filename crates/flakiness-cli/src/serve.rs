@@ -1,0 +1,114 @@
+//! `flakiness serve`: the self-hosted upload server; `flakiness serve token create`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Subcommand};
+use flakiness_server::{Server, ServerConfig};
+
+use crate::exit_codes;
+
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<ServeCommand>,
+    /// Address to listen on (loopback by default; port 0 picks a free one).
+    #[arg(long, env = "FLAKINESS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Where the server keeps its data: server.db, blobs/, and the history store.
+    #[arg(long, env = "FLAKINESS_DATA", default_value = ".flakiness/server")]
+    pub data: PathBuf,
+    /// Keep the history in PostgreSQL instead of `DATA/history.db`.
+    #[arg(long, env = "FLAKINESS_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// The server's public URL, for the presigned URLs it hands out (default: from each
+    /// request's Host header).
+    #[arg(long, env = "FLAKINESS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServeCommand {
+    /// Manage access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an access token for a project (created when new) and print it, once.
+    Create {
+        /// `org/project`.
+        #[arg(long)]
+        project: String,
+    },
+}
+
+fn open(args: &Args) -> Result<Server, u8> {
+    if let Err(e) = std::fs::create_dir_all(&args.data) {
+        eprintln!("flakiness: {}: {e}", args.data.display());
+        return Err(exit_codes::IO);
+    }
+    Server::open(ServerConfig {
+        data_dir: args.data.clone(),
+        database_url: args.database_url.clone(),
+        public_url: args.public_url.clone(),
+        ..ServerConfig::default()
+    })
+    .map_err(|e| {
+        eprintln!("flakiness: {e}");
+        exit_codes::STORE
+    })
+}
+
+pub fn run(args: Args) -> u8 {
+    let server = match open(&args) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match &args.command {
+        Some(ServeCommand::Token(TokenCommand::Create { project })) => {
+            return match server.create_token(project) {
+                Ok(token) => {
+                    eprintln!("flakiness: a token for {project}; it is shown once, keep it");
+                    println!("{token}");
+                    exit_codes::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("flakiness: {e}");
+                    exit_codes::USAGE
+                }
+            };
+        }
+        None => {}
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("flakiness: cannot start the runtime: {e}");
+            return exit_codes::IO;
+        }
+    };
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.bind).await?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "flakiness: serving {} on http://{addr} (Ctrl-C stops)",
+            args.data.display()
+        );
+        flakiness_server::serve(listener, server.clone()).await
+    });
+    // The store's connections close here, outside the runtime.
+    drop(runtime);
+    drop(server);
+    match served {
+        Ok(()) => exit_codes::SUCCESS,
+        Err(e) => {
+            eprintln!("flakiness: {}: {e}", args.bind);
+            exit_codes::IO
+        }
+    }
+}

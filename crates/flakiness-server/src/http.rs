@@ -1,0 +1,674 @@
+//! The routes and their handlers.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use flakiness_analyze::AnalysisOptions;
+use flakiness_store::Ingested;
+use flakiness_upload::protocol::{
+    is_safe_attachment_id, AttachmentsRequest, PresignedAttachment, StartRequest, StartResponse,
+    ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
+};
+use futures_util::TryStreamExt;
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::blobs::{self, BlobError, Encoding};
+use crate::view::ProjectView;
+use crate::{Server, ServerError, Target};
+
+pub(crate) fn router(server: Server) -> Router {
+    let limits = server.inner.limits.clone();
+    let api = Router::new()
+        .route(START_PATH, post(start))
+        .route(ATTACHMENTS_PATH, post(attachments))
+        .route(FINISH_PATH, post(finish))
+        .route("/api/projects", get(projects))
+        .route("/api/projects/{org}/{project}/runs", get(runs))
+        .route(
+            "/api/projects/{org}/{project}/runs/{id}/report",
+            get(run_report),
+        )
+        .route("/api/projects/{org}/{project}/tests", get(tests))
+        .layer(DefaultBodyLimit::max(limits.max_json_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ));
+    let blob_routes = Router::new()
+        .route("/blobs/{upload_id}/report", put(put_report))
+        .route(
+            "/blobs/{upload_id}/attachments/{attachment_id}",
+            put(put_attachment),
+        )
+        // Bodies stream to disk, bounded after decompression by the handlers.
+        .layer(DefaultBodyLimit::disable())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.blob_timeout,
+        ));
+    api.merge(blob_routes).with_state(server)
+}
+
+/// An error answer: `{"error": "..."}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Display) -> Self {
+        ApiError {
+            status,
+            message: message.to_string(),
+        }
+    }
+
+    /// Says nothing of why.
+    fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
+    }
+
+    fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden")
+    }
+
+    fn bad_request(message: impl Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not found")
+    }
+
+    fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+    }
+}
+
+impl From<ServerError> for ApiError {
+    fn from(_: ServerError) -> Self {
+        // Details (paths, SQL) stay on the server.
+        ApiError::internal()
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(_: rusqlite::Error) -> Self {
+        ApiError::internal()
+    }
+}
+
+impl From<flakiness_store::StoreError> for ApiError {
+    fn from(_: flakiness_store::StoreError) -> Self {
+        ApiError::internal()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.message }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| ApiError::internal())?
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_string())
+}
+
+/// The base of absolute URLs: the configured public URL, or `http://{Host}`.
+fn base_url(server: &Server, headers: &HeaderMap) -> ApiResult<String> {
+    if let Some(url) = &server.inner.public_url {
+        return Ok(url.clone());
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                })
+        })
+        .ok_or_else(|| ApiError::bad_request("missing or invalid Host header"))?;
+    Ok(format!("http://{host}"))
+}
+
+fn web_url(org: &str, project: &str, upload_id: &str) -> String {
+    format!("/{org}/{project}/runs/{upload_id}")
+}
+
+async fn start(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<StartResponse>> {
+    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
+    let s = server.clone();
+    let project = blocking(move || Ok(s.project_of_token(&token)?))
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let (project_id, org, name) = project;
+    let request: StartRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        StartRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("invalid upload/start body: {e}")))?
+    };
+    let names_other =
+        |given: &Option<String>, ours: &str| given.as_deref().is_some_and(|g| g != ours);
+    if names_other(&request.org_slug, &org) || names_other(&request.project_slug, &name) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the access token is not for this project",
+        ));
+    }
+    let base = base_url(&server, &headers)?;
+    let s = server.clone();
+    let (upload_id, upload_token) = blocking(move || Ok(s.create_upload(project_id)?)).await?;
+    Ok(Json(StartResponse {
+        upload_token,
+        presigned_report_url: server.presign(&base, &upload_id, &Target::Report),
+        web_url: web_url(&org, &name, &upload_id),
+        accept_encodings: vec!["zstd".into(), "br".into()],
+    }))
+}
+
+async fn upload_of(server: &Server, headers: &HeaderMap) -> ApiResult<crate::UploadRow> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    let s = server.clone();
+    blocking(move || Ok(s.upload_of_token(&token)?))
+        .await?
+        .ok_or_else(ApiError::unauthorized)
+}
+
+fn finished_conflict() -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "the upload is already finished")
+}
+
+async fn attachments(
+    State(server): State<Server>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Vec<PresignedAttachment>>> {
+    let upload = upload_of(&server, &headers).await?;
+    let request: AttachmentsRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid upload/attachments body: {e}")))?;
+    if let Some(bad) = request
+        .attachment_ids
+        .iter()
+        .find(|id| !is_safe_attachment_id(id))
+    {
+        let shown: String = bad.chars().take(100).collect();
+        return Err(ApiError::bad_request(format!(
+            "invalid attachment id {shown:?}: not a file name"
+        )));
+    }
+    if upload.finished {
+        return Err(finished_conflict());
+    }
+    let max = server.inner.limits.max_attachments;
+    if request.attachment_ids.len() > max {
+        return Err(too_many_attachments(max));
+    }
+    let s = server.clone();
+    let upload_id = upload.id.clone();
+    let ids = request.attachment_ids.clone();
+    blocking(move || {
+        let mut db = s.db();
+        let tx = db.transaction()?;
+        for id in &ids {
+            tx.execute(
+                "INSERT OR IGNORE INTO attachments (upload_id, attachment_id) VALUES (?1, ?2)",
+                params![upload_id, id],
+            )?;
+        }
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM attachments WHERE upload_id = ?1",
+            [&upload_id],
+            |r| r.get(0),
+        )?;
+        if count as usize > max {
+            // Dropping the transaction rolls it back.
+            return Err(too_many_attachments(max));
+        }
+        tx.commit()?;
+        Ok(())
+    })
+    .await?;
+    let base = base_url(&server, &headers)?;
+    Ok(Json(
+        request
+            .attachment_ids
+            .iter()
+            .map(|id| PresignedAttachment {
+                attachment_id: id.clone(),
+                presigned_url: server.presign(&base, &upload.id, &Target::Attachment(id)),
+            })
+            .collect(),
+    ))
+}
+
+fn too_many_attachments(max: usize) -> ApiError {
+    ApiError::bad_request(format!("too many attachments: at most {max} per upload"))
+}
+
+/// `expires` and `sig` of a presigned URL's query.
+fn signature_of(query: Option<&str>) -> Option<(u64, &str)> {
+    let mut expires = None;
+    let mut sig = None;
+    for pair in query?.split('&') {
+        match pair.split_once('=') {
+            Some(("expires", v)) => expires = v.parse::<u64>().ok(),
+            Some(("sig", v)) => sig = Some(v),
+            _ => {}
+        }
+    }
+    Some((expires?, sig?))
+}
+
+async fn put_report(
+    State(server): State<Server>,
+    Path(upload_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    put_blob(server, upload_id, None, query, headers, body).await
+}
+
+async fn put_attachment(
+    State(server): State<Server>,
+    Path((upload_id, attachment_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    if !is_safe_attachment_id(&attachment_id) {
+        return Err(ApiError::bad_request("invalid attachment id"));
+    }
+    put_blob(server, upload_id, Some(attachment_id), query, headers, body).await
+}
+
+async fn put_blob(
+    server: Server,
+    upload_id: String,
+    attachment_id: Option<String>,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let target = match &attachment_id {
+        None => Target::Report,
+        Some(id) => Target::Attachment(id),
+    };
+    // Upload ids are 32 lowercase hex digits: anything else was never signed.
+    let well_formed = upload_id.len() == 32
+        && upload_id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !well_formed {
+        return Err(ApiError::forbidden());
+    }
+    let (expires, sig) = signature_of(query.as_deref()).ok_or_else(ApiError::forbidden)?;
+    if !server.check_signature(&upload_id, &target, expires, sig) {
+        return Err(ApiError::forbidden());
+    }
+    let encoding = Encoding::parse(
+        headers
+            .get(header::CONTENT_ENCODING)
+            .map(|h| h.to_str().unwrap_or("?")),
+    )
+    .ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported Content-Encoding: send br, zstd or identity",
+        )
+    })?;
+    let content_type: String = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .chars()
+        .take(255)
+        .collect();
+    let limits = &server.inner.limits;
+    let limit = match target {
+        Target::Report => limits.max_report_bytes,
+        Target::Attachment(_) => limits.max_attachment_bytes,
+    };
+    let s = server.clone();
+    let id = upload_id.clone();
+    let upload = blocking(move || Ok(s.upload(&id)?))
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if upload.finished {
+        return Err(finished_conflict());
+    }
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let raw = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
+    let s = server.clone();
+    blocking(move || {
+        let dir = s.inner.blobs_dir.clone();
+        let written = blobs::receive(raw, encoding, limit, &dir).map_err(|e| match e {
+            BlobError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e),
+            BlobError::Corrupt(_) | BlobError::Read(_) => ApiError::bad_request(e),
+            BlobError::Write(_) => ApiError::internal(),
+        })?;
+        let sha = written.sha256.clone();
+        // Rename and record under the metadata lock (see `cleanup_expired`).
+        let mut db = s.db();
+        let tx = db.transaction()?;
+        let pending: Option<String> = tx
+            .query_row(
+                "SELECT state FROM uploads WHERE id = ?1",
+                [&upload_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match pending.as_deref() {
+            Some("pending") => {}
+            Some(_) => return Err(finished_conflict()),
+            None => return Err(ApiError::not_found()),
+        }
+        blobs::persist(written, &dir).map_err(|_| ApiError::internal())?;
+        // The blob this PUT replaces, if any (a retry with other content).
+        let replaced: Option<String> = match &attachment_id {
+            None => tx.query_row(
+                "SELECT report_blob FROM uploads WHERE id = ?1",
+                [&upload_id],
+                |r| r.get(0),
+            )?,
+            Some(att) => tx
+                .query_row(
+                    "SELECT blob FROM attachments WHERE upload_id = ?1 AND attachment_id = ?2",
+                    [&upload_id, att],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten(),
+        };
+        match &attachment_id {
+            None => {
+                tx.execute(
+                    "UPDATE uploads SET report_blob = ?1 WHERE id = ?2",
+                    params![sha, upload_id],
+                )?;
+            }
+            Some(att) => {
+                tx.execute(
+                    "INSERT INTO attachments (upload_id, attachment_id, blob, content_type)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (upload_id, attachment_id)
+                     DO UPDATE SET blob = excluded.blob, content_type = excluded.content_type",
+                    params![upload_id, att, sha, content_type],
+                )?;
+            }
+        }
+        let orphan = match replaced.filter(|old| *old != sha) {
+            Some(old) if !crate::blob_referenced(&tx, &old)? => Some(old),
+            _ => None,
+        };
+        tx.commit()?;
+        // Still under the metadata lock.
+        if let Some(old) = orphan {
+            s.remove_blob(&old).map_err(|_| ApiError::internal())?;
+        }
+        drop(db);
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::OK)
+}
+
+async fn finish(
+    State(server): State<Server>,
+    headers: HeaderMap,
+) -> ApiResult<Json<serde_json::Value>> {
+    let upload = upload_of(&server, &headers).await?;
+    let answer = Json(json!({ "webUrl": web_url(&upload.org, &upload.project, &upload.id) }));
+    if upload.finished {
+        return Ok(answer);
+    }
+    let blob = upload.report_blob.clone().ok_or_else(|| {
+        ApiError::bad_request("no report was uploaded: PUT it to presignedReportUrl first")
+    })?;
+    let s = server.clone();
+    blocking(move || {
+        let path = s.blob_path(&blob);
+        let bytes = std::fs::read(&path).map_err(|_| ApiError::internal())?;
+        let outcome = s.inner.validator.validate_bytes(&bytes);
+        if !outcome.valid() {
+            let message = outcome
+                .errors
+                .first()
+                .map(|p| format!("invalid report: {}: {}", p.path, p.message))
+                .unwrap_or_else(|| "invalid report".into());
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
+        }
+        let report: flakiness_report::Report = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("invalid report: {e}"),
+            )
+        })?;
+        let hash = flakiness_analyze::content_hash(&bytes);
+        let record = flakiness_analyze::summarize(&report, &format!("upload:{}", upload.id), &hash);
+        let run_id = {
+            let mut history = s.history();
+            match history.ingest(&record)? {
+                Ingested::New { run_id } => run_id,
+                Ingested::AlreadyPresent => history
+                    .runs()?
+                    .into_iter()
+                    .find(|r| r.meta.content_hash == hash)
+                    .map(|r| r.id)
+                    .ok_or_else(ApiError::internal)?,
+            }
+        };
+        let mut db = s.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE uploads SET state = 'finished', run_id = ?1, content_hash = ?2,
+                 finished_ms = ?3
+             WHERE id = ?4 AND state = 'pending'",
+            params![run_id, hash, crate::now_ms(), upload.id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    })
+    .await?;
+    Ok(answer)
+}
+
+#[derive(Serialize)]
+struct ProjectItem {
+    org: String,
+    project: String,
+}
+
+async fn projects(State(server): State<Server>) -> ApiResult<Json<Vec<ProjectItem>>> {
+    let list = blocking(move || {
+        let db = server.db();
+        let mut stmt = db.prepare("SELECT org, project FROM projects ORDER BY org, project")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ProjectItem {
+                org: r.get(0)?,
+                project: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+/// The finished uploads of a project: run id → first upload id; `None` for an unknown project.
+fn project_runs(
+    server: &Server,
+    org: &str,
+    project: &str,
+) -> ApiResult<Option<HashMap<i64, String>>> {
+    let db = server.db();
+    let id: Option<i64> = db
+        .query_row(
+            "SELECT id FROM projects WHERE org = ?1 AND project = ?2",
+            [org, project],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let mut stmt = db.prepare(
+        "SELECT run_id, id FROM uploads
+         WHERE project_id = ?1 AND state = 'finished' AND run_id IS NOT NULL
+         ORDER BY created_ms DESC, id DESC",
+    )?;
+    let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    let mut runs = HashMap::new();
+    for row in rows {
+        let (run, upload) = row?;
+        // The oldest upload of the run wins (rows come newest first).
+        runs.insert(run, upload);
+    }
+    Ok(Some(runs))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Counts {
+    ran: u64,
+    failed: u64,
+    flaky: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunItem {
+    id: i64,
+    upload_id: String,
+    web_url: String,
+    commit_id: String,
+    start_timestamp: i64,
+    duration: i64,
+    title: Option<String>,
+    url: Option<String>,
+    category: String,
+    counts: Counts,
+}
+
+async fn runs(
+    State(server): State<Server>,
+    Path((org, project)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<RunItem>>> {
+    let list = blocking(move || {
+        let runs = project_runs(&server, &org, &project)?.ok_or_else(ApiError::not_found)?;
+        let mut history = server.history();
+        let totals: HashMap<i64, flakiness_store::RunTotals> = history
+            .run_totals()?
+            .into_iter()
+            .map(|t| (t.run_id, t))
+            .collect();
+        let mut items: Vec<RunItem> = history
+            .runs()?
+            .into_iter()
+            .filter_map(|r| {
+                let upload_id = runs.get(&r.id)?.clone();
+                let t = totals.get(&r.id);
+                Some(RunItem {
+                    id: r.id,
+                    web_url: web_url(&org, &project, &upload_id),
+                    upload_id,
+                    commit_id: r.meta.commit_id,
+                    start_timestamp: r.meta.start_ms,
+                    duration: r.meta.duration_ms,
+                    title: r.meta.title,
+                    url: r.meta.url,
+                    category: r.meta.category,
+                    counts: Counts {
+                        ran: t.map_or(0, |t| t.ran),
+                        failed: t.map_or(0, |t| t.failed),
+                        flaky: t.map_or(0, |t| t.flaky),
+                    },
+                })
+            })
+            .collect();
+        items.sort_by_key(|r| std::cmp::Reverse((r.start_timestamp, r.id)));
+        Ok(items)
+    })
+    .await?;
+    Ok(Json(list))
+}
+
+async fn run_report(
+    State(server): State<Server>,
+    Path((org, project, id)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let s = server.clone();
+    let blob = blocking(move || {
+        let runs = project_runs(&s, &org, &project)?.ok_or_else(ApiError::not_found)?;
+        // A run id, or the id of one of the project's finished uploads.
+        let upload_id = match id.parse::<i64>() {
+            Ok(run) => runs.get(&run).cloned().ok_or_else(ApiError::not_found)?,
+            Err(_) => id,
+        };
+        let db = s.db();
+        let blob: Option<String> = db
+            .query_row(
+                "SELECT u.report_blob FROM uploads u JOIN projects p ON p.id = u.project_id
+                 WHERE u.id = ?1 AND p.org = ?2 AND p.project = ?3 AND u.state = 'finished'",
+                [&upload_id, &org, &project],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        blob.ok_or_else(ApiError::not_found)
+    })
+    .await?;
+    let file = tokio::fs::File::open(server.blob_path(&blob))
+        .await
+        .map_err(|_| ApiError::not_found())?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+async fn tests(
+    State(server): State<Server>,
+    Path((org, project)): Path<(String, String)>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let analysis = blocking(move || {
+        let runs = project_runs(&server, &org, &project)?.ok_or_else(ApiError::not_found)?;
+        let mut history = server.history();
+        let mut view = ProjectView {
+            inner: &mut **history,
+            runs: runs.keys().copied().collect::<HashSet<i64>>(),
+        };
+        let analysis = flakiness_analyze::analyze(&mut view, &AnalysisOptions::default())?;
+        serde_json::to_value(&analysis).map_err(|_| ApiError::internal())
+    })
+    .await?;
+    Ok(Json(analysis))
+}

@@ -1,0 +1,688 @@
+//! A self-hosted server of the Flakiness.io upload protocol ([`flakiness_upload::protocol`]).
+//!
+//! * `POST /api/upload/start` (`Bearer <access token>`) opens an upload and answers a presigned
+//!   URL for the report;
+//! * `POST /api/upload/attachments` (`Bearer <upload token>`) answers presigned URLs for
+//!   attachments;
+//! * `PUT /blobs/...` (presigned: HMAC-SHA-256 signature and expiry in the query) stores a body
+//!   (`br`, `zstd` or identity), bounded after decompression, content-addressed under
+//!   `<data>/blobs/<sha256>`;
+//! * `POST /api/upload/finish` (`Bearer <upload token>`) validates the report, ingests it into
+//!   the history store (SQLite `<data>/history.db`, or PostgreSQL) and makes the run visible;
+//! * `GET /api/projects`, `/api/projects/{org}/{project}/runs`,
+//!   `/api/projects/{org}/{project}/runs/{id}/report`, `/api/projects/{org}/{project}/tests`:
+//!   a read-only JSON API.
+//!
+//! The server's own metadata (projects, hashed access tokens, uploads) lives in
+//! `<data>/server.db`; the HMAC key in `<data>/secret` (created `0600`).
+
+mod blobs;
+mod http;
+mod view;
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use flakiness_store::{HistoryStore, PgStore, SqliteStore, StoreError};
+use hmac::{Hmac, KeyInit, Mac};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+/// The limits of the server, with their defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest report, once decompressed (default 1 GiB).
+    pub max_report_bytes: u64,
+    /// Largest attachment, once decompressed (default 256 MiB).
+    pub max_attachment_bytes: u64,
+    /// Most attachments per upload (default 10 000).
+    pub max_attachments: usize,
+    /// Largest body of the JSON endpoints (default 1 MiB).
+    pub max_json_bytes: usize,
+    /// Timeout of the JSON requests (default 60 s).
+    pub request_timeout: Duration,
+    /// Timeout of a blob `PUT` (default 1 hour).
+    pub blob_timeout: Duration,
+    /// How long a presigned URL is valid (default 6 hours).
+    pub presign_ttl: Duration,
+    /// Age beyond which a pending upload is deleted (default 24 hours).
+    pub pending_max_age: Duration,
+    /// How often expired uploads are cleaned up by [`serve`] (default 10 minutes).
+    pub cleanup_interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_report_bytes: 1 << 30,
+            max_attachment_bytes: 256 << 20,
+            max_attachments: 10_000,
+            max_json_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(60),
+            blob_timeout: Duration::from_secs(3600),
+            presign_ttl: Duration::from_secs(6 * 3600),
+            pending_max_age: Duration::from_secs(24 * 3600),
+            cleanup_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Where the server keeps its data and how it answers.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// `server.db`, `secret`, `blobs/` and (without `database_url`) `history.db`.
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL for the history store; SQLite `<data>/history.db` without it.
+    pub database_url: Option<String>,
+    /// The server's public URL (`https://flakiness.example.com`) for presigned URLs; without
+    /// it they are built from the request's `Host` header (`http://{host}`).
+    pub public_url: Option<String>,
+    pub limits: Limits,
+}
+
+/// Errors of [`Server`]'s setup and administration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    Metadata {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{}: the server secret must be 32 bytes", path.display())]
+    BadSecret { path: PathBuf },
+    #[error("cannot build the report validator: {0}")]
+    Validator(String),
+    #[error("{0:?}: a project is `org/project`, each of letters, digits, `.`, `_` and `-`")]
+    BadProject(String),
+    #[error("invalid public URL {0:?}: expected http:// or https://")]
+    BadPublicUrl(String),
+}
+
+pub(crate) type Hs = Box<dyn HistoryStore + Send>;
+
+pub(crate) struct Inner {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) blobs_dir: PathBuf,
+    pub(crate) db_path: PathBuf,
+    pub(crate) public_url: Option<String>,
+    pub(crate) limits: Limits,
+    secret: [u8; 32],
+    db: Mutex<Connection>,
+    history: Mutex<Hs>,
+    pub(crate) validator: flakiness_validate::Validator,
+}
+
+/// The server: cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Server {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("data_dir", &self.inner.data_dir)
+            .field("public_url", &self.inner.public_url)
+            .field("limits", &self.inner.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS projects (
+    id INTEGER PRIMARY KEY,
+    org TEXT NOT NULL,
+    project TEXT NOT NULL,
+    UNIQUE (org, project)
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'finished')),
+    created_ms INTEGER NOT NULL,
+    finished_ms INTEGER,
+    report_blob TEXT,
+    run_id INTEGER,
+    content_hash TEXT
+);
+CREATE INDEX IF NOT EXISTS uploads_by_project ON uploads (project_id, state);
+CREATE INDEX IF NOT EXISTS uploads_by_report ON uploads (report_blob);
+CREATE TABLE IF NOT EXISTS attachments (
+    upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+    attachment_id TEXT NOT NULL,
+    blob TEXT,
+    content_type TEXT,
+    PRIMARY KEY (upload_id, attachment_id)
+);
+CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments (blob);
+";
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+pub(crate) fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::fill(&mut buf[..]);
+    hex(&buf)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn valid_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s != "."
+        && s != ".."
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Splits `org/project`, both valid slugs.
+pub(crate) fn parse_project(s: &str) -> Option<(&str, &str)> {
+    let (org, project) = s.split_once('/')?;
+    (valid_slug(org) && valid_slug(project)).then_some((org, project))
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ServerError + '_ {
+    move |source| ServerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn load_secret(path: &Path) -> Result<[u8; 32], ServerError> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(mut f) => {
+            let mut key = [0u8; 32];
+            rand::fill(&mut key[..]);
+            f.write_all(&key).map_err(io_err(path))?;
+            f.sync_all().map_err(io_err(path))?;
+            Ok(key)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let mut bytes = Vec::new();
+            fs::File::open(path)
+                .and_then(|f| f.take(64).read_to_end(&mut bytes))
+                .map_err(io_err(path))?;
+            bytes.try_into().map_err(|_| ServerError::BadSecret {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+/// Whether an upload (report) or an attachment refers to this blob.
+pub(crate) fn blob_referenced(db: &Connection, blob: &str) -> rusqlite::Result<bool> {
+    db.query_row(
+        "SELECT EXISTS (SELECT 1 FROM uploads WHERE report_blob = ?1)
+             OR EXISTS (SELECT 1 FROM attachments WHERE blob = ?1)",
+        [blob],
+        |r| r.get(0),
+    )
+}
+
+/// What a presigned URL points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target<'a> {
+    Report,
+    Attachment(&'a str),
+}
+
+impl Target<'_> {
+    fn signed_text(&self, upload_id: &str, expires: u64) -> String {
+        match self {
+            Target::Report => format!("{upload_id}/report/{expires}"),
+            Target::Attachment(id) => format!("{upload_id}/attachments/{id}/{expires}"),
+        }
+    }
+}
+
+/// Percent-encodes a path segment (everything but unreserved characters).
+pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An upload as the metadata store knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct UploadRow {
+    pub(crate) id: String,
+    pub(crate) org: String,
+    pub(crate) project: String,
+    pub(crate) finished: bool,
+    pub(crate) report_blob: Option<String>,
+}
+
+impl Server {
+    /// Opens (creating what is missing) the data directory, the metadata database, the secret
+    /// and the history store.
+    ///
+    /// This blocks (file and database I/O; with a PostgreSQL URL, the synchronous PostgreSQL
+    /// client, which must not run on an async runtime's thread): from async code, call it in
+    /// `tokio::task::spawn_blocking`.
+    pub fn open(config: ServerConfig) -> Result<Server, ServerError> {
+        let data_dir = config.data_dir;
+        let blobs_dir = data_dir.join("blobs");
+        fs::create_dir_all(&blobs_dir).map_err(io_err(&blobs_dir))?;
+        if let Some(url) = &config.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ServerError::BadPublicUrl(url.clone()));
+            }
+        }
+        let secret = load_secret(&data_dir.join("secret"))?;
+        let db_path = data_dir.join("server.db");
+        let meta = |source| ServerError::Metadata {
+            path: db_path.clone(),
+            source,
+        };
+        let conn = Connection::open(&db_path).map_err(meta)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(meta)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(meta)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(meta)?;
+        conn.execute_batch(SCHEMA).map_err(meta)?;
+        let history: Hs = match &config.database_url {
+            Some(url) => Box::new(PgStore::connect(url)?),
+            None => Box::new(SqliteStore::open(&data_dir.join("history.db"))?),
+        };
+        let validator = flakiness_validate::Validator::new(flakiness_validate::Options::default())
+            .map_err(|e| ServerError::Validator(e.to_string()))?;
+        Ok(Server {
+            inner: Arc::new(Inner {
+                data_dir,
+                blobs_dir,
+                db_path,
+                public_url: config
+                    .public_url
+                    .map(|u| u.trim_end_matches('/').to_string()),
+                limits: config.limits,
+                secret,
+                db: Mutex::new(conn),
+                history: Mutex::new(history),
+                validator,
+            }),
+        })
+    }
+
+    /// The HTTP routes of the server.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// Where the blob of this SHA-256 (hex) is stored.
+    pub fn blob_path(&self, sha256_hex: &str) -> PathBuf {
+        self.inner.blobs_dir.join(sha256_hex)
+    }
+
+    pub(crate) fn db(&self) -> MutexGuard<'_, Connection> {
+        self.inner.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn history(&self) -> MutexGuard<'_, Hs> {
+        self.inner.history.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn meta_err(&self) -> impl Fn(rusqlite::Error) -> ServerError + '_ {
+        |source| ServerError::Metadata {
+            path: self.inner.db_path.clone(),
+            source,
+        }
+    }
+
+    /// Creates an access token for `org/project` (the project is created when missing) and
+    /// answers it: it is shown once, only its SHA-256 is stored.
+    pub fn create_token(&self, project: &str) -> Result<String, ServerError> {
+        let (org, name) =
+            parse_project(project).ok_or_else(|| ServerError::BadProject(project.into()))?;
+        let token = format!("flk_{}", random_hex(32));
+        let db = self.db();
+        let err = self.meta_err();
+        db.execute(
+            "INSERT OR IGNORE INTO projects (org, project) VALUES (?1, ?2)",
+            params![org, name],
+        )
+        .map_err(&err)?;
+        db.execute(
+            "INSERT INTO tokens (hash, project_id, created_ms)
+             SELECT ?1, id, ?2 FROM projects WHERE org = ?3 AND project = ?4",
+            params![sha256_hex(token.as_bytes()), now_ms(), org, name],
+        )
+        .map_err(&err)?;
+        Ok(token)
+    }
+
+    /// The signature of a presigned URL (hex HMAC-SHA-256).
+    pub(crate) fn sign(&self, upload_id: &str, target: &Target<'_>, expires: u64) -> Vec<u8> {
+        // HMAC accepts keys of any length: this cannot fail.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.inner.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(target.signed_text(upload_id, expires).as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `sig` (hex) signs this target until `expires` (compared in constant time) and
+    /// `expires` is still ahead.
+    pub(crate) fn check_signature(
+        &self,
+        upload_id: &str,
+        target: &Target<'_>,
+        expires: u64,
+        sig: &str,
+    ) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = self.sign(upload_id, target, expires);
+        let given = unhex(sig).unwrap_or_default();
+        let good: bool = expected.ct_eq(&given).into();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(u64::MAX);
+        good && now < expires
+    }
+
+    /// A presigned URL under `base` (no trailing slash).
+    pub(crate) fn presign(&self, base: &str, upload_id: &str, target: &Target<'_>) -> String {
+        let expires = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+            .saturating_add(self.inner.limits.presign_ttl.as_secs());
+        let sig = hex(&self.sign(upload_id, target, expires));
+        let path = match target {
+            Target::Report => format!("/blobs/{upload_id}/report"),
+            Target::Attachment(id) => {
+                format!("/blobs/{upload_id}/attachments/{}", encode_segment(id))
+            }
+        };
+        format!("{base}{path}?expires={expires}&sig={sig}")
+    }
+
+    /// The project an access token grants, or `None` (unknown token).
+    pub(crate) fn project_of_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(i64, String, String)>, ServerError> {
+        use subtle::ConstantTimeEq;
+        let hash = sha256_hex(token.as_bytes());
+        let db = self.db();
+        let row: Option<(String, i64, String, String)> = db
+            .query_row(
+                "SELECT t.hash, p.id, p.org, p.project FROM tokens t
+                 JOIN projects p ON p.id = t.project_id WHERE t.hash = ?1",
+                [&hash],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(self.meta_err())?;
+        Ok(row.and_then(|(stored, id, org, project)| {
+            bool::from(stored.as_bytes().ct_eq(hash.as_bytes())).then_some((id, org, project))
+        }))
+    }
+
+    /// The upload an upload token opens, or `None`.
+    pub(crate) fn upload_of_token(&self, token: &str) -> Result<Option<UploadRow>, ServerError> {
+        use subtle::ConstantTimeEq;
+        let hash = sha256_hex(token.as_bytes());
+        let db = self.db();
+        let row = db
+            .query_row(
+                "SELECT u.token_hash, u.id, p.org, p.project, u.state, u.report_blob
+                 FROM uploads u JOIN projects p ON p.id = u.project_id WHERE u.token_hash = ?1",
+                [&hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        UploadRow {
+                            id: r.get(1)?,
+                            org: r.get(2)?,
+                            project: r.get(3)?,
+                            finished: r.get::<_, String>(4)? == "finished",
+                            report_blob: r.get(5)?,
+                        },
+                    ))
+                },
+            )
+            .optional()
+            .map_err(self.meta_err())?;
+        Ok(row.and_then(|(stored, upload)| {
+            bool::from(stored.as_bytes().ct_eq(hash.as_bytes())).then_some(upload)
+        }))
+    }
+
+    /// An upload by id.
+    pub(crate) fn upload(&self, upload_id: &str) -> Result<Option<UploadRow>, ServerError> {
+        let db = self.db();
+        db.query_row(
+            "SELECT u.id, p.org, p.project, u.state, u.report_blob
+             FROM uploads u JOIN projects p ON p.id = u.project_id WHERE u.id = ?1",
+            [upload_id],
+            |r| {
+                Ok(UploadRow {
+                    id: r.get(0)?,
+                    org: r.get(1)?,
+                    project: r.get(2)?,
+                    finished: r.get::<_, String>(3)? == "finished",
+                    report_blob: r.get(4)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(self.meta_err())
+    }
+
+    /// Creates a pending upload; answers (upload id, upload token).
+    pub(crate) fn create_upload(&self, project_id: i64) -> Result<(String, String), ServerError> {
+        let id = random_hex(16);
+        let token = format!("flu_{}", random_hex(32));
+        self.db()
+            .execute(
+                "INSERT INTO uploads (id, project_id, token_hash, state, created_ms)
+                 VALUES (?1, ?2, ?3, 'pending', ?4)",
+                params![id, project_id, sha256_hex(token.as_bytes()), now_ms()],
+            )
+            .map_err(self.meta_err())?;
+        Ok((id, token))
+    }
+
+    /// Deletes the pending uploads created more than `max_age` ago, their attachment records,
+    /// and the blobs no remaining upload refers to (plus temporary files older than `max_age`).
+    /// Answers how many uploads were deleted.
+    pub fn cleanup_expired(&self, max_age: Duration) -> Result<usize, ServerError> {
+        let cutoff = now_ms().saturating_sub(max_age.as_millis() as i64);
+        let mut db = self.db();
+        let err = self.meta_err();
+        let tx = db.transaction().map_err(&err)?;
+        let mut candidates: Vec<String> = Vec::new();
+        let ids: Vec<String> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT id, report_blob FROM uploads
+                     WHERE state = 'pending' AND created_ms <= ?1",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map([cutoff], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .map_err(&err)?;
+            let mut ids = Vec::new();
+            for row in rows {
+                let (id, blob) = row.map_err(&err)?;
+                candidates.extend(blob);
+                ids.push(id);
+            }
+            ids
+        };
+        for id in &ids {
+            {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT blob FROM attachments WHERE upload_id = ?1 AND blob IS NOT NULL",
+                    )
+                    .map_err(&err)?;
+                let rows = stmt
+                    .query_map([id], |r| r.get::<_, String>(0))
+                    .map_err(&err)?;
+                for row in rows {
+                    candidates.push(row.map_err(&err)?);
+                }
+            }
+            tx.execute("DELETE FROM attachments WHERE upload_id = ?1", [id])
+                .map_err(&err)?;
+            tx.execute("DELETE FROM uploads WHERE id = ?1", [id])
+                .map_err(&err)?;
+        }
+        candidates.sort();
+        candidates.dedup();
+        let mut unreferenced = Vec::new();
+        for blob in candidates {
+            if !blob_referenced(&tx, &blob).map_err(&err)? {
+                unreferenced.push(blob);
+            }
+        }
+        tx.commit().map_err(&err)?;
+        // Still under the metadata lock: a concurrent PUT of the same content renames its blob
+        // and records it under that lock too, so it never loses its file.
+        for blob in unreferenced {
+            self.remove_blob(&blob)?;
+        }
+        drop(db);
+        self.remove_stale_temp_files(max_age);
+        Ok(ids.len())
+    }
+
+    /// Deletes a blob file (gone already is fine); only ever a SHA-256 name.
+    pub(crate) fn remove_blob(&self, blob: &str) -> Result<(), ServerError> {
+        if blob.len() != 64 || !blob.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(());
+        }
+        let path = self.inner.blobs_dir.join(blob);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn remove_stale_temp_files(&self, max_age: Duration) {
+        let Ok(entries) = fs::read_dir(&self.inner.blobs_dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let is_temp = name.to_str().is_some_and(|n| n.starts_with(".tmp"));
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= max_age && age >= Duration::from_secs(60));
+            if is_temp && old {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// Serves `server` on `listener` until Ctrl-C: cleans up expired uploads at start and every
+/// [`Limits::cleanup_interval`].
+pub async fn serve(listener: tokio::net::TcpListener, server: Server) -> io::Result<()> {
+    serve_with_shutdown(listener, server, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// [`serve`], until `shutdown` completes.
+pub async fn serve_with_shutdown(
+    listener: tokio::net::TcpListener,
+    server: Server,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let cleaner = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let limits = &server.inner.limits;
+            let mut tick =
+                tokio::time::interval(limits.cleanup_interval.max(Duration::from_secs(1)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let s = server.clone();
+                let max_age = s.inner.limits.pending_max_age;
+                // Errors are retried at the next tick; the server never prints.
+                let _ = tokio::task::spawn_blocking(move || s.cleanup_expired(max_age)).await;
+            }
+        })
+    };
+    let result = axum::serve(listener, server.router())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    cleaner.abort();
+    result
+}

@@ -1,0 +1,186 @@
+//! End to end on loopback: our client and the official Node SDK upload to our server.
+
+use std::path::{Path, PathBuf};
+
+mod common;
+
+use flakiness_server::{Server, ServerConfig};
+use flakiness_upload::{upload, Encoding, Secret, UploadOptions};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo")
+}
+
+struct Running {
+    _dir: tempfile::TempDir,
+    server: Server,
+    base: String,
+    token: String,
+}
+
+async fn start() -> Running {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (server, base, token) = common::serve(ServerConfig {
+        data_dir: dir.path().join("data"),
+        ..ServerConfig::default()
+    })
+    .await;
+    Running {
+        _dir: dir,
+        server,
+        base,
+        token,
+    }
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url)
+        .await
+        .expect("get")
+        .error_for_status()
+        .expect("status")
+        .json()
+        .await
+        .expect("json")
+}
+
+/// The runs of acme/web, newest first.
+async fn runs(r: &Running) -> Vec<serde_json::Value> {
+    get_json(&format!("{}/api/projects/acme/web/runs", r.base))
+        .await
+        .as_array()
+        .cloned()
+        .expect("list")
+}
+
+/// The attachment files of a report directory, by id.
+fn attachment_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("attachments"))
+        .expect("attachments")
+        .map(|e| {
+            let e = e.expect("entry");
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_uploads_to_our_server_with_zstd_or_brotli() {
+    let r = start().await;
+    let dir = repo().join("testdata/reports/valid/nested-steps");
+    let mut opts = UploadOptions::new(&r.base);
+    opts.access_token = Some(Secret::new(&r.token));
+    let done = upload(&dir, &opts, None).await.expect("upload");
+    assert_eq!(done.encoding, Encoding::Zstd, "our server takes zstd");
+    assert_eq!(done.attachments, 3);
+    let web = done.web_url.expect("url");
+    assert!(
+        web.starts_with(&format!("{}/acme/web/runs/", r.base)),
+        "{web}"
+    );
+
+    let listed = runs(&r).await;
+    assert_eq!(listed.len(), 1);
+    let id = listed[0]["id"].as_i64().expect("id");
+    let report = reqwest::get(format!("{}/api/projects/acme/web/runs/{id}/report", r.base))
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
+    let original = std::fs::read(dir.join("report.json")).expect("read");
+    assert_eq!(
+        report.as_ref(),
+        original.as_slice(),
+        "the report arrived intact"
+    );
+    for (name, content) in attachment_files(&dir) {
+        let blob = r.server.blob_path(&sha256_hex(&content));
+        assert_eq!(std::fs::read(&blob).expect(&name), content, "{name}");
+    }
+
+    // The same report again, as brotli: one run still.
+    opts.allow_zstd = false;
+    let again = upload(&dir, &opts, None).await.expect("again");
+    assert_eq!(again.encoding, Encoding::Brotli);
+    assert_eq!(runs(&r).await.len(), 1, "the same report is one run");
+    let tests = get_json(&format!("{}/api/projects/acme/web/tests", r.base)).await;
+    assert_eq!(tests["runs"], 1, "{tests}");
+
+    // A wrong token: refused, and never echoed.
+    opts.access_token = Some(Secret::new("flk_not_a_real_token_0123456789"));
+    let e = upload(&dir, &opts, None).await.expect_err("bad token");
+    let text = format!("{e}");
+    assert!(text.contains("401"), "{text}");
+    assert!(!text.contains("flk_not_a_real_token"), "{text}");
+}
+
+/// Where the official SDK is installed (`npm ci --prefix .ci/conformance`), if it is.
+fn official_sdk() -> Option<PathBuf> {
+    let script = repo().join(".ci/conformance/sdk-upload.mjs");
+    let module = repo().join(".ci/conformance/node_modules/@flakiness/sdk/package.json");
+    let node = std::process::Command::new("node").arg("--version").output();
+    (script.is_file() && module.is_file() && node.is_ok_and(|o| o.status.success()))
+        .then_some(script)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_official_node_sdk_uploads_to_our_server() {
+    let Some(script) = official_sdk() else {
+        eprintln!("skipped: node or .ci/conformance/node_modules/@flakiness/sdk is missing (npm ci --prefix .ci/conformance)");
+        return;
+    };
+    let r = start().await;
+    let dir = repo().join("testdata/reports/valid/nested-steps");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&dir)
+        .env("FLAKINESS_ENDPOINT", &r.base)
+        .env("FLAKINESS_ACCESS_TOKEN", &r.token)
+        .output()
+        .await
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        url.starts_with(&format!("{}/acme/web/runs/", r.base)),
+        "{url}"
+    );
+    let listed = runs(&r).await;
+    assert_eq!(listed.len(), 1);
+    let id = listed[0]["id"].as_i64().expect("id");
+    // The SDK sends JSON.stringify of what it parsed: the same report, not the same bytes.
+    let got = get_json(&format!(
+        "{}/api/projects/acme/web/runs/{id}/report",
+        r.base
+    ))
+    .await;
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).expect("read"))
+            .expect("json");
+    assert_eq!(got, original, "the report arrived intact");
+    for (name, content) in attachment_files(&dir) {
+        let blob = r.server.blob_path(&sha256_hex(&content));
+        assert_eq!(std::fs::read(&blob).expect(&name), content, "{name}");
+    }
+}
