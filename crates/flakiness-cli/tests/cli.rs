@@ -900,3 +900,130 @@ fn upload_to_a_server_of_our_own() {
     assert_eq!(gone.status.code(), Some(8), "{err}");
     assert!(!err.contains("flk_0123456789abcdef"), "{err}");
 }
+
+/// A `flakiness serve` on `port` over `data`, until killed; waits until it listens.
+fn serve_on(data: &Path, port: u16) -> std::process::Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+}
+
+/// The server killed with SIGKILL in the middle of an upload and started again on the same
+/// data: no partial run is visible, what was committed is intact, the interrupted upload
+/// finishes, and a client retrying while the server is down gets through once it is back.
+#[test]
+fn a_server_killed_mid_upload_restarts_consistent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("server");
+    let created = flakiness(&[
+        "serve",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "token",
+        "create",
+        "--project",
+        "acme/web",
+    ]);
+    let token = stdout(&created).trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let http = reqwest::blocking::Client::new();
+    let runs = || -> Vec<serde_json::Value> {
+        http.get(format!("{endpoint}/api/projects/acme/web/runs"))
+            .send()
+            .and_then(|r| r.json())
+            .expect("runs")
+    };
+    let upload = |retries: &str| {
+        Command::new(env!("CARGO_BIN_EXE_flakiness"))
+            .args([
+                "upload",
+                "testdata/reports/valid/nested-steps",
+                "--endpoint",
+                &endpoint,
+            ])
+            .args(["--retries", retries])
+            .env("FLAKINESS_ACCESS_TOKEN", &token)
+            .current_dir(repo())
+            .output()
+            .expect("upload")
+    };
+
+    // One run committed.
+    let mut server = serve_on(&data, port);
+    assert_eq!(upload("0").status.code(), Some(0));
+    // A second upload stops after its report is in: the server is killed before finish.
+    let start: serde_json::Value = http
+        .post(format!("{endpoint}/api/upload/start"))
+        .bearer_auth(&token)
+        .send()
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.json())
+        .expect("start");
+    let second = fs::read(repo().join("testdata/reports/valid/all-statuses.json")).expect("read");
+    let put = http
+        .put(start["presignedReportUrl"].as_str().expect("url"))
+        .header("content-type", "application/json")
+        .body(second.clone())
+        .send()
+        .expect("put");
+    assert!(put.status().is_success(), "{}", put.status());
+    server.kill().expect("SIGKILL");
+    server.wait().expect("wait");
+
+    // Back on the same data: only the committed run, intact.
+    let mut server = serve_on(&data, port);
+    let listed = runs();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let first = http
+        .get(format!(
+            "{endpoint}/api/projects/acme/web/runs/{}/report",
+            listed[0]["id"]
+        ))
+        .send()
+        .and_then(|r| r.bytes())
+        .expect("report");
+    let original =
+        fs::read(repo().join("testdata/reports/valid/nested-steps/report.json")).expect("read");
+    assert_eq!(first.as_ref(), original.as_slice());
+    // The interrupted upload finishes now.
+    let finished = http
+        .post(format!("{endpoint}/api/upload/finish"))
+        .bearer_auth(start["uploadToken"].as_str().expect("token"))
+        .send()
+        .expect("finish");
+    assert!(finished.status().is_success(), "{}", finished.status());
+    assert_eq!(runs().len(), 2);
+
+    // Down again; a client retrying meanwhile gets through once the server is back.
+    server.kill().expect("SIGKILL");
+    server.wait().expect("wait");
+    let (out, mut server) = std::thread::scope(|s| {
+        let client = s.spawn(|| upload("6"));
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        let server = serve_on(&data, port);
+        (client.join().expect("client"), server)
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("retried request(s)"), "{err}");
+}

@@ -184,3 +184,52 @@ async fn the_official_node_sdk_uploads_to_our_server() {
         assert_eq!(std::fs::read(&blob).expect(&name), content, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_uploads_lose_nothing() {
+    let r = start().await;
+    let src = repo().join("testdata/reports/valid/nested-steps");
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(src.join("report.json")).expect("read"))
+            .expect("json");
+    let work = tempfile::tempdir().expect("tmp");
+    let mut dirs = Vec::new();
+    for i in 0..50 {
+        // Fifty different runs: the same report with another title.
+        let dir = work.path().join(format!("run-{i}"));
+        std::fs::create_dir_all(dir.join("attachments")).expect("mkdir");
+        let mut report = original.clone();
+        report["title"] = serde_json::json!(format!("run {i}"));
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_vec(&report).expect("json"),
+        )
+        .expect("write");
+        for (name, content) in attachment_files(&src) {
+            std::fs::write(dir.join("attachments").join(name), content).expect("write");
+        }
+        dirs.push(dir);
+    }
+    let mut opts = UploadOptions::new(&r.base);
+    opts.access_token = Some(Secret::new(&r.token));
+    let mut tasks = tokio::task::JoinSet::new();
+    for dir in dirs {
+        let opts = opts.clone();
+        tasks.spawn(async move { upload(&dir, &opts, None).await });
+    }
+    let mut ok = 0;
+    while let Some(done) = tasks.join_next().await {
+        done.expect("join").expect("upload");
+        ok += 1;
+    }
+    assert_eq!(ok, 50);
+    let listed = runs(&r).await;
+    assert_eq!(listed.len(), 50, "every upload is a run");
+    let mut titles: Vec<String> = listed
+        .iter()
+        .map(|run| run["title"].as_str().unwrap_or_default().to_string())
+        .collect();
+    titles.sort();
+    titles.dedup();
+    assert_eq!(titles.len(), 50);
+}
