@@ -121,8 +121,47 @@ pub(crate) struct Inner {
     pub(crate) limits: Limits,
     secret: [u8; 32],
     db: Mutex<Connection>,
-    history: Mutex<Hs>,
+    /// Always `Some` but while the server is dropped.
+    history: Mutex<Option<Hs>>,
     pub(crate) validator: flakiness_validate::Validator,
+}
+
+impl Drop for Inner {
+    /// The PostgreSQL client runs a runtime of its own, which may not be dropped on a thread
+    /// of an async runtime: when the last clone goes there, the store is closed on a plain
+    /// thread.
+    fn drop(&mut self) {
+        let store = self
+            .history
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(store)).join();
+        }
+    }
+}
+
+/// The history store, locked (see [`Server::history`]).
+pub(crate) struct HistoryGuard<'a>(MutexGuard<'a, Option<Hs>>);
+
+impl std::ops::Deref for HistoryGuard<'_> {
+    type Target = Hs;
+    fn deref(&self) -> &Hs {
+        match self.0.as_ref() {
+            Some(h) => h,
+            None => unreachable!("the store is taken only when the server is dropped"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for HistoryGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Hs {
+        match self.0.as_mut() {
+            Some(h) => h,
+            None => unreachable!("the store is taken only when the server is dropped"),
+        }
+    }
 }
 
 /// The server: cheap to clone (shared state).
@@ -358,7 +397,7 @@ impl Server {
                 limits: config.limits,
                 secret,
                 db: Mutex::new(conn),
-                history: Mutex::new(history),
+                history: Mutex::new(Some(history)),
                 validator,
             }),
         })
@@ -383,8 +422,8 @@ impl Server {
         self.inner.db.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn history(&self) -> MutexGuard<'_, Hs> {
-        self.inner.history.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn history(&self) -> HistoryGuard<'_> {
+        HistoryGuard(self.inner.history.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub(crate) fn meta_err(&self) -> impl Fn(rusqlite::Error) -> ServerError + '_ {

@@ -16,20 +16,74 @@ fn repo() -> PathBuf {
 
 struct Running {
     _dir: tempfile::TempDir,
+    _db: Option<PgDb>,
     server: Server,
     base: String,
     token: String,
 }
 
-async fn start() -> Running {
+/// A PostgreSQL database of its own for a test, dropped after.
+struct PgDb {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // The synchronous client may not run on a thread of the test's runtime.
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The history stores to run against: SQLite, and PostgreSQL when
+/// `FLAKINESS_TEST_DATABASE_URL` names a server (`.ci/run` starts one).
+fn stores() -> Vec<&'static str> {
+    let mut out = vec!["sqlite"];
+    if std::env::var("FLAKINESS_TEST_DATABASE_URL").is_ok() {
+        out.push("postgres");
+    }
+    out
+}
+
+async fn start(store: &str) -> Running {
     let dir = tempfile::tempdir().expect("tmp");
+    let db = (store == "postgres").then(|| {
+        let admin = std::env::var("FLAKINESS_TEST_DATABASE_URL").expect("url");
+        let name = format!(
+            "flakiness_server_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let (a, n) = (admin.clone(), name.clone());
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&a, postgres::NoTls).expect("postgres");
+            c.batch_execute(&format!("CREATE DATABASE {n}")).expect("create");
+        })
+        .join()
+        .expect("join");
+        PgDb { admin, name }
+    });
+    let database_url = db.as_ref().map(|d| {
+        let base = d.admin.rsplit_once('/').map_or(d.admin.as_str(), |(b, _)| b);
+        format!("{base}/{}", d.name)
+    });
     let (server, base, token) = common::serve(ServerConfig {
         data_dir: dir.path().join("data"),
+        database_url,
         ..ServerConfig::default()
     })
     .await;
     Running {
         _dir: dir,
+        _db: db,
         server,
         base,
         token,
@@ -82,7 +136,12 @@ fn sha256_hex(data: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_uploads_to_our_server_with_zstd_or_brotli() {
-    let r = start().await;
+    for store in stores() {
+        our_client_uploads(&start(store).await).await;
+    }
+}
+
+async fn our_client_uploads(r: &Running) {
     let dir = repo().join("testdata/reports/valid/nested-steps");
     let mut opts = UploadOptions::new(&r.base);
     opts.access_token = Some(Secret::new(&r.token));
@@ -95,7 +154,7 @@ async fn our_client_uploads_to_our_server_with_zstd_or_brotli() {
         "{web}"
     );
 
-    let listed = runs(&r).await;
+    let listed = runs(r).await;
     assert_eq!(listed.len(), 1);
     let id = listed[0]["id"].as_i64().expect("id");
     let report = reqwest::get(format!("{}/api/projects/acme/web/runs/{id}/report", r.base))
@@ -119,7 +178,7 @@ async fn our_client_uploads_to_our_server_with_zstd_or_brotli() {
     opts.allow_zstd = false;
     let again = upload(&dir, &opts, None).await.expect("again");
     assert_eq!(again.encoding, Encoding::Brotli);
-    assert_eq!(runs(&r).await.len(), 1, "the same report is one run");
+    assert_eq!(runs(r).await.len(), 1, "the same report is one run");
     let tests = get_json(&format!("{}/api/projects/acme/web/tests", r.base)).await;
     assert_eq!(tests["runs"], 1, "{tests}");
 
@@ -146,10 +205,15 @@ async fn the_official_node_sdk_uploads_to_our_server() {
         eprintln!("skipped: node or .ci/conformance/node_modules/@flakiness/sdk is missing (npm ci --prefix .ci/conformance)");
         return;
     };
-    let r = start().await;
+    for store in stores() {
+        official_sdk_uploads(&script, &start(store).await).await;
+    }
+}
+
+async fn official_sdk_uploads(script: &Path, r: &Running) {
     let dir = repo().join("testdata/reports/valid/nested-steps");
     let out = tokio::process::Command::new("node")
-        .arg(&script)
+        .arg(script)
         .arg(&dir)
         .env("FLAKINESS_ENDPOINT", &r.base)
         .env("FLAKINESS_ACCESS_TOKEN", &r.token)
@@ -166,7 +230,7 @@ async fn the_official_node_sdk_uploads_to_our_server() {
         url.starts_with(&format!("{}/acme/web/runs/", r.base)),
         "{url}"
     );
-    let listed = runs(&r).await;
+    let listed = runs(r).await;
     assert_eq!(listed.len(), 1);
     let id = listed[0]["id"].as_i64().expect("id");
     // The SDK sends JSON.stringify of what it parsed: the same report, not the same bytes.
@@ -187,7 +251,12 @@ async fn the_official_node_sdk_uploads_to_our_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_uploads_lose_nothing() {
-    let r = start().await;
+    for store in stores() {
+        fifty_uploads(&start(store).await).await;
+    }
+}
+
+async fn fifty_uploads(r: &Running) {
     let src = repo().join("testdata/reports/valid/nested-steps");
     let original: serde_json::Value =
         serde_json::from_slice(&std::fs::read(src.join("report.json")).expect("read"))
@@ -223,7 +292,7 @@ async fn fifty_concurrent_uploads_lose_nothing() {
         ok += 1;
     }
     assert_eq!(ok, 50);
-    let listed = runs(&r).await;
+    let listed = runs(r).await;
     assert_eq!(listed.len(), 50, "every upload is a run");
     let mut titles: Vec<String> = listed
         .iter()
