@@ -76,34 +76,21 @@ gen() {
     fi
 }
 
-# median: the median of the numbers on stdin.
-median() {
-    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# shellcheck source=bench/measure.sh
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 
-# measure LABEL TIMES SETUP CMD...: runs SETUP (a shell string, unmeasured) then CMD, once to
-# warm up and TIMES times measured; prints a table row: LABEL, median wall s, median peak RSS MB.
-# A failing CMD makes the row n/a with its last error line.
+# measure LABEL TIMES SETUP CMD...: a table row: LABEL, median wall s, median peak RSS MB (see
+# run_measured); n/a with the error when CMD fails.
 measure() {
-    local label=$1 times=$2 setup=$3
-    shift 3
-    local i walls=() rss=()
-    for ((i = 0; i <= times; i++)); do
-        eval "$setup" || { printf '| %s | n/a (setup failed) | |\n' "$label"; return; }
-        if ! "$TIME" -o "$TMP/time" -f '%e %M' "$@" >"$TMP/stdout" 2>"$TMP/stderr"; then
-            printf '| %s | n/a: %s | |\n' "$label" "$(tail -n 1 "$TMP/stderr")"
-            return
-        fi
-        if [ "$i" -gt 0 ]; then
-            walls+=("$(awk 'END { print $1 }' "$TMP/time")")
-            rss+=("$(awk 'END { print $2 }' "$TMP/time")")
-        fi
-    done
-    local wall mb
-    wall=$(printf '%s\n' "${walls[@]}" | median)
-    mb=$(printf '%s\n' "${rss[@]}" | median | awk '{ printf "%.0f", $1 / 1024 }')
-    LAST_WALL=$wall
-    printf '| %s | %s s | %s MB |\n' "$label" "$wall" "$mb"
+    local label=$1
+    shift
+    if run_measured "$@"; then
+        LAST_WALL=$MEDIAN_WALL
+        printf '| %s | %s s | %s MB |\n' "$label" "$MEDIAN_WALL" "$MEDIAN_RSS_MB"
+    else
+        LAST_WALL=0
+        printf '| %s | n/a: %s | |\n' "$label" "$FAILED"
+    fi
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }

@@ -45,7 +45,13 @@ pub struct GenOptions {
     pub target_bytes: u64,
     /// Seed of the generator.
     pub seed: u64,
+    /// Distinct attachment files (at least 6; [`DEFAULT_ATTACHMENTS`] by default), shared out
+    /// over the kinds in the default's proportions.
+    pub attachments: usize,
 }
+
+/// The default number of distinct attachment files.
+pub const DEFAULT_ATTACHMENTS: usize = 60;
 
 /// What [`generate`] wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,7 +75,7 @@ pub struct GenSummary {
 /// Writes a report directory of about `opts.target_bytes` bytes of `report.json` to `out`.
 pub fn generate(out: &Path, opts: GenOptions) -> Result<GenSummary, flakiness_report::Error> {
     let mut writer = ReportDirWriter::create(out)?;
-    let pool = AttachmentPool::create(&mut writer, opts.seed)?;
+    let pool = AttachmentPool::create_sized(&mut writer, opts.seed, opts.attachments)?;
     let (report, mut summary) = build_report(&pool, opts);
     let dir = writer.finish(&report)?;
     drop(report);
@@ -565,6 +571,16 @@ impl AttachmentPool {
         writer: &mut ReportDirWriter,
         seed: u64,
     ) -> Result<Self, flakiness_report::Error> {
+        Self::create_sized(writer, seed, DEFAULT_ATTACHMENTS)
+    }
+
+    /// Writes `total` contents (at least one of each kind) through `writer`.
+    pub fn create_sized(
+        writer: &mut ReportDirWriter,
+        seed: u64,
+        total: usize,
+    ) -> Result<Self, flakiness_report::Error> {
+        let scaled = |n: usize| (n * total).div_ceil(DEFAULT_ATTACHMENTS).max(1);
         let mut k = 0u64;
         let mut next = || {
             k += 1;
@@ -583,26 +599,26 @@ impl AttachmentPool {
                 })
                 .collect()
         };
-        let screenshots = make(16, "screenshot", "image/png", &mut |rng, _| {
+        let screenshots = make(scaled(16), "screenshot", "image/png", &mut |rng, _| {
             let mut b =
                 b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x05\0\0\0\x02\xd0\x08\x06\0\0\0".to_vec();
             let n = rng.range(600, 2_500) as usize;
             b.extend(rng.bytes(n));
             b
         })?;
-        let videos = make(6, "video", "video/webm", &mut |rng, _| {
+        let videos = make(scaled(6), "video", "video/webm", &mut |rng, _| {
             let mut b = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01webm".to_vec();
             let n = rng.range(2_000, 4_000) as usize;
             b.extend(rng.bytes(n));
             b
         })?;
-        let traces = make(6, "trace", "application/zip", &mut |rng, _| {
+        let traces = make(scaled(6), "trace", "application/zip", &mut |rng, _| {
             let mut b = b"PK\x03\x04\x14\0\0\0\x08\0trace.trace".to_vec();
             let n = rng.range(1_000, 3_000) as usize;
             b.extend(rng.bytes(n));
             b
         })?;
-        let logs = make(12, "server.log", "text/plain", &mut |rng, i| {
+        let logs = make(scaled(12), "server.log", "text/plain", &mut |rng, i| {
             let mut s = String::new();
             for l in 0..rng.range(10, 40) {
                 s.push_str(&format!(
@@ -619,27 +635,37 @@ impl AttachmentPool {
             }
             s.into_bytes()
         })?;
-        let contexts = make(12, "error-context", "text/markdown", &mut |rng, _| {
-            let mut s = String::from("# Page snapshot\n\n```yaml\n");
-            for _ in 0..rng.range(5, 25) {
-                s.push_str(&format!(
-                    "- button \"{}\" [ref=e{}]\n- textbox \"{}\": value-{}\n",
-                    rng.pick(BUTTONS),
-                    rng.below(200),
-                    rng.pick(FIELDS),
-                    rng.below(1000)
-                ));
-            }
-            s.push_str("```\n");
-            s.into_bytes()
-        })?;
-        let payloads = make(8, "response.json", "application/json", &mut |rng, _| {
-            let items: Vec<_> = (0..rng.range(2, 12))
+        let contexts = make(
+            scaled(12),
+            "error-context",
+            "text/markdown",
+            &mut |rng, _| {
+                let mut s = String::from("# Page snapshot\n\n```yaml\n");
+                for _ in 0..rng.range(5, 25) {
+                    s.push_str(&format!(
+                        "- button \"{}\" [ref=e{}]\n- textbox \"{}\": value-{}\n",
+                        rng.pick(BUTTONS),
+                        rng.below(200),
+                        rng.pick(FIELDS),
+                        rng.below(1000)
+                    ));
+                }
+                s.push_str("```\n");
+                s.into_bytes()
+            },
+        )?;
+        let payloads = make(
+            scaled(8),
+            "response.json",
+            "application/json",
+            &mut |rng, _| {
+                let items: Vec<_> = (0..rng.range(2, 12))
                 .map(|i| json!({"id": i, "sku": rng.hex(8), "qty": rng.range(1, 5), "price": rng.range(100, 9_999)}))
                 .collect();
-            serde_json::to_vec_pretty(&json!({"items": items, "currency": "EUR"}))
-                .unwrap_or_default()
-        })?;
+                serde_json::to_vec_pretty(&json!({"items": items, "currency": "EUR"}))
+                    .unwrap_or_default()
+            },
+        )?;
         Ok(AttachmentPool {
             screenshots,
             videos,
@@ -1398,6 +1424,7 @@ mod tests {
         let opts = GenOptions {
             target_bytes: 400_000,
             seed: 7,
+            attachments: DEFAULT_ATTACHMENTS,
         };
         let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
         let summary_a = generate(&a, opts).expect("generate a");
@@ -1490,6 +1517,7 @@ mod tests {
                 GenOptions {
                     target_bytes: target,
                     seed: 1,
+                    attachments: DEFAULT_ATTACHMENTS,
                 },
             );
             let real = json_len(&report);

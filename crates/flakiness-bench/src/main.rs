@@ -36,6 +36,9 @@ enum Command {
         /// Seed: the same size and seed give byte-identical output.
         #[arg(long, value_name = "S", default_value_t = 1)]
         seed: u64,
+        /// Distinct attachment files in attachments/.
+        #[arg(long, value_name = "N", default_value_t = flakiness_bench::gen::DEFAULT_ATTACHMENTS)]
+        attachments: usize,
     },
     /// Parse FILE with serde_json into IgnoredAny (the bare parsing baseline).
     IgnoredAny {
@@ -58,6 +61,12 @@ enum Command {
         #[arg(long, value_name = "P", default_value_t = DEFAULT_OUTPUT_PER_MILLE,
               value_parser = clap::value_parser!(u64).range(0..=1000))]
         output_per_mille: u64,
+    },
+    /// Compress FILE as `flakiness upload` does (brotli, then zstd) and print size, ratio and
+    /// time of each.
+    Compress {
+        /// Any file (a report.json).
+        file: PathBuf,
     },
     /// Run a bare quick-xml event loop over FILE (64 KiB buffer) and print the counts (the XML
     /// parsing baseline).
@@ -97,12 +106,53 @@ fn run_generator<S, E: Display>(
     }
 }
 
+fn compress(file: &std::path::Path) -> ExitCode {
+    let data = match std::fs::read(file) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    for enc in [
+        flakiness_upload::Encoding::Brotli,
+        flakiness_upload::Encoding::Zstd,
+    ] {
+        let started = Instant::now();
+        let out = enc.compress(&data);
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "{}\t{}\t{}\t{:.2}\t{secs:.3}",
+            enc.header(),
+            data.len(),
+            out.len(),
+            data.len() as f64 / out.len().max(1) as f64
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Gen { size_mb, out, seed } => run_generator(
+        Command::Compress { file } => compress(&file),
+        Command::Gen {
+            size_mb,
+            out,
+            seed,
+            attachments,
+        } => run_generator(
             size_mb,
             &"error",
-            |target_bytes| generate(&out, GenOptions { target_bytes, seed }),
+            |target_bytes| {
+                generate(
+                    &out,
+                    GenOptions {
+                        target_bytes,
+                        seed,
+                        attachments,
+                    },
+                )
+            },
             |s, secs| {
                 format!(
                     "{}: report.json {} bytes ({:.2} MB, target {size_mb} MB), {} file suites, {} tests, {} attempts, {} attachment refs to {} files, in {secs:.2} s",

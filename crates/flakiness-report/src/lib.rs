@@ -47,6 +47,7 @@ mod dir;
 mod helpers;
 mod model;
 mod numbers;
+mod refs;
 mod schema;
 
 pub use dir::{
@@ -57,4 +58,5 @@ pub use dir::{
 pub use helpers::{TestOutcome, TestRef};
 pub use model::*;
 pub use numbers::{DurationMs, UnixTimestampMs, INTEGER_KEYWORD};
+pub use refs::{attachment_refs, AttachmentRefs};
 pub use schema::{report_schema, report_schema_pretty, SCHEMA_ID};

@@ -65,14 +65,18 @@ async fn start(store: &str) -> Running {
         let (a, n) = (admin.clone(), name.clone());
         std::thread::spawn(move || {
             let mut c = postgres::Client::connect(&a, postgres::NoTls).expect("postgres");
-            c.batch_execute(&format!("CREATE DATABASE {n}")).expect("create");
+            c.batch_execute(&format!("CREATE DATABASE {n}"))
+                .expect("create");
         })
         .join()
         .expect("join");
         PgDb { admin, name }
     });
     let database_url = db.as_ref().map(|d| {
-        let base = d.admin.rsplit_once('/').map_or(d.admin.as_str(), |(b, _)| b);
+        let base = d
+            .admin
+            .rsplit_once('/')
+            .map_or(d.admin.as_str(), |(b, _)| b);
         format!("{base}/{}", d.name)
     });
     let (server, base, token) = common::serve(ServerConfig {

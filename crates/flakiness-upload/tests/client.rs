@@ -37,8 +37,12 @@ fn an_invalid_report_is_refused_unless_forced() {
     let e = upload_blocking(tmp.path(), &opts, None).expect_err("invalid");
     assert!(matches!(e, UploadError::Invalid { .. }), "{e}");
     assert!(e.to_string().contains("--force"), "{e}");
-    // Forced: it still has to be a report (JSON the model reads) to be sent.
+    // Forced: it goes (this is a dry run) ...
     opts.force = true;
+    let done = upload_blocking(tmp.path(), &opts, None).expect("forced");
+    assert_eq!(done.report_bytes, 21);
+    // ... but it has to be JSON.
+    std::fs::write(tmp.path().join("report.json"), b"<xml/>").expect("write");
     let e = upload_blocking(tmp.path(), &opts, None).expect_err("not a report");
     assert!(matches!(e, UploadError::NotAReport { .. }), "{e}");
 }

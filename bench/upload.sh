@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Upload benchmark: `flakiness upload` against the official Node SDK (`@flakiness/sdk`
+# `uploadReport`), both to `flakiness serve` on loopback, in one run.
+#
+#   bash bench/upload.sh [SIZE_MB] [ATTACHMENTS]      # default: 200 1000
+#
+# Builds the release binaries, generates bench/out/upload/r<SIZE>-<ATTACHMENTS>/ with
+# `flakiness-bench gen --size-mb SIZE --attachments ATTACHMENTS` when missing, installs the SDK
+# (`npm ci --prefix .ci/conformance`) when missing, starts `flakiness serve` on a free port with
+# a new data folder and token, then measures RUNS times each (default 3, after one warm-up):
+#
+#   ours, zstd    flakiness upload DIR --endpoint URL           (our server offers zstd)
+#   ours, br      flakiness upload DIR --endpoint URL --no-zstd
+#   official      node .ci/conformance/sdk-upload.mjs DIR          (brotli quality 6)
+#
+# and prints median wall time, throughput (report + attachments bytes / s) and peak RSS, and the
+# compression of report.json alone (`flakiness-bench compress`: ratio and time, br vs zstd).
+# Needs GNU time at /usr/bin/time, node and npm.
+
+set -uo pipefail
+export LC_ALL=C
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+SIZE=${1:-200}
+COUNT=${2:-1000}
+RUNS=${RUNS:-3}
+TIME=/usr/bin/time
+OUT=bench/out/upload
+DIR=$OUT/r$SIZE-$COUNT
+FLAKINESS=$PWD/target/release/flakiness
+
+cargo build --release -p flakiness-cli -p flakiness-bench >&2 || exit 1
+mkdir -p "$OUT"
+if [ ! -f "$DIR/report.json" ]; then
+    target/release/flakiness-bench gen --size-mb "$SIZE" --attachments "$COUNT" --out "$DIR" >&2 || exit 1
+fi
+if [ ! -f .ci/conformance/node_modules/@flakiness/sdk/package.json ]; then
+    npm ci --prefix .ci/conformance --no-audit --no-fund --loglevel=error >&2 || exit 1
+fi
+
+TMP=$(mktemp -d)
+SERVER=
+cleanup() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# The token is for the report's own project (both clients name it at start).
+PROJECT=$(head -c 65536 "$DIR/report.json" | grep -o '"flakinessProject":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+TOKEN=$("$FLAKINESS" serve --data "$TMP/data" token create --project "${PROJECT:-bench/upload}" 2>/dev/null) || exit 1
+"$FLAKINESS" serve --data "$TMP/data" --bind 127.0.0.1:0 2>"$TMP/serve.log" &
+SERVER=$!
+for _ in $(seq 100); do
+    grep -q 'http://' "$TMP/serve.log" 2>/dev/null && break
+    sleep 0.1
+done
+ENDPOINT=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -n 1)
+[ -n "$ENDPOINT" ] || { echo "flakiness serve did not start" >&2; cat "$TMP/serve.log" >&2; exit 1; }
+export FLAKINESS_ENDPOINT=$ENDPOINT FLAKINESS_ACCESS_TOKEN=$TOKEN
+
+BYTES=$(du -sb "$DIR/report.json" "$DIR/attachments" | awk '{ s += $1 } END { print s }')
+
+# shellcheck source=bench/measure.sh
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
+
+# measure LABEL CMD...: a table row: wall, throughput, peak RSS (medians of RUNS).
+measure() {
+    local label=$1
+    shift
+    LAST=0
+    if ! run_measured "$RUNS" ":" "$@"; then
+        printf '| %s | n/a: %s | | |\n' "$label" "$FAILED"
+        return
+    fi
+    LAST=$MEDIAN_WALL
+    printf '| %s | %s s | %s MB/s | %s MB |\n' "$label" "$MEDIAN_WALL" \
+        "$(awk -v b="$BYTES" -v w="$MEDIAN_WALL" 'BEGIN { printf "%.1f", b / 1e6 / w }')" "$MEDIAN_RSS_MB"
+}
+
+echo "## upload benchmark: $(du -sm "$DIR/report.json" | cut -f1) MB report.json, $(find "$DIR/attachments" -type f | wc -l) attachment files, to flakiness serve on loopback ($(nproc) CPUs, medians of $RUNS)"
+echo
+echo "| client | wall | throughput | peak RSS |"
+echo "|---|---:|---:|---:|"
+measure "flakiness upload (zstd)" "$FLAKINESS" upload "$DIR"
+OURS=$LAST
+measure "flakiness upload --no-zstd (br)" "$FLAKINESS" upload "$DIR" --no-zstd
+measure "official SDK uploadReport (br)" node .ci/conformance/sdk-upload.mjs "$DIR"
+THEIRS=$LAST
+echo "| official / ours (zstd) | $(awk -v a="$THEIRS" -v b="$OURS" 'BEGIN { printf "%.1fx", a / b }') | | |"
+echo
+echo "| report.json compression | bytes | ratio | time |"
+echo "|---|---:|---:|---:|"
+target/release/flakiness-bench compress "$DIR/report.json" |
+    awk -F'\t' '{ printf "| %s | %d -> %d | %.2f | %.3f s |\n", $1, $2, $3, $4, $5 }'
