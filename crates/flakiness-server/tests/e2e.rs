@@ -306,3 +306,55 @@ async fn fifty_uploads(r: &Running) {
     titles.dedup();
     assert_eq!(titles.len(), 50);
 }
+
+/// Without an access token, in GitHub Actions: the job's OIDC token for the project's audience
+/// is what the client sends. GitHub's token service is stood in for on loopback; it hands out
+/// a token our server knows only for the right audience and request token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_oidc_gets_the_token_when_none_is_set() {
+    use axum::extract::Query;
+    use axum::http::HeaderMap;
+    let r = start("sqlite").await;
+    let token = r.token.clone();
+    let issuer = axum::Router::new().route(
+        "/token",
+        axum::routing::get(
+            move |Query(q): Query<std::collections::HashMap<String, String>>,
+                  headers: HeaderMap| {
+                let token = token.clone();
+                async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    let ok = q.get("audience").map(String::as_str) == Some("acme/web")
+                        && auth == "bearer request-token-123";
+                    let value = if ok { token } else { "wrong".to_string() };
+                    axum::Json(serde_json::json!({ "value": value }))
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer_url = format!("http://{}/token", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, issuer).await });
+
+    let dir = repo().join("testdata/reports/valid/nested-steps");
+    let mut opts = UploadOptions::new(&r.base);
+    opts.project = Some("acme/web".into());
+    opts.github_oidc = Some(flakiness_upload::GithubOidc {
+        request_url: issuer_url,
+        request_token: Secret::new("request-token-123"),
+    });
+    let done = upload(&dir, &opts, None).await.expect("upload with OIDC");
+    assert!(done.web_url.is_some());
+    assert_eq!(runs(&r).await.len(), 1);
+
+    // Without a project there is no audience to ask for: no token.
+    opts.project = None;
+    let e = upload(&dir, &opts, None).await.expect_err("no project");
+    assert!(matches!(e, flakiness_upload::UploadError::NoToken), "{e}");
+}
