@@ -7,7 +7,8 @@
 # Builds the release binaries, generates bench/out/upload/r<SIZE>-<ATTACHMENTS>/ with
 # `flakiness-bench gen --size-mb SIZE --attachments ATTACHMENTS` when missing, installs the SDK
 # (`npm ci --prefix .ci/conformance`) when missing, starts `flakiness serve` on a free port with
-# a new data folder and token, then measures RUNS times each (default 3, after one warm-up):
+# a new, empty data folder and token before every upload (each one is a first upload, ingested
+# before finish answers), then measures RUNS times each (default 3, after one warm-up):
 #
 #   ours, zstd    flakiness upload DIR --endpoint URL           (our server offers zstd)
 #   ours, br      flakiness upload DIR --endpoint URL --no-zstd
@@ -46,18 +47,29 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# fresh_server: a new `flakiness serve` with an empty data folder, so that every upload is a
+# first upload (the server validates, parses and ingests the report before finish answers);
+# exports FLAKINESS_ENDPOINT and FLAKINESS_ACCESS_TOKEN for it.
+N=0
+fresh_server() {
+    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null && wait "$SERVER" 2>/dev/null
+    N=$((N + 1))
+    local data=$TMP/data-$N
+    rm -rf "$TMP/data-$((N - 1))"
+    FLAKINESS_ACCESS_TOKEN=$("$FLAKINESS" serve --data "$data" token create --project "${PROJECT:-bench/upload}" 2>/dev/null) || return 1
+    "$FLAKINESS" serve --data "$data" --bind 127.0.0.1:0 2>"$TMP/serve.log" &
+    SERVER=$!
+    for _ in $(seq 100); do
+        grep -q 'http://' "$TMP/serve.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    FLAKINESS_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -n 1)
+    [ -n "$FLAKINESS_ENDPOINT" ] || return 1
+    export FLAKINESS_ENDPOINT FLAKINESS_ACCESS_TOKEN
+}
+
 # The token is for the report's own project (both clients name it at start).
 PROJECT=$(head -c 65536 "$DIR/report.json" | grep -o '"flakinessProject":"[^"]*"' | head -n 1 | cut -d'"' -f4)
-TOKEN=$("$FLAKINESS" serve --data "$TMP/data" token create --project "${PROJECT:-bench/upload}" 2>/dev/null) || exit 1
-"$FLAKINESS" serve --data "$TMP/data" --bind 127.0.0.1:0 2>"$TMP/serve.log" &
-SERVER=$!
-for _ in $(seq 100); do
-    grep -q 'http://' "$TMP/serve.log" 2>/dev/null && break
-    sleep 0.1
-done
-ENDPOINT=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -n 1)
-[ -n "$ENDPOINT" ] || { echo "flakiness serve did not start" >&2; cat "$TMP/serve.log" >&2; exit 1; }
-export FLAKINESS_ENDPOINT=$ENDPOINT FLAKINESS_ACCESS_TOKEN=$TOKEN
 
 BYTES=$(du -sb "$DIR/report.json" "$DIR/attachments" | awk '{ s += $1 } END { print s }')
 
@@ -69,7 +81,7 @@ measure() {
     local label=$1
     shift
     LAST=0
-    if ! run_measured "$RUNS" ":" "$@"; then
+    if ! run_measured "$RUNS" fresh_server "$@"; then
         printf '| %s | n/a: %s | | |\n' "$label" "$FAILED"
         return
     fi
