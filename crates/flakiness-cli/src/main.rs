@@ -23,6 +23,17 @@ pub(crate) fn release_freed_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
+/// No large (2 MiB) OS pages for the heap: on virtual machines each one is faulted in and
+/// cleared at a cost that doubled the time of a 200 MB report's analysis (3.9 s -> 2.2 s,
+/// almost all of the difference in the kernel). Called first thing in `main`, before the
+/// heap grows.
+#[allow(unsafe_code)]
+fn configure_allocator() {
+    // SAFETY: mi_option_set takes no pointer; options may be set at any time, and this runs on
+    // the main thread before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 0) }
+}
+
 use clap::{Parser, Subcommand};
 
 /// Turn test-runner output into Flakiness reports, check them, find flaky tests.
@@ -54,6 +65,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    configure_allocator();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
