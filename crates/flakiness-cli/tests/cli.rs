@@ -829,6 +829,36 @@ fn two_analyze_processes_share_one_store() {
     }
 }
 
+/// `flakiness serve --data DATA token create --project acme/web`.
+fn create_token(data: &Path) -> Output {
+    flakiness(&[
+        "serve",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "token",
+        "create",
+        "--project",
+        "acme/web",
+    ])
+}
+
+/// `flakiness upload testdata/reports/valid/nested-steps` to `endpoint` with `token`.
+fn upload_nested_steps(endpoint: &str, token: &str, retries: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args([
+            "upload",
+            "testdata/reports/valid/nested-steps",
+            "--endpoint",
+            endpoint,
+        ])
+        .args(["--retries", retries])
+        .env("FLAKINESS_ACCESS_TOKEN", token)
+        .env_remove("FLAKINESS_DISABLE_UPLOAD")
+        .current_dir(repo())
+        .output()
+        .expect("upload")
+}
+
 /// `serve token create`, `serve` on a free port, then `upload` to it: the page URL on stdout,
 /// the token nowhere in the output; a wrong token is exit 8.
 #[test]
@@ -837,15 +867,7 @@ fn upload_to_a_server_of_our_own() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("server");
     let data_arg = data.to_str().expect("utf-8");
-    let created = flakiness(&[
-        "serve",
-        "--data",
-        data_arg,
-        "token",
-        "create",
-        "--project",
-        "acme/web",
-    ]);
+    let created = create_token(&data);
     assert_eq!(created.status.code(), Some(0));
     let token = stdout(&created).trim().to_string();
     assert!(token.starts_with("flk_"), "{token}");
@@ -863,21 +885,7 @@ fn upload_to_a_server_of_our_own() {
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
         .to_string();
 
-    let up = |token: &str, retries: &str| {
-        Command::new(env!("CARGO_BIN_EXE_flakiness"))
-            .args([
-                "upload",
-                "testdata/reports/valid/nested-steps",
-                "--endpoint",
-                &endpoint,
-            ])
-            .args(["--retries", retries])
-            .env("FLAKINESS_ACCESS_TOKEN", token)
-            .env_remove("FLAKINESS_DISABLE_UPLOAD")
-            .current_dir(repo())
-            .output()
-            .expect("upload")
-    };
+    let up = |token: &str, retries: &str| upload_nested_steps(&endpoint, token, retries);
     let ok = up(&token, "4");
     let err = String::from_utf8_lossy(&ok.stderr).to_string();
     let _ = server.kill();
@@ -928,15 +936,7 @@ fn serve_on(data: &Path, port: u16) -> std::process::Child {
 fn a_server_killed_mid_upload_restarts_consistent() {
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("server");
-    let created = flakiness(&[
-        "serve",
-        "--data",
-        data.to_str().expect("utf-8"),
-        "token",
-        "create",
-        "--project",
-        "acme/web",
-    ]);
+    let created = create_token(&data);
     let token = stdout(&created).trim().to_string();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -951,20 +951,7 @@ fn a_server_killed_mid_upload_restarts_consistent() {
             .and_then(|r| r.json())
             .expect("runs")
     };
-    let upload = |retries: &str| {
-        Command::new(env!("CARGO_BIN_EXE_flakiness"))
-            .args([
-                "upload",
-                "testdata/reports/valid/nested-steps",
-                "--endpoint",
-                &endpoint,
-            ])
-            .args(["--retries", retries])
-            .env("FLAKINESS_ACCESS_TOKEN", &token)
-            .current_dir(repo())
-            .output()
-            .expect("upload")
-    };
+    let upload = |retries: &str| upload_nested_steps(&endpoint, &token, retries);
 
     // One run committed.
     let mut server = serve_on(&data, port);

@@ -91,6 +91,34 @@ fn v2_pack_results(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch("DROP TABLE results;")
 }
 
+/// Calls `f` on every packed result, by run id then test id.
+fn unpack_all(
+    conn: &Connection,
+    path: &Path,
+    waited: Duration,
+    f: &mut dyn FnMut(ResultRow),
+) -> Result<(), StoreError> {
+    let err = sql_err_waited(path, waited);
+    let damaged = |what: String| StoreError::Damaged {
+        path: path.to_path_buf(),
+        what,
+    };
+    let mut stmt = conn
+        .prepare("SELECT run_id, packed FROM run_results ORDER BY run_id")
+        .map_err(&err)?;
+    let mut rows = stmt.query([]).map_err(&err)?;
+    while let Some(r) = rows.next().map_err(&err)? {
+        let run_id: i64 = r.get(0).map_err(&err)?;
+        let bytes = r
+            .get_ref(1)
+            .map_err(&err)?
+            .as_blob()
+            .map_err(|e| damaged(format!("run {run_id}: results: {e}")))?;
+        crate::packed::unpack(run_id, bytes, f).map_err(damaged)?;
+    }
+    Ok(())
+}
+
 /// Writes a run's packed results row.
 fn insert_packed(
     tx: &rusqlite::Transaction<'_>,
@@ -578,28 +606,7 @@ impl SqliteStore {
     /// id): the caller groups them by test and orders them by [`runs`](Self::runs). The rows
     /// stream from the store; none is held.
     pub fn for_each_result(&self, mut f: impl FnMut(ResultRow)) -> Result<(), StoreError> {
-        let err = sql_err_waited(&self.path, self.busy_timeout);
-        let mut stmt = self
-            .conn
-            .prepare("SELECT run_id, packed FROM run_results ORDER BY run_id")
-            .map_err(&err)?;
-        let mut rows = stmt.query([]).map_err(&err)?;
-        while let Some(r) = rows.next().map_err(&err)? {
-            let run_id: i64 = r.get(0).map_err(&err)?;
-            let bytes = r
-                .get_ref(1)
-                .map_err(&err)?
-                .as_blob()
-                .map_err(|e| StoreError::Damaged {
-                    path: self.path.clone(),
-                    what: format!("run {run_id}: results: {e}"),
-                })?;
-            crate::packed::unpack(run_id, bytes, &mut f).map_err(|what| StoreError::Damaged {
-                path: self.path.clone(),
-                what,
-            })?;
-        }
-        Ok(())
+        unpack_all(&self.conn, &self.path, self.busy_timeout, &mut f)
     }
 
     /// The failures of a test in a run, by attempt.
@@ -722,21 +729,9 @@ impl SqliteStore {
             // Tests still in some run's results stay; the others go.
             let mut live = std::collections::HashSet::new();
             {
-                let mut stmt = tx
-                    .prepare("SELECT run_id, packed FROM run_results")
-                    .map_err(&err)?;
-                let mut rows = stmt.query([]).map_err(&err)?;
-                while let Some(r) = rows.next().map_err(&err)? {
-                    let run_id: i64 = r.get(0).map_err(&err)?;
-                    let bytes: Vec<u8> = r.get(1).map_err(&err)?;
-                    crate::packed::unpack(run_id, &bytes, &mut |row| {
-                        live.insert(row.test_id);
-                    })
-                    .map_err(|what| StoreError::Damaged {
-                        path: path.clone(),
-                        what,
-                    })?;
-                }
+                unpack_all(&tx, &path, self.busy_timeout, &mut |row| {
+                    live.insert(row.test_id);
+                })?;
                 let ids: Vec<i64> = tx
                     .prepare("SELECT id FROM tests")
                     .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())

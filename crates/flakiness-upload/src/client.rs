@@ -302,13 +302,13 @@ struct Session {
 }
 
 impl Session {
-    fn verdict(
+    async fn verdict(
         &self,
         step: &str,
         result: Result<reqwest::Response, reqwest::Error>,
-    ) -> impl std::future::Future<Output = Verdict> + '_ {
+    ) -> Verdict {
         let step = step.to_string();
-        async move {
+        {
             let secrets: Vec<&str> = self.secrets.iter().map(String::as_str).collect();
             match result {
                 Err(e) => {
