@@ -290,17 +290,8 @@ pub fn check(
         reason,
     };
     let outcome = validator.validate_bytes(bytes);
-    if let Some(p) = outcome.errors.first() {
-        let more = outcome.errors.len() - 1 + outcome.errors_omitted;
-        let more = if more > 0 {
-            format!(" (and {more} more)")
-        } else {
-            String::new()
-        };
-        return Err(skip(format!(
-            "invalid report: {}:{}: {} [{}]{more}",
-            p.line, p.column, p.message, p.rule
-        )));
+    if !outcome.errors.is_empty() {
+        return Err(skip(Rejected::Invalid(outcome).reason()));
     }
     let report: Report =
         serde_json::from_slice(bytes).map_err(|e| skip(format!("cannot read the report: {e}")))?;
@@ -308,6 +299,73 @@ pub fn check(
         report,
         content_hash: content_hash(bytes),
     })
+}
+
+/// Why [`check_and_summarize`] refused a report.
+#[derive(Debug)]
+pub enum Rejected {
+    /// The validator found problems (at least one in `errors`).
+    Invalid(flakiness_validate::Outcome),
+    /// Valid by the schema, yet not readable into the model.
+    Unreadable(serde_json::Error),
+}
+
+impl Rejected {
+    /// One line: the first problem with its line and column, and how many more there are.
+    pub fn reason(&self) -> String {
+        match self {
+            Rejected::Invalid(outcome) => match outcome.errors.first() {
+                Some(p) => {
+                    let more = outcome.errors.len() - 1 + outcome.errors_omitted;
+                    let more = if more > 0 {
+                        format!(" (and {more} more)")
+                    } else {
+                        String::new()
+                    };
+                    format!(
+                        "invalid report: {}:{}: {}: {} [{}]{more}",
+                        p.line, p.column, p.path, p.message, p.rule
+                    )
+                }
+                None => "invalid report".into(),
+            },
+            Rejected::Unreadable(e) => format!("cannot read the report: {e}"),
+        }
+    }
+}
+
+/// Reports at least this big are validated on a thread of their own while they are
+/// summarised.
+const PARALLEL_CHECK_BYTES: usize = 4 << 20;
+
+/// Validates `report.json` bytes and summarises them ([`summarize_json`], the content hash
+/// included) without building the report in memory; big reports are validated and summarised
+/// at once on two threads. `source` names the run's origin in the store.
+pub fn check_and_summarize(
+    bytes: &[u8],
+    validator: &Validator,
+    source: &str,
+) -> Result<RunRecord, Rejected> {
+    // The summary is the longer half: the hash goes with the validation.
+    let check = || (validator.validate_bytes(bytes), content_hash(bytes));
+    let ((outcome, hash), summary) = if bytes.len() >= PARALLEL_CHECK_BYTES {
+        std::thread::scope(|scope| {
+            let checking = scope.spawn(check);
+            let summary = summarize_json(bytes, source, "");
+            let checked = checking
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (checked, summary)
+        })
+    } else {
+        (check(), summarize_json(bytes, source, ""))
+    };
+    if !outcome.errors.is_empty() {
+        return Err(Rejected::Invalid(outcome));
+    }
+    let mut record = summary.map_err(Rejected::Unreadable)?;
+    record.meta.content_hash = hash;
+    Ok(record)
 }
 
 /// Longest error message kept (bytes).
@@ -382,17 +440,97 @@ pub fn summarize(report: &Report, source: &str, content_hash: &str) -> RunRecord
         summarize_suite(suite, None, &mut path, &env_names, &mut results);
     }
     RunRecord {
-        meta: RunMeta {
-            content_hash: content_hash.to_string(),
-            source: source.to_string(),
-            commit_id: report.commit_id.clone(),
-            start_ms: report.start_timestamp.0.round() as i64,
-            duration_ms: report.duration.0.round() as i64,
-            title: report.title.clone(),
-            url: report.url.clone(),
-            category: report.category.clone(),
-        },
+        meta: run_meta(report, source, content_hash),
         results,
+    }
+}
+
+/// [`summarize`] for `report.json` bytes, read one test at a time
+/// ([`flakiness_report::for_each_test`]): the same record without the report in memory.
+pub fn summarize_json(
+    json: &[u8],
+    source: &str,
+    content_hash: &str,
+) -> Result<RunRecord, serde_json::Error> {
+    /// A test's results before its suites are known: `own_file` when the test has a location.
+    struct Pending {
+        suite: Option<usize>,
+        own_file: bool,
+        results: Vec<(u32, TestResult)>,
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    let streamed = flakiness_report::for_each_test(json, |suite, test| {
+        let mut results = Vec::new();
+        test_results(&test, &mut results);
+        pending.push(Pending {
+            suite,
+            own_file: test.location.is_some(),
+            results,
+        });
+    })?;
+    // Each suite's innermost file and its path of non-file titles; parents come first.
+    let mut context: Vec<(Option<String>, Vec<String>)> = Vec::with_capacity(streamed.suites.len());
+    for header in &streamed.suites {
+        let (mut file, mut path) = header
+            .parent
+            .and_then(|p| context.get(p).cloned())
+            .unwrap_or_default();
+        let suite = &header.suite;
+        if suite.kind == SuiteType::File {
+            file = Some(
+                suite
+                    .location
+                    .as_ref()
+                    .map_or(&suite.title, |l| &l.file)
+                    .clone(),
+            );
+        } else {
+            path.push(suite.title.clone());
+        }
+        context.push((file, path));
+    }
+    let env_names: Vec<String> = streamed
+        .report
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    // The model's order: top-level tests, then suites in pre-order (a suite's tests first).
+    pending.sort_by_key(|p| p.suite.map_or(0, |i| i + 1));
+    let mut results = Vec::with_capacity(pending.iter().map(|p| p.results.len()).sum());
+    for p in pending {
+        let (file, path) = match p.suite.and_then(|i| context.get(i)) {
+            Some((file, path)) => (file.as_deref(), path.as_slice()),
+            None => (None, &[][..]),
+        };
+        for (env, mut r) in p.results {
+            if !p.own_file {
+                r.file = file.unwrap_or_default().to_string();
+            }
+            let mut title_path = Vec::with_capacity(path.len() + 1);
+            title_path.extend(path.iter().cloned());
+            title_path.append(&mut r.title_path);
+            r.title_path = title_path;
+            r.environment = env_name(&env_names, env);
+            results.push(r);
+        }
+    }
+    Ok(RunRecord {
+        meta: run_meta(&streamed.report, source, content_hash),
+        results,
+    })
+}
+
+fn run_meta(report: &Report, source: &str, content_hash: &str) -> RunMeta {
+    RunMeta {
+        content_hash: content_hash.to_string(),
+        source: source.to_string(),
+        commit_id: report.commit_id.clone(),
+        start_ms: report.start_timestamp.0.round() as i64,
+        duration_ms: report.duration.0.round() as i64,
+        title: report.title.clone(),
+        url: report.url.clone(),
+        category: report.category.clone(),
     }
 }
 
@@ -428,7 +566,8 @@ fn summarize_suite<'a>(
     }
 }
 
-/// One [`TestResult`] per environment the test ran in, in the order of first attempts.
+/// The test's results placed under its suites: `file` when the test has no location of its
+/// own, `path` before its title, environment names for indices.
 fn summarize_test(
     test: &Test,
     file: Option<&str>,
@@ -436,30 +575,40 @@ fn summarize_test(
     env_names: &[String],
     out: &mut Vec<TestResult>,
 ) {
-    let file = test
-        .location
-        .as_ref()
-        .map(|l| l.file.as_str())
-        .or(file)
-        .unwrap_or_default();
-    let title_path = || -> Vec<String> {
-        let mut v = Vec::with_capacity(path.len() + 1);
-        v.extend(path.iter().map(|s| s.to_string()));
-        v.push(test.title.clone());
-        v
-    };
+    let mut own = Vec::new();
+    test_results(test, &mut own);
+    for (env, mut r) in own {
+        if test.location.is_none() {
+            r.file = file.unwrap_or_default().to_string();
+        }
+        let mut title_path = Vec::with_capacity(path.len() + 1);
+        title_path.extend(path.iter().map(|s| s.to_string()));
+        title_path.append(&mut r.title_path);
+        r.title_path = title_path;
+        r.environment = env_name(env_names, env);
+        out.push(r);
+    }
+}
+
+/// One [`TestResult`] per environment index the test ran in, in the order of first attempts;
+/// `file` is the test's own location's (else empty), `title_path` its title alone, the
+/// environment left empty.
+fn test_results(test: &Test, out: &mut Vec<(u32, TestResult)>) {
+    let file = test.location.as_ref().map_or("", |l| l.file.as_str());
     let attempts = test.attempts.as_slice();
     let Some(first_env) = attempts.first().map(|a| a.environment_idx()) else {
         return;
     };
     if attempts.iter().all(|a| a.environment_idx() == first_env) {
         // The common case: one environment.
-        out.push(summarize_attempts(
-            attempts.iter(),
-            test.outcome_in(first_env),
-            file,
-            title_path(),
-            env_name(env_names, first_env),
+        out.push((
+            first_env,
+            summarize_attempts(
+                attempts.iter(),
+                test.outcome_in(first_env),
+                file,
+                vec![test.title.clone()],
+            ),
         ));
         return;
     }
@@ -470,12 +619,14 @@ fn summarize_test(
         }
     }
     for env in envs {
-        out.push(summarize_attempts(
-            attempts.iter().filter(|a| a.environment_idx() == env),
-            test.outcome_in(env),
-            file,
-            title_path(),
-            env_name(env_names, env),
+        out.push((
+            env,
+            summarize_attempts(
+                attempts.iter().filter(|a| a.environment_idx() == env),
+                test.outcome_in(env),
+                file,
+                vec![test.title.clone()],
+            ),
         ));
     }
 }
@@ -493,7 +644,6 @@ fn summarize_attempts<'a>(
     outcome: TestOutcome,
     file: &str,
     title_path: Vec<String>,
-    environment: String,
 ) -> TestResult {
     let mut ran = 0u32;
     let mut failures = Vec::new();
@@ -520,7 +670,7 @@ fn summarize_attempts<'a>(
     TestResult {
         file: file.to_string(),
         title_path,
-        environment,
+        environment: String::new(),
         outcome: match outcome {
             TestOutcome::Expected => Outcome::Passed,
             TestOutcome::Unexpected => Outcome::Failed,

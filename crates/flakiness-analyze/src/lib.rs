@@ -28,9 +28,9 @@ pub use quarantine::{
 pub use signature::{signature, MAX_SIGNATURE};
 
 pub use ingest::{
-    check, check_junit, content_hash, discover, failure_kind, load, read_bytes, summarize,
-    LoadLimits, Loaded, ReportSource, Skipped, SourceKind, JUNIT_COMMIT_PROPERTIES,
-    JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE, MAX_STACK,
+    check, check_and_summarize, check_junit, content_hash, discover, failure_kind, load,
+    read_bytes, summarize, summarize_json, LoadLimits, Loaded, Rejected, ReportSource, Skipped,
+    SourceKind, JUNIT_COMMIT_PROPERTIES, JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE, MAX_STACK,
 };
 
 use flakiness_store::{HistoryStore, Ingested, RunRecord, StoreError};
@@ -266,17 +266,19 @@ fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) ->
         Ok(b) => b,
         Err(skip) => return Prepared::Skipped(skip),
     };
-    let loaded = match source.kind {
-        SourceKind::Junit => check_junit(source, &bytes),
-        _ => check(source, &bytes, validator),
-    };
-    match loaded {
+    let name = source.path.display().to_string();
+    if source.kind != SourceKind::Junit {
+        return match check_and_summarize(&bytes, validator, &name) {
+            Ok(record) => Prepared::Run(record),
+            Err(rejected) => Prepared::Skipped(Skipped {
+                path: source.file(),
+                reason: rejected.reason(),
+            }),
+        };
+    }
+    match check_junit(source, &bytes) {
         Err(skip) => Prepared::Skipped(skip),
-        Ok(loaded) => Prepared::Run(summarize(
-            &loaded.report,
-            &source.path.display().to_string(),
-            &loaded.content_hash,
-        )),
+        Ok(loaded) => Prepared::Run(summarize(&loaded.report, &name, &loaded.content_hash)),
     }
 }
 

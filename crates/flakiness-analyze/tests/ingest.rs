@@ -4,7 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use flakiness_analyze::{
-    discover, failure_kind, ingest_all, summarize, AnalyzeError, LoadLimits, SourceKind,
+    check_and_summarize, discover, failure_kind, ingest_all, summarize, summarize_json,
+    AnalyzeError, LoadLimits, Rejected, SourceKind,
 };
 use flakiness_report::{
     Annotation, Environment, Report, ReportError, RunAttempt, Suite, SuiteType, Test, TestStatus,
@@ -285,7 +286,97 @@ fn fixture_reports_summarise_every_test() {
             run.results.len()
         );
         assert_eq!(loaded.content_hash.len(), 64);
+        let bytes = fs::read(s.file()).expect("read");
+        let streamed = check_and_summarize(&bytes, &validator, "x").expect("valid");
+        assert_eq!(streamed, run, "{}", s.path.display());
     }
+}
+
+/// Read one test at a time, a report gives the record the model gives, whatever the order of
+/// its keys: tests before their suite's header, suites before top-level tests, tests with and
+/// without locations, file suites nested under other suites, several environments.
+#[test]
+fn reports_summarised_while_read_match_the_model() {
+    let mut r = report("c1", 1000.0);
+    let mut located = Test::new("located").with_attempts([attempt(1, TestStatus::Failed)]);
+    located.location = Some(flakiness_report::Location {
+        file: "src/own.rs".into(),
+        line: 3,
+        column: 1,
+        ..Default::default()
+    });
+    let mut deep_file = Suite::new(SuiteType::File, "tests/deep.rs");
+    deep_file.tests = Some(vec![
+        Test::new("in a file under a suite").with_attempts([attempt(0, TestStatus::Passed)])
+    ]);
+    let mut outer = Suite::new(SuiteType::Suite, "outer");
+    outer.suites = Some(vec![deep_file]);
+    outer.tests = Some(vec![located]);
+    r.suites.get_or_insert_with(Vec::new).push(outer);
+    r.tests = Some(vec![Test::new("top").with_attempts([
+        attempt(0, TestStatus::Passed),
+        attempt(1, TestStatus::Failed),
+    ])]);
+    let model = summarize(&r, "s", "h");
+    assert!(model.results.len() >= 8, "{}", model.results.len());
+    // The model's own serialization, and one with every object's keys reversed.
+    let json = serde_json::to_value(&r).expect("json");
+    fn reverse(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut entries: Vec<_> = m.into_iter().collect();
+                entries.reverse();
+                let mut out = serde_json::Map::new();
+                for (k, v) in entries {
+                    out.insert(k, reverse(v));
+                }
+                serde_json::Value::Object(out)
+            }
+            serde_json::Value::Array(a) => {
+                serde_json::Value::Array(a.into_iter().map(reverse).collect())
+            }
+            v => v,
+        }
+    }
+    let reversed = reverse(json.clone());
+    assert_ne!(
+        serde_json::to_string(&reversed).expect("s"),
+        serde_json::to_string(&json).expect("s")
+    );
+    for v in [json, reversed] {
+        let bytes = serde_json::to_vec(&v).expect("bytes");
+        assert_eq!(summarize_json(&bytes, "s", "h").expect("stream"), model);
+    }
+}
+
+/// A report the validator refuses is refused with its first problem; bytes the model cannot
+/// read are refused with serde's error, never a panic.
+#[test]
+fn check_and_summarize_refuses_bad_reports() {
+    let validator =
+        flakiness_validate::Validator::new(flakiness_validate::Options::default()).expect("v");
+    let mut bad = serde_json::to_value(report(&"a".repeat(40), 0.0)).expect("json");
+    bad["environments"] = serde_json::json!("linux");
+    let bytes = serde_json::to_vec(&bad).expect("bytes");
+    let e = check_and_summarize(&bytes, &validator, "x").expect_err("invalid");
+    assert!(matches!(e, Rejected::Invalid(_)), "{e:?}");
+    assert!(e.reason().contains("environments"), "{}", e.reason());
+    // Big enough to be checked on two threads.
+    let mut big = report(&"b".repeat(40), 0.0);
+    let many: Vec<Test> = (0..60_000)
+        .map(|i| Test::new(format!("t{i}")).with_attempts([attempt(0, TestStatus::Passed)]))
+        .collect();
+    big.tests = Some(many);
+    let mut bytes = serde_json::to_vec(&big).expect("bytes");
+    assert!(bytes.len() > 4 << 20, "{}", bytes.len());
+    let ok = check_and_summarize(&bytes, &validator, "x").expect("valid");
+    assert_eq!(
+        ok,
+        summarize(&big, "x", &flakiness_analyze::content_hash(&bytes))
+    );
+    bytes.truncate(bytes.len() / 2);
+    let e = check_and_summarize(&bytes, &validator, "x").expect_err("truncated");
+    assert!(e.reason().contains("invalid report"), "{}", e.reason());
 }
 
 /// A file seen before (same path, size and modification time) is not read again; touched, it

@@ -49,6 +49,7 @@ mod model;
 mod numbers;
 mod refs;
 mod schema;
+mod stream;
 
 pub use dir::{
     attachment_id_for, check_attachment_id, is_report_dir, read_report_dir, read_report_file,
@@ -60,3 +61,24 @@ pub use model::*;
 pub use numbers::{DurationMs, UnixTimestampMs, INTEGER_KEYWORD};
 pub use refs::{attachment_refs, AttachmentRefs};
 pub use schema::{report_schema, report_schema_pretty, SCHEMA_ID};
+pub use stream::{for_each_test, StreamedReport, SuiteHeader};
+
+/// `(report.json path, bytes)` of every valid fixture under `testdata/reports/valid`.
+#[cfg(test)]
+pub(crate) fn valid_fixtures() -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/reports/valid");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("fixtures") {
+        let path = entry.expect("entry").path();
+        let file = if path.is_dir() {
+            path.join("report.json")
+        } else {
+            path
+        };
+        if let Ok(bytes) = std::fs::read(&file) {
+            out.push((file, bytes));
+        }
+    }
+    out.sort();
+    out
+}

@@ -97,19 +97,8 @@ mod tests {
     /// The light reading finds what the model finds, on every valid fixture.
     #[test]
     fn the_same_references_as_the_model() {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/reports/valid");
         let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).expect("fixtures") {
-            let path = entry.expect("entry").path();
-            let file = if path.is_dir() {
-                path.join("report.json")
-            } else {
-                path
-            };
-            let Ok(bytes) = std::fs::read(&file) else {
-                continue;
-            };
+        for (file, bytes) in crate::valid_fixtures() {
             let report: crate::Report = serde_json::from_slice(&bytes).expect("model");
             let mut expected: Vec<(String, String)> = Vec::new();
             fn steps(s: &[crate::TestStep], out: &mut Vec<(String, String)>) {

@@ -458,24 +458,30 @@ async fn finish(
     let s = server.clone();
     blocking(move || {
         let path = s.blob_path(&blob);
-        let bytes = std::fs::read(&path).map_err(|_| ApiError::internal())?;
-        let outcome = s.inner.validator.validate_bytes(&bytes);
-        if !outcome.valid() {
-            let message = outcome
-                .errors
-                .first()
-                .map(|p| format!("invalid report: {}: {}", p.path, p.message))
-                .unwrap_or_else(|| "invalid report".into());
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message));
-        }
-        let report: flakiness_report::Report = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("invalid report: {e}"),
-            )
+        // Blobs are never changed once written (content-addressed, renamed into place), so
+        // the report can be mapped rather than copied.
+        let bytes = std::fs::metadata(&path)
+            .and_then(|m| flakiness_validate::FileBytes::open(&path, m.len()))
+            .map_err(|_| ApiError::internal())?;
+        // Validated and summarised at once, without the report's model in memory.
+        let record = flakiness_analyze::check_and_summarize(
+            bytes.bytes(),
+            &s.inner.validator,
+            &format!("upload:{}", upload.id),
+        )
+        .map_err(|rejected| {
+            let message = match &rejected {
+                flakiness_analyze::Rejected::Invalid(outcome) => outcome
+                    .errors
+                    .first()
+                    .map(|p| format!("invalid report: {}: {}", p.path, p.message))
+                    .unwrap_or_else(|| "invalid report".into()),
+                flakiness_analyze::Rejected::Unreadable(e) => format!("invalid report: {e}"),
+            };
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, message)
         })?;
-        let hash = flakiness_analyze::content_hash(&bytes);
-        let record = flakiness_analyze::summarize(&report, &format!("upload:{}", upload.id), &hash);
+        drop(bytes);
+        let hash = record.meta.content_hash.clone();
         let run_id = {
             let mut history = s.history();
             match history.ingest(&record)? {

@@ -253,14 +253,17 @@ const PARALLEL_UTF8: usize = 1 << 20;
 const MMAP_THRESHOLD: u64 = 16 << 20;
 
 /// The bytes of a report file: read into memory, or mapped when large (no copy, and the kernel
-/// pages it in as the walk goes).
-enum FileBytes {
+/// pages it in as it is read). Map only files nothing truncates while they are read: a file
+/// cut short by another process makes reads past its new end fault (SIGBUS).
+#[derive(Debug)]
+pub enum FileBytes {
     Read(Vec<u8>),
     Mapped(memmap2::Mmap),
 }
 
 impl FileBytes {
-    fn open(path: &Path, len: u64) -> io::Result<Self> {
+    /// Reads `path`, or maps it when it is 16 MiB or more (`len` is its size).
+    pub fn open(path: &Path, len: u64) -> io::Result<Self> {
         if len < MMAP_THRESHOLD {
             return fs::read(path).map(FileBytes::Read);
         }
@@ -271,14 +274,15 @@ impl FileBytes {
     #[allow(unsafe_code)]
     fn map(file: &fs::File) -> io::Result<Self> {
         // SAFETY: the map is only read. A file truncated by another process while it is being
-        // validated makes reads past the new end fault (SIGBUS), as in every tool that maps
-        // files; spec/validation.md says so. Nothing in this process writes to it.
+        // read makes reads past the new end fault (SIGBUS), as in every tool that maps files;
+        // spec/validation.md says so. Nothing in this process writes to it.
         let map = unsafe { memmap2::MmapOptions::new().map(file)? };
         let _ = map.advise(memmap2::Advice::Sequential);
         Ok(FileBytes::Mapped(map))
     }
 
-    fn bytes(&self) -> &[u8] {
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
         match self {
             FileBytes::Read(v) => v,
             FileBytes::Mapped(m) => m,
