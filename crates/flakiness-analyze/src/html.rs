@@ -47,16 +47,7 @@ pub fn render_html(a: &Analysis) -> String {
         escape(&a.counts_line())
     );
     trend(&mut h, a);
-    let listed: Vec<&TestAnalysis> = a
-        .tests
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.classification,
-                Classification::Flaky | Classification::Broken
-            ) || t.evidence.new_failure
-        })
-        .collect();
+    let listed: Vec<&TestAnalysis> = a.listed().collect();
     let _ = write!(
         h,
         "<h2>Flaky and broken tests, new failures</h2>\
@@ -146,21 +137,29 @@ pub fn render_html(a: &Analysis) -> String {
     h
 }
 
-/// The flake-rate trend: per run, flaky and failed results per result that ran, as two lines;
-/// incident runs marked.
+/// The flake-rate trend under its heading.
 fn trend(h: &mut String, a: &Analysis) {
+    h.push_str("<h2>Flake-rate trend</h2>");
+    h.push_str(&trend_svg(a));
+}
+
+/// The flake-rate trend as an inline SVG (`svg#trend`): per run, flaky and failed results per
+/// result that ran, as two lines; incident runs marked. Attributes only, no `style`.
+pub fn trend_svg(a: &Analysis) -> String {
+    let mut s = String::new();
+    let h = &mut s;
     const W: f64 = 800.0;
     const H: f64 = 160.0;
     const PAD: f64 = 24.0;
     let n = a.trend.len();
     let _ = write!(
         h,
-        "<h2>Flake-rate trend</h2><svg id=\"trend\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" \
+        "<svg id=\"trend\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" \
          role=\"img\" aria-label=\"flaky and failed results per run\">"
     );
     if n == 0 {
         h.push_str("</svg>");
-        return;
+        return s;
     }
     let rate = |x: u64, of: u64| if of == 0 { 0.0 } else { x as f64 / of as f64 };
     let max = a
@@ -213,4 +212,5 @@ fn trend(h: &mut String, a: &Analysis) {
          <tspan fill=\"#cf222e\">failed</tspan> · <tspan fill=\"#8250df\">incident</tspan></text></svg>",
         max * 100.0
     );
+    s
 }

@@ -21,7 +21,7 @@ pub use analysis::{
     analyze, short_commit, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence,
     Incident, Pattern, SignatureCount, TestAnalysis, TrendPoint,
 };
-pub use html::{escape, render_html};
+pub use html::{escape, render_html, trend_svg};
 pub use quarantine::{
     Quarantine, QuarantineChanges, QuarantineEntry, QuarantineError, Released, QUARANTINE_VERSION,
 };

@@ -4,6 +4,7 @@ mod analyze;
 mod convert;
 mod exit_codes;
 mod serve;
+mod show;
 mod upload;
 mod validate;
 
@@ -60,6 +61,8 @@ enum Command {
     /// Serve the upload protocol (and a JSON API) from this machine; `serve token create`
     /// makes access tokens.
     Serve(serve::Args),
+    /// Show reports in the browser (a local server on 127.0.0.1), or write one HTML file.
+    Show(show::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     Schema,
 }
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => analyze::quarantine(args),
         Command::Upload(args) => upload::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Show(args) => show::run(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

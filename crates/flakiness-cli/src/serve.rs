@@ -82,15 +82,9 @@ pub fn run(args: Args) -> u8 {
         }
         None => {}
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("flakiness: cannot start the runtime: {e}");
-            return exit_codes::IO;
-        }
+        Err(code) => return code,
     };
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.bind).await?;
@@ -111,4 +105,15 @@ pub fn run(args: Args) -> u8 {
             exit_codes::IO
         }
     }
+}
+
+/// A multi-threaded async runtime, or the exit code after saying why there is none.
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("flakiness: cannot start the runtime: {e}");
+            exit_codes::IO
+        })
 }

@@ -1014,3 +1014,85 @@ fn a_server_killed_mid_upload_restarts_consistent() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("retried request(s)"), "{err}");
 }
+
+/// `flakiness show`: a local server on 127.0.0.1 behind a token that lands on the run (one
+/// report) or the project (several); `--html` writes one self-contained file; no report is an
+/// I/O error.
+#[test]
+fn show_serves_reports_behind_a_token_or_writes_one_file() {
+    use std::io::BufRead as _;
+    let full = repo().join("testdata/reports/valid/playwright-full");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["show", "--no-open"])
+        .arg(&full)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("url");
+    let url = line.trim().to_string();
+    let (base, token) = url.split_once("/?token=").expect("a token in the URL");
+    assert!(base.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(token.len(), 32, "{url}");
+    let plain = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for path in ["/", "/local/playwright-full", "/static/site.css"] {
+        let r = plain.get(format!("{base}{path}")).send().expect("get");
+        assert_eq!(r.status(), 403, "{path} without the token");
+    }
+    let wrong = plain
+        .get(format!("{base}/?token={}", "0".repeat(32)))
+        .send()
+        .expect("get");
+    assert_eq!(wrong.status(), 403);
+    let first = plain.get(&url).send().expect("get");
+    assert_eq!(first.status(), 303);
+    assert_eq!(first.headers()["location"], "/local/playwright-full/runs/1");
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let pair = cookie.split(';').next().expect("pair").to_string();
+    let page = plain
+        .get(format!("{base}/local/playwright-full/runs/1"))
+        .header("cookie", &pair)
+        .send()
+        .expect("get");
+    assert_eq!(page.status(), 200);
+    let html = page.text().expect("html");
+    assert!(html.contains("<img class=\"attachment\""), "{html}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report.html");
+    let o = flakiness(&["show", "--html", out.to_str().expect("utf-8")])
+        .status
+        .code();
+    assert_eq!(o, Some(2), "a path is required");
+    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["show", "--html"])
+        .arg(&out)
+        .arg(&full)
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = fs::read_to_string(&out).expect("html");
+    assert!(html.contains("http-equiv=\"Content-Security-Policy\""));
+    assert!(html.contains("src=\"data:image/png;base64,"));
+    assert!(!html.contains("/static/"), "self-contained");
+    let missing = flakiness(&["show", "--no-open", "no/such/folder"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(!stdout(&missing).contains("http://"));
+}

@@ -1,6 +1,6 @@
 //! The routes and their handlers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt::Display;
 
 use axum::body::{Body, Bytes};
@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use flakiness_analyze::AnalysisOptions;
 use flakiness_store::Ingested;
 use flakiness_upload::protocol::{
     is_safe_attachment_id, AttachmentsRequest, PresignedAttachment, StartRequest, StartResponse,
@@ -22,7 +21,6 @@ use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::blobs::{self, BlobError, Encoding};
-use crate::view::ProjectView;
 use crate::{Server, ServerError, Target};
 
 pub(crate) fn router(server: Server) -> Router {
@@ -537,30 +535,7 @@ fn project_runs(
     org: &str,
     project: &str,
 ) -> ApiResult<Option<HashMap<i64, String>>> {
-    let db = server.db();
-    let id: Option<i64> = db
-        .query_row(
-            "SELECT id FROM projects WHERE org = ?1 AND project = ?2",
-            [org, project],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let mut stmt = db.prepare(
-        "SELECT run_id, id FROM uploads
-         WHERE project_id = ?1 AND state = 'finished' AND run_id IS NOT NULL
-         ORDER BY created_ms DESC, id DESC",
-    )?;
-    let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-    let mut runs = HashMap::new();
-    for row in rows {
-        let (run, upload) = row?;
-        // The oldest upload of the run wins (rows come newest first).
-        runs.insert(run, upload);
-    }
-    Ok(Some(runs))
+    Ok(crate::pages::project_runs(server, org, project)?)
 }
 
 #[derive(Serialize)]
@@ -667,13 +642,10 @@ async fn tests(
 ) -> ApiResult<Json<serde_json::Value>> {
     let analysis = blocking(move || {
         let runs = project_runs(&server, &org, &project)?.ok_or_else(ApiError::not_found)?;
-        let mut history = server.history();
-        let mut view = ProjectView {
-            inner: &mut **history,
-            runs: runs.keys().copied().collect::<HashSet<i64>>(),
-        };
-        let analysis = flakiness_analyze::analyze(&mut view, &AnalysisOptions::default())?;
-        serde_json::to_value(&analysis).map_err(|_| ApiError::internal())
+        let analysis = server
+            .project_analysis(&org, &project, &runs)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        serde_json::to_value(&*analysis).map_err(|_| ApiError::internal())
     })
     .await?;
     Ok(Json(analysis))

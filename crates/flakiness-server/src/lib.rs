@@ -18,6 +18,7 @@
 
 mod blobs;
 mod http;
+mod pages;
 mod view;
 
 use std::fs;
@@ -124,6 +125,8 @@ pub(crate) struct Inner {
     /// Always `Some` but while the server is dropped.
     history: Mutex<Option<Hs>>,
     pub(crate) validator: flakiness_validate::Validator,
+    /// Run lists and analyses of the pages, per project.
+    pub(crate) pages: pages::PageCache,
 }
 
 impl Drop for Inner {
@@ -399,13 +402,15 @@ impl Server {
                 db: Mutex::new(conn),
                 history: Mutex::new(Some(history)),
                 validator,
+                pages: Mutex::default(),
             }),
         })
     }
 
-    /// The HTTP routes of the server.
+    /// The HTTP routes of the server: the upload protocol, the JSON API and the pages
+    /// ([`flakiness_web::router`]).
     pub fn router(&self) -> axum::Router {
-        http::router(self.clone())
+        http::router(self.clone()).merge(flakiness_web::router(Arc::new(self.clone())))
     }
 
     /// The data directory.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use flakiness_server::{Server, ServerConfig};
+use common::{get_json, start, stores, Running};
 use flakiness_upload::{upload, Encoding, Secret, UploadOptions};
 
 fn repo() -> PathBuf {
@@ -12,97 +12,6 @@ fn repo() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("repo")
-}
-
-struct Running {
-    _dir: tempfile::TempDir,
-    _db: Option<PgDb>,
-    server: Server,
-    base: String,
-    token: String,
-}
-
-/// A PostgreSQL database of its own for a test, dropped after.
-struct PgDb {
-    admin: String,
-    name: String,
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // The synchronous client may not run on a thread of the test's runtime.
-        let _ = std::thread::spawn(move || {
-            if let Ok(mut c) = postgres::Client::connect(&admin, postgres::NoTls) {
-                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        })
-        .join();
-    }
-}
-
-static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// The history stores to run against: SQLite, and PostgreSQL when
-/// `FLAKINESS_TEST_DATABASE_URL` names a server (`.ci/run` starts one).
-fn stores() -> Vec<&'static str> {
-    let mut out = vec!["sqlite"];
-    if std::env::var("FLAKINESS_TEST_DATABASE_URL").is_ok() {
-        out.push("postgres");
-    }
-    out
-}
-
-async fn start(store: &str) -> Running {
-    let dir = tempfile::tempdir().expect("tmp");
-    let db = (store == "postgres").then(|| {
-        let admin = std::env::var("FLAKINESS_TEST_DATABASE_URL").expect("url");
-        let name = format!(
-            "flakiness_server_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-        );
-        let (a, n) = (admin.clone(), name.clone());
-        std::thread::spawn(move || {
-            let mut c = postgres::Client::connect(&a, postgres::NoTls).expect("postgres");
-            c.batch_execute(&format!("CREATE DATABASE {n}"))
-                .expect("create");
-        })
-        .join()
-        .expect("join");
-        PgDb { admin, name }
-    });
-    let database_url = db.as_ref().map(|d| {
-        let base = d
-            .admin
-            .rsplit_once('/')
-            .map_or(d.admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", d.name)
-    });
-    let (server, base, token) = common::serve(ServerConfig {
-        data_dir: dir.path().join("data"),
-        database_url,
-        ..ServerConfig::default()
-    })
-    .await;
-    Running {
-        _dir: dir,
-        _db: db,
-        server,
-        base,
-        token,
-    }
-}
-
-async fn get_json(url: &str) -> serde_json::Value {
-    reqwest::get(url)
-        .await
-        .expect("get")
-        .error_for_status()
-        .expect("status")
-        .json()
-        .await
-        .expect("json")
 }
 
 /// The runs of acme/web, newest first.

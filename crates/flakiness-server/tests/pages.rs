@@ -1,0 +1,208 @@
+//! The server's pages over real HTTP, against a server seeded by our client with a simulated
+//! history, a report with attachments and a report with a hostile test name.
+
+use std::path::{Path, PathBuf};
+
+mod common;
+
+use common::{get_json, start, stores, Running};
+use flakiness_report::{Report, RunAttempt, Suite, SuiteType, Test, TestStatus};
+use flakiness_upload::{upload, Secret, UploadOptions};
+
+const XSS: &str = "<script>alert(1)</script>";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo")
+}
+
+async fn upload_dir(r: &Running, dir: &Path) -> String {
+    let mut opts = UploadOptions::new(&r.base);
+    opts.access_token = Some(Secret::new(&r.token));
+    opts.project = Some("acme/web".into());
+    upload(dir, &opts, None)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .web_url
+        .expect("web url")
+}
+
+fn write_report(dir: &Path, report: &Report) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_vec(report).expect("json"),
+    )
+    .expect("write");
+}
+
+/// A simulated history of `runs` runs (the mixed scenario, 40 tests, two environments), a
+/// report whose test is named like a script, and playwright-full (image and text attachments),
+/// uploaded by our client. Returns the web URLs of the last two.
+pub async fn seed(r: &Running, tmp: &Path, runs: usize) -> (String, String) {
+    let s = flakiness_sim::Scenario {
+        runs,
+        tests: 40,
+        ..flakiness_sim::Scenario::named("mixed").expect("mixed")
+    };
+    for (i, report) in flakiness_sim::simulate(&s).reports.iter().enumerate() {
+        let dir = tmp.join(format!("run-{i:04}"));
+        write_report(&dir, report);
+        upload_dir(r, &dir).await;
+    }
+    let mut hostile = Report::new("junit", "f".repeat(40));
+    hostile.environments = vec![flakiness_report::Environment::new("linux")];
+    hostile.title = Some(format!("title {XSS}"));
+    let mut suite = Suite::new(SuiteType::File, "tests/hostile.spec.ts");
+    suite.tests = Some(vec![
+        Test::new(XSS).with_attempts([RunAttempt::with_status(TestStatus::Failed)])
+    ]);
+    hostile.suites = Some(vec![suite]);
+    let dir = tmp.join("hostile");
+    write_report(&dir, &hostile);
+    let hostile_url = upload_dir(r, &dir).await;
+    let full = upload_dir(r, &repo().join("testdata/reports/valid/playwright-full")).await;
+    (hostile_url, full)
+}
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let resp = reqwest::get(url).await.expect("get");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.text().await.expect("body"))
+}
+
+fn links<'a>(html: &'a str, prefix: &str) -> Vec<&'a str> {
+    html.match_indices(&format!("href=\"{prefix}"))
+        .filter_map(|(i, _)| {
+            let start = i + "href=\"".len();
+            let end = start + html[start..].find('"')?;
+            Some(&html[start..end])
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_show_runs_tests_attachments_and_flaky_tests() {
+    for store in stores() {
+        let r = start(store).await;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let (hostile_url, full_url) = seed(&r, tmp.path(), 60).await;
+
+        // Projects.
+        let (status, headers, html) = get(&format!("{}/", r.base)).await;
+        assert_eq!(status, 200, "{store}");
+        assert!(html.contains("href=\"/acme/web\""), "{store}");
+        let csp = headers
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+
+        // Runs: 62 in all, newest first, 50 a page; filters.
+        let (_, _, html) = get(&format!("{}/acme/web", r.base)).await;
+        assert_eq!(html.matches("<tr class=\"run\"").count(), 50, "{store}");
+        assert!(html.contains("62 of 62 runs"), "{store}");
+        let (_, _, page2) = get(&format!("{}/acme/web?page=2", r.base)).await;
+        assert_eq!(page2.matches("<tr class=\"run\"").count(), 12, "{store}");
+        let api = get_json(&format!("{}/api/projects/acme/web/runs", r.base)).await;
+        let api_failed = api
+            .as_array()
+            .expect("runs")
+            .iter()
+            .filter(|run| run["counts"]["failed"].as_u64().unwrap_or(0) > 0)
+            .count();
+        let (_, _, failed) = get(&format!("{}/acme/web?status=failed", r.base)).await;
+        assert!(
+            failed.contains(&format!("{api_failed} of 62 runs")),
+            "{store}: {api_failed} failed runs by the API"
+        );
+        let (_, _, windows) = get(&format!("{}/acme/web?env=windows", r.base)).await;
+        assert!(windows.contains("60 of 62 runs"), "{store}");
+
+        // The hostile run: its test name is text, never markup.
+        let (status, _, html) = get(&format!("{}{}", r.base, path_of(&hostile_url))).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains(XSS), "{store}: a raw script in the page");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+        // playwright-full: the image is linked and served as an image, text shown.
+        let (_, _, html) = get(&format!("{}{}", r.base, path_of(&full_url))).await;
+        assert!(html.contains("<img class=\"attachment\""), "{store}");
+        assert!(html.contains("class=\"attachment-text\""), "{store}");
+        let img = links(&html, "/acme/web/runs/")
+            .into_iter()
+            .find(|l| l.contains("/attachments/c4d8a16bd4bfd4163fb259be3136c691"))
+            .expect("image link")
+            .to_string();
+        let resp = reqwest::get(format!("{}{img}", r.base)).await.expect("img");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "image/png");
+        assert!(resp.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .starts_with("sandbox"));
+        let bytes = resp.bytes().await.expect("bytes");
+        let expected = std::fs::read(repo().join(
+            "testdata/reports/valid/playwright-full/attachments/c4d8a16bd4bfd4163fb259be3136c691",
+        ))
+        .expect("png");
+        assert_eq!(bytes.as_ref(), expected.as_slice());
+        let (status, _, _) = get(&format!(
+            "{}/acme/web/runs/{}/attachments/..%2F..%2Fserver.db",
+            r.base,
+            path_of(&full_url).rsplit('/').next().expect("id")
+        ))
+        .await;
+        assert_eq!(status, 404, "{store}");
+
+        // Flaky tests: the analysis of the JSON API, as a page.
+        let analysis = get_json(&format!("{}/api/projects/acme/web/tests", r.base)).await;
+        let flaky = analysis["tests"]
+            .as_array()
+            .expect("tests")
+            .iter()
+            .filter(|t| t["classification"] == "flaky")
+            .count();
+        assert!(flaky > 0, "{store}: the simulated history has flaky tests");
+        let (_, _, html) = get(&format!("{}/acme/web/flaky", r.base)).await;
+        assert_eq!(
+            html.matches("data-classification=\"flaky\"").count(),
+            flaky,
+            "{store}"
+        );
+        assert!(html.contains("<svg id=\"trend\""));
+        assert!(html.contains("id=\"quarantine\""));
+        assert!(!html.contains(XSS), "{store}");
+
+        // A test's page: its history in both environments.
+        let test = links(&html, "/acme/web/tests/")
+            .first()
+            .expect("a test link")
+            .to_string();
+        let (status, _, page) = get(&format!("{}{test}", r.base)).await;
+        assert_eq!(status, 200, "{store}");
+        assert_eq!(page.matches("<tr class=\"env\"").count(), 2, "{store}");
+        assert!(page.contains("class=\"strip\""));
+
+        // Unknown things are 404 pages.
+        for path in [
+            "/acme/nope",
+            "/acme/web/runs/nope",
+            "/acme/web/tests/999999",
+            "/acme/web/tests/x",
+        ] {
+            let (status, _, _) = get(&format!("{}{path}", r.base)).await;
+            assert_eq!(status, 404, "{store}: {path}");
+        }
+    }
+}
+
+/// The path of a web URL.
+fn path_of(url: &str) -> String {
+    let after = url.split_once("://").map_or(url, |(_, rest)| rest);
+    after[after.find('/').unwrap_or(after.len())..].to_string()
+}

@@ -1,0 +1,200 @@
+//! # flakiness-web
+//!
+//! The web pages of `flakiness serve` and `flakiness show`: a project's runs, a run's suites,
+//! tests, attempts and attachments, the project's flaky tests and a test's history.
+//!
+//! Pages are rendered on the server as HTML ([`pages`]) from the report model and the
+//! analyzer's [`Analysis`]; they make no request to another host, load one stylesheet and one
+//! small script of their own (`/static/`), escape every text that came from a report, strip ANSI
+//! escapes, and are served under a strict Content-Security-Policy ([`CSP`]). A page also
+//! exists as one self-contained file ([`standalone`]), for `flakiness show --html`.
+//!
+//! Where the data comes from is the caller's: a [`Catalog`] of [`Project`]s. The server
+//! implements it over its uploads and history store; `flakiness show` over a folder of reports
+//! ([`folder::FolderProject`]). [`router`] serves the pages of any catalog.
+//!
+//! ```
+//! use flakiness_web::pages::{runs_page, Assets, RunFilter};
+//! use flakiness_web::{Counts, RunRow};
+//!
+//! let rows = vec![RunRow {
+//!     key: "1".into(),
+//!     run_id: 1,
+//!     title: Some("<nightly>".into()),
+//!     commit_id: "0123456789abcdef".into(),
+//!     url: None,
+//!     start_ms: 0,
+//!     duration_ms: 1500,
+//!     counts: Counts { passed: 3, failed: 1, ..Counts::default() },
+//!     environments: vec!["linux".into()],
+//! }];
+//! let html = runs_page("acme", "shop", &rows, &RunFilter::default(), Assets::Linked).into_string();
+//! assert!(html.contains("&lt;nightly&gt;"));
+//! assert!(html.contains("class=\"run\""));
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use flakiness_analyze::Analysis;
+use flakiness_report::Report;
+use flakiness_store::{FailureRecord, HistoryStore, Outcome, RunInfo, StoreError};
+
+pub mod folder;
+pub mod pages;
+mod serve;
+
+pub use serve::{gated, random_token, router, CSP, SHOW_COOKIE};
+
+/// What a page could not get.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot read the report: {message}")]
+    Report { path: PathBuf, message: String },
+    #[error(transparent)]
+    Analyze(#[from] flakiness_analyze::AnalyzeError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Results of a run, counted per test and environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub flaky: u64,
+    pub skipped: u64,
+}
+
+impl Counts {
+    /// `failed` when a result failed, else `flaky` when one was flaky, else `passed`.
+    pub fn status(&self) -> &'static str {
+        if self.failed > 0 {
+            "failed"
+        } else if self.flaky > 0 {
+            "flaky"
+        } else {
+            "passed"
+        }
+    }
+
+    fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Passed => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Flaky => self.flaky += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// A run in a project's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    /// The run's segment in URLs (`runs/{key}`).
+    pub key: String,
+    /// The run's id in the history store.
+    pub run_id: i64,
+    pub title: Option<String>,
+    pub commit_id: String,
+    /// The CI job's URL.
+    pub url: Option<String>,
+    pub start_ms: i64,
+    pub duration_ms: i64,
+    pub counts: Counts,
+    /// Names of the environments it has results in, sorted.
+    pub environments: Vec<String>,
+}
+
+/// An attachment file and its content type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentFile {
+    pub path: PathBuf,
+    pub content_type: String,
+}
+
+/// One project's data, as the pages need it. Calls may block (they run off the async runtime).
+pub trait Project: Send + Sync {
+    /// The runs, newest first.
+    fn runs(&self) -> Result<Vec<RunRow>, WebError>;
+    /// A run's report, by its key; `None` when there is no such run.
+    fn report(&self, run: &str) -> Result<Option<Report>, WebError>;
+    /// An attachment of a run, by id; `None` when the run has none of that id.
+    fn attachment(&self, run: &str, id: &str) -> Result<Option<AttachmentFile>, WebError>;
+    /// The analyzer's view of the project's history.
+    fn analysis(&self) -> Result<Arc<Analysis>, WebError>;
+    /// The latest failures of a stored test (by store test id), newest first: the run's key
+    /// and the failure.
+    fn test_failures(
+        &self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, FailureRecord)>, WebError>;
+}
+
+/// The projects a site shows.
+pub trait Catalog: Send + Sync {
+    /// `(org, project)` pairs, sorted.
+    fn projects(&self) -> Result<Vec<(String, String)>, WebError>;
+    /// One project; `None` when unknown.
+    fn project(&self, org: &str, project: &str) -> Result<Option<Arc<dyn Project>>, WebError>;
+}
+
+/// Counts and environments of the runs in `runs` (all runs when `None`), from the history
+/// store's results.
+pub fn run_results(
+    store: &mut dyn HistoryStore,
+    runs: Option<&std::collections::HashSet<i64>>,
+) -> Result<HashMap<i64, (Counts, BTreeSet<String>)>, WebError> {
+    let env_of: HashMap<i64, String> = store
+        .tests()?
+        .into_iter()
+        .map(|t| (t.id, t.environment))
+        .collect();
+    let mut out: HashMap<i64, (Counts, BTreeSet<&str>)> = HashMap::new();
+    store.for_each_result(&mut |row| {
+        if runs.is_some_and(|r| !r.contains(&row.run_id)) {
+            return;
+        }
+        let entry = out.entry(row.run_id).or_default();
+        entry.0.add(row.outcome);
+        if let Some(env) = env_of.get(&row.test_id) {
+            if !entry.1.contains(env.as_str()) {
+                entry.1.insert(env.as_str());
+            }
+        }
+    })?;
+    Ok(out
+        .into_iter()
+        .map(|(id, (c, envs))| (id, (c, envs.into_iter().map(str::to_string).collect())))
+        .collect())
+}
+
+/// A list row for a stored run.
+pub fn run_row(
+    key: String,
+    info: &RunInfo,
+    results: Option<&(Counts, BTreeSet<String>)>,
+) -> RunRow {
+    RunRow {
+        key,
+        run_id: info.id,
+        title: info.meta.title.clone(),
+        commit_id: info.meta.commit_id.clone(),
+        url: info.meta.url.clone(),
+        start_ms: info.meta.start_ms,
+        duration_ms: info.meta.duration_ms,
+        counts: results.map(|r| r.0).unwrap_or_default(),
+        environments: results
+            .map(|r| r.1.iter().cloned().collect())
+            .unwrap_or_default(),
+    }
+}

@@ -1,0 +1,221 @@
+//! The pages as HTML: escaping, ANSI, filters and pagination, the self-contained policy.
+
+use flakiness_report::{
+    Attachment, Environment, Report, ReportError, RunAttempt, Suite, SuiteType, Test, TestStatus,
+};
+use flakiness_web::pages::{
+    inline_csp, run_page, runs_page, Assets, AttachmentView, RunFilter, TestQuery, RUNS_PER_PAGE,
+    SCRIPT, STYLE,
+};
+use flakiness_web::{Counts, RunRow};
+
+const XSS: &str = "<script>alert(1)</script>";
+
+fn hostile_report() -> Report {
+    let mut r = Report::new("junit", "a".repeat(40));
+    r.environments = vec![Environment::new("linux\"><b>env</b>")];
+    r.title = Some(format!("nightly {XSS}"));
+    r.url = Some("javascript:alert(2)".into());
+    let mut failed = RunAttempt::with_status(TestStatus::Failed);
+    failed.errors = Some(vec![ReportError {
+        message: Some(format!("\u{1b}[31mexpected\u{1b}[0m 1 {XSS}")),
+        stack: Some("at <anonymous> (x.js:1:1)".into()),
+        ..ReportError::default()
+    }]);
+    failed.attachments = Some(vec![
+        Attachment {
+            name: "shot.png".into(),
+            content_type: "image/png".into(),
+            id: "img1".into(),
+            ..Attachment::default()
+        },
+        Attachment {
+            name: "log.txt".into(),
+            content_type: "text/plain".into(),
+            id: "log1".into(),
+            ..Attachment::default()
+        },
+        Attachment {
+            name: "trace.zip".into(),
+            content_type: "application/zip".into(),
+            id: "zip1".into(),
+            ..Attachment::default()
+        },
+    ]);
+    let mut suite = Suite::new(SuiteType::File, format!("tests/{XSS}.spec.ts"));
+    suite.tests = Some(vec![
+        Test::new(XSS).with_attempts([failed, RunAttempt::with_status(TestStatus::Passed)]),
+        Test::new("adds numbers").with_attempts([RunAttempt::with_status(TestStatus::Passed)]),
+    ]);
+    r.suites = Some(vec![suite]);
+    r
+}
+
+fn views(a: &Attachment) -> AttachmentView {
+    let href = Some(format!("/att/{}", a.id));
+    match a.id.as_str() {
+        "img1" => AttachmentView {
+            image: href.clone(),
+            href,
+            text: None,
+        },
+        "log1" => AttachmentView {
+            href,
+            image: None,
+            text: Some(format!("\u{1b}[1mbold\u{1b}[0m log {XSS}")),
+        },
+        _ => AttachmentView {
+            href,
+            ..AttachmentView::default()
+        },
+    }
+}
+
+#[test]
+fn untrusted_text_is_escaped_and_ansi_stripped() {
+    let html = run_page(
+        "acme",
+        "shop",
+        "7",
+        &hostile_report(),
+        &TestQuery::default(),
+        &views,
+        Assets::Linked,
+    )
+    .into_string();
+    assert!(!html.contains(XSS), "raw script in the page");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!html.contains('\u{1b}'), "ANSI escape left in the page");
+    assert!(html.contains("expected 1 &lt;script&gt;"));
+    assert!(html.contains("bold log"));
+    assert!(!html.contains("<b>env</b>"));
+    // A javascript: URL is shown, never a link.
+    assert!(!html.contains("href=\"javascript:"));
+    // The image, the shown text and the download.
+    assert!(html.contains("<img class=\"attachment\" src=\"/att/img1\""));
+    assert!(html.contains("class=\"attachment-text\""));
+    assert!(html.contains("href=\"/att/zip1\" download=\"trace.zip\""));
+    // One flaky test (failed then passed), one passed.
+    assert!(html.contains("data-status=\"flaky\""));
+    assert!(html.contains("1 flaky"));
+    assert!(html.contains("1 passed"));
+}
+
+#[test]
+fn the_search_query_keeps_matching_tests_only() {
+    let r = hostile_report();
+    let page = |q: &str| {
+        run_page(
+            "acme",
+            "shop",
+            "7",
+            &r,
+            &TestQuery { q: Some(q.into()) },
+            &views,
+            Assets::Linked,
+        )
+        .into_string()
+    };
+    let html = page("ADDS");
+    assert_eq!(html.matches("<li class=\"test\"").count(), 1);
+    assert!(html.contains("adds numbers"));
+    let none = page("no such test");
+    assert_eq!(none.matches("<li class=\"test\"").count(), 0);
+    assert!(none.contains("No test matches."));
+    assert_eq!(page("").matches("<li class=\"test\"").count(), 2);
+}
+
+fn row(i: usize) -> RunRow {
+    let failed = i.is_multiple_of(3) as u64;
+    let flaky = (i.is_multiple_of(5) && failed == 0) as u64;
+    RunRow {
+        key: format!("u{i}"),
+        run_id: i as i64,
+        title: Some(format!("run {i}")),
+        commit_id: format!("{i:040}"),
+        url: Some(format!("https://ci.example/{i}")),
+        start_ms: 1_700_000_000_000 - i as i64 * 60_000,
+        duration_ms: 1000,
+        counts: Counts {
+            passed: 10,
+            failed,
+            flaky,
+            skipped: 1,
+        },
+        environments: vec![if i.is_multiple_of(2) {
+            "linux"
+        } else {
+            "windows"
+        }
+        .into()],
+    }
+}
+
+#[test]
+fn runs_are_filtered_and_paginated() {
+    let rows: Vec<RunRow> = (0..120).map(row).collect();
+    let page = |f: RunFilter| runs_page("acme", "shop", &rows, &f, Assets::Linked).into_string();
+    let first = page(RunFilter::default());
+    assert_eq!(first.matches("<tr class=\"run\"").count(), RUNS_PER_PAGE);
+    assert!(first.contains("120 of 120 runs"));
+    assert!(first.contains("href=\"/acme/shop/runs/u0\""));
+    assert!(first.contains("page 1 of 3"));
+    let last = page(RunFilter {
+        page: Some(3),
+        ..RunFilter::default()
+    });
+    assert_eq!(last.matches("<tr class=\"run\"").count(), 20);
+    assert!(last.contains("href=\"/acme/shop/runs/u119\""));
+    // Past the end: the last page.
+    assert_eq!(
+        page(RunFilter {
+            page: Some(99),
+            ..RunFilter::default()
+        }),
+        last
+    );
+    let failed = page(RunFilter {
+        status: Some("failed".into()),
+        ..RunFilter::default()
+    });
+    assert!(failed.contains("40 of 120 runs"));
+    assert_eq!(failed.matches("data-status=\"failed\"").count(), 40);
+    let flaky_linux = page(RunFilter {
+        status: Some("flaky".into()),
+        env: Some("linux".into()),
+        ..RunFilter::default()
+    });
+    // i % 5 == 0, i % 3 != 0, i even: 10, 20, 40, 50, 70, 80, 100, 110.
+    assert!(flaky_linux.contains("8 of 120 runs"), "{flaky_linux}");
+    // The filter is kept in the page links.
+    let two = page(RunFilter {
+        status: Some("passed".into()),
+        ..RunFilter::default()
+    });
+    assert!(two.contains("href=\"?status=passed&amp;page=2\""), "{two}");
+}
+
+#[test]
+fn a_self_contained_page_allows_exactly_its_own_style_and_script() {
+    let html = run_page(
+        "",
+        "",
+        "1",
+        &hostile_report(),
+        &TestQuery::default(),
+        &views,
+        Assets::Inline,
+    )
+    .into_string();
+    assert!(html.contains(&format!("<style>{STYLE}</style>")));
+    assert!(html.contains(&format!("<script>{SCRIPT}</script>")));
+    let csp = inline_csp();
+    assert!(html.contains(&csp.replace('\'', "&#39;")) || html.contains(&csp));
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = |s: &str| base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s));
+    assert!(csp.contains(&format!("style-src 'sha256-{}'", hash(STYLE))));
+    assert!(csp.contains(&format!("script-src 'sha256-{}'", hash(SCRIPT))));
+    assert!(!html.contains("/static/"));
+    assert!(!html.contains(XSS));
+}
