@@ -504,6 +504,10 @@ async fn finish(
         Ok(())
     })
     .await?;
+    // The project's pages are brought up to date in the background, so that the next view
+    // of its runs or flaky tests finds them ready.
+    let (s, org, project) = (server.clone(), upload.org.clone(), upload.project.clone());
+    tokio::task::spawn_blocking(move || s.refresh_pages(&org, &project));
     Ok(answer)
 }
 

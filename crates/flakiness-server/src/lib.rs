@@ -127,6 +127,8 @@ pub(crate) struct Inner {
     pub(crate) validator: flakiness_validate::Validator,
     /// Run lists and analyses of the pages, per project.
     pub(crate) pages: pages::PageCache,
+    /// Projects whose pages are being refreshed: `true` when another refresh is due after.
+    pub(crate) refreshing: Mutex<std::collections::HashMap<(String, String), bool>>,
 }
 
 impl Drop for Inner {
@@ -403,6 +405,7 @@ impl Server {
                 history: Mutex::new(Some(history)),
                 validator,
                 pages: Mutex::default(),
+                refreshing: Mutex::default(),
             }),
         })
     }

@@ -23,6 +23,9 @@ pub(crate) struct Cached {
     analysis: Option<Arc<Analysis>>,
 }
 
+/// How long a refresh waits after a finish, for more finishes to share it.
+const REFRESH_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Per `(org, project)`.
 pub(crate) type PageCache = Mutex<HashMap<(String, String), Cached>>;
 
@@ -112,6 +115,45 @@ impl Server {
         };
         self.store_cached(org, project, runs, |c| c.analysis = Some(analysis.clone()));
         Ok(analysis)
+    }
+
+    /// Computes the project's run list and analysis ahead of the next page view (after a
+    /// finish); errors wait for that view to be reported.
+    /// One refresh per project at a time: a finish during a refresh asks for one more after
+    /// it, instead of a second one at once.
+    pub(crate) fn refresh_pages(&self, org: &str, project: &str) {
+        let key = (org.to_string(), project.to_string());
+        {
+            let mut busy = self
+                .inner
+                .refreshing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(again) = busy.get_mut(&key) {
+                *again = true;
+                return;
+            }
+            busy.insert(key.clone(), false);
+        }
+        loop {
+            // Finishes that come in a burst share one refresh.
+            std::thread::sleep(REFRESH_DELAY);
+            if let Ok(Some(p)) = Catalog::project(self, org, project) {
+                let _ = p.runs();
+                let _ = p.analysis();
+            }
+            let mut busy = self
+                .inner
+                .refreshing
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if busy.get(&key).copied().unwrap_or(false) {
+                busy.insert(key.clone(), false);
+            } else {
+                busy.remove(&key);
+                return;
+            }
+        }
     }
 
     fn cached<T>(
