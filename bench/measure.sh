@@ -32,3 +32,23 @@ run_measured() {
     MEDIAN_WALL=$(printf '%s\n' "${walls[@]}" | median)
     MEDIAN_RSS_MB=$(printf '%s\n' "${rss[@]}" | median | awk '{ printf "%.0f", $1 / 1024 }')
 }
+
+# scratch: a new scratch folder $TMP, removed on exit, with the server $SERVER when one runs.
+scratch() {
+    TMP=$(mktemp -d)
+    SERVER=
+    trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; rm -rf "$TMP"' EXIT
+}
+
+# start_server DATA: `flakiness serve` ($FLAKINESS) for the data folder DATA on a free port of
+# 127.0.0.1; sets SERVER (its pid) and BASE (its URL), or returns 1.
+start_server() {
+    "$FLAKINESS" serve --data "$1" --bind 127.0.0.1:0 2>"$TMP/serve.log" &
+    SERVER=$!
+    for _ in $(seq 100); do
+        grep -q 'http://' "$TMP/serve.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    BASE=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -n 1)
+    [ -n "$BASE" ]
+}

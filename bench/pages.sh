@@ -51,29 +51,15 @@ if [ ! -f "$BIGDIR/dir/report.json" ]; then
     mkdir -p "$BIGDIR/dir" && cp "$BIGDIR/reports/run-0000.json" "$BIGDIR/dir/report.json"
 fi
 
-TMP=$(mktemp -d)
-SERVER=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=bench/measure.sh
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
+scratch
 
 DATA=$TMP/data
-start_server() {
-    "$FLAKINESS" serve --data "$DATA" --bind 127.0.0.1:0 2>"$TMP/serve.log" &
-    SERVER=$!
-    for _ in $(seq 100); do
-        grep -q 'http://' "$TMP/serve.log" 2>/dev/null && break
-        sleep 0.1
-    done
-    BASE=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -n 1)
-    [ -n "$BASE" ] || { echo "the server did not start" >&2; exit 1; }
-}
 
 T1=$("$FLAKINESS" serve --data "$DATA" token create --project bench/pages 2>/dev/null) || exit 1
 T2=$("$FLAKINESS" serve --data "$DATA" token create --project big/run 2>/dev/null) || exit 1
-start_server
+start_server "$DATA" || { echo "the server did not start" >&2; exit 1; }
 echo "uploading $RUNS runs of $TESTS tests and one of $BIG tests to $BASE ..." >&2
 started=$(date +%s.%N)
 ls -d "$HIST"/dirs/run-* | xargs -P 2 -n 100 env FLAKINESS_ENDPOINT="$BASE" FLAKINESS_ACCESS_TOKEN="$T1" \
@@ -81,27 +67,25 @@ ls -d "$HIST"/dirs/run-* | xargs -P 2 -n 100 env FLAKINESS_ENDPOINT="$BASE" FLAK
 FLAKINESS_ENDPOINT="$BASE" FLAKINESS_ACCESS_TOKEN="$T2" "$FLAKINESS" upload --project big/run "$BIGDIR/dir" >"$TMP/big.url" 2>/dev/null || exit 1
 echo "uploaded in $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s" >&2
 
-# time_page LABEL PATH: a table row: median time (s) of TIMES requests, and the page's size.
+# time_page LABEL PATH: a table row: median time (ms) of TIMES requests, and the page's size.
 time_page() {
     local label=$1 path=$2 i times=()
     curl -s -o /dev/null "$BASE$path"
     for ((i = 0; i < TIMES; i++)); do
-        times+=("$(curl -s -o "$TMP/page" -w '%{time_total}' "$BASE$path")")
+        times+=("$(curl -s -o "$TMP/page" -w '%{time_total}' "$BASE$path" | awk '{ printf "%.1f", $1 * 1000 }')")
     done
     local code
     code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE$path")
-    printf '| %s | `%s` | %s | %s s | %s KB |\n' "$label" "$path" "$code" \
+    printf '| %s | `%s` | %s | %s ms | %s KB |\n' "$label" "$path" "$code" \
         "$(printf '%s\n' "${times[@]}" | median)" "$(($(stat -c %s "$TMP/page") / 1024))"
 }
 
-# shellcheck source=bench/measure.sh
-source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
-
 # The first view after a restart: nothing cached.
 kill "$SERVER" && wait "$SERVER" 2>/dev/null
-start_server
-COLD_RUNS=$(curl -s -o /dev/null -w '%{time_total}' "$BASE/bench/pages")
-COLD_FLAKY=$(curl -s -o /dev/null -w '%{time_total}' "$BASE/bench/pages/flaky")
+start_server "$DATA" || exit 1
+ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{ printf "%.1f", $1 * 1000 }'; }
+COLD_RUNS=$(ms "$BASE/bench/pages")
+COLD_FLAKY=$(ms "$BASE/bench/pages/flaky")
 
 P=/bench/pages
 TEST=$(curl -s "$BASE$P/flaky" | grep -o "href=\"$P/tests/[0-9]*\"" | head -n 1 | cut -d'"' -f2)
@@ -119,4 +103,4 @@ time_page test "$TEST"
 time_page run "$RUN"
 time_page big-run "$BIGRUN"
 echo
-echo "First views after a restart (nothing cached): runs list ${COLD_RUNS} s, flaky tests ${COLD_FLAKY} s."
+echo "First views after a restart (nothing cached): runs list ${COLD_RUNS} ms, flaky tests ${COLD_FLAKY} ms."

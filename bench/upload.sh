@@ -39,13 +39,9 @@ if [ ! -f .ci/conformance/node_modules/@flakiness/sdk/package.json ]; then
     npm ci --prefix .ci/conformance --no-audit --no-fund --loglevel=error >&2 || exit 1
 fi
 
-TMP=$(mktemp -d)
-SERVER=
-cleanup() {
-    [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=bench/measure.sh
+source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
+scratch
 
 # fresh_server: a new `flakiness serve` with an empty data folder, so that every upload is a
 # first upload (the server validates, parses and ingests the report before finish answers);
@@ -57,14 +53,8 @@ fresh_server() {
     local data=$TMP/data-$N
     rm -rf "$TMP/data-$((N - 1))"
     FLAKINESS_ACCESS_TOKEN=$("$FLAKINESS" serve --data "$data" token create --project "${PROJECT:-bench/upload}" 2>/dev/null) || return 1
-    "$FLAKINESS" serve --data "$data" --bind 127.0.0.1:0 2>"$TMP/serve.log" &
-    SERVER=$!
-    for _ in $(seq 100); do
-        grep -q 'http://' "$TMP/serve.log" 2>/dev/null && break
-        sleep 0.1
-    done
-    FLAKINESS_ENDPOINT=$(grep -o 'http://[0-9.:]*' "$TMP/serve.log" | head -n 1)
-    [ -n "$FLAKINESS_ENDPOINT" ] || return 1
+    start_server "$data" || return 1
+    FLAKINESS_ENDPOINT=$BASE
     export FLAKINESS_ENDPOINT FLAKINESS_ACCESS_TOKEN
 }
 
@@ -72,9 +62,6 @@ fresh_server() {
 PROJECT=$(head -c 65536 "$DIR/report.json" | grep -o '"flakinessProject":"[^"]*"' | head -n 1 | cut -d'"' -f4)
 
 BYTES=$(du -sb "$DIR/report.json" "$DIR/attachments" | awk '{ s += $1 } END { print s }')
-
-# shellcheck source=bench/measure.sh
-source "$(dirname "${BASH_SOURCE[0]}")/measure.sh"
 
 # measure LABEL CMD...: a table row: wall, throughput, peak RSS (medians of RUNS).
 measure() {

@@ -1058,6 +1058,17 @@ fn show_serves_reports_behind_a_token_or_writes_one_file() {
         .expect("cookie")
         .to_string();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let deep = plain
+        .get(format!(
+            "{base}/local/playwright-full/flaky?token={token}&x=1"
+        ))
+        .send()
+        .expect("get");
+    assert_eq!(deep.status(), 303);
+    assert_eq!(
+        deep.headers()["location"],
+        "/local/playwright-full/flaky?x=1"
+    );
     let pair = cookie.split(';').next().expect("pair").to_string();
     let page = plain
         .get(format!("{base}/local/playwright-full/runs/1"))

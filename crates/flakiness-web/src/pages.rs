@@ -464,7 +464,7 @@ fn suite_item<'a>(ctx: &mut RunCtx<'_>, s: &'a Suite, path: &mut Vec<&'a str>) -
                 summary {
                     span.kind { (kind) } " " span.title { (s.title) }
                     @if let Some(l) = &s.location {
-                        " " span.loc { (l.file) ":" (l.line) }
+                        " " span.loc { (l.file) @if l.line > 0 { ":" (l.line) } }
                     }
                 }
                 ul { (children) }
@@ -492,7 +492,9 @@ fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str]) -> Markup {
                 summary {
                     span class={ "badge " (status) } { (status) } " "
                     span.title { (t.title) }
-                    @for tag in t.tags.iter().flatten() { " " span.tag { "@" (tag) } }
+                    @for tag in t.tags.iter().flatten() {
+                        " " span.tag { @if !tag.starts_with('@') { "@" } (tag) }
+                    }
                     " " span.dur { (duration(total)) }
                     @if t.attempts.len() > 1 { " " span.retries { (t.attempts.len()) " attempts" } }
                 }

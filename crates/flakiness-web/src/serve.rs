@@ -351,8 +351,8 @@ async fn test(
 pub const SHOW_COOKIE: &str = "flakiness_show";
 
 /// `router` behind a token (`flakiness show`): a request with `?token=TOKEN` gets the token
-/// as an HTTP-only, same-site cookie and is sent on to `landing`; every other request needs
-/// that cookie (compared in constant time), or gets 403.
+/// as an HTTP-only, same-site cookie and is sent on to the same page without it (`landing`
+/// for `/`); every other request needs that cookie (compared in constant time), or gets 403.
 pub fn gated(router: Router, token: String, landing: String) -> Router {
     let token = Arc::new(token);
     router.layer(axum::middleware::from_fn(
@@ -366,10 +366,24 @@ pub fn gated(router: Router, token: String, landing: String) -> Router {
                 });
                 if let Some(given) = from_query {
                     if same(&given, &token) {
+                        // On to the page asked for, without the token; `/` is the landing.
+                        let path = req.uri().path();
+                        let rest: Vec<&str> = req
+                            .uri()
+                            .query()
+                            .unwrap_or_default()
+                            .split('&')
+                            .filter(|kv| !kv.is_empty() && !kv.starts_with("token="))
+                            .collect();
+                        let target = match (path, rest.is_empty()) {
+                            ("/", true) => landing.clone(),
+                            (_, true) => path.to_string(),
+                            (_, false) => format!("{path}?{}", rest.join("&")),
+                        };
                         let mut r = Response::new(Body::empty());
                         *r.status_mut() = StatusCode::SEE_OTHER;
                         let h = r.headers_mut();
-                        if let Ok(v) = HeaderValue::from_str(&landing) {
+                        if let Ok(v) = HeaderValue::from_str(&target) {
                             h.insert(header::LOCATION, v);
                         }
                         if let Ok(v) = HeaderValue::from_str(&format!(
