@@ -1107,3 +1107,42 @@ fn show_serves_reports_behind_a_token_or_writes_one_file() {
     assert_eq!(missing.status.code(), Some(3));
     assert!(!stdout(&missing).contains("http://"));
 }
+
+/// The file `flakiness show --html` writes, in headless Chromium: its inline style and script
+/// are allowed by their hashes (the search box filters), its image loads from its `data:` URL,
+/// nothing is fetched.
+#[test]
+fn show_html_works_offline_in_a_browser() {
+    use flakiness_browser_test::{browse, skip_unless_available, Page};
+    if skip_unless_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("run.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["show", "--html"])
+        .arg(&out)
+        .arg(repo().join("testdata/reports/valid/playwright-full"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0));
+    let url = format!("file://{}", out.display());
+    let visited = browse(&[Page::new(url)
+        .count("li.test")
+        .images_loaded("img.attachment")
+        .type_into("#search", "adds an item")
+        .after_type_count("li.test")])
+    .expect("browse");
+    let v = &visited[0];
+    assert_eq!(v.error, None);
+    assert!(v.csp.is_empty(), "{:?}", v.csp);
+    assert!(v.external.is_empty(), "{:?}", v.external);
+    assert!(v.console_errors.is_empty(), "{:?}", v.console_errors);
+    assert_eq!(v.count.get("li.test"), Some(&2));
+    assert_eq!(v.images, Some((1, 1)));
+    assert_eq!(
+        v.after_type.get("li.test"),
+        Some(&1),
+        "the inline script ran"
+    );
+}

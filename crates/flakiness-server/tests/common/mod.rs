@@ -3,7 +3,11 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
+
+use flakiness_report::{Report, RunAttempt, Suite, SuiteType, Test, TestStatus};
 use flakiness_server::{serve_with_shutdown, Server, ServerConfig};
+use flakiness_upload::{upload, Secret, UploadOptions};
 
 /// Opens a server with `config`, makes a token for acme/web and serves it on a free port of
 /// 127.0.0.1: (server, base URL, token).
@@ -116,4 +120,60 @@ pub async fn get_json(url: &str) -> serde_json::Value {
         .json()
         .await
         .expect("json")
+}
+
+/// A test name that is a script: pages must show it as text.
+pub const XSS: &str = "<script>alert(1)</script>";
+
+pub async fn upload_dir(r: &Running, dir: &Path) -> String {
+    let mut opts = UploadOptions::new(&r.base);
+    opts.access_token = Some(Secret::new(&r.token));
+    opts.project = Some("acme/web".into());
+    upload(dir, &opts, None)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .web_url
+        .expect("web url")
+}
+
+pub fn write_report(dir: &Path, report: &Report) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    std::fs::write(
+        dir.join("report.json"),
+        serde_json::to_vec(report).expect("json"),
+    )
+    .expect("write");
+}
+
+/// A simulated history of `runs` runs (the mixed scenario, 40 tests, two environments), a
+/// report whose test is named like a script, and playwright-full (image and text attachments),
+/// uploaded by our client. Returns the web URLs of the last two.
+pub async fn seed(r: &Running, tmp: &Path, runs: usize) -> (String, String) {
+    let s = flakiness_sim::Scenario {
+        runs,
+        tests: 40,
+        ..flakiness_sim::Scenario::named("mixed").expect("mixed")
+    };
+    for (i, report) in flakiness_sim::simulate(&s).reports.iter().enumerate() {
+        let dir = tmp.join(format!("run-{i:04}"));
+        write_report(&dir, report);
+        upload_dir(r, &dir).await;
+    }
+    let mut hostile = Report::new("junit", "f".repeat(40));
+    hostile.environments = vec![flakiness_report::Environment::new("linux")];
+    hostile.title = Some(format!("title {XSS}"));
+    let mut suite = Suite::new(SuiteType::File, "tests/hostile.spec.ts");
+    suite.tests = Some(vec![
+        Test::new(XSS).with_attempts([RunAttempt::with_status(TestStatus::Failed)])
+    ]);
+    hostile.suites = Some(vec![suite]);
+    let dir = tmp.join("hostile");
+    write_report(&dir, &hostile);
+    let hostile_url = upload_dir(r, &dir).await;
+    let full = upload_dir(
+        r,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/reports/valid/playwright-full"),
+    )
+    .await;
+    (hostile_url, full)
 }
