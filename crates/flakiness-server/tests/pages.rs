@@ -121,6 +121,19 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
             flaky,
             "{store}"
         );
+        let incidents = analysis["incidents"].as_array().expect("incidents").len();
+        assert!(incidents > 0, "{store}: the simulated history has outages");
+        assert_eq!(html.matches("<tr class=\"incident\"").count(), incidents);
+        let run_links = links(&html, "/acme/web/runs/");
+        assert_eq!(
+            run_links.len(),
+            incidents,
+            "{store}: each incident links to its run"
+        );
+        for link in run_links.iter().take(3) {
+            let (status, _, _) = get(&format!("{}{link}", r.base)).await;
+            assert_eq!(status, 200, "{store}: {link}");
+        }
         assert!(html.contains("<svg id=\"trend\""));
         assert!(html.contains("id=\"quarantine\""));
         assert!(!html.contains(XSS), "{store}");

@@ -179,7 +179,14 @@ impl FolderProject {
             )
             .into_string());
         }
-        Ok(pages::flaky_page(&self.org, &self.name, &self.analysis, Assets::Inline).into_string())
+        Ok(pages::flaky_page(
+            &self.org,
+            &self.name,
+            &self.analysis,
+            &HashMap::new(),
+            Assets::Inline,
+        )
+        .into_string())
     }
 }
 

@@ -666,8 +666,15 @@ fn legend() -> Markup {
 }
 
 /// The project's flaky tests: the ranked list with history strips, the trend, the
-/// quarantine, incidents and failure patterns.
-pub fn flaky_page(org: &str, project: &str, a: &Analysis, assets: Assets) -> Markup {
+/// quarantine, incidents and failure patterns. `run_keys` maps store run ids to the runs' keys
+/// (incidents link to their run).
+pub fn flaky_page(
+    org: &str,
+    project: &str,
+    a: &Analysis,
+    run_keys: &std::collections::HashMap<i64, String>,
+    assets: Assets,
+) -> Markup {
     let listed: Vec<&TestAnalysis> = a.listed().collect();
     let mut quarantine = Quarantine::default();
     quarantine.update(a, usize::MAX);
@@ -723,7 +730,12 @@ pub fn flaky_page(org: &str, project: &str, a: &Analysis, assets: Assets) -> Mar
                     thead { tr { th { "Run" } th { "Commit" } th.n { "Failed" } th { "Error" } } }
                     tbody {
                         @for i in &a.incidents {
-                            tr { td { (when(i.start_ms)) } td { code { (short_commit(&i.commit_id)) } }
+                            tr.incident { td {
+                                    @match run_keys.get(&i.run_id).filter(|_| assets == Assets::Linked) {
+                                        Some(key) => a href={ "/" (org) "/" (project) "/runs/" (key) } { (when(i.start_ms)) },
+                                        None => (when(i.start_ms)),
+                                    }
+                                } td { code { (short_commit(&i.commit_id)) } }
                                  td.n { (i.failed) " of " (i.ran) } td { code { (i.signature) } } }
                         }
                     }

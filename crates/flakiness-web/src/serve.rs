@@ -306,9 +306,10 @@ async fn flaky(
             return Ok(missing("No such project."));
         };
         let analysis = p.analysis()?;
+        let keys = p.runs()?.into_iter().map(|r| (r.run_id, r.key)).collect();
         Ok(page(
             StatusCode::OK,
-            pages::flaky_page(&org, &project, &analysis, Assets::Linked),
+            pages::flaky_page(&org, &project, &analysis, &keys, Assets::Linked),
         ))
     })
     .await
