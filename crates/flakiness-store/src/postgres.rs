@@ -731,7 +731,10 @@ impl HistoryStore for PgStore {
     ) -> Result<Vec<(i64, FailureRecord)>, StoreError> {
         let rows = self
             .client
-            .query(&self.statements.test_failures, &[&test_id, &(limit as i64)])
+            .query(
+                &self.statements.test_failures,
+                &[&test_id, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
             .map_err(pg_err(&self.target))?;
         Ok(rows.iter().map(|r| (r.get(0), failure_of(r, 1))).collect())
     }

@@ -687,9 +687,10 @@ impl SqliteStore {
             )
             .map_err(&err)?;
         let rows = stmt
-            .query_map(params![test_id, limit as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, failure_at(r, 1)?))
-            })
+            .query_map(
+                params![test_id, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| Ok((r.get::<_, i64>(0)?, failure_at(r, 1)?)),
+            )
             .map_err(&err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(&err)
     }

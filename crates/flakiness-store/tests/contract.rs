@@ -136,6 +136,12 @@ fn runs_are_stored_once_and_read_back_in_start_order() {
         let failures = s.failures(late_id, t2).expect("failures");
         assert_eq!(failures, late.results[1].failures, "{kind}");
         assert_eq!(s.test_failures(t2, 10).expect("by test")[0].0, late_id);
+        // No limit: every one of them (PostgreSQL's LIMIT takes no more than i64::MAX).
+        assert_eq!(
+            s.test_failures(t2, usize::MAX).expect("unlimited"),
+            s.test_failures(t2, 10).expect("by test"),
+            "{kind}"
+        );
         assert_eq!(s.run_failures(late_id).expect("by run").len(), 1);
         let mut all = 0;
         s.for_each_failure(&mut |_, _, _| all += 1).expect("all");
