@@ -1015,16 +1015,12 @@ fn a_server_killed_mid_upload_restarts_consistent() {
     assert!(err.contains("retried request(s)"), "{err}");
 }
 
-/// `flakiness show`: a local server on 127.0.0.1 behind a token that lands on the run (one
-/// report) or the project (several); `--html` writes one self-contained file; no report is an
-/// I/O error.
-#[test]
-fn show_serves_reports_behind_a_token_or_writes_one_file() {
+/// `flakiness show --no-open PATH` running, and the URL it printed.
+fn spawn_show(path: &Path) -> (std::process::Child, String) {
     use std::io::BufRead as _;
-    let full = repo().join("testdata/reports/valid/playwright-full");
     let mut child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
         .args(["show", "--no-open"])
-        .arg(&full)
+        .arg(path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -1033,7 +1029,16 @@ fn show_serves_reports_behind_a_token_or_writes_one_file() {
     std::io::BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("url");
-    let url = line.trim().to_string();
+    (child, line.trim().to_string())
+}
+
+/// `flakiness show`: a local server on 127.0.0.1 behind a token that lands on the run (one
+/// report) or the project (several); `--html` writes one self-contained file; no report is an
+/// I/O error.
+#[test]
+fn show_serves_reports_behind_a_token_or_writes_one_file() {
+    let full = repo().join("testdata/reports/valid/playwright-full");
+    let (mut child, url) = spawn_show(&full);
     let (base, token) = url.split_once("/?token=").expect("a token in the URL");
     assert!(base.starts_with("http://127.0.0.1:"), "{url}");
     assert_eq!(token.len(), 32, "{url}");
@@ -1145,4 +1150,55 @@ fn show_html_works_offline_in_a_browser() {
         Some(&1),
         "the inline script ran"
     );
+}
+
+/// A run page never reads a report past the page limit into memory: it says the run is too big
+/// (413) instead.
+#[test]
+fn show_refuses_to_render_a_report_past_the_page_limit() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("big");
+    fs::create_dir(&dir).expect("mkdir");
+    fs::copy(
+        repo().join("testdata/reports/valid/minimal.json"),
+        dir.join("report.json"),
+    )
+    .expect("copy");
+    let (mut child, url) = spawn_show(&dir);
+    // Still the same JSON, now past the limit.
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("report.json"))
+        .expect("open");
+    let spaces = vec![b' '; 1 << 20];
+    for _ in 0..65 {
+        f.write_all(&spaces).expect("write");
+    }
+    drop(f);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let first = client.get(url.trim()).send().expect("token");
+    let landing = first.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let base = url.trim().split("/?").next().expect("base").to_string();
+    let page = client
+        .get(format!("{base}{landing}"))
+        .header("cookie", cookie.split(';').next().expect("pair"))
+        .send()
+        .expect("get");
+    let status = page.status();
+    let body = page.text().expect("body");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 413, "{body}");
+    assert!(body.contains("too big to show"), "{body}");
 }

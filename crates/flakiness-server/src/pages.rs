@@ -251,12 +251,15 @@ impl Project for ServerProject {
             return Ok(None);
         };
         let path = self.server.blob_path(&blob);
-        let bytes = std::fs::metadata(&path)
-            .and_then(|m| flakiness_validate::FileBytes::open(&path, m.len()))
-            .map_err(|source| WebError::Io {
-                path: path.clone(),
-                source,
-            })?;
+        let io = |source| WebError::Io {
+            path: path.clone(),
+            source,
+        };
+        let len = std::fs::metadata(&path).map_err(io)?.len();
+        if len > flakiness_web::PAGE_REPORT_MAX {
+            return Err(WebError::TooBig { bytes: len });
+        }
+        let bytes = flakiness_validate::FileBytes::open(&path, len).map_err(io)?;
         serde_json::from_slice(bytes.bytes())
             .map(Some)
             .map_err(|e| WebError::Report {

@@ -212,12 +212,7 @@ impl Project for FolderProject {
         let Some(run) = self.run(run) else {
             return Ok(None);
         };
-        load_report(&run.source)
-            .map(Some)
-            .map_err(|message| WebError::Report {
-                path: run.source.file(),
-                message,
-            })
+        load_report(&run.source).map(Some)
     }
 
     fn attachment(&self, run: &str, id: &str) -> Result<Option<AttachmentFile>, WebError> {
@@ -260,8 +255,20 @@ impl Project for FolderProject {
 }
 
 /// Reads a report of the folder into the model (already validated when it was ingested).
-fn load_report(source: &ReportSource) -> Result<Report, String> {
-    let bytes = read_bytes(source, &LoadLimits::default()).map_err(|e| e.reason)?;
+fn load_report(source: &ReportSource) -> Result<Report, WebError> {
+    let path = source.file();
+    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    if source.kind != SourceKind::JsonZst && bytes > crate::PAGE_REPORT_MAX {
+        return Err(WebError::TooBig { bytes });
+    }
+    read_report(source).map_err(|message| WebError::Report { path, message })
+}
+
+fn read_report(source: &ReportSource) -> Result<Report, String> {
+    let limits = LoadLimits {
+        max_report_bytes: crate::PAGE_REPORT_MAX,
+    };
+    let bytes = read_bytes(source, &limits).map_err(|e| e.reason)?;
     match source.kind {
         SourceKind::Junit => flakiness_analyze::check_junit(source, &bytes)
             .map(|l| l.report)

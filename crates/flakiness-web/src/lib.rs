@@ -61,9 +61,17 @@ pub enum WebError {
     Report { path: PathBuf, message: String },
     #[error(transparent)]
     Analyze(#[from] flakiness_analyze::AnalyzeError),
+    /// The report is past [`PAGE_REPORT_MAX`]: its page would hold its whole model in memory.
+    #[error("the report is {bytes} bytes, more than the {PAGE_REPORT_MAX} a page shows")]
+    TooBig { bytes: u64 },
     #[error("{0}")]
     Other(String),
 }
+
+/// Largest `report.json` a run page reads (64 MiB): a page holds the whole report in memory
+/// (several times its size), so bigger runs are listed, analysed and downloadable, but their
+/// page says so instead.
+pub const PAGE_REPORT_MAX: u64 = 64 << 20;
 
 /// Results of a run, counted per test and environment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

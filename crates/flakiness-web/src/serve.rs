@@ -86,6 +86,22 @@ fn missing(what: &str) -> Response {
 }
 
 fn failed(e: &WebError) -> Response {
+    if let WebError::TooBig { bytes } = e {
+        return page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            pages::layout(
+                "too big to show",
+                &[("/".into(), "projects".into())],
+                Assets::Linked,
+                maud::html! {
+                    h1 { "This run is too big to show" }
+                    p { "Its report is " (bytes >> 20) " MiB; run pages show reports up to "
+                        (crate::PAGE_REPORT_MAX >> 20) " MiB. Its tests are in the project's "
+                        "run list and flaky tests, and its report can be downloaded from the JSON API." }
+                },
+            ),
+        );
+    }
     page(
         StatusCode::INTERNAL_SERVER_ERROR,
         pages::layout(
