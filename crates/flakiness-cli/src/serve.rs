@@ -25,6 +25,11 @@ pub struct Args {
     /// request's Host header).
     #[arg(long, env = "FLAKINESS_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Require this token to read: the pages (open one with `?token=TOKEN` once; a cookie
+    /// keeps it) and the JSON API (`Authorization: Bearer TOKEN`). Uploads keep their own
+    /// tokens.
+    #[arg(long, env = "FLAKINESS_READ_TOKEN", hide_env_values = true)]
+    pub read_token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,7 +49,23 @@ pub enum TokenCommand {
     },
 }
 
+/// A read token goes into a cookie and a header: at least 16 characters of `A-Z a-z 0-9 - . _ ~
+/// + / =`.
+fn valid_read_token(t: &str) -> bool {
+    t.len() >= 16
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+}
+
 fn open(args: &Args) -> Result<Server, u8> {
+    if let Some(t) = args.read_token.as_deref().filter(|t| !t.is_empty()) {
+        if !valid_read_token(t) {
+            eprintln!(
+                "flakiness: --read-token: at least 16 characters of letters, digits and - . _ ~ + / ="
+            );
+            return Err(exit_codes::USAGE);
+        }
+    }
     if let Err(e) = std::fs::create_dir_all(&args.data) {
         eprintln!("flakiness: {}: {e}", args.data.display());
         return Err(exit_codes::IO);
@@ -53,6 +74,11 @@ fn open(args: &Args) -> Result<Server, u8> {
         data_dir: args.data.clone(),
         database_url: args.database_url.clone(),
         public_url: args.public_url.clone(),
+        read_token: args
+            .read_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .map(flakiness_server::ReadToken),
         ..ServerConfig::default()
     })
     .map_err(|e| {

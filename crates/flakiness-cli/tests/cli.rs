@@ -1202,3 +1202,24 @@ fn show_refuses_to_render_a_report_past_the_page_limit() {
     assert_eq!(status, 413, "{body}");
     assert!(body.contains("too big to show"), "{body}");
 }
+
+/// A read token that could not travel in a cookie or a header is refused before the server
+/// starts.
+#[test]
+fn serve_refuses_a_read_token_that_cannot_be_sent() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    for bad in ["short", "sixteen chars but; spaces"] {
+        let o = flakiness(&[
+            "serve",
+            "--data",
+            data.to_str().expect("utf-8"),
+            "--bind",
+            "127.0.0.1:0",
+            "--read-token",
+            bad,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--read-token"));
+    }
+}

@@ -23,12 +23,10 @@ use tower_http::timeout::TimeoutLayer;
 use crate::blobs::{self, BlobError, Encoding};
 use crate::{Server, ServerError, Target};
 
-pub(crate) fn router(server: Server) -> Router {
+/// The read side of the JSON API: projects, runs, a run's report, the analysis.
+pub(crate) fn read_router(server: Server) -> Router {
     let limits = server.inner.limits.clone();
-    let api = Router::new()
-        .route(START_PATH, post(start))
-        .route(ATTACHMENTS_PATH, post(attachments))
-        .route(FINISH_PATH, post(finish))
+    Router::new()
         .route("/api/projects", get(projects))
         .route("/api/projects/{org}/{project}/runs", get(runs))
         .route(
@@ -36,6 +34,20 @@ pub(crate) fn router(server: Server) -> Router {
             get(run_report),
         )
         .route("/api/projects/{org}/{project}/tests", get(tests))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        .with_state(server)
+}
+
+/// The upload protocol: its JSON endpoints and the presigned blob URLs.
+pub(crate) fn router(server: Server) -> Router {
+    let limits = server.inner.limits.clone();
+    let api = Router::new()
+        .route(START_PATH, post(start))
+        .route(ATTACHMENTS_PATH, post(attachments))
+        .route(FINISH_PATH, post(finish))
         .layer(DefaultBodyLimit::max(limits.max_json_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

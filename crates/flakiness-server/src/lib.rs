@@ -81,7 +81,21 @@ pub struct ServerConfig {
     /// The server's public URL (`https://flakiness.example.com`) for presigned URLs; without
     /// it they are built from the request's `Host` header (`http://{host}`).
     pub public_url: Option<String>,
+    /// When set, the pages and the read side of the JSON API need this token: a
+    /// `Authorization: Bearer` header, or a browser's cookie, set by opening any page with
+    /// `?token=TOKEN`. Uploads keep their own tokens.
+    pub read_token: Option<ReadToken>,
     pub limits: Limits,
+}
+
+/// The token of the read side (see [`ServerConfig::read_token`]); never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReadToken(pub String);
+
+impl std::fmt::Debug for ReadToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadToken(***)")
+    }
 }
 
 /// Errors of [`Server`]'s setup and administration.
@@ -120,6 +134,7 @@ pub(crate) struct Inner {
     pub(crate) db_path: PathBuf,
     pub(crate) public_url: Option<String>,
     pub(crate) limits: Limits,
+    read_token: Option<ReadToken>,
     secret: [u8; 32],
     db: Mutex<Connection>,
     /// Always `Some` but while the server is dropped.
@@ -400,6 +415,7 @@ impl Server {
                     .public_url
                     .map(|u| u.trim_end_matches('/').to_string()),
                 limits: config.limits,
+                read_token: config.read_token,
                 secret,
                 db: Mutex::new(conn),
                 history: Mutex::new(Some(history)),
@@ -411,9 +427,15 @@ impl Server {
     }
 
     /// The HTTP routes of the server: the upload protocol, the JSON API and the pages
-    /// ([`flakiness_web::router`]).
+    /// ([`flakiness_web::router`]); the last two behind the read token when there is one.
     pub fn router(&self) -> axum::Router {
-        http::router(self.clone()).merge(flakiness_web::router(Arc::new(self.clone())))
+        let reads =
+            http::read_router(self.clone()).merge(flakiness_web::router(Arc::new(self.clone())));
+        let reads = match &self.inner.read_token {
+            Some(ReadToken(token)) => flakiness_web::gated(reads, token.clone(), "/".into()),
+            None => reads,
+        };
+        http::router(self.clone()).merge(reads)
     }
 
     /// The data directory.

@@ -166,3 +166,82 @@ fn path_of(url: &str) -> String {
     let after = url.split_once("://").map_or(url, |(_, rest)| rest);
     after[after.find('/').unwrap_or(after.len())..].to_string()
 }
+
+/// With a read token, the pages and the read API need it (a cookie set by `?token=`, or a
+/// bearer header); uploads do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_token_guards_the_pages_and_the_read_api() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let read = "read-token-0123456789abcdef";
+    let (_server, base, token) = common::serve(flakiness_server::ServerConfig {
+        data_dir: dir.path().join("data"),
+        read_token: Some(flakiness_server::ReadToken(read.into())),
+        ..flakiness_server::ServerConfig::default()
+    })
+    .await;
+    let running = common::Running {
+        _dir: tempfile::tempdir().expect("tmp"),
+        _db: None,
+        server: _server,
+        base: base.clone(),
+        token,
+    };
+    // Uploads need no read token.
+    let web = common::upload_dir(
+        &running,
+        &repo().join("testdata/reports/valid/playwright-full"),
+    )
+    .await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let run = path_of(&web);
+    for path in [
+        "/",
+        "/acme/web",
+        run.as_str(),
+        "/api/projects",
+        "/static/site.css",
+    ] {
+        let r = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 403, "{path} without the token");
+        let r = client
+            .get(format!("{base}{path}"))
+            .bearer_auth("wrong-token-0123456789")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 403, "{path} with a wrong token");
+        let r = client
+            .get(format!("{base}{path}"))
+            .bearer_auth(read)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200, "{path} with the token");
+    }
+    let r = client
+        .get(format!("{base}{run}?token={read}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], run.as_str());
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_string();
+    let r = client
+        .get(format!("{base}{run}"))
+        .header("cookie", cookie.split(';').next().expect("pair"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.expect("html").contains("class=\"tree\""));
+}

@@ -369,7 +369,8 @@ pub const SHOW_COOKIE: &str = "flakiness_show";
 
 /// `router` behind a token (`flakiness show`): a request with `?token=TOKEN` gets the token
 /// as an HTTP-only, same-site cookie and is sent on to the same page without it (`landing`
-/// for `/`); every other request needs that cookie (compared in constant time), or gets 403.
+/// for `/`); every other request needs that cookie or an `Authorization: Bearer TOKEN` header
+/// (compared in constant time), or gets 403.
 pub fn gated(router: Router, token: String, landing: String) -> Router {
     let token = Arc::new(token);
     router.layer(axum::middleware::from_fn(
@@ -419,11 +420,17 @@ pub fn gated(router: Router, token: String, landing: String) -> Router {
                     .flat_map(|v| v.split(';'))
                     .filter_map(|kv| kv.trim().strip_prefix(SHOW_COOKIE)?.strip_prefix('='))
                     .any(|v| same(v, &token));
-                if cookie_ok {
+                let bearer_ok = req
+                    .headers()
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .is_some_and(|v| same(v.trim(), &token));
+                if cookie_ok || bearer_ok {
                     next.run(req).await
                 } else {
                     let mut r = Response::new(Body::from(
-                        "forbidden: open the URL that `flakiness show` printed\n",
+                        "forbidden: open a page with ?token=TOKEN, or send Authorization: Bearer TOKEN\n",
                     ));
                     *r.status_mut() = StatusCode::FORBIDDEN;
                     r
