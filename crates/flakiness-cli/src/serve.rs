@@ -47,6 +47,14 @@ pub enum TokenCommand {
         #[arg(long)]
         project: String,
     },
+    /// List the access tokens: id, project, creation time (the tokens themselves are not kept).
+    List,
+    /// Revoke an access token by its id (as `token list` shows it, or a unique prefix of 4 or
+    /// more hex digits): it starts no upload any more.
+    Revoke {
+        /// The token's id.
+        id: String,
+    },
 }
 
 /// A read token goes into a cookie and a header: at least 16 characters of `A-Z a-z 0-9 - . _ ~
@@ -103,6 +111,42 @@ pub fn run(args: Args) -> u8 {
                 Err(e) => {
                     eprintln!("flakiness: {e}");
                     exit_codes::USAGE
+                }
+            };
+        }
+        Some(ServeCommand::Token(TokenCommand::List)) => {
+            return match server.tokens() {
+                Ok(list) => {
+                    for t in list {
+                        println!(
+                            "{}  {}  {}",
+                            t.id,
+                            t.project,
+                            flakiness_web::pages::when(t.created_ms)
+                        );
+                    }
+                    exit_codes::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("flakiness: {e}");
+                    exit_codes::STORE
+                }
+            };
+        }
+        Some(ServeCommand::Token(TokenCommand::Revoke { id })) => {
+            return match server.revoke_token(id) {
+                Ok(t) => {
+                    eprintln!("flakiness: revoked {} of {}", t.id, t.project);
+                    exit_codes::SUCCESS
+                }
+                Err(e @ flakiness_server::ServerError::NoSuchToken(_))
+                | Err(e @ flakiness_server::ServerError::AmbiguousToken(..)) => {
+                    eprintln!("flakiness: {e}");
+                    exit_codes::USAGE
+                }
+                Err(e) => {
+                    eprintln!("flakiness: {e}");
+                    exit_codes::STORE
                 }
             };
         }

@@ -1223,3 +1223,45 @@ fn serve_refuses_a_read_token_that_cannot_be_sent() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("--read-token"));
     }
 }
+
+/// `serve token list` shows ids, never tokens; `serve token revoke ID` removes one.
+#[test]
+fn serve_tokens_are_listed_and_revoked() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    let token = |project: &str| {
+        let o = flakiness(&[
+            "serve",
+            "--data",
+            data,
+            "token",
+            "create",
+            "--project",
+            project,
+        ]);
+        assert_eq!(o.status.code(), Some(0));
+        stdout(&o).trim().to_string()
+    };
+    let (a, b) = (token("acme/web"), token("acme/api"));
+    let list = || stdout(&flakiness(&["serve", "--data", data, "token", "list"]));
+    let listed = list();
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(
+        !listed.contains(&a) && !listed.contains(&b),
+        "tokens never shown"
+    );
+    let web = listed
+        .lines()
+        .find(|l| l.contains("acme/web"))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("acme/web's id")
+        .to_string();
+    let o = flakiness(&["serve", "--data", data, "token", "revoke", &web]);
+    assert_eq!(o.status.code(), Some(0));
+    let left = list();
+    assert_eq!(left.lines().count(), 1, "{left}");
+    assert!(left.contains("acme/api"));
+    let o = flakiness(&["serve", "--data", data, "token", "revoke", &web]);
+    assert_eq!(o.status.code(), Some(2), "already revoked");
+}

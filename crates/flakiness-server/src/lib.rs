@@ -88,6 +88,20 @@ pub struct ServerConfig {
     pub limits: Limits,
 }
 
+/// Hex digits of a token's hash that make its id.
+const TOKEN_ID_LEN: usize = 12;
+
+/// An access token, as [`Server::tokens`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    /// The first 12 hex digits of the token's SHA-256: how `token revoke` names it.
+    pub id: String,
+    /// `org/project`.
+    pub project: String,
+    /// When it was created (Unix ms).
+    pub created_ms: i64,
+}
+
 /// The token of the read side (see [`ServerConfig::read_token`]); never shown by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ReadToken(pub String);
@@ -122,6 +136,10 @@ pub enum ServerError {
     Validator(String),
     #[error("{0:?}: a project is `org/project`, each of letters, digits, `.`, `_` and `-`")]
     BadProject(String),
+    #[error("no access token has an id starting with {0:?}")]
+    NoSuchToken(String),
+    #[error("{0:?} names {1} access tokens: give more of the id")]
+    AmbiguousToken(String, usize),
     #[error("invalid public URL {0:?}: expected http:// or https://")]
     BadPublicUrl(String),
 }
@@ -483,6 +501,57 @@ impl Server {
         )
         .map_err(&err)?;
         Ok(token)
+    }
+
+    /// The access tokens, by project then age: their ids (the first 12 hex digits of their
+    /// hash: the token itself is not kept), `org/project` and creation time (Unix ms).
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>, ServerError> {
+        let db = self.db();
+        let err = self.meta_err();
+        let mut stmt = db
+            .prepare(
+                "SELECT t.hash, p.org, p.project, t.created_ms FROM tokens t
+                 JOIN projects p ON p.id = t.project_id
+                 ORDER BY p.org, p.project, t.created_ms, t.hash",
+            )
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let hash: String = r.get(0)?;
+                Ok(TokenInfo {
+                    id: hash.chars().take(TOKEN_ID_LEN).collect(),
+                    project: format!("{}/{}", r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    created_ms: r.get(3)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// Revokes the access token whose id (see [`tokens`](Self::tokens)) starts with
+    /// `id_prefix` (at least 4 hex digits, naming one token): it starts no upload any more.
+    /// Uploads it already started keep their own upload tokens until they finish or expire.
+    pub fn revoke_token(&self, id_prefix: &str) -> Result<TokenInfo, ServerError> {
+        let prefix = id_prefix.trim().to_ascii_lowercase();
+        let matching: Vec<TokenInfo> = self
+            .tokens()?
+            .into_iter()
+            .filter(|t| prefix.len() >= 4 && t.id.starts_with(&prefix))
+            .collect();
+        let [found] = matching.as_slice() else {
+            return Err(if matching.is_empty() {
+                ServerError::NoSuchToken(id_prefix.into())
+            } else {
+                ServerError::AmbiguousToken(id_prefix.into(), matching.len())
+            });
+        };
+        let db = self.db();
+        db.execute(
+            "DELETE FROM tokens WHERE substr(hash, 1, ?1) = ?2",
+            params![TOKEN_ID_LEN as i64, found.id],
+        )
+        .map_err(self.meta_err())?;
+        Ok(found.clone())
     }
 
     /// The signature of a presigned URL (hex HMAC-SHA-256).

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{get_json, start, stores, Running};
+use common::{get_json, sha256_hex, start, stores, Running};
 use flakiness_upload::{upload, Encoding, Secret, UploadOptions};
 
 fn repo() -> PathBuf {
@@ -37,14 +37,6 @@ fn attachment_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     out.sort();
     out
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -719,3 +719,39 @@ async fn projects_see_only_their_runs_and_public_url_is_used() {
     })
     .is_err());
 }
+
+/// Access tokens are listed by id (their hash's first digits, never the token) and revoked by
+/// a unique prefix of it: a revoked token starts no upload; others still do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_listed_and_revoked() {
+    let env = spawn(Limits::default()).await;
+    let other = env.server.create_token("acme/web").expect("second token");
+    let list = env.server.tokens().expect("list");
+    assert_eq!(list.len(), 2);
+    for t in &list {
+        assert_eq!(t.id.len(), 12);
+        assert!(t.id.bytes().all(|b| b.is_ascii_hexdigit()), "{}", t.id);
+        assert_eq!(t.project, "acme/web");
+        assert!(!env.token.contains(&t.id) && !other.contains(&t.id));
+        assert!(t.created_ms > 0);
+    }
+    let first = common::sha256_hex(env.token.as_bytes());
+    let start = |token: String| {
+        let req = env
+            .http
+            .post(format!("{}/api/upload/start", env.base))
+            .bearer_auth(token)
+            .json(&json!({"orgSlug": "acme", "projectSlug": "web"}));
+        async move { req.send().await.expect("start").status() }
+    };
+    assert_eq!(start(env.token.clone()).await, StatusCode::OK);
+    let revoked = env.server.revoke_token(&first[..6]).expect("revoke");
+    assert_eq!(revoked.id, first[..12]);
+    assert_eq!(start(env.token.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(start(other.clone()).await, StatusCode::OK);
+    assert_eq!(env.server.tokens().expect("list").len(), 1);
+    for bad in ["abc", "zzzzzz", &first[..8]] {
+        let e = env.server.revoke_token(bad).expect_err(bad);
+        assert!(e.to_string().contains("no access token"), "{e}");
+    }
+}

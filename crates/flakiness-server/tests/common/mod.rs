@@ -177,3 +177,12 @@ pub async fn seed(r: &Running, tmp: &Path, runs: usize) -> (String, String) {
     .await;
     (hostile_url, full)
 }
+
+/// Hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
