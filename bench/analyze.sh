@@ -24,6 +24,11 @@
 #   scale     cold ingest + analysis of scale/reports into a new SQLite store; analysis after one
 #             new run (a copy of the cold store, then `analyze scale/reports scale/extra`); and the
 #             cold time for the first 500 and 1,000 runs (cost per run, to see it is linear)
+#   versus    ours against BASELINE (another flakiness binary: the previous version, built from an
+#             older commit), alternating the two run by run on this shared, noisy machine: the
+#             scale history cold and after one new run, and the shared generator's history
+#             (../shared/bench/gen_history.py --format junit-dir, 2,000 JUnit files x 500 tests)
+#             cold; medians, and ours / baseline. Not part of `all`.
 #   postgres  the cold and one-new-run cases on PostgreSQL, when FLAKINESS_BENCH_DATABASE_URL names
 #             a server and a role that can create databases (e.g. the URL `.ci/postgres.sh` prints);
 #             each run gets a database of its own (the incremental case a copy of the cold one,
@@ -49,9 +54,9 @@ RUNS_PG=${RUNS_PG:-1}
 WHAT=${1:-all}
 
 case "$WHAT" in
-compare | scale | postgres | all) ;;
+compare | scale | postgres | versus | all) ;;
 *)
-    echo "$PROG: unknown part '$WHAT': compare, scale, postgres or all" >&2
+    echo "$PROG: unknown part '$WHAT': compare, scale, postgres, versus or all" >&2
     exit 2
     ;;
 esac
@@ -169,6 +174,77 @@ scale() {
         "$FLAKINESS" analyze "$OUT/scale/reports" "$OUT/scale/extra" --db "$TMP/inc.db" --format json
 }
 
+# shared_history: $OUT/shared-history, the shared generator's 2,000 JUnit files (when
+# ../shared/bench is there).
+shared_history() {
+    local gen=../shared/bench/gen_history.py
+    if [ ! -d "$OUT/shared-history" ] && [ -f "$gen" ]; then
+        echo "$PROG: generating $OUT/shared-history with $gen" >&2
+        python3 "$gen" --format junit-dir --out "$OUT/shared-history.tmp" >&2 &&
+            mv "$OUT/shared-history.tmp" "$OUT/shared-history"
+    fi
+    [ -d "$OUT/shared-history" ]
+}
+
+# alternate LABEL SETUP ARGS...: `flakiness analyze ARGS` with $BASELINE then with ours, RUNS
+# times each after one unmeasured round, alternating; a row with both medians and the ratio.
+# SETUP runs before every command, with $DB naming the store to use.
+alternate() {
+    local label=$1 setup=$2 r bin which
+    shift 2
+    local -A walls=() rss=()
+    for ((r = 0; r <= RUNS; r++)); do
+        for which in base ours; do
+            bin=$FLAKINESS
+            [ "$which" = base ] && bin=$BASELINE
+            DB=$TMP/$which.db
+            eval "$setup" || { echo "| $label | setup failed | | |"; return 1; }
+            if ! /usr/bin/time -o "$TMP/time" -f '%e %M' "$bin" analyze "$@" --db "$DB" --format json \
+                >"$TMP/stdout" 2>"$TMP/stderr"; then
+                echo "| $label | $which failed: $(tail -n 1 "$TMP/stderr") | | |"
+                return 1
+            fi
+            if [ "$r" -gt 0 ]; then
+                walls[$which]+="$(awk 'END { print $1 }' "$TMP/time") "
+                rss[$which]+="$(awk 'END { print $2 }' "$TMP/time") "
+            fi
+        done
+    done
+    local bw ow br or
+    bw=$(tr ' ' '\n' <<<"${walls[base]}" | grep . | median)
+    ow=$(tr ' ' '\n' <<<"${walls[ours]}" | grep . | median)
+    br=$(tr ' ' '\n' <<<"${rss[base]}" | grep . | median | awk '{ printf "%.0f", $1 / 1024 }')
+    or=$(tr ' ' '\n' <<<"${rss[ours]}" | grep . | median | awk '{ printf "%.0f", $1 / 1024 }')
+    echo "| $label | $bw s, $br MB | $ow s, $or MB | $(ratio "$ow" "$bw") |"
+}
+
+versus() {
+    if [ ! -x "${BASELINE:-}" ]; then
+        echo "$PROG: versus needs BASELINE=/path/to/another/flakiness" >&2
+        return 1
+    fi
+    scale_history
+    echo
+    echo "### ours against $BASELINE, alternating (medians of $RUNS)"
+    echo
+    echo "| case | baseline | ours | ours / baseline |"
+    echo "|---|---:|---:|---:|"
+    alternate "scale: cold, 2,000 runs" 'rm -f "$DB"*' "$OUT/scale/reports"
+    # The incremental case starts from a cold store of each binary's own.
+    local which
+    for which in base ours; do
+        local bin=$FLAKINESS
+        [ "$which" = base ] && bin=$BASELINE
+        rm -f "$TMP/$which-cold.db"*
+        "$bin" analyze "$OUT/scale/reports" --db "$TMP/$which-cold.db" --format json >/dev/null 2>&1
+    done
+    alternate "scale: one new run (2,001 reports, 1 new)" \
+        'rm -f "$DB"*; cp "${DB%.db}-cold.db" "$DB"' "$OUT/scale/reports" "$OUT/scale/extra"
+    if shared_history; then
+        alternate "shared gen_history.py: 2,000 JUnit files, cold" 'rm -f "$DB"*' "$OUT/shared-history"
+    fi
+}
+
 postgres() {
     local admin=${FLAKINESS_BENCH_DATABASE_URL:-}
     if [ -z "$admin" ]; then
@@ -199,6 +275,7 @@ case "$WHAT" in
 compare) compare ;;
 scale) scale ;;
 postgres) postgres ;;
+versus) versus ;;
 all)
     compare
     scale

@@ -1,15 +1,19 @@
-//! The store into decisions: per test and environment, the signals of spec/analyze.md §5 and
-//! a classification (`flaky`, `broken`, `stable`, `skipped`) with a score, a confidence and
-//! the evidence; runs where much fails at once with one error (incidents); failure patterns.
+//! The store into decisions, per test and environment (spec/analyze.md §5–§8):
+//!
+//! 1. every failure gets a signature and, when it names one, an infrastructure cause;
+//! 2. **incidents** are found per run *and environment*: one error shared by many of the tests
+//!    that ran there (many in number and in share);
+//! 3. each failed result is **attributed**: to an incident, to a cancelled run (interrupted
+//!    attempts), to a regression that was later fixed, or to the test itself;
+//! 4. the test is **classified** on its own failures alone, in a recent window, and the
+//!    evidence says what the call rests on and what was set aside.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use flakiness_store::{
-    FailureKind, HistoryStore, Outcome, ResultRow, RunInfo, RunTotals, StoreError, TestKey,
-};
+use flakiness_store::{FailureKind, HistoryStore, Outcome, ResultRow, StoreError, TestKey};
 use serde::{Deserialize, Serialize};
 
-use crate::signature::signature;
+use crate::signature::{infra_class, says_something, signature};
 
 /// The knobs of [`analyze`], with their defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,21 +23,35 @@ pub struct AnalysisOptions {
     /// Weight lost per step back in the weighted flip rate: the newest transition weighs 1,
     /// the one before `1 - decay`, and so on.
     pub decay: f64,
-    /// Latest runs that must all fail for a test to be `broken`.
+    /// Latest results of a test (its own: outside incidents, cancellations and fixed
+    /// regressions) in which evidence of flakiness counts: older flakes are not held against
+    /// it.
+    pub evidence_window: usize,
+    /// Latest runs that must all fail for a test to be `broken`...
     pub broken_streak: usize,
+    /// ...and the odds of such a streak at the test's own flake rate must be at most this.
+    pub broken_odds: f64,
     /// Latest runs of the history that make the recent window of new failures.
     pub recent_window: usize,
     /// Runs before the recent window that make the prior window.
     pub prior_window: usize,
-    /// Share of the tests that ran which must fail for a run to be an incident...
+    /// Share of the tests that ran in a run and environment which must fail with one error for
+    /// an incident...
     pub incident_share: f64,
-    /// ...with at least this many failing tests...
-    pub incident_min_failures: u64,
-    /// ...and one error signature shared by at least this share of them.
-    pub incident_signature_share: f64,
+    /// ...and at least this many of them.
+    pub incident_min_tests: usize,
+    /// Failures with one signature in a block of the test's runs that make a regression (when
+    /// the test passed after it)...
+    pub regression_min_failures: usize,
+    /// ...where at least this share of the block's runs failed with it.
+    pub regression_density: f64,
     /// Isolated failures (a failed run between two passing ones, on other commits) that make a
     /// test flaky without stronger evidence.
     pub isolated_min: usize,
+    /// Lowest score of a flaky test: below it, the evidence is too thin to call.
+    pub min_flaky_score: f64,
+    /// Below this many runs of its own, a test is `not-enough-data` (unless broken).
+    pub min_runs: usize,
     /// Example errors kept per flaky or broken test.
     pub examples: usize,
     /// Latest runs shown in each test's history strip.
@@ -45,13 +63,18 @@ impl Default for AnalysisOptions {
         AnalysisOptions {
             window: 50,
             decay: 0.1,
+            evidence_window: 300,
             broken_streak: 3,
+            broken_odds: 1e-3,
             recent_window: 10,
             prior_window: 50,
-            incident_share: 0.3,
-            incident_min_failures: 10,
-            incident_signature_share: 0.5,
+            incident_share: 0.1,
+            incident_min_tests: 5,
+            regression_min_failures: 3,
+            regression_density: 0.75,
             isolated_min: 2,
+            min_flaky_score: 0.005,
+            min_runs: 1,
             examples: 3,
             strip_runs: 60,
         }
@@ -60,14 +83,16 @@ impl Default for AnalysisOptions {
 
 /// What a test is, in one environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Classification {
     /// Passes and fails on the same code.
     Flaky,
-    /// Fails every time in the latest runs.
+    /// Fails every time in the latest runs, more than its flake rate explains.
     Broken,
     /// Neither.
     Stable,
+    /// Fewer runs of its own than `min_runs`: no call either way.
+    NotEnoughData,
     /// Never ran.
     Skipped,
 }
@@ -78,6 +103,7 @@ impl Classification {
             Classification::Flaky => "flaky",
             Classification::Broken => "broken",
             Classification::Stable => "stable",
+            Classification::NotEnoughData => "not-enough-data",
             Classification::Skipped => "skipped",
         }
     }
@@ -93,30 +119,68 @@ pub struct BrokenSince {
     pub runs: usize,
 }
 
-/// The signals behind a classification.
+/// A block of failures with one signature that ended with a fix: set aside.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FixedRegression {
+    pub signature: String,
+    /// Failed runs in the block.
+    pub failures: usize,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// The commit of the first run that passed after it.
+    pub fixed_commit: String,
+}
+
+/// The signals behind a classification. Counts are of the test's own results (outside
+/// incidents, cancelled runs and fixed regressions) in its evidence window unless said.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
     /// Runs with a result for the test (skipped ones included).
     pub runs: usize,
-    /// Runs where it ran, outside incidents.
+    /// Its own results in the evidence window: the runs the call rests on.
     pub ran: usize,
-    /// Runs where it failed (no attempt passed), outside incidents.
+    /// Of them, runs where no attempt passed.
     pub failed_runs: usize,
-    /// Runs where a failed attempt and a passed one happened (retry flakes), outside incidents.
+    /// Of them, runs where a failed attempt and a passed one happened (retry flakes).
     pub retry_flakes: usize,
-    /// Commits on which it both passed and failed in different runs, outside incidents.
+    /// Commits on which it both passed and failed in different runs.
     pub same_commit_flips: usize,
-    /// Failed runs between two passing ones, outside incidents.
+    /// Failed runs between two passing ones.
     pub isolated_failures: usize,
-    /// Its runs in incidents (left out of everything above).
+    /// Evidence of flakiness: retry flakes + same-commit flips + isolated failures / 2 (these
+    /// only from `isolated_min` on).
+    pub strength: f64,
+    /// Its evidence is one signal whose error other tests failed with too: not enough.
+    pub weak_signal: bool,
+    /// Its own failures older than the evidence window (not counted).
+    pub older_failures: usize,
+    /// Its results in incidents (set aside).
     pub incident_runs: usize,
+    /// Distinct incidents that touched it.
+    pub incident_count: usize,
+    /// Failed results whose error is a cause of incidents (`connection refused`…) without an
+    /// incident in that run: set aside too.
+    pub infra_failures: usize,
+    /// Its results in cancelled runs (only interrupted attempts failed): set aside.
+    pub cancelled_runs: usize,
+    /// Regressions that ended with a fix: their failures are set aside.
+    pub fixed_regressions: Vec<FixedRegression>,
     /// Transitions between pass and fail over the latest `window` runs, per transition slot.
     pub flip_rate: f64,
     /// The same, recent transitions weighing more.
     pub weighted_flip_rate: f64,
     /// Failed runs per run that ran.
     pub failure_rate: f64,
+    /// Its rate of failed runs before its trailing streak of failures (the flake rate the
+    /// streak is weighed against).
+    pub flake_rate: f64,
+    /// Consecutive failed runs up to the latest (own results).
+    pub failure_streak: usize,
+    /// The odds of that streak at its flake rate (`flake_rate ^ failure_streak`), when the
+    /// streak is at least `broken_streak` long.
+    pub streak_odds: Option<f64>,
     /// Failing in the recent window, never in the prior one (where it ran).
     pub new_failure: bool,
     /// Kinds of its failures in the recent window, when a new failure.
@@ -129,8 +193,14 @@ pub struct Evidence {
     /// Start of the latest run showing nondeterminism: a retry flake, a failure on a commit
     /// it also passed on, or an isolated failure.
     pub last_flake_ms: Option<i64>,
-    /// Latest consecutive runs that passed at the first attempt (outside incidents).
+    /// Latest consecutive runs that passed at the first attempt (own results).
     pub clean_streak: usize,
+    /// The most frequent error of the incidents that touched it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_signature: Option<String>,
+    /// The most frequent error of its set-aside infrastructure failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infra_signature: Option<String>,
 }
 
 /// One error signature and how often it was seen.
@@ -138,6 +208,17 @@ pub struct Evidence {
 pub struct SignatureCount {
     pub signature: String,
     pub count: usize,
+}
+
+/// An incident that touched a test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestIncident {
+    /// Its index in [`Analysis::incidents`].
+    pub incident: usize,
+    pub start_ms: i64,
+    /// Whether a retry of the test passed in it (a transient incident).
+    pub retry_passed: bool,
 }
 
 /// The analysis of one test in one environment.
@@ -149,18 +230,22 @@ pub struct TestAnalysis {
     pub title_path: Vec<String>,
     pub environment: String,
     pub classification: Classification,
-    /// How flaky (flip and retry evidence, 0 to 1) or how broken (recent failure rate).
+    /// How flaky (flip and retry evidence, 0 to 1) or how broken (1).
     pub score: f64,
     /// How sure the classification is (0 to 1), from the amount of evidence.
     pub confidence: f64,
+    /// Why, in words: what the call rests on and what was set aside.
+    pub why: String,
     pub evidence: Evidence,
+    /// The incidents that touched it, oldest first.
+    pub incidents: Vec<TestIncident>,
     /// Its error signatures outside incidents, most frequent first (up to 5).
     pub signatures: Vec<SignatureCount>,
     /// Example error messages (flaky and broken tests).
     pub examples: Vec<String>,
     /// Its result in each of the latest `strip_runs` runs of the history, oldest first:
-    /// `P` passed, `F` failed, `K` flaky (retry flake), `S` skipped, `I` in an incident, `.`
-    /// no result.
+    /// `P` passed, `F` failed, `K` flaky (retry flake), `S` skipped, `I` in an incident, `C`
+    /// cancelled, `R` failed in a regression fixed later, `.` no result.
     pub history: String,
     #[serde(skip)]
     pub test_id: i64,
@@ -169,6 +254,45 @@ pub struct TestAnalysis {
 /// The first 12 characters of a commit id, for display.
 pub fn short_commit(commit: &str) -> String {
     commit.chars().take(12).collect()
+}
+
+/// A signature cut to about 60 characters for a sentence: its start and end around `…`.
+fn abbreviate(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= 60 {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(28).collect();
+    let tail: String = s.chars().skip(n - 28).collect();
+    format!("{} … {}", head.trim_end(), tail.trim_start())
+}
+
+/// `1 in 16`, `1 in 310,000`: the odds `p` as one chance in a rounded number.
+fn one_in(p: f64) -> String {
+    if p <= 0.0 {
+        return "none".into();
+    }
+    let n = 1.0 / p;
+    if !n.is_finite() || n >= 1e12 {
+        return "less than 1 in a trillion".into();
+    }
+    // Two significant digits.
+    let digits = n.log10().floor() as i32;
+    let unit = 10f64.powi((digits - 1).max(0));
+    let rounded = ((n / unit).round() * unit) as u64;
+    let s = rounded.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("1 in {out}")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 impl TestAnalysis {
@@ -183,41 +307,148 @@ impl TestAnalysis {
         parts.join(" › ")
     }
 
-    /// One line of evidence.
+    /// The evidence in one line: what the call rests on, then what was set aside.
     pub fn evidence_line(&self) -> String {
-        let t = self;
-        let e = &t.evidence;
-        match t.classification {
-            Classification::Broken => match &e.broken_since {
-                Some(b) if b.commit_id.is_empty() => {
-                    format!("failing for the last {} runs", b.runs)
-                }
-                Some(b) => format!(
-                    "failing for the last {} runs, since commit {}",
-                    b.runs,
-                    short_commit(&b.commit_id)
-                ),
-                None => String::new(),
-            },
-            Classification::Flaky => {
+        self.why.clone()
+    }
+
+    /// What was set aside, as a clause (empty when nothing was).
+    pub fn set_aside_line(&self) -> String {
+        let e = &self.evidence;
+        let mut parts = Vec::new();
+        if e.incident_runs > 0 {
+            let sig = e
+                .incident_signature
+                .as_deref()
+                .map(|s| format!(": `{}`", abbreviate(s)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} in {} set aside{sig}",
+                plural(e.incident_runs, "failure", "failures"),
+                plural(e.incident_count, "incident", "incidents"),
+            ));
+        }
+        if e.infra_failures > 0 {
+            let sig = e
+                .infra_signature
+                .as_deref()
+                .map(|s| format!(" (`{}`)", abbreviate(s)))
+                .unwrap_or_default();
+            parts.push(format!(
+                "{} with an incident's error set aside{sig}",
+                plural(e.infra_failures, "failure", "failures"),
+            ));
+        }
+        if e.cancelled_runs > 0 {
+            parts.push(format!(
+                "{} set aside",
+                plural(e.cancelled_runs, "cancelled run", "cancelled runs")
+            ));
+        }
+        for r in &e.fixed_regressions {
+            let fixed = if r.fixed_commit.is_empty() {
+                String::new()
+            } else {
+                format!(" at commit {}", short_commit(&r.fixed_commit))
+            };
+            parts.push(format!(
+                "{} of a regression fixed{fixed} set aside (`{}`)",
+                plural(r.failures, "failure", "failures"),
+                abbreviate(&r.signature)
+            ));
+        }
+        if e.older_failures > 0 {
+            parts.push(format!(
+                "{} older than its last {} runs not counted",
+                plural(e.older_failures, "failure", "failures"),
+                e.ran
+            ));
+        }
+        parts.join("; ")
+    }
+
+    /// What the call rests on, as a clause.
+    fn rests_on(&self, opts_broken_streak: usize) -> String {
+        let e = &self.evidence;
+        match self.classification {
+            Classification::Skipped => "never ran".into(),
+            Classification::NotEnoughData => format!(
+                "{} of its own: not enough to call",
+                plural(e.ran, "run", "runs")
+            ),
+            Classification::Broken => {
+                let since = match &e.broken_since {
+                    Some(b) if !b.commit_id.is_empty() => {
+                        format!(" since commit {}", short_commit(&b.commit_id))
+                    }
+                    _ => String::new(),
+                };
+                let odds = if e.ran == e.failure_streak {
+                    "it never passed".to_string()
+                } else if e.flake_rate == 0.0 {
+                    format!(
+                        "it had not failed in its {} before",
+                        plural(e.ran - e.failure_streak, "run", "runs")
+                    )
+                } else {
+                    format!(
+                        "at its flake rate of {:.2} that has odds of {}",
+                        e.flake_rate,
+                        one_in(e.streak_odds.unwrap_or(0.0))
+                    )
+                };
+                format!("{} failures in a row{since}; {odds}", e.failure_streak)
+            }
+            Classification::Flaky | Classification::Stable => {
                 let mut parts = Vec::new();
                 if e.retry_flakes > 0 {
-                    parts.push(format!("{} retry flake(s)", e.retry_flakes));
+                    parts.push(plural(e.retry_flakes, "retry flake", "retry flakes"));
                 }
                 if e.same_commit_flips > 0 {
-                    parts.push(format!("{} same-commit flip(s)", e.same_commit_flips));
+                    parts.push(plural(
+                        e.same_commit_flips,
+                        "same-commit flip",
+                        "same-commit flips",
+                    ));
                 }
                 if e.isolated_failures > 0 {
-                    parts.push(format!("{} isolated failure(s)", e.isolated_failures));
+                    parts.push(plural(
+                        e.isolated_failures,
+                        "isolated failure",
+                        "isolated failures",
+                    ));
                 }
-                parts.push(format!(
-                    "{} failed of {} runs, flip rate {:.2}",
-                    e.failed_runs, e.ran, e.flip_rate
-                ));
-                parts.join(", ")
-            }
-            Classification::Stable | Classification::Skipped => {
-                format!("{} failed of {} runs", e.failed_runs, e.ran)
+                let mut s = if parts.is_empty() {
+                    format!("{} failed of its last {} runs", e.failed_runs, e.ran)
+                } else {
+                    format!(
+                        "{} in its last {} runs ({} failed, flip rate {:.2})",
+                        parts.join(", "),
+                        e.ran,
+                        e.failed_runs,
+                        e.flip_rate
+                    )
+                };
+                if self.classification == Classification::Stable && e.strength > 0.0 {
+                    s.push_str(if e.strength < 1.0 {
+                        ": too little to call it flaky"
+                    } else if e.weak_signal {
+                        ": one signal, with an error other tests had too: not enough to call it flaky"
+                    } else {
+                        ": its flake rate is too low to call it flaky"
+                    });
+                }
+                if let (Some(odds), true) = (e.streak_odds, e.broken_since.is_none()) {
+                    if e.failure_streak >= opts_broken_streak {
+                        s.push_str(&format!(
+                            "; its last {} runs failed, which its flake rate of {:.2} explains (odds {})",
+                            e.failure_streak,
+                            e.flake_rate,
+                            one_in(odds)
+                        ));
+                    }
+                }
+                s
             }
         }
     }
@@ -231,15 +462,22 @@ impl Analysis {
 
     /// `N runs, N tests × environments: N flaky, N broken, N stable, N skipped; N incident(s)`.
     pub fn counts_line(&self) -> String {
+        let thin = self.count(Classification::NotEnoughData);
         format!(
-            "{} runs, {} tests × environments: {} flaky, {} broken, {} stable, {} skipped; {} incident(s)",
+            "{} runs, {} tests × environments: {} flaky, {} broken, {} stable, {}{} skipped; {} incident(s), {} cancelled run(s)",
             self.runs,
             self.tests.len(),
             self.count(Classification::Flaky),
             self.count(Classification::Broken),
             self.count(Classification::Stable),
+            if thin > 0 {
+                format!("{thin} not enough data, ")
+            } else {
+                String::new()
+            },
             self.count(Classification::Skipped),
-            self.incidents.len()
+            self.incidents.len(),
+            self.cancelled_runs,
         )
     }
 
@@ -254,30 +492,52 @@ impl Analysis {
     }
 }
 
-/// One run of the history, counted: the flake-rate trend.
+/// One run of the history, counted the way the classification counts: the flake-rate trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrendPoint {
     pub start_ms: i64,
     pub commit_id: String,
+    /// Results that ran (not skipped, not cancelled).
     pub ran: u64,
+    /// Failed results of tests that are not flaky (broken, regressions, stable tests' odd
+    /// failures).
     pub failed: u64,
+    /// Results that showed flakiness: retry flakes, and failures of tests classified flaky.
     pub flaky: u64,
+    /// Results set aside in incidents (or failing with an incident's error).
+    pub incident_results: u64,
+    /// Results of cancelled attempts.
+    pub cancelled: u64,
+    /// Whether an incident happened in this run.
     pub incident: bool,
 }
 
-/// A run where a large share of the tests failed at once with one error.
+/// Many tests of one run and environment failing with one error at once.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Incident {
+    /// Its index in [`Analysis::incidents`].
+    pub id: usize,
     pub source: String,
     pub commit_id: String,
     pub start_ms: i64,
+    pub environment: String,
+    /// Tests that ran in that run and environment.
     pub ran: u64,
+    /// Of them, tests with a failed attempt.
     pub failed: u64,
+    /// Of them, tests that failed with the incident's error.
+    pub hit: u64,
+    /// Of the hit tests, those whose retry passed (a transient incident).
+    pub retry_passed: u64,
+    /// The most frequent signature of the hit tests' failures.
     pub signature: String,
-    /// Failing tests with that signature, per failing test.
-    pub signature_share: f64,
+    /// The infrastructure cause the errors name, when one does (`connection refused`…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'static str>,
+    /// Hit tests per test that ran.
+    pub share: f64,
     #[serde(skip)]
     pub run_id: i64,
 }
@@ -302,10 +562,13 @@ pub struct Pattern {
 pub struct Analysis {
     /// Runs in the store.
     pub runs: usize,
-    /// Flaky first, then broken, stable, skipped; by score within each.
+    /// Runs with cancelled (interrupted) attempts.
+    pub cancelled_runs: usize,
+    /// Flaky first, then broken, stable, not enough data, skipped; by score within each.
     pub tests: Vec<TestAnalysis>,
     pub incidents: Vec<Incident>,
-    /// Signatures shared by more than one test, or seen more than once, most failures first.
+    /// Signatures shared by more than one test, or seen more than once, most failures first
+    /// (the tests' own failures: incidents and cancellations left out).
     pub patterns: Vec<Pattern>,
     /// Every run, oldest first, with its counts.
     pub trend: Vec<TrendPoint>,
@@ -313,7 +576,6 @@ pub struct Analysis {
 
 /// One run, as the analysis sees it.
 struct RunCtx {
-    rank: usize,
     commit: String,
     /// The commit's index among the distinct commits of the history.
     commit_ix: u32,
@@ -329,67 +591,75 @@ struct Point {
     outcome: Outcome,
 }
 
-impl Point {
-    fn at(&self) -> usize {
-        self.run as usize
+/// No signature: the error says nothing (a cancelled attempt, a placeholder).
+const NONE: u32 = u32::MAX;
+/// The key of a failure naming an infrastructure cause: this bit and the cause's index.
+const INFRA_BIT: u32 = 1 << 31;
+
+/// One failed attempt, as the analysis keeps it.
+#[derive(Clone, Copy)]
+struct Fail {
+    test: i64,
+    rank: u32,
+    attempt: u32,
+    /// Its signature's index ([`NONE`] when it says nothing).
+    sig: u32,
+    /// What groups it with other tests' failures into an incident: its infrastructure cause
+    /// when it names one, else its signature.
+    key: u32,
+    kind: FailureKind,
+}
+
+/// Strings by index.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, s: String) -> u32 {
+        if let Some(&i) = self.ids.get(&s) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(s.clone());
+        self.ids.insert(s, i);
+        i
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names
+            .get(id as usize)
+            .map_or("(no message)", |s| s.as_str())
     }
 }
 
-/// Runs where a large share of the tests failed at once with one shared signature.
-fn incidents(
-    store: &mut dyn HistoryStore,
-    runs: &[RunInfo],
-    totals: &[RunTotals],
-    opts: &AnalysisOptions,
-) -> Result<Vec<Incident>, StoreError> {
-    let by_id: HashMap<i64, &RunInfo> = runs.iter().map(|r| (r.id, r)).collect();
-    let mut out = Vec::new();
-    for t in totals {
-        let (run_id, ran, failed) = (t.run_id, t.ran, t.failed);
-        if failed < opts.incident_min_failures
-            || ran == 0
-            || (failed as f64) < opts.incident_share * ran as f64
-        {
-            continue;
-        }
-        // The signature of each failing test's first failure.
-        let mut first: HashMap<i64, String> = HashMap::new();
-        for (test, f) in store.run_failures(run_id)? {
-            first
-                .entry(test)
-                .or_insert_with(|| signature(f.message.as_deref(), f.stack.as_deref()));
-        }
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for s in first.values() {
-            *counts.entry(s.as_str()).or_default() += 1;
-        }
-        let Some((sig, n)) = counts
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-        else {
-            continue;
-        };
-        let share = n as f64 / failed as f64;
-        if share < opts.incident_signature_share {
-            continue;
-        }
-        if let Some(run) = by_id.get(&run_id) {
-            out.push(Incident {
-                source: run.meta.source.clone(),
-                commit_id: run.meta.commit_id.clone(),
-                start_ms: run.meta.start_ms,
-                ran,
-                failed,
-                signature: sig.to_string(),
-                signature_share: share,
-                run_id,
-            });
-        }
-    }
-    // In history order (runs are already in it).
-    let rank: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    out.sort_by_key(|i| rank.get(&i.run_id).copied());
-    Ok(out)
+/// How a result of a test is counted.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mark {
+    /// Its own result: evidence.
+    Own,
+    /// Failed in this incident (by index): set aside.
+    Incident(usize),
+    /// Failed with an error that is an incident's cause elsewhere: set aside.
+    Infra,
+    /// Only interrupted attempts failed: set aside.
+    Cancelled,
+    /// A failure of a regression fixed later: set aside.
+    Regression,
+    /// No attempt ran.
+    Skipped,
+}
+
+/// A result with how it counts.
+#[derive(Clone, Copy)]
+struct Marked {
+    rank: u32,
+    outcome: Outcome,
+    mark: Mark,
+    /// The signature of its first own failure ([`NONE`] when none).
+    sig: u32,
 }
 
 /// A failure message and where it was last seen: (history rank, attempt).
@@ -397,12 +667,7 @@ type Example = ((usize, u32), String);
 
 /// Keeps in `kept` the `max` distinct messages seen latest (`at`: history rank, attempt),
 /// each with its latest position.
-fn keep_latest(
-    kept: &mut Vec<((usize, u32), String)>,
-    at: (usize, u32),
-    message: &str,
-    max: usize,
-) {
+fn keep_latest(kept: &mut Vec<Example>, at: (usize, u32), message: &str, max: usize) {
     if let Some(k) = kept.iter_mut().find(|(_, m)| m == message) {
         k.0 = k.0.max(at);
         return;
@@ -422,7 +687,7 @@ fn is_pass(o: Outcome) -> bool {
 
 /// Transitions between pass and fail (a flaky run is a fail then a pass) over `points`:
 /// (flip rate, weighted flip rate).
-fn flip_rates(points: &[Point], decay: f64) -> (f64, f64) {
+fn flip_rates(points: &[Marked], decay: f64) -> (f64, f64) {
     let mut states: Vec<bool> = Vec::with_capacity(points.len() + 4);
     for p in points {
         match p.outcome {
@@ -451,182 +716,541 @@ fn flip_rates(points: &[Point], decay: f64) -> (f64, f64) {
     (rate, if den > 0.0 { num / den } else { 0.0 })
 }
 
-/// Classifies one test from its points (in run order).
-fn classify(
-    key: &TestKey,
-    points: &[Point],
-    runs: &[RunCtx],
-    total_runs: usize,
+/// An incident before it has an id: a run, an environment, a key and the tests it hit.
+struct Candidate {
+    rank: u32,
+    env: u16,
+    key: u32,
+    tests: Vec<i64>,
+}
+
+/// How many of the sorted `a` are in the sorted `b`.
+fn common(a: &[i64], b: &[i64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+/// The incidents of the history (spec/analyze.md §6): per run and environment, the keys that
+/// at least `incident_min_tests` tests, and `incident_share` of the tests that ran there,
+/// failed with. A key that hits mostly the same tests in `broken_streak` or more consecutive
+/// runs of an environment is a breakage, not an incident: those are left to the tests.
+fn find_incidents(
+    fails: &[Fail],
+    env_of: &dyn Fn(i64) -> Option<u16>,
+    ran_at: &[u32],
+    n_env: usize,
+    n_runs: usize,
     opts: &AnalysisOptions,
-) -> TestAnalysis {
-    let mut ev = Evidence {
-        runs: points.len(),
-        first_seen_ms: points.first().map_or(0, |p| runs[p.at()].start_ms),
-        last_seen_ms: points.last().map_or(0, |p| runs[p.at()].start_ms),
-        ..Evidence::default()
-    };
-    let clean: Vec<Point> = points
+) -> Vec<Candidate> {
+    let mut hits: Vec<(u32, u16, u32, i64)> = fails
         .iter()
-        .copied()
-        .filter(|p| {
-            if runs[p.at()].incident && p.outcome != Outcome::Skipped {
-                ev.incident_runs += 1;
-                false
-            } else {
-                p.outcome != Outcome::Skipped
-            }
-        })
+        .filter(|f| f.kind != FailureKind::Interrupted)
+        .filter_map(|f| Some((f.rank, env_of(f.test)?, f.key, f.test)))
         .collect();
-    ev.ran = clean.len();
-    ev.failed_runs = clean
-        .iter()
-        .filter(|p| p.outcome == Outcome::Failed)
-        .count();
-    ev.retry_flakes = clean.iter().filter(|p| p.outcome == Outcome::Flaky).count();
-    ev.failure_rate = if ev.ran > 0 {
-        ev.failed_runs as f64 / ev.ran as f64
-    } else {
-        0.0
-    };
-
-    // The trailing streak of failed runs.
-    let streak = clean
-        .iter()
-        .rev()
-        .take_while(|p| p.outcome == Outcome::Failed)
-        .count();
-    let broken = streak >= opts.broken_streak && streak > 0;
-    if broken {
-        let first = &clean[clean.len() - streak];
-        ev.broken_since = Some(BrokenSince {
-            commit_id: runs[first.at()].commit.clone(),
-            start_ms: runs[first.at()].start_ms,
-            runs: streak,
-        });
-    }
-    // Evidence of nondeterminism is looked for before the broken streak only: a test that
-    // broke for good is not flaky for having passed before on the same commit.
-    let before = &clean[..clean.len() - if broken { streak } else { 0 }];
-    let mut by_commit: HashMap<u32, (bool, bool)> = HashMap::with_capacity(before.len());
-    for p in before {
-        let e = by_commit.entry(runs[p.at()].commit_ix).or_default();
-        if is_pass(p.outcome) {
-            e.0 = true;
+    hits.sort_unstable();
+    hits.dedup();
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut i = 0;
+    while i < hits.len() {
+        let (rank, env, key, _) = hits[i];
+        let mut j = i;
+        while j < hits.len() && (hits[j].0, hits[j].1, hits[j].2) == (rank, env, key) {
+            j += 1;
         }
-        if p.outcome == Outcome::Failed {
-            e.1 = true;
+        let n = j - i;
+        let ran = ran_at[rank as usize * n_env + env as usize] as usize;
+        if n >= opts.incident_min_tests.max(1) && n as f64 >= opts.incident_share * ran as f64 {
+            out.push(Candidate {
+                rank,
+                env,
+                key,
+                tests: hits[i..j].iter().map(|h| h.3).collect(),
+            });
         }
+        i = j;
     }
-    let flip_set: HashSet<u32> = by_commit
-        .iter()
-        .filter(|(_, (pass, fail))| *pass && *fail)
-        .map(|(c, _)| *c)
-        .collect();
-    ev.same_commit_flips = flip_set.len();
-    if !flip_set.is_empty() {
-        let mut names: BTreeSet<&str> = BTreeSet::new();
-        for p in before {
-            if flip_set.contains(&runs[p.at()].commit_ix) {
-                names.insert(runs[p.at()].commit.as_str());
+    // Persistent keys: chains of consecutive runs of one environment.
+    let streak = opts.broken_streak.max(2);
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_by_key(|&c| (out[c].env, out[c].key, out[c].rank));
+    // Position of a run among the runs where the environment ran.
+    let mut positions: Vec<Vec<u32>> = vec![Vec::new(); n_env];
+    for (env, list) in positions.iter_mut().enumerate() {
+        for rank in 0..n_runs {
+            if ran_at[rank * n_env + env] > 0 {
+                list.push(rank as u32);
             }
         }
-        ev.flip_commits = names.iter().take(5).map(|c| c.to_string()).collect();
     }
-    let isolated: Vec<usize> = before
-        .windows(3)
-        .filter(|w| {
-            w[1].outcome == Outcome::Failed && is_pass(w[0].outcome) && is_pass(w[2].outcome)
-        })
-        .map(|w| w[1].at())
+    let pos = |env: u16, rank: u32| positions[env as usize].binary_search(&rank).unwrap_or(0);
+    let mut drop = vec![false; out.len()];
+    let mut k = 0;
+    while k < order.len() {
+        let mut end = k + 1;
+        while end < order.len() {
+            let (a, b) = (&out[order[end - 1]], &out[order[end]]);
+            let linked = (a.env, a.key) == (b.env, b.key)
+                && pos(b.env, b.rank) == pos(a.env, a.rank) + 1
+                && 2 * common(&a.tests, &b.tests) >= a.tests.len().min(b.tests.len());
+            if !linked {
+                break;
+            }
+            end += 1;
+        }
+        if end - k >= streak {
+            for &c in &order[k..end] {
+                drop[c] = true;
+            }
+        }
+        k = end;
+    }
+    let mut kept: Vec<Candidate> = out
+        .into_iter()
+        .zip(drop)
+        .filter(|(_, d)| !d)
+        .map(|(c, _)| c)
         .collect();
-    ev.isolated_failures = isolated.len();
-    ev.last_flake_ms = before
-        .iter()
-        .filter(|p| {
-            p.outcome == Outcome::Flaky
-                || (p.outcome == Outcome::Failed && flip_set.contains(&runs[p.at()].commit_ix))
-                || isolated.contains(&p.at())
-        })
-        .map(|p| runs[p.at()].start_ms)
-        .max();
-    ev.clean_streak = clean
-        .iter()
-        .rev()
-        .take_while(|p| p.outcome == Outcome::Passed)
-        .count();
-    let window_start = clean.len().saturating_sub(opts.window);
-    (ev.flip_rate, ev.weighted_flip_rate) = flip_rates(&clean[window_start..], opts.decay);
+    kept.sort_by_key(|c| (c.rank, c.env, c.key));
+    kept
+}
 
-    // New failures: in the recent window of the history, never in the prior one.
-    let recent_from = total_runs.saturating_sub(opts.recent_window);
-    let prior_from = recent_from.saturating_sub(opts.prior_window);
-    let failed = |p: &&Point| p.outcome == Outcome::Failed || p.outcome == Outcome::Flaky;
-    let recent_fail = clean
-        .iter()
-        .filter(|p| p.at() >= recent_from)
-        .any(|p| failed(&p));
-    let prior: Vec<&Point> = clean
-        .iter()
-        .filter(|p| p.at() >= prior_from && p.at() < recent_from)
-        .collect();
-    ev.new_failure = recent_fail && !prior.is_empty() && !prior.iter().any(failed);
+/// What the classification of every test shares.
+struct Ctx<'a> {
+    runs: &'a [RunCtx],
+    opts: &'a AnalysisOptions,
+    /// Incident ids by (run rank, environment, key).
+    incident_at: &'a HashMap<(u32, u16, u32), usize>,
+    /// The keys of every incident.
+    incident_keys: &'a HashSet<u32>,
+    sigs: &'a Interner,
+    /// Signatures that only one test failed with (outside incidents): a test's own errors.
+    own_sigs: &'a HashSet<u32>,
+    total_runs: usize,
+}
 
-    let strong = ev.retry_flakes + ev.same_commit_flips;
-    let (classification, score, confidence) = if ev.ran == 0 {
-        let c = if ev.incident_runs > 0 {
-            Classification::Stable
+/// Per-run counts as the classification counts (the trend).
+#[derive(Clone, Copy, Default)]
+struct RunCounts {
+    ran: u64,
+    failed: u64,
+    flaky: u64,
+    incident_results: u64,
+    cancelled: u64,
+}
+
+/// One of a test's own failed attempts: (signature, kind, run rank).
+type OwnFail = (u32, FailureKind, u32);
+
+/// What classifying one test gives besides its analysis.
+struct Classified {
+    analysis: TestAnalysis,
+    /// Ranks of its results set aside (incidents, infrastructure errors, cancellations).
+    set_aside: Vec<u32>,
+    /// Its own failures, for signatures and patterns.
+    own_fails: Vec<OwnFail>,
+    /// (incident id, retry passed) of the incidents that touched it.
+    incidents: Vec<(usize, bool)>,
+}
+
+impl Ctx<'_> {
+    /// Attributes and classifies one test from its results (in run order) and its failed
+    /// attempts (by run, then attempt); counts its results into `counts`.
+    fn classify(
+        &self,
+        key: &TestKey,
+        env: u16,
+        points: &[Point],
+        fails: &[Fail],
+        counts: &mut [RunCounts],
+    ) -> Classified {
+        let (runs, opts) = (self.runs, self.opts);
+        let mut ev = Evidence {
+            runs: points.len(),
+            first_seen_ms: points.first().map_or(0, |p| runs[p.run as usize].start_ms),
+            last_seen_ms: points.last().map_or(0, |p| runs[p.run as usize].start_ms),
+            ..Evidence::default()
+        };
+        // 1. Attribution.
+        let mut marked: Vec<Marked> = Vec::with_capacity(points.len());
+        let mut own_fails: Vec<OwnFail> = Vec::new();
+        let mut incidents: Vec<(usize, bool)> = Vec::new();
+        let mut infra_sigs: HashMap<u32, usize> = HashMap::new();
+        let mut j = 0;
+        for p in points {
+            while j < fails.len() && fails[j].rank < p.run {
+                j += 1;
+            }
+            let from = j;
+            while j < fails.len() && fails[j].rank == p.run {
+                j += 1;
+            }
+            let mut m = Marked {
+                rank: p.run,
+                outcome: p.outcome,
+                mark: Mark::Own,
+                sig: NONE,
+            };
+            match p.outcome {
+                Outcome::Skipped => m.mark = Mark::Skipped,
+                Outcome::Passed => {}
+                Outcome::Failed | Outcome::Flaky => {
+                    let (mut own, mut incident, mut infra) = (None, None, None);
+                    for f in &fails[from..j] {
+                        if f.kind == FailureKind::Interrupted {
+                            continue;
+                        }
+                        if let Some(&id) = self.incident_at.get(&(p.run, env, f.key)) {
+                            incident.get_or_insert(id);
+                        } else if self.incident_keys.contains(&f.key) {
+                            infra.get_or_insert(f.sig);
+                        } else {
+                            own.get_or_insert(f.sig);
+                            own_fails.push((f.sig, f.kind, p.run));
+                        }
+                    }
+                    if let Some(sig) = own {
+                        m.sig = sig;
+                    } else if from == j {
+                        // Failed without a recorded error: its own.
+                    } else if let Some(id) = incident {
+                        m.mark = Mark::Incident(id);
+                        incidents.push((id, p.outcome == Outcome::Flaky));
+                    } else if let Some(sig) = infra {
+                        m.mark = Mark::Infra;
+                        *infra_sigs.entry(sig).or_default() += 1;
+                    } else if p.outcome == Outcome::Flaky {
+                        // Interrupted after a pass: a pass.
+                        m.outcome = Outcome::Passed;
+                    } else {
+                        m.mark = Mark::Cancelled;
+                    }
+                }
+            }
+            marked.push(m);
+        }
+
+        // 2. Regressions fixed later: a block of failures with one signature, dense, followed
+        //    by passes.
+        let own_ix = |marked: &[Marked]| -> Vec<usize> {
+            (0..marked.len())
+                .filter(|&i| marked[i].mark == Mark::Own)
+                .collect()
+        };
+        let own = own_ix(&marked);
+        let mut by_sig: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (k, &i) in own.iter().enumerate() {
+            if marked[i].outcome != Outcome::Passed {
+                by_sig.entry(marked[i].sig).or_default().push(k);
+            }
+        }
+        let mut sig_order: Vec<u32> = by_sig.keys().copied().collect();
+        sig_order.sort_unstable();
+        let after = opts.broken_streak.max(1);
+        for sig in sig_order {
+            let ks = &by_sig[&sig];
+            if ks.len() < opts.regression_min_failures.max(2) {
+                continue;
+            }
+            let (first, last) = (ks[0], ks[ks.len() - 1]);
+            let density = ks.len() as f64 / (last - first + 1) as f64;
+            let fixed = own.len() > last + after
+                && own[last + 1..=last + after]
+                    .iter()
+                    .all(|&i| marked[i].outcome == Outcome::Passed);
+            if density < opts.regression_density || !fixed {
+                continue;
+            }
+            for &k in ks {
+                marked[own[k]].mark = Mark::Regression;
+            }
+            let fix = &runs[marked[own[last + 1]].rank as usize];
+            ev.fixed_regressions.push(FixedRegression {
+                signature: self.sigs.name(sig).to_string(),
+                failures: ks.len(),
+                from_ms: runs[marked[own[first]].rank as usize].start_ms,
+                to_ms: runs[marked[own[last]].rank as usize].start_ms,
+                fixed_commit: fix.commit.clone(),
+            });
+        }
+        ev.fixed_regressions.sort_by_key(|r| r.from_ms);
+
+        // 3. The evidence window of its own results.
+        let own: Vec<Marked> = marked
+            .iter()
+            .copied()
+            .filter(|m| m.mark == Mark::Own)
+            .collect();
+        let win = &own[own.len().saturating_sub(opts.evidence_window.max(1))..];
+        ev.older_failures = own[..own.len() - win.len()]
+            .iter()
+            .filter(|m| m.outcome != Outcome::Passed)
+            .count();
+        for m in &marked {
+            match m.mark {
+                Mark::Incident(_) => ev.incident_runs += 1,
+                Mark::Infra => ev.infra_failures += 1,
+                Mark::Cancelled => ev.cancelled_runs += 1,
+                _ => {}
+            }
+        }
+        let distinct: BTreeSet<usize> = incidents.iter().map(|i| i.0).collect();
+        ev.incident_count = distinct.len();
+        if let Some((&sig, _)) = infra_sigs
+            .iter()
+            .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+        {
+            ev.infra_signature = Some(self.sigs.name(sig).to_string());
+        }
+        ev.ran = win.len();
+        ev.failed_runs = win.iter().filter(|m| m.outcome == Outcome::Failed).count();
+        ev.failure_rate = if ev.ran > 0 {
+            ev.failed_runs as f64 / ev.ran as f64
         } else {
-            Classification::Skipped
+            0.0
         };
-        (c, 0.0, if ev.incident_runs > 0 { 0.0 } else { 1.0 })
-    } else if broken {
-        // How sure: each failed run beyond the streak's minimum halves the doubt.
-        let extra = (streak - opts.broken_streak) as i32;
-        (Classification::Broken, 1.0, 1.0 - 0.5f64.powi(extra + 2))
-    } else if strong > 0 || ev.isolated_failures >= opts.isolated_min {
-        let evidence = strong as f64 + ev.isolated_failures as f64 / 2.0;
-        let flake_share = (ev.retry_flakes + ev.failed_runs) as f64 / ev.ran as f64;
-        (
-            Classification::Flaky,
-            ev.weighted_flip_rate.max(flake_share).min(1.0),
-            1.0 - 0.5f64.powf(evidence),
-        )
-    } else {
-        // Stable: the more clean runs, the surer.
-        (
-            Classification::Stable,
-            ev.failure_rate,
-            1.0 - 0.5f64.powf(ev.ran as f64 / 10.0),
-        )
-    };
-    let strip_from = total_runs.saturating_sub(opts.strip_runs);
-    let mut history = vec![b'.'; total_runs - strip_from];
-    for p in points.iter().filter(|p| p.at() >= strip_from) {
-        history[p.at() - strip_from] = match p.outcome {
-            Outcome::Skipped => b'S',
-            _ if runs[p.at()].incident => b'I',
-            Outcome::Passed => b'P',
-            Outcome::Failed => b'F',
-            Outcome::Flaky => b'K',
+
+        // 4. Broken: a trailing streak its flake rate does not explain.
+        let streak = win
+            .iter()
+            .rev()
+            .take_while(|m| m.outcome == Outcome::Failed)
+            .count();
+        let before = &win[..win.len() - streak];
+        ev.failure_streak = streak;
+        ev.flake_rate = if before.is_empty() {
+            0.0
+        } else {
+            before
+                .iter()
+                .filter(|m| m.outcome == Outcome::Failed)
+                .count() as f64
+                / before.len() as f64
         };
-    }
-    TestAnalysis {
-        file: key.file.clone(),
-        title_path: key.title_path.clone(),
-        environment: key.environment.clone(),
-        classification,
-        score,
-        confidence,
-        evidence: ev,
-        signatures: Vec::new(),
-        examples: Vec::new(),
-        history: String::from_utf8(history).unwrap_or_default(),
-        test_id: key.id,
+        let streak_long = streak >= opts.broken_streak.max(1);
+        if streak_long {
+            ev.streak_odds = Some(ev.flake_rate.powi(streak as i32));
+        }
+        let broken = streak_long && ev.streak_odds.unwrap_or(1.0) <= opts.broken_odds;
+        if broken {
+            let first = &win[win.len() - streak];
+            ev.broken_since = Some(BrokenSince {
+                commit_id: runs[first.rank as usize].commit.clone(),
+                start_ms: runs[first.rank as usize].start_ms,
+                runs: streak,
+            });
+        }
+
+        // 5. Flaky: nondeterminism in its own results (before a broken streak).
+        let evid = if broken { before } else { win };
+        let mut by_commit: HashMap<u32, (bool, bool)> = HashMap::with_capacity(evid.len());
+        for m in evid {
+            let e = by_commit
+                .entry(runs[m.rank as usize].commit_ix)
+                .or_default();
+            if is_pass(m.outcome) {
+                e.0 = true;
+            }
+            if m.outcome == Outcome::Failed {
+                e.1 = true;
+            }
+        }
+        let flip_set: HashSet<u32> = by_commit
+            .iter()
+            .filter(|(_, (pass, fail))| *pass && *fail)
+            .map(|(c, _)| *c)
+            .collect();
+        ev.same_commit_flips = flip_set.len();
+        if !flip_set.is_empty() {
+            let mut names: BTreeSet<&str> = BTreeSet::new();
+            for m in evid {
+                if flip_set.contains(&runs[m.rank as usize].commit_ix) {
+                    names.insert(runs[m.rank as usize].commit.as_str());
+                }
+            }
+            ev.flip_commits = names.iter().take(5).map(|c| c.to_string()).collect();
+        }
+        let isolated: Vec<u32> = evid
+            .windows(3)
+            .filter(|w| {
+                w[1].outcome == Outcome::Failed && is_pass(w[0].outcome) && is_pass(w[2].outcome)
+            })
+            .map(|w| w[1].rank)
+            .collect();
+        ev.isolated_failures = isolated.len();
+        ev.retry_flakes = evid.iter().filter(|m| m.outcome == Outcome::Flaky).count();
+        ev.last_flake_ms = evid
+            .iter()
+            .filter(|m| {
+                m.outcome == Outcome::Flaky
+                    || (m.outcome == Outcome::Failed
+                        && flip_set.contains(&runs[m.rank as usize].commit_ix))
+                    || isolated.contains(&m.rank)
+            })
+            .map(|m| runs[m.rank as usize].start_ms)
+            .max();
+        ev.clean_streak = own
+            .iter()
+            .rev()
+            .take_while(|m| m.outcome == Outcome::Passed)
+            .count();
+        let flip_from = win.len().saturating_sub(opts.window);
+        (ev.flip_rate, ev.weighted_flip_rate) = flip_rates(&win[flip_from..], opts.decay);
+        ev.strength = (ev.retry_flakes + ev.same_commit_flips) as f64
+            + if ev.isolated_failures >= opts.isolated_min {
+                ev.isolated_failures as f64 / 2.0
+            } else {
+                0.0
+            };
+        // One signal alone (a retry flake, or a flip) counts only when its error is the
+        // test's own: an error no other test failed with.
+        if ev.strength > 0.0 && ev.strength < 2.0 {
+            let own_error = evid.iter().any(|m| {
+                let event = m.outcome == Outcome::Flaky
+                    || (m.outcome == Outcome::Failed
+                        && flip_set.contains(&runs[m.rank as usize].commit_ix));
+                event && self.own_sigs.contains(&m.sig)
+            });
+            if !own_error {
+                ev.weak_signal = true;
+            }
+        }
+
+        // New failures: in the recent window of the history, never in the prior one.
+        let recent_from = self.total_runs.saturating_sub(opts.recent_window) as u32;
+        let prior_from = (recent_from as usize).saturating_sub(opts.prior_window) as u32;
+        let counted = |m: &&Marked| matches!(m.mark, Mark::Own | Mark::Regression);
+        let recent_fail = marked
+            .iter()
+            .filter(counted)
+            .any(|m| m.rank >= recent_from && m.outcome != Outcome::Passed);
+        let mut prior = marked
+            .iter()
+            .filter(counted)
+            .filter(|m| m.rank >= prior_from && m.rank < recent_from)
+            .peekable();
+        let had_prior = prior.peek().is_some();
+        let prior_fail = prior.any(|m| m.outcome != Outcome::Passed);
+        ev.new_failure = recent_fail && had_prior && !prior_fail;
+
+        let flake_share = if ev.ran > 0 {
+            (ev.retry_flakes + ev.failed_runs) as f64 / ev.ran as f64
+        } else {
+            0.0
+        };
+        let flaky_score = ev.weighted_flip_rate.max(flake_share).min(1.0);
+        let set_aside_any = marked
+            .iter()
+            .any(|m| !matches!(m.mark, Mark::Own | Mark::Skipped));
+        let (classification, score, confidence) = if own.is_empty() {
+            if set_aside_any {
+                (Classification::NotEnoughData, 0.0, 0.0)
+            } else {
+                (Classification::Skipped, 0.0, 1.0)
+            }
+        } else if broken {
+            // How sure: each failed run beyond the streak's minimum halves the doubt.
+            let extra = (streak - opts.broken_streak.max(1)) as i32;
+            (Classification::Broken, 1.0, 1.0 - 0.5f64.powi(extra + 2))
+        } else if ev.ran < opts.min_runs {
+            (Classification::NotEnoughData, flaky_score, 0.0)
+        } else if ev.strength >= 1.0 && !ev.weak_signal && flaky_score >= opts.min_flaky_score {
+            (
+                Classification::Flaky,
+                flaky_score,
+                1.0 - 0.5f64.powf(ev.strength),
+            )
+        } else {
+            // Stable: the more clean runs, the surer.
+            (
+                Classification::Stable,
+                ev.failure_rate,
+                1.0 - 0.5f64.powf(ev.ran as f64 / 10.0),
+            )
+        };
+
+        // The trend and the strip.
+        for m in &marked {
+            let c = &mut counts[m.rank as usize];
+            match (m.mark, m.outcome) {
+                (Mark::Skipped, _) => {}
+                (Mark::Cancelled, _) => c.cancelled += 1,
+                (Mark::Incident(_) | Mark::Infra, _) => {
+                    c.ran += 1;
+                    c.incident_results += 1;
+                }
+                (Mark::Regression, _) => {
+                    c.ran += 1;
+                    c.failed += 1;
+                }
+                (Mark::Own, Outcome::Passed) => c.ran += 1,
+                (Mark::Own, Outcome::Flaky) => {
+                    c.ran += 1;
+                    c.flaky += 1;
+                }
+                (Mark::Own, _) => {
+                    c.ran += 1;
+                    if classification == Classification::Flaky {
+                        c.flaky += 1;
+                    } else {
+                        c.failed += 1;
+                    }
+                }
+            }
+        }
+        let strip_from = self.total_runs.saturating_sub(opts.strip_runs);
+        let mut history = vec![b'.'; self.total_runs - strip_from];
+        for m in marked.iter().filter(|m| m.rank as usize >= strip_from) {
+            history[m.rank as usize - strip_from] = match (m.mark, m.outcome) {
+                (Mark::Skipped, _) => b'S',
+                (Mark::Incident(_) | Mark::Infra, _) => b'I',
+                (Mark::Cancelled, _) => b'C',
+                (Mark::Regression, _) => b'R',
+                (Mark::Own, Outcome::Passed) => b'P',
+                (Mark::Own, Outcome::Flaky) => b'K',
+                (Mark::Own, _) => b'F',
+            };
+        }
+        let set_aside = marked
+            .iter()
+            .filter(|m| matches!(m.mark, Mark::Incident(_) | Mark::Infra | Mark::Cancelled))
+            .map(|m| m.rank)
+            .collect();
+        Classified {
+            analysis: TestAnalysis {
+                file: key.file.clone(),
+                title_path: key.title_path.clone(),
+                environment: key.environment.clone(),
+                classification,
+                score,
+                confidence,
+                why: String::new(),
+                evidence: ev,
+                incidents: Vec::new(),
+                signatures: Vec::new(),
+                examples: Vec::new(),
+                history: String::from_utf8(history).unwrap_or_default(),
+                test_id: key.id,
+            },
+            set_aside,
+            own_fails,
+            incidents,
+        }
     }
 }
 
-/// Reads the store and decides. Memory holds the runs, the tests' keys and one test's history
-/// at a time (plus the signature counts), never all results.
+/// Reads the store and decides. Memory holds the runs, the tests' keys, every result (8 bytes
+/// each) and every failed attempt (32 bytes each, without its text), never the reports.
 pub fn analyze(
     store: &mut dyn HistoryStore,
     opts: &AnalysisOptions,
@@ -637,11 +1261,169 @@ pub fn analyze(
     runs.sort_by(|a, b| {
         (a.meta.start_ms, &a.meta.content_hash).cmp(&(b.meta.start_ms, &b.meta.content_hash))
     });
-    let totals = store.run_totals()?;
-    let incidents = incidents(store, &runs, &totals, opts)?;
-    let incident_ids: HashSet<i64> = incidents.iter().map(|i| i.run_id).collect();
+    let n_runs = runs.len();
     let rank: HashMap<i64, usize> = runs.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let keys: HashMap<i64, TestKey> = store.tests()?.into_iter().map(|k| (k.id, k)).collect();
+    // Environments by index.
+    let mut env_names: Vec<String> = keys.values().map(|k| k.environment.clone()).collect();
+    env_names.sort_unstable();
+    env_names.dedup();
+    let n_env = env_names.len().max(1);
+    let env_ix: HashMap<&str, u16> = env_names
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.as_str(), i as u16))
+        .collect();
+    let test_env: HashMap<i64, u16> = keys
+        .iter()
+        .map(|(&id, k)| (id, env_ix.get(k.environment.as_str()).copied().unwrap_or(0)))
+        .collect();
+    let env_of = |test: i64| test_env.get(&test).copied();
+
+    // Results: each test's history (8 bytes a result), and per run and environment how many
+    // ran and failed. Store ids are small positive integers: dense tables instead of hash maps
+    // (ids out of that shape fall back to the maps).
+    let dense = |max: i64| (0..1 << 26).contains(&max);
+    let max_run = runs.iter().map(|r| r.id).max().unwrap_or(0);
+    let rank_of: Vec<u32> = if dense(max_run) {
+        let mut v = vec![u32::MAX; max_run as usize + 1];
+        for (i, r) in runs.iter().enumerate() {
+            v[r.id as usize] = i as u32;
+        }
+        v
+    } else {
+        Vec::new()
+    };
+    let to_rank = |run_id: i64| -> Option<u32> {
+        match rank_of.get(run_id as usize) {
+            Some(&r) if r != u32::MAX && run_id >= 0 => Some(r),
+            _ => rank.get(&run_id).map(|&r| r as u32),
+        }
+    };
+    let max_test = keys.keys().copied().max().unwrap_or(0);
+    let mut dense_histories: Vec<Vec<Point>> = if dense(max_test) {
+        vec![Vec::new(); max_test as usize + 1]
+    } else {
+        Vec::new()
+    };
+    let mut histories: HashMap<i64, Vec<Point>> = HashMap::new();
+    let mut ran_at = vec![0u32; n_runs * n_env];
+    let mut failed_at = vec![0u32; n_runs * n_env];
+    store.for_each_result(&mut |row: ResultRow| {
+        let Some(run) = to_rank(row.run_id) else {
+            return;
+        };
+        if let Some(env) = env_of(row.test_id) {
+            let at = run as usize * n_env + env as usize;
+            if row.outcome != Outcome::Skipped {
+                ran_at[at] += 1;
+            }
+            if matches!(row.outcome, Outcome::Failed | Outcome::Flaky) {
+                failed_at[at] += 1;
+            }
+        }
+        let point = Point {
+            run,
+            outcome: row.outcome,
+        };
+        match dense_histories.get_mut(row.test_id as usize) {
+            Some(h) if row.test_id >= 0 => h.push(point),
+            _ => histories.entry(row.test_id).or_default().push(point),
+        }
+    })?;
+
+    // Failed attempts: a signature and a key each (the text is not kept).
+    let mut sigs = Interner::default();
+    let mut causes: Vec<&'static str> = Vec::new();
+    let mut fails: Vec<Fail> = Vec::new();
+    store.for_each_failure(&mut |run, test, f| {
+        let Some(rank) = to_rank(run) else {
+            return;
+        };
+        let (message, stack) = (f.message.as_deref(), f.stack.as_deref());
+        let (sig, key) = if f.kind == FailureKind::Interrupted || !says_something(message, stack) {
+            (NONE, NONE)
+        } else {
+            let sig = sigs.id(signature(message, stack));
+            let key = match infra_class(message, stack) {
+                Some(cause) => {
+                    let i = causes.iter().position(|c| *c == cause).unwrap_or_else(|| {
+                        causes.push(cause);
+                        causes.len() - 1
+                    });
+                    INFRA_BIT | i as u32
+                }
+                None => sig,
+            };
+            (sig, key)
+        };
+        fails.push(Fail {
+            test,
+            rank,
+            attempt: f.attempt,
+            sig,
+            key,
+            kind: f.kind,
+        });
+    })?;
+
+    // Incidents.
+    let candidates = find_incidents(&fails, &env_of, &ran_at, n_env, n_runs, opts);
+    let mut incident_at: HashMap<(u32, u16, u32), usize> = HashMap::new();
+    let mut incident_keys: HashSet<u32> = HashSet::new();
+    for (id, c) in candidates.iter().enumerate() {
+        incident_at.insert((c.rank, c.env, c.key), id);
+        incident_keys.insert(c.key);
+    }
+    // Each incident's most frequent signature.
+    let mut sig_counts: Vec<HashMap<u32, usize>> = vec![HashMap::new(); candidates.len()];
+    for f in &fails {
+        if f.kind == FailureKind::Interrupted {
+            continue;
+        }
+        if let Some(env) = env_of(f.test) {
+            if let Some(&id) = incident_at.get(&(f.rank, env, f.key)) {
+                *sig_counts[id].entry(f.sig).or_default() += 1;
+            }
+        }
+    }
+    let mut incidents: Vec<Incident> = candidates
+        .iter()
+        .enumerate()
+        .map(|(id, c)| {
+            let run = &runs[c.rank as usize];
+            let at = c.rank as usize * n_env + c.env as usize;
+            let sig = sig_counts[id]
+                .iter()
+                .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+                .map_or(NONE, |(s, _)| *s);
+            Incident {
+                id,
+                source: run.meta.source.clone(),
+                commit_id: run.meta.commit_id.clone(),
+                start_ms: run.meta.start_ms,
+                environment: env_names.get(c.env as usize).cloned().unwrap_or_default(),
+                ran: u64::from(ran_at[at]),
+                failed: u64::from(failed_at[at]),
+                hit: c.tests.len() as u64,
+                retry_passed: 0,
+                signature: sigs.name(sig).to_string(),
+                cause: (c.key != NONE && c.key & INFRA_BIT != 0)
+                    .then(|| causes.get((c.key & !INFRA_BIT) as usize).copied())
+                    .flatten(),
+                share: if ran_at[at] > 0 {
+                    c.tests.len() as f64 / f64::from(ran_at[at])
+                } else {
+                    0.0
+                },
+                run_id: run.id,
+            }
+        })
+        .collect();
+    drop(candidates);
+
     // A run whose commit is unknown (empty: a JUnit file without one) shares it with no other.
+    let incident_ranks: HashSet<u32> = incident_at.keys().map(|k| k.0).collect();
     let mut commits: HashMap<&str, u32> = HashMap::new();
     let mut next_ix = 0u32;
     let ctx: Vec<RunCtx> = runs
@@ -659,151 +1441,153 @@ pub fn analyze(
                 })
             };
             RunCtx {
-                rank: i,
                 commit: r.meta.commit_id.clone(),
                 commit_ix,
                 start_ms: r.meta.start_ms,
-                incident: incident_ids.contains(&r.id),
+                incident: incident_ranks.contains(&(i as u32)),
             }
         })
         .collect();
-    debug_assert!(ctx.iter().enumerate().all(|(i, c)| c.rank == i));
-    let keys: HashMap<i64, TestKey> = store.tests()?.into_iter().map(|k| (k.id, k)).collect();
 
-    let mut tests = Vec::with_capacity(keys.len());
-    // Results come in storage order (by run): each test's history is gathered, compactly
-    // (8 bytes a result), then ordered by run start and classified.
-    // Store ids are small positive integers: dense tables instead of hash maps (ids out of
-    // that shape fall back to the map).
-    let dense = |max: i64| (0..1 << 26).contains(&max);
-    let max_run = runs.iter().map(|r| r.id).max().unwrap_or(0);
-    let rank_of: Vec<u32> = if dense(max_run) {
-        let mut v = vec![u32::MAX; max_run as usize + 1];
-        for (i, r) in runs.iter().enumerate() {
-            v[r.id as usize] = i as u32;
+    // Signatures that one test alone failed with, outside incidents.
+    let mut sig_tests: HashMap<u32, (i64, bool)> = HashMap::new();
+    for f in &fails {
+        if f.sig == NONE || f.kind == FailureKind::Interrupted || incident_keys.contains(&f.key) {
+            continue;
         }
-        v
-    } else {
-        Vec::new()
-    };
-    let max_test = keys.keys().copied().max().unwrap_or(0);
-    let mut dense_histories: Vec<Vec<Point>> = if dense(max_test) {
-        vec![Vec::new(); max_test as usize + 1]
-    } else {
-        Vec::new()
-    };
-    let mut histories: HashMap<i64, Vec<Point>> = HashMap::new();
-    store.for_each_result(&mut |row: ResultRow| {
-        let run = match rank_of.get(row.run_id as usize) {
-            Some(&r) if r != u32::MAX && row.run_id >= 0 => Some(r),
-            _ => rank.get(&row.run_id).map(|&r| r as u32),
-        };
-        let Some(run) = run else { return };
-        let point = Point {
-            run,
-            outcome: row.outcome,
-        };
-        match dense_histories.get_mut(row.test_id as usize) {
-            Some(h) if row.test_id >= 0 => h.push(point),
-            _ => histories.entry(row.test_id).or_default().push(point),
+        let e = sig_tests.entry(f.sig).or_insert((f.test, false));
+        if e.0 != f.test {
+            e.1 = true;
         }
-    })?;
+    }
+    let own_sigs: HashSet<u32> = sig_tests
+        .into_iter()
+        .filter(|(_, (_, shared))| !shared)
+        .map(|(s, _)| s)
+        .collect();
+
+    // Every test, attributed and classified.
+    fails.sort_unstable_by_key(|f| (f.test, f.rank, f.attempt));
+    let c = Ctx {
+        runs: &ctx,
+        opts,
+        incident_at: &incident_at,
+        incident_keys: &incident_keys,
+        sigs: &sigs,
+        own_sigs: &own_sigs,
+        total_runs: n_runs,
+    };
+    let mut counts = vec![RunCounts::default(); n_runs];
     let mut ids: Vec<i64> = keys.keys().copied().collect();
     ids.sort_unstable();
+    let mut tests = Vec::with_capacity(keys.len());
+    let mut set_asides: HashMap<i64, HashSet<u32>> = HashMap::new();
+    let mut per_test: Vec<(usize, Vec<OwnFail>)> = Vec::new();
+    let mut f = 0;
     for id in ids {
         let mut points = match dense_histories.get_mut(id as usize) {
             Some(h) if id >= 0 => std::mem::take(h),
             _ => histories.remove(&id).unwrap_or_default(),
         };
         points.sort_by_key(|p| p.run);
-        if let Some(key) = keys.get(&id) {
-            tests.push(classify(key, &points, &ctx, runs.len(), opts));
+        while f < fails.len() && fails[f].test < id {
+            f += 1;
         }
-    }
-
-    // Signatures: per test, and across tests for the patterns (outside incidents).
-    let mut per_test: HashMap<i64, HashMap<String, usize>> = HashMap::new();
-    let mut across: HashMap<String, (usize, HashSet<i64>, FailureKind)> = HashMap::new();
-    let mut recent_kinds: HashMap<i64, Vec<&'static str>> = HashMap::new();
-    let recent_from = runs.len().saturating_sub(opts.recent_window);
-    // Example messages of flaky and broken tests: the latest distinct ones.
-    let wants_examples: HashSet<i64> = tests
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.classification,
-                Classification::Flaky | Classification::Broken
-            )
-        })
-        .map(|t| t.test_id)
-        .collect();
-    let mut examples: HashMap<i64, Vec<Example>> = HashMap::new();
-    store.for_each_failure(&mut |run, test, f| {
-        if incident_ids.contains(&run) {
-            return;
+        let from = f;
+        while f < fails.len() && fails[f].test == id {
+            f += 1;
         }
-        if let (true, Some(m), Some(&r)) = (
-            wants_examples.contains(&test),
-            f.message.as_deref(),
-            rank.get(&run),
-        ) {
-            keep_latest(
-                examples.entry(test).or_default(),
-                (r, f.attempt),
-                m,
-                opts.examples,
-            );
-        }
-        let sig = signature(f.message.as_deref(), f.stack.as_deref());
-        *per_test
-            .entry(test)
-            .or_default()
-            .entry(sig.clone())
-            .or_default() += 1;
-        let e = across.entry(sig).or_insert((0, HashSet::new(), f.kind));
-        e.0 += 1;
-        e.1.insert(test);
-        if rank.get(&run).is_some_and(|&r| r >= recent_from) {
-            let kinds = recent_kinds.entry(test).or_default();
-            if !kinds.contains(&f.kind.as_str()) {
-                kinds.push(f.kind.as_str());
+        let Some(key) = keys.get(&id) else { continue };
+        let env = env_of(id).unwrap_or(0);
+        let mut out = c.classify(key, env, &points, &fails[from..f], &mut counts);
+        for &(inc, retry_passed) in &out.incidents {
+            if let Some(i) = incidents.get_mut(inc) {
+                i.retry_passed += u64::from(retry_passed);
             }
         }
-    })?;
-    let name = |id: i64| {
-        keys.get(&id)
-            .map(|k| format!("{} [{}]", k.title_path.join(" › "), k.environment))
-            .unwrap_or_default()
-    };
-    for t in &mut tests {
-        if let Some(sigs) = per_test.remove(&t.test_id) {
-            let mut sigs: Vec<SignatureCount> = sigs
-                .into_iter()
-                .map(|(signature, count)| SignatureCount { signature, count })
-                .collect();
-            sigs.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(&b.signature)));
-            sigs.truncate(5);
-            t.signatures = sigs;
+        out.analysis.incidents = out
+            .incidents
+            .iter()
+            .map(|&(incident, retry_passed)| TestIncident {
+                incident,
+                start_ms: incidents.get(incident).map_or(0, |i| i.start_ms),
+                retry_passed,
+            })
+            .collect();
+        // The incident error that touched it most.
+        let mut by_sig: HashMap<&str, usize> = HashMap::new();
+        for &(inc, _) in &out.incidents {
+            if let Some(i) = incidents.get(inc) {
+                *by_sig.entry(i.signature.as_str()).or_default() += 1;
+            }
         }
-        if t.evidence.new_failure {
-            t.evidence.new_failure_kinds = recent_kinds.remove(&t.test_id).unwrap_or_default();
+        out.analysis.evidence.incident_signature = by_sig
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(s, _)| s.to_string());
+        if matches!(
+            out.analysis.classification,
+            Classification::Flaky | Classification::Broken
+        ) {
+            set_asides.insert(id, out.set_aside.into_iter().collect());
         }
-        if let Some(mut latest) = examples.remove(&t.test_id) {
-            latest.sort_by_key(|e| std::cmp::Reverse(e.0));
-            t.examples = latest.into_iter().map(|(_, m)| m).collect();
+        per_test.push((tests.len(), out.own_fails));
+        tests.push(out.analysis);
+    }
+    drop(fails);
+
+    // Signatures (per test) and patterns (across tests), of the tests' own failures.
+    let mut across: HashMap<u32, (usize, Vec<usize>, FailureKind)> = HashMap::new();
+    let recent_from = n_runs.saturating_sub(opts.recent_window) as u32;
+    for (t, own_fails) in per_test {
+        let mut counts_by_sig: HashMap<u32, usize> = HashMap::new();
+        let mut kinds: Vec<&'static str> = Vec::new();
+        for &(sig, kind, rank) in &own_fails {
+            if rank >= recent_from && !kinds.contains(&kind.as_str()) {
+                kinds.push(kind.as_str());
+            }
+            if sig == NONE {
+                continue;
+            }
+            *counts_by_sig.entry(sig).or_default() += 1;
+            let e = across.entry(sig).or_insert((0, Vec::new(), kind));
+            e.0 += 1;
+            if e.1.last() != Some(&t) {
+                e.1.push(t);
+            }
+        }
+        let test = &mut tests[t];
+        let mut list: Vec<SignatureCount> = counts_by_sig
+            .into_iter()
+            .map(|(s, count)| SignatureCount {
+                signature: sigs.name(s).to_string(),
+                count,
+            })
+            .collect();
+        list.sort_by(|a, b| b.count.cmp(&a.count).then(a.signature.cmp(&b.signature)));
+        list.truncate(5);
+        test.signatures = list;
+        if test.evidence.new_failure {
+            test.evidence.new_failure_kinds = kinds;
         }
     }
     let mut patterns: Vec<Pattern> = across
         .into_iter()
         .filter(|(_, (n, tests, _))| *n > 1 || tests.len() > 1)
-        .map(|(signature, (failures, tests, kind))| {
-            let mut names: Vec<String> = tests.iter().map(|&i| name(i)).collect();
+        .map(|(sig, (failures, in_tests, kind))| {
+            let mut names: Vec<String> = in_tests
+                .iter()
+                .map(|&i| {
+                    let k = &tests[i];
+                    format!("{} [{}]", k.title_path.join(" › "), k.environment)
+                })
+                .collect();
             names.sort_unstable();
             names.truncate(3);
             Pattern {
-                signature,
+                signature: sigs.name(sig).to_string(),
                 failures,
-                tests: tests.len(),
+                tests: in_tests.len(),
                 kind: kind.as_str(),
                 example_tests: names,
             }
@@ -816,6 +1600,34 @@ pub fn analyze(
             .then(a.signature.cmp(&b.signature))
     });
 
+    // Example messages of flaky and broken tests: the latest distinct ones of their own.
+    for t in &mut tests {
+        let Some(aside) = set_asides.get(&t.test_id) else {
+            continue;
+        };
+        let mut latest: Vec<Example> = Vec::new();
+        for (run, f) in store.test_failures(t.test_id, usize::MAX)? {
+            let (Some(m), Some(r)) = (f.message.as_deref(), to_rank(run)) else {
+                continue;
+            };
+            if f.kind == FailureKind::Interrupted || aside.contains(&r) || m.trim().is_empty() {
+                continue;
+            }
+            keep_latest(&mut latest, (r as usize, f.attempt), m, opts.examples);
+        }
+        latest.sort_by_key(|e| std::cmp::Reverse(e.0));
+        t.examples = latest.into_iter().map(|(_, m)| m).collect();
+    }
+
+    for t in &mut tests {
+        let rests = t.rests_on(opts.broken_streak.max(1));
+        let aside = t.set_aside_line();
+        t.why = if aside.is_empty() {
+            rests
+        } else {
+            format!("{rests}; {aside}")
+        };
+    }
     tests.sort_by(|a, b| {
         a.classification
             .cmp(&b.classification)
@@ -825,23 +1637,25 @@ pub fn analyze(
             .then(a.title_path.cmp(&b.title_path))
             .then(a.environment.cmp(&b.environment))
     });
-    let by_run: HashMap<i64, &RunTotals> = totals.iter().map(|t| (t.run_id, t)).collect();
-    let trend = runs
+    let trend: Vec<TrendPoint> = runs
         .iter()
-        .map(|r| {
-            let t = by_run.get(&r.id);
-            TrendPoint {
-                start_ms: r.meta.start_ms,
-                commit_id: r.meta.commit_id.clone(),
-                ran: t.map_or(0, |t| t.ran),
-                failed: t.map_or(0, |t| t.failed),
-                flaky: t.map_or(0, |t| t.flaky),
-                incident: incident_ids.contains(&r.id),
-            }
+        .zip(&counts)
+        .zip(&ctx)
+        .map(|((r, c), x)| TrendPoint {
+            start_ms: r.meta.start_ms,
+            commit_id: r.meta.commit_id.clone(),
+            ran: c.ran,
+            failed: c.failed,
+            flaky: c.flaky,
+            incident_results: c.incident_results,
+            cancelled: c.cancelled,
+            incident: x.incident,
         })
         .collect();
+    let cancelled_runs = counts.iter().filter(|c| c.cancelled > 0).count();
     Ok(Analysis {
-        runs: runs.len(),
+        runs: n_runs,
+        cancelled_runs,
         tests,
         incidents,
         patterns,

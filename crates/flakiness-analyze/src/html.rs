@@ -30,7 +30,7 @@ th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e3e6ea;vertical-a
 th{background:#f5f6f8}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .flaky{color:#9a6700}.broken{color:#cf222e}.stable{color:#1a7f37}.skipped{color:#6e7781}
 .strip{white-space:nowrap;font-size:0}.strip i{display:inline-block;width:6px;height:14px;margin-right:1px}
-.P{background:#2da44e}.F{background:#cf222e}.K{background:#d4a72c}.S{background:#c6cbd1}.I{background:#8250df}.x{background:#eef0f2}
+.P{background:#2da44e}.F{background:#cf222e}.K{background:#d4a72c}.S{background:#c6cbd1}.I{background:#8250df}.C{background:#8c959f}.R{background:#fb8f44}.x{background:#eef0f2}
 .ev{color:#57606a;font-size:12px}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px}
 svg{background:#fafbfc;border:1px solid #e3e6ea}
 ";
@@ -52,7 +52,8 @@ pub fn render_html(a: &Analysis) -> String {
         h,
         "<h2>Flaky and broken tests, new failures</h2>\
          <p class=\"legend\">latest runs, oldest first:<i class=\"P\"></i>passed<i class=\"K\"></i>flaky (retry)\
-         <i class=\"F\"></i>failed<i class=\"S\"></i>skipped<i class=\"I\"></i>incident<i class=\"x\"></i>no result</p>\
+         <i class=\"F\"></i>failed<i class=\"S\"></i>skipped<i class=\"I\"></i>incident (set aside)\
+         <i class=\"C\"></i>cancelled (set aside)<i class=\"R\"></i>fixed regression (set aside)<i class=\"x\"></i>no result</p>\
          <table id=\"tests\"><thead><tr><th>Class</th><th>Score</th><th>Confidence</th><th>Test</th>\
          <th>Environment</th><th>History</th></tr></thead><tbody>"
     );
@@ -89,7 +90,7 @@ pub fn render_html(a: &Analysis) -> String {
         );
         for c in t.history.chars() {
             let cls = match c {
-                'P' | 'F' | 'K' | 'S' | 'I' => c,
+                'P' | 'F' | 'K' | 'S' | 'I' | 'C' | 'R' => c,
                 _ => 'x',
             };
             let _ = write!(h, "<i class=\"{cls}\"></i>");
@@ -99,18 +100,24 @@ pub fn render_html(a: &Analysis) -> String {
     h.push_str("</tbody></table>");
     if !a.incidents.is_empty() {
         h.push_str(
-            "<h2>Incidents</h2><table id=\"incidents\"><thead><tr><th>Run</th><th>Commit</th>\
-             <th>Failed</th><th>Error</th></tr></thead><tbody>",
+            "<h2>Incidents</h2><p class=\"ev\">Runs where many tests of one environment failed with one error: \
+             those failures are set aside.</p><table id=\"incidents\"><thead><tr><th>#</th><th>Run</th><th>Commit</th>\
+             <th>Environment</th><th>Hit</th><th>Passed on retry</th><th>Error</th></tr></thead><tbody>",
         );
         for i in &a.incidents {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td><code>{}</code></td><td class=\"n\">{} of {}</td><td>{}</td></tr>",
+                "<tr><td class=\"n\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td class=\"n\">{} of {}</td>\
+                 <td class=\"n\">{}</td><td><code>{}</code>{}</td></tr>",
+                i.id,
                 escape(&i.source),
                 escape(&short_commit(&i.commit_id)),
-                i.failed,
+                escape(&i.environment),
+                i.hit,
                 i.ran,
-                escape(&i.signature)
+                i.retry_passed,
+                escape(&i.signature),
+                i.cause.map(|c| format!(" ({})", escape(c))).unwrap_or_default()
             );
         }
         h.push_str("</tbody></table>");
@@ -143,46 +150,136 @@ fn trend(h: &mut String, a: &Analysis) {
     h.push_str(&trend_svg(a));
 }
 
+/// A day of Unix milliseconds, `YYYY-MM-DD` (UTC).
+fn day(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
 /// The flake-rate trend as an inline SVG (`svg#trend`): per run, flaky and failed results per
-/// result that ran, as two lines; incident runs marked. Attributes only, no `style`.
+/// result that ran, counted as the classification counts them (a failure of a flaky test is a
+/// flaky result; incident and cancelled results are set aside), as two lines over axes with
+/// percentages and dates; incident runs marked. Attributes only, no `style`.
 pub fn trend_svg(a: &Analysis) -> String {
     let mut s = String::new();
     let h = &mut s;
     const W: f64 = 800.0;
-    const H: f64 = 160.0;
-    const PAD: f64 = 24.0;
+    const H: f64 = 200.0;
+    const LEFT: f64 = 52.0;
+    const RIGHT: f64 = 16.0;
+    const TOP: f64 = 24.0;
+    const BOTTOM: f64 = 36.0;
     let n = a.trend.len();
     let _ = write!(
         h,
         "<svg id=\"trend\" width=\"{W}\" height=\"{H}\" viewBox=\"0 0 {W} {H}\" \
-         role=\"img\" aria-label=\"flaky and failed results per run\">"
+         role=\"img\" aria-label=\"flaky and failed results per result that ran, per run\">"
     );
     if n == 0 {
         h.push_str("</svg>");
         return s;
     }
     let rate = |x: u64, of: u64| if of == 0 { 0.0 } else { x as f64 / of as f64 };
-    let max = a
+    let top = a
         .trend
         .iter()
         .map(|p| rate(p.flaky, p.ran).max(rate(p.failed, p.ran)))
         .fold(0.0f64, f64::max)
         .max(0.01);
+    // A round top for the axis: 1, 2 or 5 times a power of ten (in percent).
+    let pct = top * 100.0;
+    let mag = 10f64.powf(pct.log10().floor());
+    let nice = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|v| *v >= pct - 1e-9)
+        .unwrap_or(pct);
+    let max = nice / 100.0;
     let x = |i: usize| {
         if n == 1 {
-            W / 2.0
+            LEFT + (W - LEFT - RIGHT) / 2.0
         } else {
-            PAD + (W - 2.0 * PAD) * i as f64 / (n - 1) as f64
+            LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1) as f64
         }
     };
-    let y = |v: f64| H - PAD - (H - 2.0 * PAD) * (v / max);
+    let y = |v: f64| H - BOTTOM - (H - TOP - BOTTOM) * (v / max);
+    // Axes, grid lines and labels.
+    let _ = write!(
+        h,
+        "<g class=\"axes\" stroke=\"#8c959f\" stroke-width=\"1\">\
+         <line x1=\"{LEFT}\" x2=\"{LEFT}\" y1=\"{TOP}\" y2=\"{0}\"/>\
+         <line x1=\"{LEFT}\" x2=\"{1}\" y1=\"{0}\" y2=\"{0}\"/></g>",
+        H - BOTTOM,
+        W - RIGHT
+    );
+    for k in 0..=4 {
+        let v = max * k as f64 / 4.0;
+        let yy = y(v);
+        if k > 0 {
+            let _ = write!(
+                h,
+                "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{0}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\" stroke=\"#e3e6ea\"/>",
+                W - RIGHT
+            );
+        }
+        let label = v * 100.0;
+        let text = if nice < 4.0 {
+            format!("{label:.1}%")
+        } else {
+            format!("{label:.0}%")
+        };
+        let _ = write!(
+            h,
+            "<text class=\"ylabel\" x=\"{0}\" y=\"{1:.1}\" font-size=\"10\" text-anchor=\"end\">{text}</text>",
+            LEFT - 4.0,
+            yy + 3.0
+        );
+    }
+    // Dates: the first run, the last, and up to three between.
+    let ticks = n.min(5);
+    let mut shown: Vec<usize> = (0..ticks)
+        .map(|k| {
+            if ticks == 1 {
+                0
+            } else {
+                k * (n - 1) / (ticks - 1)
+            }
+        })
+        .collect();
+    shown.dedup();
+    for (k, &i) in shown.iter().enumerate() {
+        let anchor = if shown.len() > 1 && k == 0 {
+            "start"
+        } else if shown.len() > 1 && k == shown.len() - 1 {
+            "end"
+        } else {
+            "middle"
+        };
+        let _ = write!(
+            h,
+            "<line class=\"tick\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#8c959f\"/>\
+             <text class=\"xlabel\" x=\"{0:.1}\" y=\"{3}\" font-size=\"10\" text-anchor=\"{anchor}\">{4}</text>",
+            x(i),
+            H - BOTTOM,
+            H - BOTTOM + 4.0,
+            H - BOTTOM + 16.0,
+            escape(&day(a.trend[i].start_ms))
+        );
+    }
+    let _ = write!(
+        h,
+        "<text x=\"{0}\" y=\"{1}\" font-size=\"10\" text-anchor=\"middle\">run start ({n} runs)</text>",
+        LEFT + (W - LEFT - RIGHT) / 2.0,
+        H - 4.0
+    );
     for (i, p) in a.trend.iter().enumerate() {
         if p.incident {
             let _ = write!(
                 h,
-                "<line class=\"incident\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{PAD}\" y2=\"{1}\" stroke=\"#8250df\" stroke-dasharray=\"3 3\"/>",
+                "<line class=\"incident\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{TOP}\" y2=\"{1}\" stroke=\"#8250df\" stroke-dasharray=\"3 3\"/>",
                 x(i),
-                H - PAD
+                H - BOTTOM
             );
         }
     }
@@ -208,9 +305,9 @@ pub fn trend_svg(a: &Analysis) -> String {
     }
     let _ = write!(
         h,
-        "<text x=\"{PAD}\" y=\"14\" font-size=\"11\">max {:.1}% of results · <tspan fill=\"#d4a72c\">flaky</tspan> · \
-         <tspan fill=\"#cf222e\">failed</tspan> · <tspan fill=\"#8250df\">incident</tspan></text></svg>",
-        max * 100.0
+        "<text x=\"{LEFT}\" y=\"14\" font-size=\"11\">share of the results that ran: \
+         <tspan fill=\"#d4a72c\">flaky</tspan> · <tspan fill=\"#cf222e\">failed</tspan> · \
+         <tspan fill=\"#8250df\">incident run</tspan></text></svg>"
     );
     s
 }

@@ -387,6 +387,9 @@ fn bounded(s: &str, max: usize) -> String {
 
 /// What ended a failed attempt, from its status, annotations and error text.
 pub fn failure_kind(attempt: &RunAttempt) -> FailureKind {
+    if attempt.status() == TestStatus::Interrupted {
+        return FailureKind::Interrupted;
+    }
     if attempt.status() == TestStatus::TimedOut {
         return FailureKind::Timeout;
     }

@@ -19,13 +19,13 @@ use std::sync::{Condvar, Mutex};
 
 pub use analysis::{
     analyze, short_commit, Analysis, AnalysisOptions, BrokenSince, Classification, Evidence,
-    Incident, Pattern, SignatureCount, TestAnalysis, TrendPoint,
+    FixedRegression, Incident, Pattern, SignatureCount, TestAnalysis, TestIncident, TrendPoint,
 };
 pub use html::{escape, render_html, trend_svg};
 pub use quarantine::{
     Quarantine, QuarantineChanges, QuarantineEntry, QuarantineError, Released, QUARANTINE_VERSION,
 };
-pub use signature::{signature, MAX_SIGNATURE};
+pub use signature::{infra_class, says_something, signature, MAX_SIGNATURE};
 
 pub use ingest::{
     check, check_and_summarize, check_junit, content_hash, discover, failure_kind, load,

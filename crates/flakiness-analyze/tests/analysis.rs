@@ -151,7 +151,8 @@ fn each_behaviour_gets_its_classification_and_evidence() {
     let retries = &find(&a.tests, "flaky with retries").evidence;
     assert_eq!(
         (retries.retry_flakes, retries.failed_runs, retries.ran),
-        (6, 0, 29)
+        (6, 0, 30),
+        "only the tests an incident hit have that run set aside"
     );
     let same = &find(&a.tests, "flaky on the same commit").evidence;
     assert_eq!(same.same_commit_flips, 5, "{same:?}");
@@ -216,7 +217,7 @@ fn thresholds_are_options() {
     let (_dir, mut store) = store();
     let opts = AnalysisOptions {
         broken_streak: 2,
-        incident_min_failures: 100,
+        incident_min_tests: 100,
         ..AnalysisOptions::default()
     };
     let a = analyze(&mut store, &opts).expect("analyze");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use flakiness_analyze::{
     analyze, discover, ingest_all, render_html, short_commit, write_file_whole, Analysis,
-    AnalysisOptions, Classification, LoadLimits, Quarantine, TestAnalysis,
+    AnalysisOptions, Classification, Incident, LoadLimits, Quarantine, TestAnalysis,
 };
 use flakiness_store::{HistoryStore, PgStore, SqliteStore};
 
@@ -58,9 +58,20 @@ pub struct Args {
     /// Runs in the prior window.
     #[arg(long, default_value_t = AnalysisOptions::default().prior_window, value_name = "N")]
     prior_window: usize,
-    /// Share of the tests of a run failing at once (with one error) that makes an incident.
+    /// Share of the tests that ran in a run and environment which, failing with one error,
+    /// make an incident (with at least --incident-min-tests of them).
     #[arg(long, default_value_t = AnalysisOptions::default().incident_share, value_name = "SHARE")]
     incident_share: f64,
+    /// Tests of one run and environment that must fail with one error for an incident.
+    #[arg(long, default_value_t = AnalysisOptions::default().incident_min_tests, value_name = "N")]
+    incident_min_tests: usize,
+    /// Latest runs of a test (its own results) in which evidence of flakiness counts.
+    #[arg(long, default_value_t = AnalysisOptions::default().evidence_window, value_name = "N")]
+    evidence_window: usize,
+    /// Below this many runs of its own, a test is "not enough data": never flaky or stable
+    /// (a test failing every run can still be broken).
+    #[arg(long, default_value_t = AnalysisOptions::default().min_runs, value_name = "N")]
+    min_runs: usize,
     /// Keep a quarantine list in FILE (JSON, created when missing): flaky tests enter with
     /// their reason and leave after `--release-after` consecutive clean runs. Print it for a
     /// runner with `flakiness quarantine FILE`.
@@ -170,6 +181,17 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::IO;
         }
     };
+    if !args.paths.is_empty() && sources.is_empty() {
+        eprintln!(
+            "flakiness: no report found in {}: give report directories, *.json, *.json.zst or JUnit *.xml files, or folders holding them",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return exit_codes::NO_RUNS;
+    }
     let opened: Result<Box<dyn HistoryStore>, _> = match &args.database_url {
         Some(url) => PgStore::connect(url).map(|s| Box::new(s) as Box<dyn HistoryStore>),
         None => {
@@ -216,6 +238,13 @@ pub fn run(args: Args) -> u8 {
         summary.already_stored,
         summary.skipped.len()
     );
+    if !sources.is_empty() && summary.skipped.len() == sources.len() {
+        eprintln!(
+            "flakiness: nothing to analyze: every one of the {} report(s) given was skipped (see above)",
+            sources.len()
+        );
+        return exit_codes::NO_RUNS;
+    }
     if let Some(age) = args.prune_older_than {
         match store.prune_before(now_ms() - age) {
             Ok(n) => eprintln!("flakiness: pruned {n} run(s) older than the cutoff"),
@@ -231,6 +260,9 @@ pub fn run(args: Args) -> u8 {
         recent_window: args.recent_window,
         prior_window: args.prior_window,
         incident_share: args.incident_share,
+        incident_min_tests: args.incident_min_tests.max(1),
+        evidence_window: args.evidence_window.max(1),
+        min_runs: args.min_runs,
         ..AnalysisOptions::default()
     };
     let analysis = match analyze(store.as_mut(), &opts) {
@@ -240,6 +272,13 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::STORE;
         }
     };
+    if analysis.runs == 0 {
+        eprintln!(
+            "flakiness: nothing to analyze: the store {} holds no runs; give report paths",
+            store.describe()
+        );
+        return exit_codes::NO_RUNS;
+    }
     if let Some(path) = &args.quarantine {
         let mut q = match Quarantine::load(path) {
             Ok(q) => q,
@@ -337,19 +376,32 @@ fn print_human(a: &Analysis) -> std::io::Result<()> {
             )?;
         }
     }
+    if !a.incidents.is_empty() {
+        writeln!(out)?;
+    }
     for i in &a.incidents {
-        writeln!(
-            out,
-            "\nincident: {} ({}): {} of {} tests failed, {:.0}% with: {}",
-            i.source,
-            short_commit(&i.commit_id),
-            i.failed,
-            i.ran,
-            i.signature_share * 100.0,
-            i.signature
-        )?;
+        writeln!(out, "incident #{}: {}", i.id, incident_line(i))?;
     }
     out.flush()
+}
+
+/// An incident in words: where, how many, with what error.
+fn incident_line(i: &Incident) -> String {
+    let transient = if i.retry_passed > 0 {
+        format!(", {} passed on retry", i.retry_passed)
+    } else {
+        String::new()
+    };
+    let cause = i.cause.map(|c| format!(" ({c})")).unwrap_or_default();
+    format!(
+        "{} ({}) [{}]: {} of {} tests failed with `{}`{cause}{transient}",
+        i.source,
+        short_commit(&i.commit_id),
+        i.environment,
+        i.hit,
+        i.ran,
+        i.signature
+    )
 }
 
 fn print_json(a: &Analysis) -> std::io::Result<()> {
@@ -386,15 +438,19 @@ fn markdown(a: &Analysis) -> String {
         }
     }
     if !a.incidents.is_empty() {
-        s.push_str("\n### Incidents\n\n| Run | Commit | Failed | Error |\n|---|---|---:|---|\n");
+        s.push_str("\n### Incidents\n\nRuns where many tests of one environment failed with one error: their failures are set aside.\n\n| # | Run | Commit | Environment | Hit | Passed on retry | Error |\n|---:|---|---|---|---:|---:|---|\n");
         for i in &a.incidents {
             s.push_str(&format!(
-                "| {} | `{}` | {} of {} | {} |\n",
+                "| {} | {} | `{}` | {} | {} of {} | {} | {}{} |\n",
+                i.id,
                 cell(&i.source),
                 short_commit(&i.commit_id),
-                i.failed,
+                cell(&i.environment),
+                i.hit,
                 i.ran,
-                cell(&i.signature)
+                i.retry_passed,
+                cell(&i.signature),
+                i.cause.map(|c| format!(" ({c})")).unwrap_or_default()
             ));
         }
     }

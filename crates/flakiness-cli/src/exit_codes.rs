@@ -23,3 +23,6 @@ pub const STORE: u8 = 7;
 /// An upload failed: the server refused it, or could not be reached after the retries
 /// (`upload`).
 pub const UPLOAD: u8 = 8;
+/// `analyze` had nothing to analyze: no report under the paths given, every input skipped as
+/// unusable, or an empty store.
+pub const NO_RUNS: u8 = 9;

@@ -589,14 +589,30 @@ fn analyze_ingests_once_and_prints_every_format() {
     assert!(warnings.iter().any(|w| w
         .starts_with("::warning file=tests/checkout/cart.spec.ts,title=Flaky test [firefox]::")));
 
-    // Invalid reports are listed and skipped; the analysis goes on.
-    let bad = flakiness(&["analyze", "testdata/reports/invalid-schema", "--db", db_arg]);
+    // Invalid reports are listed and skipped; the analysis goes on with the valid ones.
+    let bad = flakiness(&[
+        "analyze",
+        "testdata/reports/invalid-schema",
+        "testdata/reports/valid",
+        "--db",
+        db_arg,
+    ]);
     assert_eq!(bad.status.code(), Some(0));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
         err.contains("skipped ") && err.contains("invalid report: "),
         "{err}"
     );
+    // When every input is skipped there is nothing to analyze: exit 9, even over a store that
+    // holds runs from before.
+    let all_bad = flakiness(&["analyze", "testdata/reports/invalid-schema", "--db", db_arg]);
+    assert_eq!(all_bad.status.code(), Some(9));
+    let err = String::from_utf8_lossy(&all_bad.stderr);
+    assert!(
+        err.contains("nothing to analyze: every one of the") && err.contains("was skipped"),
+        "{err}"
+    );
+    assert!(all_bad.stdout.is_empty());
 
     // Not our file: refused, untouched.
     let other = tmp.path().join("notes.db");
@@ -607,6 +623,55 @@ fn analyze_ingests_once_and_prints_every_format() {
     assert_eq!(
         fs::read_to_string(&other).expect("read"),
         "plain text, not a database at all, long enough"
+    );
+}
+
+/// `analyze` on nothing fails (exit 9, a message saying what), never "0 runs" and exit 0.
+#[test]
+fn analyze_on_nothing_fails() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let db = tmp.path().join("history.db");
+    let db = db.to_str().expect("utf-8");
+    // A folder with no report in it (an artifact path that matched nothing useful).
+    let empty = tmp.path().join("artifacts");
+    fs::create_dir_all(empty.join("logs")).expect("mkdir");
+    fs::write(empty.join("logs/build.txt"), "compiling...").expect("write");
+    let o = flakiness(&["analyze", empty.to_str().expect("utf-8"), "--db", db]);
+    assert_eq!(o.status.code(), Some(9));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no report found in "), "{err}");
+    assert!(o.stdout.is_empty());
+    // A typo in the path: it does not exist (an I/O error, exit 3).
+    let o = flakiness(&["analyze", "testdata/reprots", "--db", db]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("testdata/reprots"));
+    // No path and an empty store.
+    let o = flakiness(&["analyze", "--db", db, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(9));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds no runs"));
+    // --min-runs: with 20 runs of history, a test needs 25 of its own to be called.
+    let o = flakiness(&[
+        "analyze",
+        "testdata/reports/valid",
+        "--db",
+        db,
+        "--format",
+        "json",
+        "--min-runs",
+        "25",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let classes: Vec<&str> = v["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .map(|t| t["classification"].as_str().expect("class"))
+        .collect();
+    assert!(classes.contains(&"not-enough-data"), "{classes:?}");
+    assert!(
+        !classes.contains(&"flaky") && !classes.contains(&"stable"),
+        "{classes:?}"
     );
 }
 

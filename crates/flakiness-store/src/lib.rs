@@ -256,18 +256,22 @@ pub enum FailureKind {
     Timeout,
     /// An exception nobody expected (JUnit's `<error>`, a panic outside an assertion...).
     Uncaught,
+    /// The attempt was interrupted (the run was cancelled, or its job timed out): not the
+    /// test's failure.
+    Interrupted,
     /// Nothing tells.
     #[default]
     Unknown,
 }
 
 impl FailureKind {
-    /// `assertion`, `timeout`, `uncaught` or `unknown`.
+    /// `assertion`, `timeout`, `uncaught`, `interrupted` or `unknown`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Assertion => "assertion",
             FailureKind::Timeout => "timeout",
             FailureKind::Uncaught => "uncaught",
+            FailureKind::Interrupted => "interrupted",
             FailureKind::Unknown => "unknown",
         }
     }
@@ -278,6 +282,7 @@ impl FailureKind {
             "assertion" => FailureKind::Assertion,
             "timeout" => FailureKind::Timeout,
             "uncaught" => FailureKind::Uncaught,
+            "interrupted" => FailureKind::Interrupted,
             _ => FailureKind::Unknown,
         }
     }

@@ -640,7 +640,7 @@ fn strip(history: &str) -> Markup {
     html! {
         span.strip {
             @for c in history.chars() {
-                i class=(match c { 'P' | 'F' | 'K' | 'S' | 'I' => c, _ => 'x' }) title=(strip_label(c)) {}
+                i class=(match c { 'P' | 'F' | 'K' | 'S' | 'I' | 'C' | 'R' => c, _ => 'x' }) title=(strip_label(c)) {}
             }
         }
     }
@@ -652,7 +652,9 @@ fn strip_label(c: char) -> &'static str {
         'F' => "failed",
         'K' => "flaky",
         'S' => "skipped",
-        'I' => "incident",
+        'I' => "incident (set aside)",
+        'C' => "cancelled (set aside)",
+        'R' => "regression fixed later (set aside)",
         _ => "no result",
     }
 }
@@ -660,7 +662,7 @@ fn strip_label(c: char) -> &'static str {
 fn legend() -> Markup {
     html! {
         p.legend { "latest runs, oldest first:"
-            @for c in ['P', 'K', 'F', 'S', 'I', 'x'] { i class=(c) {} (strip_label(c)) }
+            @for c in ['P', 'K', 'F', 'S', 'I', 'C', 'R', 'x'] { i class=(c) {} (strip_label(c)) }
         }
     }
 }
@@ -727,7 +729,7 @@ pub fn flaky_page(
             @if !a.incidents.is_empty() {
                 h2 { "Incidents" }
                 table #incidents {
-                    thead { tr { th { "Run" } th { "Commit" } th.n { "Failed" } th { "Error" } } }
+                    thead { tr { th { "Run" } th { "Commit" } th { "Environment" } th.n { "Hit" } th.n { "Passed on retry" } th { "Error" } } }
                     tbody {
                         @for i in &a.incidents {
                             tr.incident { td {
@@ -736,7 +738,8 @@ pub fn flaky_page(
                                         None => (when(i.start_ms)),
                                     }
                                 } td { code { (short_commit(&i.commit_id)) } }
-                                 td.n { (i.failed) " of " (i.ran) } td { code { (i.signature) } } }
+                                 td { (i.environment) } td.n { (i.hit) " of " (i.ran) } td.n { (i.retry_passed) }
+                                 td { code { (i.signature) } @if let Some(c) = i.cause { " (" (c) ")" } } }
                         }
                     }
                 }
