@@ -490,6 +490,19 @@ fn convert_pytest_junit_files_of_the_same_tests_invents_no_flakes() {
     assert_eq!(statuses("test_add"), [P, P]);
     assert_eq!(statuses("test_flaky"), [F, P, F, P]);
     assert_eq!(statuses("test_fails"), [F, F, F, F, F, F]);
+    // Their failures are not known: no message stands for them.
+    let invented = dir
+        .report
+        .all_tests()
+        .flat_map(|t| {
+            t.test
+                .attempts
+                .iter()
+                .flat_map(|a| a.errors.iter().flatten())
+        })
+        .filter_map(|e| e.message.as_deref())
+        .find(|m| m.contains("does not record why"));
+    assert_eq!(invented, None);
 }
 
 #[test]

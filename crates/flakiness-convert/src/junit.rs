@@ -21,7 +21,9 @@ use quick_xml::Reader;
 
 use crate::attachments::{AttachmentFolder, Resolved};
 use crate::times::{parse_duration_secs, parse_timestamp_ms};
-use crate::{push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits};
+use crate::{
+    push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits, INFERRED_ANNOTATION,
+};
 
 /// Deepest element nesting accepted.
 pub const MAX_XML_DEPTH: usize = 1024;
@@ -1078,13 +1080,11 @@ impl JunitCollector {
                     // pytest-rerunfailures makes junitxml write each rerun as an empty
                     // testcase, which reads like a pass: an empty attempt of this document
                     // followed by another run of the same test was a failed run whose details
-                    // pytest dropped.
+                    // pytest dropped. It is failed, with no error (none is known).
                     let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
                     for a in earlier.iter_mut().skip(from).filter(|a| is_bare_pass(a)) {
                         a.status = Some(TestStatus::Failed);
-                        a.errors = Some(vec![ReportError::message(
-                            "rerun: this run failed; pytest's junitxml does not record why",
-                        )]);
+                        a.annotations = Some(vec![inferred_rerun_annotation()]);
                     }
                 }
                 earlier.extend(attempts);
@@ -1241,6 +1241,19 @@ fn runner_of(root_name: &str) -> Option<&'static str> {
         "playwright" => "playwright",
         _ => return None,
     })
+}
+
+/// The annotation of an empty testcase of pytest's junitxml that a rerun of the same test
+/// follows (see [`INFERRED_ANNOTATION`]).
+fn inferred_rerun_annotation() -> Annotation {
+    Annotation {
+        kind: INFERRED_ANNOTATION.into(),
+        description: Some(
+            "pytest-rerunfailures reran this test: this attempt failed; pytest's junitxml does not record why"
+                .into(),
+        ),
+        ..Default::default()
+    }
 }
 
 /// The annotation that marks an attempt ended by an `<error>` (an unexpected exception) rather

@@ -26,6 +26,12 @@ pub use pytest::PytestCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
 
+/// The type of the annotation on a failed attempt whose failure the converter inferred: the
+/// input shows that the test failed there but not how, so the attempt has no error (an
+/// invented message would read as a real one, and group failures that have nothing in
+/// common). The annotation's description says why the attempt is failed.
+pub const INFERRED_ANNOTATION: &str = "flakiness-inferred";
+
 /// Bounds on what one input may make us keep.
 #[derive(Debug, Clone)]
 pub struct Limits {

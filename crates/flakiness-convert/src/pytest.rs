@@ -1385,12 +1385,11 @@ fn merge_teardown_errors(attempts: &mut Vec<RunAttempt>) {
                 })
         })
     };
+    // A failure with an error of its own: not one the JUnit reader inferred for a rerun (it
+    // has none).
     let real_failure = |a: &RunAttempt| {
         matches!(a.status(), TestStatus::Failed | TestStatus::TimedOut)
-            && a.errors.as_ref().is_some_and(|e| {
-                e.iter()
-                    .all(|e| !e.message.as_deref().unwrap_or("").starts_with("rerun:"))
-            })
+            && a.errors.as_ref().is_some_and(|e| !e.is_empty())
     };
     let mut out: Vec<RunAttempt> = Vec::with_capacity(attempts.len());
     for a in attempts.drain(..) {

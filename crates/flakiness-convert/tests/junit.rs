@@ -517,6 +517,40 @@ fn messages(a: &flakiness_report::RunAttempt) -> Vec<&str> {
         .collect()
 }
 
+/// A failed attempt the converter inferred: no error of its own (nothing invented), only the
+/// annotation saying why it is failed.
+fn assert_inferred(a: &flakiness_report::RunAttempt) {
+    assert_eq!(a.status(), TestStatus::Failed);
+    assert!(a.errors.is_none(), "{:?}", a.errors);
+    let kinds: Vec<_> = a.annotations.iter().flatten().map(|x| &x.kind).collect();
+    assert_eq!(kinds, ["flakiness-inferred"]);
+}
+
+/// pytest-rerunfailures' empty testcases are failed attempts without an invented message.
+#[test]
+fn pytest_rerunfailures_junit_reruns_invent_no_message() {
+    for family in ["junit-xunit1.xml", "junit-xunit2.xml"] {
+        let r = convert(&[repo().join("testdata/inputs/pytest").join(family)]).expect("converts");
+        let fails = attempts_of(&r, "test_basic.py::test_fails");
+        assert_inferred(&fails[0]);
+        assert_inferred(&fails[1]);
+        assert_eq!(
+            messages(&fails[2]),
+            ["AssertionError: arithmetic is broken\nassert (2 * 2) == 5"],
+            "{family}"
+        );
+        let flaky = attempts_of(&r, "test_outcomes.py::test_flaky");
+        assert_inferred(&flaky[0]);
+        assert_eq!(flaky[1].status(), TestStatus::Passed);
+        let invented = r
+            .all_tests()
+            .flat_map(|t| t.test.attempts.iter())
+            .flat_map(messages)
+            .find(|m| m.contains("does not record why"));
+        assert_eq!(invented, None, "{family}");
+    }
+}
+
 /// A pytest junitxml document of tests `(name, failure message)`.
 fn pytest_doc(tests: &[(&str, Option<&str>)]) -> Vec<u8> {
     let mut xml = String::from(r#"<testsuites name="pytest tests"><testsuite name="pytest">"#);
