@@ -22,7 +22,7 @@ use quick_xml::Reader;
 use crate::attachments::{AttachmentFolder, Resolved};
 use crate::times::{parse_duration_secs, parse_timestamp_ms};
 use crate::{
-    push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits, INFERRED_ANNOTATION,
+    inferred_annotation, push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits,
 };
 
 /// Deepest element nesting accepted.
@@ -1084,7 +1084,9 @@ impl JunitCollector {
                     let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
                     for a in earlier.iter_mut().skip(from).filter(|a| is_bare_pass(a)) {
                         a.status = Some(TestStatus::Failed);
-                        a.annotations = Some(vec![inferred_rerun_annotation()]);
+                        a.annotations = Some(vec![inferred_annotation(
+                            "pytest-rerunfailures reran this test: this attempt failed; pytest's junitxml does not record why",
+                        )]);
                     }
                 }
                 earlier.extend(attempts);
@@ -1241,19 +1243,6 @@ fn runner_of(root_name: &str) -> Option<&'static str> {
         "playwright" => "playwright",
         _ => return None,
     })
-}
-
-/// The annotation of an empty testcase of pytest's junitxml that a rerun of the same test
-/// follows (see [`INFERRED_ANNOTATION`]).
-fn inferred_rerun_annotation() -> Annotation {
-    Annotation {
-        kind: INFERRED_ANNOTATION.into(),
-        description: Some(
-            "pytest-rerunfailures reran this test: this attempt failed; pytest's junitxml does not record why"
-                .into(),
-        ),
-        ..Default::default()
-    }
 }
 
 /// The annotation that marks an attempt ended by an `<error>` (an unexpected exception) rather

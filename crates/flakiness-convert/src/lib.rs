@@ -15,7 +15,7 @@ mod times;
 use std::path::{Path, PathBuf};
 
 use flakiness_report::{
-    DurationMs, Environment, NamedVersion, Report, SystemData, UnixTimestampMs,
+    Annotation, DurationMs, Environment, NamedVersion, Report, SystemData, UnixTimestampMs,
 };
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
@@ -31,6 +31,15 @@ pub use times::{parse_duration_secs, parse_timestamp_ms};
 /// invented message would read as a real one, and group failures that have nothing in
 /// common). The annotation's description says why the attempt is failed.
 pub const INFERRED_ANNOTATION: &str = "flakiness-inferred";
+
+/// The [`INFERRED_ANNOTATION`] of an attempt, saying why it is failed.
+pub(crate) fn inferred_annotation(why: &str) -> Annotation {
+    Annotation {
+        kind: INFERRED_ANNOTATION.into(),
+        description: Some(why.into()),
+        ..Default::default()
+    }
+}
 
 /// Bounds on what one input may make us keep.
 #[derive(Debug, Clone)]

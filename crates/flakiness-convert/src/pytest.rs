@@ -16,7 +16,7 @@ use flakiness_report::{
 };
 use serde_json::Value;
 
-use crate::{push_bounded, ConvertError, Limits, Metadata};
+use crate::{inferred_annotation, push_bounded, ConvertError, Limits, Metadata};
 
 /// Deepest class nesting kept as suites; deeper classes are folded into the test title.
 const MAX_CLASS_DEPTH: usize = 64;
@@ -603,11 +603,12 @@ impl PytestCollector {
             a.stdio = (!stdio.is_empty()).then_some(stdio);
             let test = &mut self.tests[i];
             if outcome == "rerun" {
-                // The test needed a rerun; json-report keeps only its last attempt.
+                // The test needed a rerun; json-report keeps only its last attempt. The failed
+                // one stands for the attempts it dropped, with no error: none is known.
                 let mut earlier = RunAttempt::with_status(TestStatus::Failed);
                 earlier.start_timestamp = a.start_timestamp;
-                earlier.errors = Some(vec![ReportError::message(
-                    "rerun: an earlier attempt failed; pytest-json-report keeps only the last attempt",
+                earlier.annotations = Some(vec![inferred_annotation(
+                    "pytest-rerunfailures reran this test: an earlier attempt failed; pytest-json-report keeps only the last attempt, so how many failed, and why, is not recorded",
                 )]);
                 test.attempts.push(earlier);
             }
