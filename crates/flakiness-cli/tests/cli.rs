@@ -460,6 +460,51 @@ fn convert_streams_junit_suites_and_merges_a_suite_that_comes_back() {
     }
 }
 
+/// `flakiness convert a.xml b.xml` of two pytest junitxml files of the same tests (two runs,
+/// or shards that overlap): the files are not reruns of each other. A test that passed in both
+/// passed; each file's own reruns (pytest-rerunfailures' empty testcases) stay in that file.
+#[test]
+fn convert_pytest_junit_files_of_the_same_tests_invents_no_flakes() {
+    use TestStatus::{Failed as F, Passed as P};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let recording =
+        fs::read(repo().join("testdata/inputs/pytest/junit-xunit1.xml")).expect("input");
+    let mut args = Vec::new();
+    for name in ["a.xml", "b.xml"] {
+        let p = tmp.path().join(name);
+        fs::write(&p, &recording).expect("write");
+        args.push(p.to_str().expect("utf-8").to_string());
+    }
+    let out = tmp.path().join("report");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (dir, _) = convert_ok(&args, &out);
+    let statuses = |title: &str| -> Vec<TestStatus> {
+        let t = dir
+            .report
+            .all_tests()
+            .find(|t| t.test.title == title)
+            .unwrap_or_else(|| panic!("{title}"));
+        t.test.attempts.iter().map(|a| a.status()).collect()
+    };
+    assert_eq!(statuses("test_passes"), [P, P]);
+    assert_eq!(statuses("test_add"), [P, P]);
+    assert_eq!(statuses("test_flaky"), [F, P, F, P]);
+    assert_eq!(statuses("test_fails"), [F, F, F, F, F, F]);
+    // Their failures are not known: no message stands for them.
+    let invented = dir
+        .report
+        .all_tests()
+        .flat_map(|t| {
+            t.test
+                .attempts
+                .iter()
+                .flat_map(|a| a.errors.iter().flatten())
+        })
+        .filter_map(|e| e.message.as_deref())
+        .find(|m| m.contains("does not record why"));
+    assert_eq!(invented, None);
+}
+
 #[test]
 fn convert_reads_stdin() {
     use std::io::Write;

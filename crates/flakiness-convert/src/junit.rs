@@ -21,7 +21,9 @@ use quick_xml::Reader;
 
 use crate::attachments::{AttachmentFolder, Resolved};
 use crate::times::{parse_duration_secs, parse_timestamp_ms};
-use crate::{push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits};
+use crate::{
+    inferred_annotation, push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits,
+};
 
 /// Deepest element nesting accepted.
 pub const MAX_XML_DEPTH: usize = 1024;
@@ -102,10 +104,21 @@ enum Sink {
 /// identity within a suite is (whether a classname was given, the test's title).
 #[derive(Default)]
 struct TestIndex {
-    /// Indexes (into the suite's tests) of the tests read with a classname and without one.
-    with_class: HashTable<usize>,
-    without_class: HashTable<usize>,
+    /// The tests read with a classname and without one.
+    with_class: HashTable<Slot>,
+    without_class: HashTable<Slot>,
     hasher: DefaultHashBuilder,
+}
+
+/// A test of a [`TestIndex`], and which of its attempts the latest document that has it added.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    /// Index into the suite's tests.
+    test: usize,
+    /// The latest document (a count of [`JunitCollector::read`]s) that has the test.
+    document: u32,
+    /// The test's first attempt from that document.
+    first_attempt: u32,
 }
 
 impl std::fmt::Debug for TestIndex {
@@ -118,32 +131,33 @@ impl std::fmt::Debug for TestIndex {
 }
 
 impl TestIndex {
-    fn table(&self, with_class: bool) -> &HashTable<usize> {
+    fn table(&mut self, with_class: bool) -> &mut HashTable<Slot> {
         if with_class {
-            &self.with_class
+            &mut self.with_class
         } else {
-            &self.without_class
+            &mut self.without_class
         }
     }
 
-    /// The index of the test titled `title` (read with a classname or not) in `tests`.
-    fn find(&self, tests: &[Test], with_class: bool, title: &str) -> Option<usize> {
+    /// The slot of the test titled `title` (read with a classname or not) in `tests`.
+    fn find(&mut self, tests: &[Test], with_class: bool, title: &str) -> Option<&mut Slot> {
         let hash = self.hasher.hash_one(title);
         self.table(with_class)
-            .find(hash, |&i| tests[i].title == title)
-            .copied()
+            .find_mut(hash, |s| tests[s.test].title == title)
     }
 
-    /// Records `tests[index]` (not yet in the index).
-    fn insert(&mut self, tests: &[Test], with_class: bool, index: usize) {
+    /// Records `slot` (a test not yet in the index).
+    fn insert(&mut self, tests: &[Test], with_class: bool, slot: Slot) {
         let hasher = &self.hasher;
-        let hash = hasher.hash_one(tests[index].title.as_str());
+        let hash = hasher.hash_one(tests[slot.test].title.as_str());
         let table = if with_class {
             &mut self.with_class
         } else {
             &mut self.without_class
         };
-        table.insert_unique(hash, index, |&i| hasher.hash_one(tests[i].title.as_str()));
+        table.insert_unique(hash, slot, |s| {
+            hasher.hash_one(tests[s.test].title.as_str())
+        });
     }
 }
 
@@ -227,6 +241,9 @@ pub struct JunitCollector {
     /// Something read after roots were handed out needed them back: see
     /// [`needs_rereading`](Self::needs_rereading).
     conflict: bool,
+    /// Documents read so far, the one being read included: tells a rerun (the same test
+    /// again in one document) from another run or shard of it (in another document).
+    documents: u32,
 }
 
 /// Receives the root suites of [`JunitCollector::read_streaming`] as soon as they are complete.
@@ -408,6 +425,7 @@ impl JunitCollector {
         limits: &Limits,
         mut roots_out: Option<&mut dyn RootSink>,
     ) -> Result<(), ConvertError> {
+        self.documents = self.documents.wrapping_add(1);
         // Text runs, CDATA sections and comments longer than this are cut short before the
         // parser buffers them (it holds a whole event in memory): what is kept of them is
         // bounded by the limit anyway.
@@ -1027,6 +1045,7 @@ impl JunitCollector {
         }
 
         let pytest = self.pytest;
+        let document = self.documents;
         // A testcase without a name is a test of its own: never merged as a rerun of another.
         let name = if name.is_empty() {
             let n = match suite {
@@ -1046,17 +1065,27 @@ impl JunitCollector {
             None => (&mut self.loose, &mut self.loose_index),
         };
         match index.find(tests, with_class, &name) {
-            // The same test again in one run: a rerun, kept as more attempts, in order.
-            Some(i) => {
-                let earlier = &mut tests[i].attempts;
+            // The same test in another document (another run, or a shard that overlaps): more
+            // attempts of the same test, as written. Nothing makes them reruns of each other.
+            Some(slot) if slot.document != document => {
+                let earlier = &mut tests[slot.test].attempts;
+                slot.document = document;
+                slot.first_attempt = u32::try_from(earlier.len()).unwrap_or(u32::MAX);
+                earlier.extend(attempts);
+            }
+            // The same test again in one document: a rerun, kept as more attempts, in order.
+            Some(slot) => {
+                let earlier = &mut tests[slot.test].attempts;
                 if pytest {
                     // pytest-rerunfailures makes junitxml write each rerun as an empty
-                    // testcase, which reads like a pass: an empty attempt followed by another
-                    // run of the same test was a failed run whose details pytest dropped.
-                    for a in earlier.iter_mut().filter(|a| is_bare_pass(a)) {
+                    // testcase, which reads like a pass: an empty attempt of this document
+                    // followed by another run of the same test was a failed run whose details
+                    // pytest dropped. It is failed, with no error (none is known).
+                    let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
+                    for a in earlier.iter_mut().skip(from).filter(|a| is_bare_pass(a)) {
                         a.status = Some(TestStatus::Failed);
-                        a.errors = Some(vec![ReportError::message(
-                            "rerun: this run failed; pytest's junitxml does not record why",
+                        a.annotations = Some(vec![inferred_annotation(
+                            "pytest-rerunfailures reran this test: this attempt failed; pytest's junitxml does not record why",
                         )]);
                     }
                 }
@@ -1071,9 +1100,14 @@ impl JunitCollector {
                         if line.is_some() { 1 } else { 0 },
                     ));
                 }
+                let slot = Slot {
+                    test: tests.len(),
+                    document,
+                    first_attempt: 0,
+                };
                 test.attempts = attempts;
                 tests.push(test);
-                index.insert(tests, with_class, tests.len() - 1);
+                index.insert(tests, with_class, slot);
             }
         }
     }

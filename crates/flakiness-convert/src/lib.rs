@@ -15,7 +15,7 @@ mod times;
 use std::path::{Path, PathBuf};
 
 use flakiness_report::{
-    DurationMs, Environment, NamedVersion, Report, SystemData, UnixTimestampMs,
+    Annotation, DurationMs, Environment, NamedVersion, Report, SystemData, UnixTimestampMs,
 };
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
@@ -25,6 +25,21 @@ pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
+
+/// The type of the annotation on a failed attempt whose failure the converter inferred: the
+/// input shows that the test failed there but not how, so the attempt has no error (an
+/// invented message would read as a real one, and group failures that have nothing in
+/// common). The annotation's description says why the attempt is failed.
+pub const INFERRED_ANNOTATION: &str = "flakiness-inferred";
+
+/// The [`INFERRED_ANNOTATION`] of an attempt, saying why it is failed.
+pub(crate) fn inferred_annotation(why: &str) -> Annotation {
+    Annotation {
+        kind: INFERRED_ANNOTATION.into(),
+        description: Some(why.into()),
+        ..Default::default()
+    }
+}
 
 /// Bounds on what one input may make us keep.
 #[derive(Debug, Clone)]

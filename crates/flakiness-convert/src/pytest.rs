@@ -16,7 +16,7 @@ use flakiness_report::{
 };
 use serde_json::Value;
 
-use crate::{push_bounded, ConvertError, Limits, Metadata};
+use crate::{inferred_annotation, push_bounded, ConvertError, Limits, Metadata};
 
 /// Deepest class nesting kept as suites; deeper classes are folded into the test title.
 const MAX_CLASS_DEPTH: usize = 64;
@@ -603,11 +603,12 @@ impl PytestCollector {
             a.stdio = (!stdio.is_empty()).then_some(stdio);
             let test = &mut self.tests[i];
             if outcome == "rerun" {
-                // The test needed a rerun; json-report keeps only its last attempt.
+                // The test needed a rerun; json-report keeps only its last attempt. The failed
+                // one stands for the attempts it dropped, with no error: none is known.
                 let mut earlier = RunAttempt::with_status(TestStatus::Failed);
                 earlier.start_timestamp = a.start_timestamp;
-                earlier.errors = Some(vec![ReportError::message(
-                    "rerun: an earlier attempt failed; pytest-json-report keeps only the last attempt",
+                earlier.annotations = Some(vec![inferred_annotation(
+                    "pytest-rerunfailures reran this test: an earlier attempt failed; pytest-json-report keeps only the last attempt, so how many failed, and why, is not recorded",
                 )]);
                 test.attempts.push(earlier);
             }
@@ -1385,12 +1386,11 @@ fn merge_teardown_errors(attempts: &mut Vec<RunAttempt>) {
                 })
         })
     };
+    // A failure with an error of its own: not one the JUnit reader inferred for a rerun (it
+    // has none).
     let real_failure = |a: &RunAttempt| {
         matches!(a.status(), TestStatus::Failed | TestStatus::TimedOut)
-            && a.errors.as_ref().is_some_and(|e| {
-                e.iter()
-                    .all(|e| !e.message.as_deref().unwrap_or("").starts_with("rerun:"))
-            })
+            && a.errors.as_ref().is_some_and(|e| !e.is_empty())
     };
     let mut out: Vec<RunAttempt> = Vec::with_capacity(attempts.len());
     for a in attempts.drain(..) {

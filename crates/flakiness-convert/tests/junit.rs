@@ -497,6 +497,143 @@ fn pytest_rerunfailures_junit_keeps_failed_reruns() {
     }
 }
 
+/// The attempts of `title` (the first test whose `Class::title` ends so).
+fn attempts_of<'a>(r: &'a Report, title: &str) -> &'a [flakiness_report::RunAttempt] {
+    r.all_tests()
+        .find(|t| {
+            let class = t.suites.last().map(|s| s.title.as_str()).unwrap_or("");
+            format!("{class}::{}", t.test.title).ends_with(title)
+        })
+        .map(|t| t.test.attempts.as_slice())
+        .unwrap_or_else(|| panic!("no test {title}"))
+}
+
+/// The messages of an attempt's errors.
+fn messages(a: &flakiness_report::RunAttempt) -> Vec<&str> {
+    a.errors
+        .iter()
+        .flatten()
+        .filter_map(|e| e.message.as_deref())
+        .collect()
+}
+
+/// A failed attempt the converter inferred: no error of its own (nothing invented), only the
+/// annotation saying why it is failed.
+fn assert_inferred(a: &flakiness_report::RunAttempt) {
+    assert_eq!(a.status(), TestStatus::Failed);
+    assert!(a.errors.is_none(), "{:?}", a.errors);
+    let kinds: Vec<_> = a.annotations.iter().flatten().map(|x| &x.kind).collect();
+    assert_eq!(kinds, ["flakiness-inferred"]);
+}
+
+/// pytest-rerunfailures' empty testcases are failed attempts without an invented message.
+#[test]
+fn pytest_rerunfailures_junit_reruns_invent_no_message() {
+    for family in ["junit-xunit1.xml", "junit-xunit2.xml"] {
+        let r = convert(&[repo().join("testdata/inputs/pytest").join(family)]).expect("converts");
+        let fails = attempts_of(&r, "test_basic.py::test_fails");
+        assert_inferred(&fails[0]);
+        assert_inferred(&fails[1]);
+        assert_eq!(
+            messages(&fails[2]),
+            ["AssertionError: arithmetic is broken\nassert (2 * 2) == 5"],
+            "{family}"
+        );
+        let flaky = attempts_of(&r, "test_outcomes.py::test_flaky");
+        assert_inferred(&flaky[0]);
+        assert_eq!(flaky[1].status(), TestStatus::Passed);
+        let invented = r
+            .all_tests()
+            .flat_map(|t| t.test.attempts.iter())
+            .flat_map(messages)
+            .find(|m| m.contains("does not record why"));
+        assert_eq!(invented, None, "{family}");
+    }
+}
+
+/// A pytest junitxml document of tests `(name, failure message)`.
+fn pytest_doc(tests: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut xml = String::from(r#"<testsuites name="pytest tests"><testsuite name="pytest">"#);
+    for (name, failure) in tests {
+        xml.push_str(&format!(
+            r#"<testcase classname="tests.test_x" name="{name}" file="tests/test_x.py" line="1" time="0.01">"#
+        ));
+        if let Some(m) = failure {
+            xml.push_str(&format!(r#"<failure message="{m}">trace of {m}</failure>"#));
+        }
+        xml.push_str("</testcase>");
+    }
+    xml.push_str("</testsuite></testsuites>");
+    xml.into_bytes()
+}
+
+/// Two pytest junitxml files of the same tests (two runs, or overlapping shards) are not
+/// reruns of each other: their attempts add up, and nothing is invented.
+#[test]
+fn pytest_junit_files_of_the_same_passing_tests_stay_passed() {
+    use TestStatus::Passed as P;
+    let passing = [("test_a", None), ("test_b", None), ("test_c", None)];
+    let r = convert_whole(&[
+        ("a.xml".to_string(), pytest_doc(&passing)),
+        ("b.xml".to_string(), pytest_doc(&passing)),
+    ]);
+    assert_valid(&r);
+    assert_eq!(r.all_tests().count(), 3);
+    for t in r.all_tests() {
+        let statuses: Vec<_> = t.test.attempts.iter().map(|a| a.status()).collect();
+        assert_eq!(statuses, [P, P], "{}", t.test.title);
+        assert_eq!(t.test.outcome(), flakiness_report::TestOutcome::Expected);
+    }
+    let json = serde_json::to_string(&r).expect("json");
+    assert!(!json.contains("rerun"), "{json}");
+    assert!(!json.contains("flakiness-inferred"), "{json}");
+}
+
+/// A test that failed in one file and passed in the other keeps both results as written: a
+/// real disagreement, in file order, with nothing invented.
+#[test]
+fn pytest_junit_files_that_disagree_keep_both_results() {
+    use TestStatus::{Failed as F, Passed as P};
+    let first = [("test_a", Some("boom")), ("test_b", None), ("test_c", None)];
+    let second = [("test_a", None), ("test_b", Some("bang")), ("test_c", None)];
+    let r = convert_whole(&[
+        ("a.xml".to_string(), pytest_doc(&first)),
+        ("b.xml".to_string(), pytest_doc(&second)),
+    ]);
+    assert_valid(&r);
+    let statuses = |t: &str| -> Vec<_> { attempts_of(&r, t).iter().map(|a| a.status()).collect() };
+    assert_eq!(statuses("test_a"), [F, P]);
+    assert_eq!(statuses("test_b"), [P, F]);
+    assert_eq!(statuses("test_c"), [P, P]);
+    let a = attempts_of(&r, "test_a");
+    assert_eq!(messages(&a[0]), ["boom"]);
+    let b = attempts_of(&r, "test_b");
+    assert_eq!(messages(&b[1]), ["bang"]);
+    for t in r.all_tests() {
+        for (i, x) in t.test.attempts.iter().enumerate() {
+            assert!(x.annotations.is_none(), "{} #{i}", t.test.title);
+            assert_eq!(x.errors.is_some(), x.status() == F, "{} #{i}", t.test.title);
+        }
+    }
+}
+
+/// The real recording (with pytest-rerunfailures' reruns) read twice: each file's attempts
+/// are the ones that file alone gives, one file after the other.
+#[test]
+fn pytest_junit_recording_read_twice_doubles_its_attempts() {
+    for family in ["junit-xunit1.xml", "junit-xunit2.xml"] {
+        let path = repo().join("testdata/inputs/pytest").join(family);
+        let alone = outcomes(&convert(std::slice::from_ref(&path)).expect("converts"));
+        let twice = convert(&[path.clone(), path]).expect("converts");
+        assert_valid(&twice);
+        let doubled: Vec<_> = alone
+            .into_iter()
+            .map(|(n, s)| (n, [s.clone(), s].concat()))
+            .collect();
+        assert_eq!(outcomes(&twice), doubled, "{family}");
+    }
+}
+
 /// Real cargo-nextest JUnit with `retries = 2` (testdata/inputs/RECORD.md).
 #[test]
 fn nextest_junit_retries() {

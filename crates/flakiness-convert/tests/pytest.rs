@@ -290,6 +290,18 @@ fn json_report_converts_the_last_attempts() {
             .as_deref(),
         Some("only runs on windows")
     );
+    // The failed attempt json-report dropped: failed, with no invented error, and an
+    // annotation saying why.
+    let dropped = &t("test_flaky").attempts[0];
+    assert_eq!(dropped.status(), TestStatus::Failed);
+    assert!(dropped.errors.is_none(), "{:?}", dropped.errors);
+    let kinds: Vec<_> = dropped
+        .annotations
+        .iter()
+        .flatten()
+        .map(|a| &a.kind)
+        .collect();
+    assert_eq!(kinds, [flakiness_convert::INFERRED_ANNOTATION]);
     let e = &t("test_fails").attempts[0].errors.as_ref().expect("errors")[0];
     let loc = e.location.as_ref().expect("location");
     // The absolute crash path is made relative to the traceback's (or the root).
