@@ -8,9 +8,9 @@
 //! outages, where most tests fail at once with the same error. The [`Truth`] says what each
 //! test is in each environment.
 //!
-//! [`score`] compares the analyzer's [`Analysis`] with the truth: precision and recall of
-//! `flaky` and `broken`, broken tests called flaky, and stable tests called flaky that failed
-//! in an outage. [`baseline`] is the naive classifier to compare with: flaky when the flip rate
+//! [`score`] compares the analyzer's [`Analysis`] with the truth: precision, recall and F1 of
+//! `flaky` and `broken`, broken tests called flaky, stable tests called flaky, and among them
+//! those that failed in an outage. [`baseline`] is the naive classifier to compare with: flaky when the flip rate
 //! of a test's run results is above a threshold, broken when its last run failed.
 
 mod junit;
@@ -443,7 +443,7 @@ fn attempts_of(
     out
 }
 
-/// Precision and recall of one class.
+/// Precision, recall and F1 of one class.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassScore {
@@ -452,6 +452,8 @@ pub struct ClassScore {
     pub false_negatives: usize,
     pub precision: f64,
     pub recall: f64,
+    /// The harmonic mean of precision and recall (0 when both are 0).
+    pub f1: f64,
 }
 
 impl ClassScore {
@@ -468,6 +470,12 @@ impl ClassScore {
         } else {
             self.true_positives as f64 / r as f64
         };
+        let sum = self.precision + self.recall;
+        self.f1 = if sum == 0.0 {
+            0.0
+        } else {
+            2.0 * self.precision * self.recall / sum
+        };
         self
     }
 }
@@ -482,6 +490,8 @@ pub struct Score {
     pub broken_called_flaky: usize,
     /// Stable tests that failed in an outage and were called flaky.
     pub stable_called_flaky_after_outage: usize,
+    /// Stable tests called flaky (those above included).
+    pub stable_called_flaky: usize,
 }
 
 /// Classifications by test identity: (file, title path, environment).
@@ -510,8 +520,11 @@ pub fn score_predictions(truth: &Truth, predicted: &Predictions) -> Score {
         if e.label == Classification::Broken && p == Classification::Flaky {
             s.broken_called_flaky += 1;
         }
-        if e.label == Classification::Stable && e.hit_by_outage && p == Classification::Flaky {
-            s.stable_called_flaky_after_outage += 1;
+        if e.label == Classification::Stable && p == Classification::Flaky {
+            s.stable_called_flaky += 1;
+            if e.hit_by_outage {
+                s.stable_called_flaky_after_outage += 1;
+            }
         }
     }
     s.flaky = s.flaky.finish();
