@@ -54,7 +54,7 @@ use flakiness_report::{
     UnixTimestampMs,
 };
 use flakiness_store::{HistoryStore, Outcome, StoreError};
-use messages::{Eco, FlakyMessages, INCIDENT_MESSAGES};
+use messages::{Cause, FlakyMessages, INCIDENT_MESSAGES};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -544,7 +544,7 @@ pub fn simulate(s: &Scenario) -> History {
                     test: t,
                     file: &file,
                     function: &path[1],
-                    incident: hit_here.map(|i| (i.eco, i.message, i.transient)),
+                    incident: hit_here.map(|i| (i.cause, i.transient)),
                     fixed_timeouts: s.fixed_timeouts,
                     flaky: setup.flaky_messages.get(t).and_then(Option::as_ref),
                     varied: s.varied_messages,
@@ -743,8 +743,7 @@ impl Setup {
 
 /// An infrastructure incident, drawn for one run.
 struct IncidentPlan {
-    eco: Eco,
-    message: &'static str,
+    cause: Cause,
     transient: bool,
     /// The environments it hits.
     envs: Vec<usize>,
@@ -772,7 +771,7 @@ impl IncidentPlan {
         let tail = rng.random_bool(0.5);
         let transient = rng.random_bool(0.5);
         let share = rng.random_range(0.3..=1.0);
-        let (eco, message) = INCIDENT_MESSAGES[rng.random_range(0..INCIDENT_MESSAGES.len())];
+        let cause = INCIDENT_MESSAGES[rng.random_range(0..INCIDENT_MESSAGES.len())];
         let mut hits = vec![vec![false; behaviours.len()]; n_env];
         for &env in &envs {
             let running: Vec<usize> = setup
@@ -800,8 +799,7 @@ impl IncidentPlan {
             }
         }
         IncidentPlan {
-            eco,
-            message,
+            cause,
             transient,
             envs,
             hits,
@@ -811,7 +809,7 @@ impl IncidentPlan {
                 tail,
                 transient,
                 share,
-                message: message.to_string(),
+                message: cause.1.to_string(),
                 hits: 0,
             },
         }
@@ -850,8 +848,8 @@ struct Extra<'a> {
     test: usize,
     file: &'a str,
     function: &'a str,
-    /// The incident hitting it: the message's ecosystem, the message, transient.
-    incident: Option<(Eco, &'static str, bool)>,
+    /// The incident hitting it, and whether it is transient.
+    incident: Option<(Cause, bool)>,
     fixed_timeouts: Option<f64>,
     flaky: Option<&'a FlakyMessages>,
     varied: bool,
@@ -892,9 +890,9 @@ fn attempts_of(
     let mut incident_failed = false;
     let mut out = Vec::new();
     for i in 0..=retries {
-        if let Some((eco, line, transient)) = incident {
+        if let Some(((eco, line, frames), transient)) = incident {
             if i == 0 || !transient || !xrng.random_bool(TRANSIENT_RETRY_PASS) {
-                let stack = messages::stack(eco, x.file, x.function, x.test, line);
+                let stack = messages::stack(eco, x.file, x.function, x.test, frames, line);
                 out.push(attempt(
                     TestStatus::Failed,
                     Some(messages::error(line.to_string(), stack)),

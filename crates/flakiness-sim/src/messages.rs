@@ -17,29 +17,113 @@ pub(crate) enum Eco {
     Runner,
 }
 
+/// An infrastructure failure: its ecosystem, its message line, the library frames of its stack.
+pub(crate) type Cause = (Eco, &'static str, &'static str);
+
 /// Infrastructure failures: a database, a cache or DNS gone, a full disk, a runner lost, a
-/// browser missing. An incident fails every test it hits with one of these lines.
-pub(crate) const INCIDENT_MESSAGES: &[(Eco, &str)] = &[
-    (Eco::Python, "psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused"),
-    (Eco::Python, "redis.exceptions.ConnectionError: Error 111 connecting to localhost:6379. Connection refused."),
-    (Eco::Python, "socket.gaierror: [Errno -3] Temporary failure in name resolution"),
-    (Eco::Python, "OSError: [Errno 28] No space left on device"),
-    (Eco::Python, "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.stripe.com', port=443): Max retries exceeded with url: /v1/charges (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f3a2c1d5e80>: Failed to establish a new connection: [Errno 101] Network is unreachable'))"),
-    (Eco::Python, "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) FATAL:  the database system is starting up"),
-    (Eco::Python, "botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: \"http://localhost:4566/test-bucket\""),
-    (Eco::Python, "kafka.errors.NoBrokersAvailable: NoBrokersAvailable"),
-    (Eco::Python, "playwright._impl._errors.Error: browserType.launch: Executable doesn't exist at /ms-playwright/chromium-1091/chrome-linux/chrome"),
-    (Eco::Node, "Error: connect ECONNREFUSED 127.0.0.1:6379"),
-    (Eco::Node, "Error: getaddrinfo ENOTFOUND registry.npmjs.org"),
-    (Eco::Node, "Error: ENOSPC: no space left on device, write"),
-    (Eco::Node, "FetchError: request to http://localhost:3000/api/health failed, reason: socket hang up"),
-    (Eco::Node, "browserType.launch: Executable doesn't exist at /ms-playwright/chromium-1091/chrome-linux/chrome"),
-    (Eco::Jvm, "java.net.ConnectException: Connection refused"),
-    (Eco::Jvm, "java.net.UnknownHostException: repo.maven.apache.org: Temporary failure in name resolution"),
-    (Eco::Jvm, "org.testcontainers.containers.ContainerLaunchException: Container startup failed for image postgres:15-alpine"),
-    (Eco::Jvm, "java.lang.OutOfMemoryError: Java heap space"),
-    (Eco::Runner, "The runner has lost communication with the server. Anything in your workflow that terminates the runner process, starves it for CPU/Memory, or blocks its network access can cause this error."),
-    (Eco::Runner, "docker: Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"),
+/// browser missing. An incident fails every test it hits with one of these lines. Each comes
+/// with the library frames between the test and the error, in its ecosystem's form.
+pub(crate) const INCIDENT_MESSAGES: &[Cause] = &[
+    (
+        Eco::Python,
+        "psycopg2.OperationalError: connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused",
+        "tests/conftest.py:41: in db\n    conn = psycopg2.connect(settings.DATABASE_URL)\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/psycopg2/__init__.py:122: in connect\n    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)",
+    ),
+    (
+        Eco::Python,
+        "redis.exceptions.ConnectionError: Error 111 connecting to localhost:6379. Connection refused.",
+        "src/app/cache.py:57: in get\n    value = self.client.get(key)\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/redis/connection.py:707: in connect\n    raise ConnectionError(self._error_message(e))",
+    ),
+    (
+        Eco::Python,
+        "socket.gaierror: [Errno -3] Temporary failure in name resolution",
+        "src/app/clients/payments.py:33: in charge\n    resp = self.session.post(self.url, json=body, timeout=10)\n/usr/lib/python3.12/socket.py:963: in getaddrinfo\n    for res in _socket.getaddrinfo(host, port, family, type, proto, flags):",
+    ),
+    (
+        Eco::Python,
+        "OSError: [Errno 28] No space left on device",
+        "tests/conftest.py:88: in workdir\n    shutil.copytree(FIXTURES, path)\n/usr/lib/python3.12/shutil.py:260: in copyfile\n    fdst.write(buf)",
+    ),
+    (
+        Eco::Python,
+        "requests.exceptions.ConnectionError: HTTPSConnectionPool(host='api.stripe.com', port=443): Max retries exceeded with url: /v1/charges (Caused by NewConnectionError('<urllib3.connection.HTTPSConnection object at 0x7f3a2c1d5e80>: Failed to establish a new connection: [Errno 101] Network is unreachable'))",
+        "src/app/clients/payments.py:33: in charge\n    resp = self.session.post(self.url, json=body, timeout=10)\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/requests/adapters.py:519: in send\n    raise ConnectionError(e, request=request)",
+    ),
+    (
+        Eco::Python,
+        "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) FATAL:  the database system is starting up",
+        "tests/conftest.py:52: in session\n    connection = engine.connect()\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/sqlalchemy/engine/base.py:146: in __init__\n    self._dbapi_connection = engine.raw_connection()",
+    ),
+    (
+        Eco::Python,
+        "botocore.exceptions.EndpointConnectionError: Could not connect to the endpoint URL: \"http://localhost:4566/test-bucket\"",
+        "tests/conftest.py:97: in bucket\n    s3.create_bucket(Bucket=\"test-bucket\")\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/botocore/endpoint.py:279: in _send\n    return self.http_session.send(request)",
+    ),
+    (
+        Eco::Python,
+        "kafka.errors.NoBrokersAvailable: NoBrokersAvailable",
+        "tests/conftest.py:120: in producer\n    return KafkaProducer(bootstrap_servers=\"localhost:9092\")\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/kafka/client_async.py:900: in check_version\n    raise Errors.NoBrokersAvailable()",
+    ),
+    (
+        Eco::Python,
+        "playwright._impl._errors.Error: browserType.launch: Executable doesn't exist at /ms-playwright/chromium-1091/chrome-linux/chrome",
+        "tests/conftest.py:23: in browser\n    browser = playwright.chromium.launch()\n/opt/hostedtoolcache/Python/3.12.4/x64/lib/python3.12/site-packages/playwright/_impl/_browser_type.py:94: in launch\n    Browser, from_channel(await self._channel.send(\"launch\", params))",
+    ),
+    (
+        Eco::Node,
+        "Error: connect ECONNREFUSED 127.0.0.1:6379",
+        "    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1595:16)",
+    ),
+    (
+        Eco::Node,
+        "Error: getaddrinfo ENOTFOUND registry.npmjs.org",
+        "    at GetAddrInfoReqWrap.onlookup [as oncomplete] (node:dns:107:26)",
+    ),
+    (
+        Eco::Node,
+        "Error: ENOSPC: no space left on device, write",
+        "    at Object.writeSync (node:fs:927:3)\n    at Object.writeFileSync (node:fs:2326:26)",
+    ),
+    (
+        Eco::Node,
+        "FetchError: request to http://localhost:3000/api/health failed, reason: socket hang up",
+        "    at ClientRequest.<anonymous> (node_modules/node-fetch/lib/index.js:1501:11)\n    at ClientRequest.emit (node:events:519:28)",
+    ),
+    (
+        Eco::Node,
+        "browserType.launch: Executable doesn't exist at /ms-playwright/chromium-1091/chrome-linux/chrome",
+        "    at Object._setupBrowser (node_modules/playwright/lib/index.js:240:32)",
+    ),
+    (
+        Eco::Jvm,
+        "java.net.ConnectException: Connection refused",
+        "\tat java.base/sun.nio.ch.Net.connect0(Native Method)\n\tat java.base/sun.nio.ch.Net.connect(Net.java:579)",
+    ),
+    (
+        Eco::Jvm,
+        "java.net.UnknownHostException: repo.maven.apache.org: Temporary failure in name resolution",
+        "\tat java.base/java.net.Inet6AddressImpl.lookupAllHostAddr(Native Method)\n\tat java.base/java.net.InetAddress.getAllByName0(InetAddress.java:1533)",
+    ),
+    (
+        Eco::Jvm,
+        "org.testcontainers.containers.ContainerLaunchException: Container startup failed for image postgres:15-alpine",
+        "\tat org.testcontainers.containers.GenericContainer.doStart(GenericContainer.java:359)\n\tat org.testcontainers.containers.GenericContainer.start(GenericContainer.java:330)",
+    ),
+    (
+        Eco::Jvm,
+        "java.lang.OutOfMemoryError: Java heap space",
+        "\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)\n\tat java.base/java.util.ArrayList.grow(ArrayList.java:237)",
+    ),
+    (
+        Eco::Runner,
+        "The runner has lost communication with the server. Anything in your workflow that terminates the runner process, starves it for CPU/Memory, or blocks its network access can cause this error.",
+        "",
+    ),
+    (
+        Eco::Runner,
+        "docker: Error response from daemon: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+        "",
+    ),
 ];
 
 /// Generic failures that several flaky tests share in real suites (each test still fails on
@@ -82,18 +166,26 @@ fn line_of(test: usize) -> usize {
     12 + (test * 53) % 380
 }
 
-/// A stack around `message` in the ecosystem's shape, naming the test's file and function.
-pub(crate) fn stack(eco: Eco, file: &str, function: &str, test: usize, message: &str) -> String {
+/// A stack around `message` in the ecosystem's shape: the test's frame (its file, function
+/// and line), then `frames` (the library's, already in that shape).
+pub(crate) fn stack(
+    eco: Eco,
+    file: &str,
+    function: &str,
+    test: usize,
+    frames: &str,
+    message: &str,
+) -> String {
     let line = line_of(test);
     match eco {
         Eco::Python => format!(
-            "{file}:{line}: in {function}\n    response = client.post(\"/api/orders\", json=payload)\ntests/conftest.py:41: in client\n    return make_client(settings)\nsrc/app/db.py:88: in connect\n    return pool.getconn()\nE   {message}"
+            "{file}:{line}: in {function}\n    response = client.post(\"/api/orders\", json=payload)\n{frames}\nE   {message}"
         ),
         Eco::Node => format!(
-            "{message}\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1595:16)\n    at async Context.{function} ({file}:{line}:7)\n    at async Promise.all (index 0)"
+            "{message}\n{frames}\n    at async Context.{function} ({file}:{line}:7)\n    at async Promise.all (index 0)"
         ),
         Eco::Jvm => format!(
-            "{message}\n\tat java.base/sun.nio.ch.Net.connect0(Native Method)\n\tat java.base/sun.nio.ch.Net.connect(Net.java:579)\n\tat com.example.{function}({file}:{line})\n\tat org.junit.platform.engine.support.hierarchical.ThrowableCollector.execute(ThrowableCollector.java:73)"
+            "{message}\n{frames}\n\tat com.example.{function}({file}:{line})\n\tat org.junit.platform.engine.support.hierarchical.ThrowableCollector.execute(ThrowableCollector.java:73)"
         ),
         Eco::Runner => format!("{file}:{line}: in {function}\n{message}"),
     }
