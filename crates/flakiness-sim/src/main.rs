@@ -30,7 +30,8 @@ enum Command {
     /// `--junit`, also OUT/junit/run-NNNN.xml (one JUnit file per run and environment,
     /// `run-NNNN-ENV.xml` when there are several environments).
     Gen {
-        /// mixed, flaky, env-flaky, late-flaky, regressions, outages, mixed-no-retries.
+        /// mixed, flaky, env-flaky, late-flaky, regressions, outages, mixed-no-retries,
+        /// incidents, incidents-no-retries, cancelled, fixed-regressions, real.
         #[arg(long, default_value = "mixed")]
         scenario: String,
         #[arg(long, value_name = "DIR")]
