@@ -46,8 +46,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 PROG=$(basename "$0")
 TIME=/usr/bin/time
 OUT=bench/out/analyze
-FLAKINESS=$PWD/target/release/flakiness
-SIM=$PWD/target/release/flakiness-sim
+FLAKINESS=${CARGO_TARGET_DIR:-$PWD/target}/release/flakiness
+SIM=${CARGO_TARGET_DIR:-$PWD/target}/release/flakiness-sim
 FTD_VERSION=1.3.0
 RUNS=${RUNS:-3}
 RUNS_PG=${RUNS_PG:-1}

@@ -70,7 +70,7 @@ impl Default for AnalysisOptions {
             prior_window: 50,
             incident_share: 0.1,
             incident_min_tests: 5,
-            regression_min_failures: 3,
+            regression_min_failures: 2,
             regression_density: 0.75,
             isolated_min: 2,
             min_flaky_score: 0.005,
@@ -595,6 +595,11 @@ struct Point {
 const NONE: u32 = u32::MAX;
 /// The key of a failure naming an infrastructure cause: this bit and the cause's index.
 const INFRA_BIT: u32 = 1 << 31;
+
+/// Errors (message and stack) up to this many bytes are cached with their signature and key...
+const CACHED_TEXT: usize = 1024;
+/// ...this many of them at most.
+const CACHED_ERRORS: usize = 100_000;
 
 /// One failed attempt, as the analysis keeps it.
 #[derive(Clone, Copy)]
@@ -1274,11 +1279,35 @@ pub fn analyze(
         .enumerate()
         .map(|(i, e)| (e.as_str(), i as u16))
         .collect();
-    let test_env: HashMap<i64, u16> = keys
-        .iter()
-        .map(|(&id, k)| (id, env_ix.get(k.environment.as_str()).copied().unwrap_or(0)))
-        .collect();
-    let env_of = |test: i64| test_env.get(&test).copied();
+    // Each test's environment: a dense table by id (ids are small positive integers), else a
+    // map.
+    let env_code = |k: &TestKey| env_ix.get(k.environment.as_str()).copied().unwrap_or(0);
+    let max_id = keys.keys().copied().max().unwrap_or(0);
+    let dense_env: Vec<u16> = if (0..1 << 26).contains(&max_id) {
+        let mut v = vec![u16::MAX; max_id as usize + 1];
+        for (&id, k) in &keys {
+            v[id as usize] = env_code(k);
+        }
+        v
+    } else {
+        Vec::new()
+    };
+    let sparse_env: HashMap<i64, u16> = if dense_env.is_empty() {
+        keys.iter().map(|(&id, k)| (id, env_code(k))).collect()
+    } else {
+        HashMap::new()
+    };
+    let env_of = |test: i64| -> Option<u16> {
+        if dense_env.is_empty() {
+            sparse_env.get(&test).copied()
+        } else {
+            usize::try_from(test)
+                .ok()
+                .and_then(|i| dense_env.get(i))
+                .copied()
+                .filter(|&e| e != u16::MAX)
+        }
+    };
 
     // Results: each test's history (8 bytes a result), and per run and environment how many
     // ran and failed. Store ids are small positive integers: dense tables instead of hash maps
@@ -1336,6 +1365,7 @@ pub fn analyze(
     let mut sigs = Interner::default();
     let mut causes: Vec<&'static str> = Vec::new();
     let mut fails: Vec<Fail> = Vec::new();
+    let mut cache: HashMap<String, (u32, u32)> = HashMap::new();
     store.for_each_failure(&mut |run, test, f| {
         let Some(rank) = to_rank(run) else {
             return;
@@ -1344,18 +1374,35 @@ pub fn analyze(
         let (sig, key) = if f.kind == FailureKind::Interrupted || !says_something(message, stack) {
             (NONE, NONE)
         } else {
-            let sig = sigs.id(signature(message, stack));
-            let key = match infra_class(message, stack) {
-                Some(cause) => {
-                    let i = causes.iter().position(|c| *c == cause).unwrap_or_else(|| {
-                        causes.push(cause);
-                        causes.len() - 1
-                    });
-                    INFRA_BIT | i as u32
+            // Errors repeat: short ones are looked up before the expressions run.
+            let text = (message.map_or(0, str::len) + stack.map_or(0, str::len) <= CACHED_TEXT)
+                .then(|| {
+                    format!(
+                        "{}\u{0}{}",
+                        message.unwrap_or_default(),
+                        stack.unwrap_or_default()
+                    )
+                });
+            match text.as_ref().and_then(|t| cache.get(t)) {
+                Some(&known) => known,
+                None => {
+                    let sig = sigs.id(signature(message, stack));
+                    let key = match infra_class(message, stack) {
+                        Some(cause) => {
+                            let i = causes.iter().position(|c| *c == cause).unwrap_or_else(|| {
+                                causes.push(cause);
+                                causes.len() - 1
+                            });
+                            INFRA_BIT | i as u32
+                        }
+                        None => sig,
+                    };
+                    if let Some(t) = text.filter(|_| cache.len() < CACHED_ERRORS) {
+                        cache.insert(t, (sig, key));
+                    }
+                    (sig, key)
                 }
-                None => sig,
-            };
-            (sig, key)
+            }
         };
         fails.push(Fail {
             test,

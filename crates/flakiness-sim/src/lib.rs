@@ -291,6 +291,13 @@ impl Scenario {
                 compact: true,
                 ..base
             },
+            // Everything at once, without retries: flakes show only across runs, and
+            // transient incidents never pass on a retry.
+            "real-no-retries" => Scenario {
+                name: name.to_string(),
+                retries: 0,
+                ..Scenario::named("real")?
+            },
             _ => return None,
         })
     }
@@ -309,6 +316,7 @@ impl Scenario {
         "cancelled",
         "fixed-regressions",
         "real",
+        "real-no-retries",
     ];
 }
 

@@ -31,7 +31,7 @@ enum Command {
     /// `run-NNNN-ENV.xml` when there are several environments).
     Gen {
         /// mixed, flaky, env-flaky, late-flaky, regressions, outages, mixed-no-retries,
-        /// incidents, incidents-no-retries, cancelled, fixed-regressions, real.
+        /// incidents, incidents-no-retries, cancelled, fixed-regressions, real, real-no-retries.
         #[arg(long, default_value = "mixed")]
         scenario: String,
         #[arg(long, value_name = "DIR")]
