@@ -598,8 +598,8 @@ const INFRA_BIT: u32 = 1 << 31;
 
 /// Errors (message and stack) up to this many bytes are cached with their signature and key...
 const CACHED_TEXT: usize = 1024;
-/// ...this many of them at most.
-const CACHED_ERRORS: usize = 100_000;
+/// ...up to this many bytes of them in all.
+const CACHE_BYTES: usize = 16 << 20;
 
 /// One failed attempt, as the analysis keeps it.
 #[derive(Clone, Copy)]
@@ -757,15 +757,18 @@ fn find_incidents(
     n_env: usize,
     n_runs: usize,
     opts: &AnalysisOptions,
-) -> Vec<Candidate> {
+) -> (Vec<Candidate>, Vec<(u32, u16, u32)>) {
     let mut hits: Vec<(u32, u16, u32, i64)> = fails
         .iter()
-        .filter(|f| f.kind != FailureKind::Interrupted)
+        // An error that says nothing shares nothing with another: no incident is made of them
+        // (pytest-rerunfailures' inferred failures, bare `<failure/>` elements).
+        .filter(|f| f.kind != FailureKind::Interrupted && f.key != NONE)
         .filter_map(|f| Some((f.rank, env_of(f.test)?, f.key, f.test)))
         .collect();
     hits.sort_unstable();
     hits.dedup();
     let mut out: Vec<Candidate> = Vec::new();
+    let mut shared: Vec<(u32, u16, u32)> = Vec::new();
     let mut i = 0;
     while i < hits.len() {
         let (rank, env, key, _) = hits[i];
@@ -774,6 +777,9 @@ fn find_incidents(
             j += 1;
         }
         let n = j - i;
+        if n >= 2 {
+            shared.push((rank, env, key));
+        }
         let ran = ran_at[rank as usize * n_env + env as usize] as usize;
         if n >= opts.incident_min_tests.max(1) && n as f64 >= opts.incident_share * ran as f64 {
             out.push(Candidate {
@@ -827,7 +833,7 @@ fn find_incidents(
         .map(|(c, _)| c)
         .collect();
     kept.sort_by_key(|c| (c.rank, c.env, c.key));
-    kept
+    (kept, shared)
 }
 
 /// What the classification of every test shares.
@@ -836,8 +842,9 @@ struct Ctx<'a> {
     opts: &'a AnalysisOptions,
     /// Incident ids by (run rank, environment, key).
     incident_at: &'a HashMap<(u32, u16, u32), usize>,
-    /// The keys of every incident.
-    incident_keys: &'a HashSet<u32>,
+    /// Groups (run rank, environment, key) of two or more tests failing with an incident's
+    /// key where it made no incident.
+    infra_at: &'a HashSet<(u32, u16, u32)>,
     sigs: &'a Interner,
     /// Signatures that only one test failed with (outside incidents): a test's own errors.
     own_sigs: &'a HashSet<u32>,
@@ -917,7 +924,7 @@ impl Ctx<'_> {
                         }
                         if let Some(&id) = self.incident_at.get(&(p.run, env, f.key)) {
                             incident.get_or_insert(id);
-                        } else if self.incident_keys.contains(&f.key) {
+                        } else if self.infra_at.contains(&(p.run, env, f.key)) {
                             infra.get_or_insert(f.sig);
                         } else {
                             own.get_or_insert(f.sig);
@@ -1011,10 +1018,12 @@ impl Ctx<'_> {
         }
         let distinct: BTreeSet<usize> = incidents.iter().map(|i| i.0).collect();
         ev.incident_count = distinct.len();
-        if let Some((&sig, _)) = infra_sigs
-            .iter()
-            .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
-        {
+        // The most frequent; on a tie the first by text (never by id: ids follow the store's
+        // order).
+        if let Some((&sig, _)) = infra_sigs.iter().max_by(|a, b| {
+            a.1.cmp(b.1)
+                .then_with(|| self.sigs.name(*b.0).cmp(self.sigs.name(*a.0)))
+        }) {
             ev.infra_signature = Some(self.sigs.name(sig).to_string());
         }
         ev.ran = win.len();
@@ -1366,6 +1375,7 @@ pub fn analyze(
     let mut causes: Vec<&'static str> = Vec::new();
     let mut fails: Vec<Fail> = Vec::new();
     let mut cache: HashMap<String, (u32, u32)> = HashMap::new();
+    let mut cached = 0usize;
     store.for_each_failure(&mut |run, test, f| {
         let Some(rank) = to_rank(run) else {
             return;
@@ -1397,7 +1407,8 @@ pub fn analyze(
                         }
                         None => sig,
                     };
-                    if let Some(t) = text.filter(|_| cache.len() < CACHED_ERRORS) {
+                    if let Some(t) = text.filter(|t| cached + t.len() <= CACHE_BYTES) {
+                        cached += t.len();
                         cache.insert(t, (sig, key));
                     }
                     (sig, key)
@@ -1415,13 +1426,36 @@ pub fn analyze(
     })?;
 
     // Incidents.
-    let candidates = find_incidents(&fails, &env_of, &ran_at, n_env, n_runs, opts);
+    let (mut candidates, shared) = find_incidents(&fails, &env_of, &ran_at, n_env, n_runs, opts);
+    // Incidents of one run and environment in the order of their keys' text (ids follow the
+    // store's order, which must not matter).
+    let key_name = |key: u32| -> &str {
+        if key != NONE && key & INFRA_BIT != 0 {
+            causes
+                .get((key & !INFRA_BIT) as usize)
+                .copied()
+                .unwrap_or_default()
+        } else {
+            sigs.name(key)
+        }
+    };
+    candidates.sort_by(|a, b| {
+        (a.rank, a.env)
+            .cmp(&(b.rank, b.env))
+            .then_with(|| key_name(a.key).cmp(key_name(b.key)))
+    });
     let mut incident_at: HashMap<(u32, u16, u32), usize> = HashMap::new();
     let mut incident_keys: HashSet<u32> = HashSet::new();
     for (id, c) in candidates.iter().enumerate() {
         incident_at.insert((c.rank, c.env, c.key), id);
         incident_keys.insert(c.key);
     }
+    // Smaller groups of tests failing together with an incident's error elsewhere: the same
+    // outage, too small here to be an incident (a lone failure stays the test's own).
+    let infra_at: HashSet<(u32, u16, u32)> = shared
+        .into_iter()
+        .filter(|g| incident_keys.contains(&g.2) && !incident_at.contains_key(g))
+        .collect();
     // Each incident's most frequent signature.
     let mut sig_counts: Vec<HashMap<u32, usize>> = vec![HashMap::new(); candidates.len()];
     for f in &fails {
@@ -1442,7 +1476,10 @@ pub fn analyze(
             let at = c.rank as usize * n_env + c.env as usize;
             let sig = sig_counts[id]
                 .iter()
-                .max_by_key(|(s, n)| (**n, std::cmp::Reverse(**s)))
+                .max_by(|a, b| {
+                    a.1.cmp(b.1)
+                        .then_with(|| sigs.name(*b.0).cmp(sigs.name(*a.0)))
+                })
                 .map_or(NONE, |(s, _)| *s);
             Incident {
                 id,
@@ -1499,8 +1536,13 @@ pub fn analyze(
     // Signatures that one test alone failed with, outside incidents.
     let mut sig_tests: HashMap<u32, (i64, bool)> = HashMap::new();
     for f in &fails {
-        if f.sig == NONE || f.kind == FailureKind::Interrupted || incident_keys.contains(&f.key) {
+        if f.sig == NONE || f.kind == FailureKind::Interrupted {
             continue;
+        }
+        if let Some(g) = env_of(f.test).map(|env| (f.rank, env, f.key)) {
+            if incident_at.contains_key(&g) || infra_at.contains(&g) {
+                continue;
+            }
         }
         let e = sig_tests.entry(f.sig).or_insert((f.test, false));
         if e.0 != f.test {
@@ -1519,7 +1561,7 @@ pub fn analyze(
         runs: &ctx,
         opts,
         incident_at: &incident_at,
-        incident_keys: &incident_keys,
+        infra_at: &infra_at,
         sigs: &sigs,
         own_sigs: &own_sigs,
         total_runs: n_runs,

@@ -62,7 +62,7 @@ pub fn signature(message: Option<&str>, stack: Option<&str>) -> String {
 const INFRA_CLASSES: &[(&str, &str)] = &[
     (
         "connection refused",
-        r"connection refused|econnrefused|actively refused|connectexception",
+        r"connection refused|econnrefused|actively refused|connectexception|cannot connect to the docker daemon",
     ),
     (
         "connection reset",
@@ -70,7 +70,7 @@ const INFRA_CLASSES: &[(&str, &str)] = &[
     ),
     (
         "name resolution failed",
-        r"enotfound|eai_again|name or service not known|temporary failure in name resolution|nodename nor servname|could not resolve host|unknownhostexception|no such host is known|getaddrinfo failed|name resolution",
+        r"enotfound|eai_again|name or service not known|temporary failure in name resolution|nodename nor servname|could not resolve host|unknownhostexception|no such host is known|getaddrinfo failed|name resolution|no address associated with hostname|could not translate host name",
     ),
     (
         "network unreachable",

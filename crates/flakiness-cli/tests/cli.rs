@@ -503,6 +503,36 @@ fn convert_pytest_junit_files_of_the_same_tests_invents_no_flakes() {
         .filter_map(|e| e.message.as_deref())
         .find(|m| m.contains("does not record why"));
     assert_eq!(invented, None);
+
+    // Analyzed, the attempts whose failure nobody recorded give no signature and no pattern.
+    let db = tmp.path().join("history.db");
+    let o = flakiness(&[
+        "analyze",
+        out.to_str().expect("utf-8"),
+        "--db",
+        db.to_str().expect("utf-8"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let flaky = v["tests"]
+        .as_array()
+        .expect("tests")
+        .iter()
+        .find(|t| t["titlePath"].as_array().and_then(|p| p.last()) == Some(&"test_flaky".into()))
+        .expect("test_flaky");
+    assert_eq!(flaky["signatures"], serde_json::json!([]), "{flaky}");
+    let text = v["patterns"].to_string() + &v["tests"].to_string();
+    assert!(
+        !text.contains("(no message)") && !text.contains("rerun:"),
+        "{text}"
+    );
 }
 
 #[test]
