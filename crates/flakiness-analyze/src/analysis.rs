@@ -256,14 +256,23 @@ pub fn short_commit(commit: &str) -> String {
     commit.chars().take(12).collect()
 }
 
-/// A signature cut to about 60 characters for a sentence: its start and end around `…`.
+/// A signature cut to about 60 characters for a sentence: its start and its end, at word
+/// boundaries where there are some, around `…`.
 fn abbreviate(s: &str) -> String {
-    let n = s.chars().count();
-    if n <= 60 {
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 60 {
         return s.to_string();
     }
-    let head: String = s.chars().take(28).collect();
-    let tail: String = s.chars().skip(n - 28).collect();
+    let head: String = chars[..30].iter().collect();
+    let head = match head.rfind(char::is_whitespace) {
+        Some(i) if i >= 12 => &head[..i],
+        _ => head.as_str(),
+    };
+    let tail: String = chars[chars.len() - 30..].iter().collect();
+    let tail = match tail.find(char::is_whitespace) {
+        Some(i) if tail.len() - i >= 12 => &tail[i..],
+        _ => tail.as_str(),
+    };
     format!("{} … {}", head.trim_end(), tail.trim_start())
 }
 
