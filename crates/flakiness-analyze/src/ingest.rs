@@ -52,6 +52,12 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ReportSource>, AnalyzeError> {
     let mut out = Vec::new();
     for root in paths {
         let meta = fs::metadata(root).map_err(|e| AnalyzeError::io(root, e))?;
+        if !meta.is_file() && !meta.is_dir() {
+            return Err(AnalyzeError::io(
+                root,
+                flakiness_report::files::not_regular(meta.file_type()),
+            ));
+        }
         if meta.is_file() {
             match kind_of_file(root) {
                 Some(kind) => out.push(ReportSource {
@@ -80,6 +86,10 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<ReportSource>, AnalyzeError> {
                     });
                     walk.skip_current_dir();
                 }
+                continue;
+            }
+            // Regular files only: a FIFO named `*.json` would be waited on forever.
+            if !entry.file_type().is_file() {
                 continue;
             }
             if let Some(kind) = kind_of_file(path) {
@@ -146,7 +156,7 @@ pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>,
         path: file.clone(),
         reason,
     };
-    let f = fs::File::open(&file).map_err(|e| skip(e.to_string()))?;
+    let f = flakiness_report::files::open_regular(&file).map_err(|e| skip(e.to_string()))?;
     let limit = limits.max_report_bytes;
     // Sized once for a plain file (read_to_end through `take` would grow it step by step).
     let size = f.metadata().map_or(0, |m| m.len());

@@ -1405,3 +1405,90 @@ fn serve_tokens_are_listed_and_revoked() {
     let o = flakiness(&["serve", "--data", data, "token", "revoke", &web]);
     assert_eq!(o.status.code(), Some(2), "already revoked");
 }
+
+/// Runs flakiness with a deadline: a command that hangs fails the test instead of the suite.
+fn flakiness_within(args: &[&str], secs: u64) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run flakiness");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("flakiness {args:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// A FIFO named like a report is refused at once by `validate` and `analyze`, never waited on
+/// (issue 14, item 11).
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_a_report_is_refused_not_waited_on() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mkfifo = |p: &std::path::Path| {
+        assert!(Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .expect("mkfifo")
+            .success());
+    };
+    // A report directory whose report.json is a FIFO.
+    let dir = tmp.path().join("run-1");
+    fs::create_dir(&dir).expect("mkdir");
+    mkfifo(&dir.join("report.json"));
+    let o = flakiness_within(&["validate", dir.to_str().expect("utf-8")], 20);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("is a FIFO, not a regular file"), "{err}");
+    // A FIFO given by name.
+    let lone = tmp.path().join("lone.json");
+    mkfifo(&lone);
+    let o = flakiness_within(&["validate", lone.to_str().expect("utf-8")], 20);
+    assert_eq!(o.status.code(), Some(3));
+    // analyze: a folder holding a FIFO `*.json` beside a real report reads the report only.
+    let folder = tmp.path().join("reports");
+    fs::create_dir(&folder).expect("mkdir");
+    mkfifo(&folder.join("stuck.json"));
+    fs::copy(
+        repo().join("testdata/reports/valid/minimal.json"),
+        folder.join("real.json"),
+    )
+    .expect("copy");
+    let db = tmp.path().join("h.db");
+    let db = db.to_str().expect("utf-8");
+    let o = flakiness_within(
+        &["analyze", folder.to_str().expect("utf-8"), "--db", db],
+        20,
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 report(s): 1 new run(s)"));
+    let o = flakiness_within(&["analyze", lone.to_str().expect("utf-8"), "--db", db], 20);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("is a FIFO"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The report directory with a FIFO report.json is not a run.
+    let o = flakiness_within(&["analyze", dir.to_str().expect("utf-8"), "--db", db], 20);
+    assert_eq!(
+        o.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

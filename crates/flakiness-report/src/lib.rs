@@ -57,6 +57,7 @@ pub use dir::{
     MAX_ATTACHMENT_ID_LEN, REPORT_FILE,
 };
 pub use helpers::{TestOutcome, TestRef};
+pub mod files;
 pub use model::*;
 pub use numbers::{DurationMs, UnixTimestampMs, INTEGER_KEYWORD};
 pub use refs::{attachment_refs, AttachmentRefs};

@@ -166,6 +166,12 @@ impl Validator {
                 what: "is a directory, not a report file".into(),
             });
         }
+        if !meta.is_file() {
+            return Err(Error::NotAReport {
+                path: path.to_path_buf(),
+                what: flakiness_report::files::not_regular(meta.file_type()).to_string(),
+            });
+        }
         let data = FileBytes::open(path, meta.len()).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
@@ -262,12 +268,15 @@ pub enum FileBytes {
 }
 
 impl FileBytes {
-    /// Reads `path`, or maps it when it is 16 MiB or more (`len` is its size).
+    /// Reads `path`, or maps it when it is 16 MiB or more (`len` is its size). Only a regular
+    /// file is opened (a FIFO or a device is refused, never waited on).
     pub fn open(path: &Path, len: u64) -> io::Result<Self> {
+        let mut file = flakiness_report::files::open_regular(path)?;
         if len < MMAP_THRESHOLD {
-            return fs::read(path).map(FileBytes::Read);
+            let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            io::Read::read_to_end(&mut file, &mut bytes)?;
+            return Ok(FileBytes::Read(bytes));
         }
-        let file = fs::File::open(path)?;
         Self::map(&file)
     }
 
@@ -370,12 +379,18 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, Error> {
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
+    if !meta.is_dir() {
+        return Err(Error::NotAReport {
+            path: path.to_path_buf(),
+            what: flakiness_report::files::not_regular(meta.file_type()).to_string(),
+        });
+    }
     let direct = path.join(REPORT_FILE);
-    if direct.exists() {
-        if direct.is_dir() {
+    if let Ok(direct_meta) = fs::metadata(&direct) {
+        if !direct_meta.is_file() {
             return Err(Error::NotAReport {
                 path: direct,
-                what: "is a directory, not a report file".into(),
+                what: flakiness_report::files::not_regular(direct_meta.file_type()).to_string(),
             });
         }
         return Ok(vec![direct]);
