@@ -400,6 +400,14 @@ fn read_inputs(
                 return Err(exit_codes::IO);
             }
         };
+        // UTF-16 is said as such, whatever the format would have been.
+        if flakiness_convert::is_utf16(&head) {
+            eprintln!(
+                "flakiness: {}",
+                ConvertError::at_start(&name, flakiness_convert::UTF16_MESSAGE)
+            );
+            return Err(exit_codes::BAD_INPUT);
+        }
         let format = match forced(args.from).or_else(|| detect(&head)) {
             Some(f) => f,
             None => {

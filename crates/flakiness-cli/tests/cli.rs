@@ -1492,3 +1492,31 @@ fn a_fifo_named_like_a_report_is_refused_not_waited_on() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// UTF-16 input is said to be UTF-16 (exit 4) before any format is detected, with or without
+/// a byte order mark (issue 14, item 12).
+#[test]
+fn utf16_input_is_named_as_such() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\n<testsuite name=\"s\"><testcase name=\"t\"/></testsuite>\n";
+    for (name, bom) in [("with-bom.xml", true), ("without-bom.xml", false)] {
+        let mut bytes: Vec<u8> = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        bytes.extend(xml.encode_utf16().flat_map(u16::to_le_bytes));
+        let input = tmp.path().join(name);
+        fs::write(&input, bytes).expect("write");
+        let out = tmp.path().join(format!("out-{name}"));
+        let o = flakiness(&[
+            "convert",
+            input.to_str().expect("utf-8"),
+            "--commit-id",
+            SHA,
+            "-o",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(o.status.code(), Some(4), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("the input is UTF-16"), "{name}: {err}");
+        assert!(!err.contains("format not recognised"), "{err}");
+        assert!(!out.exists(), "nothing written");
+    }
+}

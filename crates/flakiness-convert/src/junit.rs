@@ -439,16 +439,11 @@ impl JunitCollector {
                 .get_mut()
                 .fill_buf()
                 .map_err(|e| ConvertError::at(name, 0, format!("cannot read the input: {e}")))?;
-            if head.starts_with(&[0xFF, 0xFE])
-                || head.starts_with(&[0xFE, 0xFF])
+            if crate::is_utf16(head)
                 || head.starts_with(&[0, b'<', 0])
                 || head.starts_with(&[b'<', 0])
             {
-                return Err(ConvertError::at(
-                    name,
-                    0,
-                    "the input is UTF-16, which is not supported: convert the file to UTF-8".into(),
-                ));
+                return Err(ConvertError::at(name, 0, crate::UTF16_MESSAGE.into()));
             }
             head.starts_with(b"\xEF\xBB\xBF")
         };

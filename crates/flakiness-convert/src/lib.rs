@@ -268,6 +268,19 @@ impl Format {
     }
 }
 
+/// Whether an input's first bytes are UTF-16 (a byte order mark, or ASCII interleaved with
+/// zero bytes), which no reader supports: said before any format is detected.
+pub fn is_utf16(head: &[u8]) -> bool {
+    head.starts_with(&[0xFF, 0xFE])
+        || head.starts_with(&[0xFE, 0xFF])
+        || (head.len() >= 4 && head[0] != 0 && head[1] == 0 && head[2] != 0 && head[3] == 0)
+        || (head.len() >= 4 && head[0] == 0 && head[1] != 0 && head[2] == 0 && head[3] != 0)
+}
+
+/// The message for UTF-16 input.
+pub const UTF16_MESSAGE: &str =
+    "the input is UTF-16, which is not supported: convert the file to UTF-8";
+
 /// Detects the format from the first bytes of an input (64 KiB are plenty).
 pub fn detect(head: &[u8]) -> Option<Format> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
