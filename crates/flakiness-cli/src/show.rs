@@ -77,11 +77,11 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let token = flakiness_web::random_token();
-    let router = flakiness_web::gated(
+    let router = flakiness_web::hardened(flakiness_web::gated(
         flakiness_web::router(Arc::new(FolderCatalog(project.clone()))),
         token.clone(),
         landing,
-    );
+    ));
     let served = runtime.block_on(async {
         let listener =
             tokio::net::TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], args.port)))

@@ -453,7 +453,7 @@ impl Server {
             Some(ReadToken(token)) => flakiness_web::gated(reads, token.clone(), "/".into()),
             None => reads,
         };
-        http::router(self.clone()).merge(reads)
+        flakiness_web::hardened(http::router(self.clone()).merge(reads))
     }
 
     /// The data directory.

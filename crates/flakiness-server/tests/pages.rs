@@ -244,4 +244,56 @@ async fn a_read_token_guards_the_pages_and_the_read_api() {
         .expect("get");
     assert_eq!(r.status(), 200);
     assert!(r.text().await.expect("html").contains("class=\"tree\""));
+
+    // Issue 14, item 2: the redirect goes to a path of ours, never to another host.
+    let r = client
+        .get(format!("{base}//evil.example/?token={read}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 303);
+    let location = r.headers()["location"].to_str().expect("location");
+    assert_eq!(location, "/evil.example/");
+    // Item 4: the scheme of the bearer header is case-insensitive, as the upload API's.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let r = client
+            .get(format!("{base}/acme/web"))
+            .header("authorization", format!("{scheme} {read}"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200, "{scheme}");
+    }
+    // Item 4: error answers carry the pages' security headers: the gate's 403, the 404 of
+    // an unknown path, axum's 400 for a bad query.
+    let secure = |r: &reqwest::Response, what: &str| {
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+        assert!(h.contains_key("content-security-policy"), "{what}");
+    };
+    let r = client
+        .get(format!("{base}/acme/web"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 403);
+    secure(&r, "403");
+    let r = client
+        .get(format!("{base}/no/such/page/here/at/all"))
+        .bearer_auth(read)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    secure(&r, "404");
+    let r = client
+        .get(format!("{base}/acme/web?page=not-a-number"))
+        .bearer_auth(read)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 400);
+    secure(&r, "400");
 }

@@ -45,7 +45,7 @@ pub mod folder;
 pub mod pages;
 mod serve;
 
-pub use serve::{gated, random_token, router, CSP, SHOW_COOKIE};
+pub use serve::{gated, hardened, random_token, router, CSP, SHOW_COOKIE};
 
 /// What a page could not get.
 #[derive(Debug, thiserror::Error)]

@@ -385,7 +385,11 @@ pub fn gated(router: Router, token: String, landing: String) -> Router {
                 if let Some(given) = from_query {
                     if same(&given, &token) {
                         // On to the page asked for, without the token; `/` is the landing.
-                        let path = req.uri().path();
+                        // Always a path of ours: one leading slash, never `//host` (another
+                        // site) or a backslash a browser reads as one.
+                        let asked = req.uri().path();
+                        let path = format!("/{}", asked.trim_start_matches(['/', '\\']));
+                        let path = path.as_str();
                         let rest: Vec<&str> = req
                             .uri()
                             .query()
@@ -424,8 +428,9 @@ pub fn gated(router: Router, token: String, landing: String) -> Router {
                     .headers()
                     .get(header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-                    .is_some_and(|v| same(v.trim(), &token));
+                    .and_then(|v| v.trim().split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .is_some_and(|(_, v)| same(v.trim(), &token));
                 if cookie_ok || bearer_ok {
                     next.run(req).await
                 } else {
@@ -436,6 +441,33 @@ pub fn gated(router: Router, token: String, landing: String) -> Router {
                     r
                 }
             }
+        },
+    ))
+}
+
+/// `router` with the pages' security headers on every answer that lacks them: errors too
+/// (axum's 400s, the 404 of an unknown path, the gate's 403), with a policy that allows
+/// nothing where the answer set none.
+pub fn hardened(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(
+        |mut r: Response| async move {
+            let h = r.headers_mut();
+            if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+                );
+            }
+            for (name, value) in [
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::REFERRER_POLICY, "no-referrer"),
+                (header::X_FRAME_OPTIONS, "DENY"),
+            ] {
+                if !h.contains_key(&name) {
+                    h.insert(name, HeaderValue::from_static(value));
+                }
+            }
+            r
         },
     ))
 }
