@@ -2,7 +2,7 @@
 //! summarising each into a [`RunRecord`].
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use flakiness_report::{
@@ -158,19 +158,35 @@ pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>,
     };
     let f = flakiness_report::files::open_regular(&file).map_err(|e| skip(e.to_string()))?;
     let limit = limits.max_report_bytes;
-    // Sized once for a plain file (read_to_end through `take` would grow it step by step).
-    let size = f.metadata().map_or(0, |m| m.len());
-    let mut bytes = match source.kind {
-        SourceKind::JsonZst => Vec::new(),
-        _ => Vec::with_capacity(usize::try_from(size.min(limit) + 1).unwrap_or(0)),
+    // Sized once (read_to_end through `take` would grow it step by step). A compressed report
+    // is first inflated into nothing, only counted: one past the limit (a compression bomb)
+    // is refused without ever holding what it inflated; within it, it is inflated again into
+    // a buffer of its exact size.
+    let size = match source.kind {
+        SourceKind::JsonZst => {
+            let mut counted = zstd::stream::Decoder::new(&f)
+                .map_err(|e| skip(format!("cannot read: {e}")))?
+                .take(limit + 1);
+            let n = std::io::copy(&mut counted, &mut std::io::sink())
+                .map_err(|e| skip(format!("cannot read: {e}")))?;
+            if n > limit {
+                return Err(skip(format!(
+                    "the report is larger than {limit} bytes once decompressed"
+                )));
+            }
+            (&f).seek(std::io::SeekFrom::Start(0))
+                .map_err(|e| skip(format!("cannot read: {e}")))?;
+            n
+        }
+        _ => f.metadata().map_or(0, |m| m.len()),
     };
+    let mut bytes = Vec::with_capacity(usize::try_from(size.min(limit) + 1).unwrap_or(0));
     let read = match source.kind {
         SourceKind::Dir | SourceKind::Json | SourceKind::Junit => {
             f.take(limit + 1).read_to_end(&mut bytes)
         }
-        SourceKind::JsonZst => {
-            zstd::stream::Decoder::new(f).and_then(|d| d.take(limit + 1).read_to_end(&mut bytes))
-        }
+        SourceKind::JsonZst => zstd::stream::Decoder::new(f)
+            .and_then(|d| d.take(size.min(limit) + 1).read_to_end(&mut bytes)),
     };
     read.map_err(|e| skip(format!("cannot read: {e}")))?;
     if bytes.len() as u64 > limit {
