@@ -10,6 +10,7 @@ use flakiness_analyze::{
 use flakiness_store::{HistoryStore, PgStore, SqliteStore};
 
 use crate::exit_codes;
+use crate::terminal::safe;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -356,23 +357,24 @@ fn print_human(a: &Analysis) -> std::io::Result<()> {
         } else {
             t.classification.as_str()
         };
+        // Names, evidence and messages come from the reports: control characters escaped.
         writeln!(
             out,
             "{:<7} {:>5.2} {:>5.2}  {:<12} {}",
             class,
             t.score,
             t.confidence,
-            t.environment,
-            t.display_name()
+            safe(&t.environment),
+            safe(&t.display_name())
         )?;
-        writeln!(out, "{:<34}{}", "", t.evidence_line())?;
+        writeln!(out, "{:<34}{}", "", safe(&t.evidence_line()))?;
         if let Some(m) = t.examples.first() {
             let first = m.lines().next().unwrap_or_default();
             writeln!(
                 out,
                 "{:<34}e.g. {}",
                 "",
-                first.chars().take(120).collect::<String>()
+                safe(&first.chars().take(120).collect::<String>())
             )?;
         }
     }
@@ -380,7 +382,7 @@ fn print_human(a: &Analysis) -> std::io::Result<()> {
         writeln!(out)?;
     }
     for i in &a.incidents {
-        writeln!(out, "incident #{}: {}", i.id, incident_line(i))?;
+        writeln!(out, "incident #{}: {}", i.id, safe(&incident_line(i)))?;
     }
     out.flush()
 }
@@ -414,9 +416,9 @@ fn print_json(a: &Analysis) -> std::io::Result<()> {
 
 /// Text safe in a Markdown table cell.
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
+    safe(&s.replace(['\n', '\r'], " "))
+        .replace('\\', "\\\\")
         .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }

@@ -1,5 +1,19 @@
 //! `flakiness`: validate, convert, analyze and upload Flakiness reports.
 
+/// Every line this binary prints to stderr goes through [`terminal::eprint_line`]: control
+/// characters from inputs or the network are escaped (this shadows the standard macro in
+/// every module below).
+macro_rules! eprintln {
+    () => {
+        $crate::terminal::eprint_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::terminal::eprint_line(format_args!($($arg)*))
+    };
+}
+
+mod terminal;
+
 mod analyze;
 mod convert;
 mod exit_codes;

@@ -147,12 +147,13 @@ fn print_human(results: &[(PathBuf, Checked)]) -> std::io::Result<()> {
     let mut out = anstream::stdout().lock();
     let (mut valid, mut invalid, mut unreadable) = (0usize, 0usize, 0usize);
     for (path, checked) in results {
-        let shown = path.display();
+        // Paths and messages quote the input: shown with control characters escaped.
+        let shown = crate::terminal::safe(&path.display().to_string()).into_owned();
         match checked {
             Checked::Unreadable(message) => {
                 unreadable += 1;
                 let mut err = anstream::stderr().lock();
-                writeln!(err, "{red}error{red:#}: {message}")?;
+                writeln!(err, "{red}error{red:#}: {}", crate::terminal::safe(message))?;
             }
             Checked::Report(o) => {
                 if o.valid() {
@@ -193,7 +194,11 @@ fn print_human(results: &[(PathBuf, Checked)]) -> std::io::Result<()> {
                         writeln!(
                             out,
                             "  {shown}:{}:{}: {style}{kind}{style:#}: {bold}{}{bold:#}: {} {dim}[{}]{dim:#}",
-                            p.line, p.column, p.path, p.message, p.rule
+                            p.line,
+                            p.column,
+                            crate::terminal::safe(&p.path),
+                            crate::terminal::safe(&p.message),
+                            p.rule
                         )?;
                     }
                 }

@@ -1520,3 +1520,41 @@ fn utf16_input_is_named_as_such() {
         assert!(!out.exists(), "nothing written");
     }
 }
+
+/// Text from inputs reaches stderr with its control characters escaped: a report file named
+/// with a terminal escape and a bell is listed as skipped without driving the terminal
+/// (issue 14, item 3).
+#[test]
+fn terminal_escapes_from_inputs_are_shown_not_obeyed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let folder = tmp.path().join("reports");
+    fs::create_dir(&folder).expect("mkdir");
+    fs::write(
+        folder.join("evil\u{1b}]0;pwned\u{7}\u{1b}[31m.json"),
+        "{ not json",
+    )
+    .expect("write");
+    fs::copy(
+        repo().join("testdata/reports/valid/minimal.json"),
+        folder.join("fine.json"),
+    )
+    .expect("copy");
+    let db = tmp.path().join("h.db");
+    let o = flakiness(&[
+        "analyze",
+        folder.to_str().expect("utf-8"),
+        "--db",
+        db.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("skipped "), "{err}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}'),
+        "raw control characters on stderr: {err:?}"
+    );
+    assert!(
+        err.contains("evil\\u{1b}]0;pwned\\u{7}\\u{1b}[31m.json"),
+        "{err}"
+    );
+}
