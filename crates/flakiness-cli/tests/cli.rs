@@ -1558,3 +1558,138 @@ fn terminal_escapes_from_inputs_are_shown_not_obeyed() {
         "{err}"
     );
 }
+
+/// Every file under `dir`, read whole.
+fn all_bytes_under(dir: &Path) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(b) = fs::read(&p) {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+/// An attachment file that is a symbolic link to a file elsewhere is never read: `show`
+/// neither embeds nor serves it, `upload --force` does not send it (issue 14, item 1).
+#[cfg(unix)]
+#[test]
+fn attachments_linked_outside_the_report_are_never_read() {
+    use std::io::BufRead as _;
+    const SECRET: &str = "TOP-SECRET-4242 root:x:0:0";
+    let tmp = tempfile::tempdir().expect("tmp");
+    let secret = tmp.path().join("passwd");
+    fs::write(&secret, SECRET).expect("write");
+    // playwright-full, with its markdown and its screenshot attachments replaced by links.
+    let run = tmp.path().join("run");
+    let src = repo().join("testdata/reports/valid/playwright-full");
+    fs::create_dir_all(run.join("attachments")).expect("mkdir");
+    fs::copy(src.join("report.json"), run.join("report.json")).expect("copy");
+    for e in fs::read_dir(src.join("attachments"))
+        .expect("dir")
+        .flatten()
+    {
+        let to = run.join("attachments").join(e.file_name());
+        if e.file_name() == "8a601ebfe571d48b35c92b168cbe83ac"
+            || e.file_name() == "c4d8a16bd4bfd4163fb259be3136c691"
+        {
+            std::os::unix::fs::symlink(&secret, &to).expect("link");
+        } else {
+            fs::copy(e.path(), &to).expect("copy");
+        }
+    }
+    let b64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(SECRET)
+    };
+    // show --html: nothing of the file.
+    let out = tmp.path().join("o.html");
+    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["show", "--html"])
+        .arg(&out)
+        .arg(&run)
+        .output()
+        .expect("show");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let html = fs::read_to_string(&out).expect("html");
+    assert!(
+        !html.contains("TOP-SECRET") && !html.contains(&b64[..16]),
+        "embedded"
+    );
+    // show: the attachment is not served.
+    let (mut child, url) = spawn_show(&run);
+    let (base, token) = url.split_once("/?token=").expect("token");
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .get(format!(
+            "{base}/local/run/runs/1/attachments/8a601ebfe571d48b35c92b168cbe83ac"
+        ))
+        .bearer_auth(token)
+        .send()
+        .expect("get");
+    let status = r.status();
+    let body = r.text().unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 404);
+    assert!(!body.contains("TOP-SECRET"));
+    // upload --force: the server never gets the file.
+    let data = tmp.path().join("server");
+    let created = create_token(&data);
+    assert_eq!(created.status.code(), Some(0));
+    let access = stdout(&created).trim().to_string();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["serve", "--data"])
+        .arg(&data)
+        .args(["--bind", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = std::io::BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let endpoint = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url")
+        .to_string();
+    let up = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args([
+            "upload",
+            "--force",
+            "--project",
+            "acme/web",
+            "--endpoint",
+            &endpoint,
+        ])
+        .arg(&run)
+        .env("FLAKINESS_ACCESS_TOKEN", &access)
+        .env_remove("FLAKINESS_DISABLE_UPLOAD")
+        .output()
+        .expect("upload");
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        up.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    for bytes in all_bytes_under(&data) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("TOP-SECRET"),
+            "the server holds the linked file"
+        );
+    }
+}

@@ -64,6 +64,67 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens `path` for reading when it is a regular file and its last component is not a
+/// symbolic link (`O_NOFOLLOW`, checked on the opened file): what an attachment's file may be.
+pub fn open_no_follow(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    {
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.file_type().is_symlink() {
+            return Err(symlink_refused());
+        }
+    }
+    let file = match options.open(path) {
+        Ok(f) => f,
+        // O_NOFOLLOW on a symbolic link.
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(symlink_refused()),
+        Err(e) => return Err(e),
+    };
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        return Err(not_regular(kind));
+    }
+    Ok(file)
+}
+
+fn symlink_refused() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "is a symbolic link: attachments are read only from regular files inside attachments/",
+    )
+}
+
+/// Opens the file of attachment `id` of the report directory `root`: `root/attachments/ID`,
+/// where the id is a safe file name (one component), `attachments/` is a real directory (not a
+/// symbolic link) and the file is a regular file that is not a symbolic link either. So no
+/// reader ever opens a path that resolves outside the report's `attachments/` folder (a link
+/// to `/etc/passwd` is refused, as `validate` treats it as missing). Every reader of
+/// attachments (`show`, `upload`) opens them through this.
+pub fn open_attachment(root: &Path, id: &str) -> io::Result<File> {
+    crate::check_attachment_id(id)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let dir = root.join(crate::ATTACHMENTS_DIR);
+    let meta = std::fs::symlink_metadata(&dir)?;
+    if meta.file_type().is_symlink() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "attachments/ is a symbolic link: attachments are read only from inside the report's folder",
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(not_regular(meta.file_type()));
+    }
+    open_no_follow(&dir.join(id))
+}
+
 /// Reads the whole of `path` when it is a regular file ([`open_regular`]).
 pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = open_regular(path)?;
@@ -86,6 +147,41 @@ mod tests {
         let e = read_regular(dir.path()).expect_err("a directory");
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         assert!(e.to_string().contains("a directory"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn attachments_open_only_inside_their_folder() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("report");
+        let att = root.join("attachments");
+        std::fs::create_dir_all(&att).expect("mkdir");
+        std::fs::write(att.join("log.txt"), b"ok").expect("write");
+        let outside = dir.path().join("secret");
+        std::fs::write(&outside, b"secret").expect("write");
+        std::os::unix::fs::symlink(&outside, att.join("passwd")).expect("link");
+        let mut s = String::new();
+        open_attachment(&root, "log.txt")
+            .expect("open")
+            .read_to_string(&mut s)
+            .expect("read");
+        assert_eq!(s, "ok");
+        let e = open_attachment(&root, "passwd").expect_err("a link");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert!(open_attachment(&root, "../secret").is_err());
+        assert!(open_attachment(&root, "missing").is_err());
+        // attachments/ itself a link to elsewhere.
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(other.join("attachments")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path(), other.join("attachments/x")).expect("link");
+        let linked = dir.path().join("linked");
+        std::fs::create_dir(&linked).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path(), linked.join("attachments")).expect("link");
+        let e = open_attachment(&linked, "secret").expect_err("linked folder");
+        assert!(
+            e.to_string().contains("attachments/ is a symbolic link"),
+            "{e}"
+        );
     }
 
     #[cfg(unix)]

@@ -260,8 +260,10 @@ fn prepare(dir: &Path, force: bool, zstd: bool) -> Result<Prepared, UploadError>
         if !crate::protocol::is_safe_attachment_id(&id) {
             continue;
         }
-        let path = dir.join(ATTACHMENTS_DIR).join(&id);
-        if path.is_file() {
+        // Only a regular file inside the report's attachments/ folder, never through a
+        // symbolic link: a link to /etc/passwd is treated as missing, as `validate` does.
+        if flakiness_report::files::open_attachment(dir, &id).is_ok() {
+            let path = dir.join(ATTACHMENTS_DIR).join(&id);
             attachments.insert(id, (path, content_type));
         }
     }
@@ -656,7 +658,18 @@ pub async fn upload(
         let url = urls.get(&id).cloned().unwrap_or_default();
         tasks.spawn(async move {
             let _permit = permit.acquire_owned().await.ok();
-            let data = tokio::fs::read(&path).await.map_err(io(&path))?;
+            // Opened again the same way: a file swapped for a link since is not followed.
+            let read_path = path.clone();
+            let data = tokio::task::spawn_blocking(move || {
+                flakiness_report::files::open_no_follow(&read_path).and_then(|mut f| {
+                    let mut data = Vec::new();
+                    std::io::Read::read_to_end(&mut f, &mut data).map(|_| data)
+                })
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(io(&path))?;
             let raw = data.len() as u64;
             let text = is_text_like(&content_type);
             let (body, enc) = if text {

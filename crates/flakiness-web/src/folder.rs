@@ -154,7 +154,12 @@ impl FolderProject {
                 let mut v = AttachmentView::default();
                 let len = std::fs::metadata(&file.path).map_or(u64::MAX, |m| m.len());
                 if is_shown_image(&a.content_type) && len <= EMBED_IMAGE_MAX {
-                    if let Ok(bytes) = std::fs::read(&file.path) {
+                    let read =
+                        flakiness_report::files::open_no_follow(&file.path).and_then(|mut f| {
+                            let mut bytes = Vec::new();
+                            std::io::Read::read_to_end(&mut f, &mut bytes).map(|_| bytes)
+                        });
+                    if let Ok(bytes) = read {
                         v.image = Some(format!(
                             "data:{};base64,{}",
                             a.content_type,
@@ -227,9 +232,13 @@ impl Project for FolderProject {
         let Some(content_type) = types.get(id) else {
             return Ok(None);
         };
-        let path = run.source.path.join(ATTACHMENTS_DIR).join(id);
-        Ok(path.is_file().then(|| AttachmentFile {
-            path,
+        // Only a regular file inside the run's own attachments/ folder: never through a
+        // symbolic link (flakiness_report::files::open_attachment).
+        if flakiness_report::files::open_attachment(&run.source.path, id).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(AttachmentFile {
+            path: run.source.path.join(ATTACHMENTS_DIR).join(id),
             content_type: content_type.clone(),
         }))
     }

@@ -209,11 +209,11 @@ pub fn is_shown_text(content_type: &str) -> bool {
 /// The start of a text file, at most `max` bytes (cut at a character boundary).
 pub fn read_text_head(path: &std::path::Path, max: u64) -> Option<String> {
     use std::io::Read as _;
-    let file = std::fs::File::open(path).ok()?;
+    let file = flakiness_report::files::open_no_follow(path).ok()?;
+    let len = file.metadata().map_or(0, |m| m.len());
     let mut buf = Vec::new();
     file.take(max).read_to_end(&mut buf).ok()?;
     let mut text = String::from_utf8_lossy(&buf).into_owned();
-    let len = std::fs::metadata(path).map_or(0, |m| m.len());
     if len > max {
         text.push_str(&format!(
             "\n… ({len} bytes in all: download it to see the rest)"
@@ -281,9 +281,14 @@ async fn attachment(
         Ok(Err(e)) => return failed(&e),
         Err(e) => return failed(&WebError::Other(e.to_string())),
     };
-    let Ok(handle) = tokio::fs::File::open(&file.path).await else {
+    // Never through a symbolic link, only a regular file.
+    let path = file.path.clone();
+    let opened =
+        tokio::task::spawn_blocking(move || flakiness_report::files::open_no_follow(&path)).await;
+    let Ok(Ok(handle)) = opened else {
         return missing("The attachment's file is gone.");
     };
+    let handle = tokio::fs::File::from_std(handle);
     let len = handle.metadata().await.map(|m| m.len()).ok();
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(handle));
     let mut r = Response::new(body);
