@@ -1232,19 +1232,7 @@ fn show_serves_reports_behind_a_token_or_writes_one_file() {
         .status
         .code();
     assert_eq!(o, Some(2), "a path is required");
-    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
-        .args(["show", "--html"])
-        .arg(&out)
-        .arg(&full)
-        .output()
-        .expect("run");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let html = fs::read_to_string(&out).expect("html");
+    let html = show_html(&out, &full);
     assert!(html.contains("http-equiv=\"Content-Security-Policy\""));
     assert!(html.contains("src=\"data:image/png;base64,"));
     assert!(!html.contains("/static/"), "self-contained");
@@ -1610,19 +1598,7 @@ fn attachments_linked_outside_the_report_are_never_read() {
     };
     // show --html: nothing of the file.
     let out = tmp.path().join("o.html");
-    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
-        .args(["show", "--html"])
-        .arg(&out)
-        .arg(&run)
-        .output()
-        .expect("show");
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let html = fs::read_to_string(&out).expect("html");
+    let html = show_html(&out, &run);
     assert!(
         !html.contains("TOP-SECRET") && !html.contains(&b64[..16]),
         "embedded"
@@ -1692,4 +1668,21 @@ fn attachments_linked_outside_the_report_are_never_read() {
             "the server holds the linked file"
         );
     }
+}
+
+/// `flakiness show --html OUT PATH`, which must succeed: the page written.
+fn show_html(out: &Path, path: &Path) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["show", "--html"])
+        .arg(out)
+        .arg(path)
+        .output()
+        .expect("show");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    fs::read_to_string(out).expect("html")
 }
