@@ -164,12 +164,8 @@ fn locate_in_file(e: ConvertError, path: &Path) -> ConvertError {
     let Ok(file) = File::open(path) else {
         return e;
     };
-    let mut prefix = Vec::new();
-    let want = e.offset.saturating_add(1);
-    if file.take(want).read_to_end(&mut prefix).is_err() {
-        return e;
-    }
-    e.locate(&prefix)
+    // Streamed: constant memory, wherever the error is.
+    e.locate_in(std::io::BufReader::new(file))
 }
 
 /// One input's converter state.
