@@ -39,6 +39,16 @@ pub struct Args {
     /// Always send brotli, even to a server that takes zstd.
     #[arg(long)]
     pub no_zstd: bool,
+    /// Seconds of silence from the server (no byte of its answer) after which an attempt is
+    /// given up (and retried).
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Seconds to connect, per attempt.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
+    /// Seconds one whole request may take, per attempt (the outer bound for large uploads).
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
 }
 
 /// `FLAKINESS_DISABLE_UPLOAD` set to anything but empty, `0` or `false`.
@@ -61,6 +71,9 @@ pub fn run(args: Args) -> u8 {
     opts.concurrency = usize::from(args.concurrency);
     opts.retries = args.retries;
     opts.allow_zstd = !args.no_zstd;
+    opts.idle_timeout = std::time::Duration::from_secs(args.timeout);
+    opts.connect_timeout = std::time::Duration::from_secs(args.connect_timeout);
+    opts.request_timeout = std::time::Duration::from_secs(args.request_timeout);
     if let (Ok(url), Ok(token)) = (
         std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
         std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),

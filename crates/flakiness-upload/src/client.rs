@@ -107,7 +107,10 @@ pub struct UploadOptions {
     pub concurrency: usize,
     /// Connecting, per attempt.
     pub connect_timeout: Duration,
-    /// One request, per attempt.
+    /// Silence while reading an answer (no byte for this long), per attempt: a server that
+    /// never answers is given up on after this, not after `request_timeout`.
+    pub idle_timeout: Duration,
+    /// One whole request, per attempt (large uploads take long; this is the outer bound).
     pub request_timeout: Duration,
     /// Attempts after the first, for failures a retry can help with.
     pub retries: u32,
@@ -118,8 +121,8 @@ pub struct UploadOptions {
 }
 
 impl UploadOptions {
-    /// Defaults for `endpoint`: 8 attachments at once, 10 s to connect, 300 s a request, 4
-    /// retries from 500 ms.
+    /// Defaults for `endpoint`: 8 attachments at once, 10 s to connect, 60 s of silence,
+    /// 300 s a request, 4 retries from 500 ms.
     pub fn new(endpoint: impl Into<String>) -> Self {
         UploadOptions {
             endpoint: endpoint.into(),
@@ -130,6 +133,7 @@ impl UploadOptions {
             force: false,
             concurrency: 8,
             connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
             request_timeout: Duration::from_secs(300),
             retries: 4,
             backoff: Duration::from_millis(500),
@@ -275,6 +279,61 @@ fn prepare(dir: &Path, force: bool, zstd: bool) -> Result<Prepared, UploadError>
     })
 }
 
+/// Longest protocol message read (the protocol's answers are a few hundred bytes).
+pub const MESSAGE_MAX: usize = 1 << 20;
+/// Longest part of an error answer's body read (300 characters of it are shown).
+pub const ERROR_BODY_MAX: usize = 64 << 10;
+/// Longest wait a `Retry-After` may ask for.
+pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(120);
+
+/// Why [`read_capped`] stopped.
+enum Capped {
+    TooLong,
+    Network(reqwest::Error),
+}
+
+/// An answer's body, chunk by chunk, never more than `max` bytes: a server that announces
+/// (or sends) gigabytes costs at most `max`. Past it: the first `max` bytes when `truncate`
+/// (an error answer, read only to show its start), else [`Capped::TooLong`].
+async fn read_capped(
+    mut resp: reqwest::Response,
+    max: usize,
+    truncate: bool,
+) -> Result<Vec<u8>, Capped> {
+    let mut out = Vec::with_capacity(
+        resp.content_length()
+            .map_or(0, |n| usize::try_from(n).unwrap_or(max).min(max)),
+    );
+    while let Some(chunk) = resp.chunk().await.map_err(Capped::Network)? {
+        if out.len() + chunk.len() > max {
+            let room = max - out.len();
+            out.extend_from_slice(&chunk[..room]);
+            return if truncate {
+                Ok(out)
+            } else {
+                Err(Capped::TooLong)
+            };
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The wait a `Retry-After` value asks for at `now`: seconds (`120`) or an HTTP date (`Wed,
+/// 21 Oct 2015 07:28:00 GMT`; a date past is no wait), at most [`RETRY_AFTER_MAX`]; `None`
+/// when it is neither.
+pub fn retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(RETRY_AFTER_MAX))
+}
+
 /// Whether an error or an answer is worth another attempt, and how long to wait first.
 enum Verdict {
     Done(reqwest::Response),
@@ -334,9 +393,12 @@ impl Session {
                         .headers()
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(120)));
-                    let body = resp.text().await.unwrap_or_default();
+                        .and_then(|v| retry_after(v, std::time::SystemTime::now()));
+                    // Only the start of an error's body is shown: that is all that is read.
+                    let body = read_capped(resp, ERROR_BODY_MAX, true)
+                        .await
+                        .unwrap_or_default();
+                    let body = String::from_utf8_lossy(&body);
                     let err = UploadError::Status {
                         step,
                         status: status.as_u16(),
@@ -399,11 +461,19 @@ impl Session {
                 r
             })
             .await?;
-        let text = resp.text().await.map_err(|e| UploadError::Network {
-            step: step.to_string(),
-            message: error_chain(&e.without_url()),
-        })?;
-        serde_json::from_str(&text).map_err(|e| UploadError::Protocol {
+        let text = read_capped(resp, MESSAGE_MAX, false)
+            .await
+            .map_err(|e| match e {
+                Capped::TooLong => UploadError::Protocol {
+                    step: step.to_string(),
+                    message: format!("the answer is longer than {MESSAGE_MAX} bytes"),
+                },
+                Capped::Network(e) => UploadError::Network {
+                    step: step.to_string(),
+                    message: error_chain(&e.without_url()),
+                },
+            })?;
+        serde_json::from_slice(&text).map_err(|e| UploadError::Protocol {
             step: step.to_string(),
             message: e.to_string(),
         })
@@ -489,8 +559,16 @@ async fn access_token(
     struct Answer {
         value: Option<String>,
     }
-    let a: Answer = resp.json().await.map_err(|e| UploadError::Oidc {
-        message: error_chain(&e.without_url()),
+    let body = read_capped(resp, MESSAGE_MAX, false)
+        .await
+        .map_err(|e| UploadError::Oidc {
+            message: match e {
+                Capped::TooLong => format!("the answer is longer than {MESSAGE_MAX} bytes"),
+                Capped::Network(e) => error_chain(&e.without_url()),
+            },
+        })?;
+    let a: Answer = serde_json::from_slice(&body).map_err(|e| UploadError::Oidc {
+        message: e.to_string(),
     })?;
     a.value
         .filter(|v| !v.is_empty())
@@ -524,6 +602,7 @@ pub async fn upload(
     let project = opts.project.clone().or_else(|| prepared.project.clone());
     let client = Client::builder()
         .connect_timeout(opts.connect_timeout)
+        .read_timeout(opts.idle_timeout)
         .timeout(opts.request_timeout)
         .user_agent(concat!("flakiness/", env!("CARGO_PKG_VERSION")))
         .build()

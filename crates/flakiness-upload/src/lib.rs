@@ -9,6 +9,6 @@ mod client;
 
 #[cfg(feature = "client")]
 pub use client::{
-    upload, upload_blocking, Encoding, GithubOidc, Progress, Secret, UploadError, UploadOptions,
-    Uploaded, DEFAULT_ENDPOINT,
+    retry_after, upload, upload_blocking, Encoding, GithubOidc, Progress, Secret, UploadError,
+    UploadOptions, Uploaded, DEFAULT_ENDPOINT, ERROR_BODY_MAX, MESSAGE_MAX, RETRY_AFTER_MAX,
 };
