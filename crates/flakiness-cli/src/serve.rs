@@ -30,6 +30,17 @@ pub struct Args {
     /// tokens.
     #[arg(long, env = "FLAKINESS_READ_TOKEN", hide_env_values = true)]
     pub read_token: Option<String>,
+    /// Seconds a client has to send a request's head (an idle kept-alive connection waits
+    /// that long for its next request).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Connections open at once from one client address, at most (behind a reverse proxy,
+    /// every client has the proxy's address).
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections_per_client: u64,
+    /// Connections open at once, at most.
+    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +98,13 @@ fn open(args: &Args) -> Result<Server, u8> {
             .clone()
             .filter(|t| !t.is_empty())
             .map(flakiness_server::ReadToken),
+        limits: flakiness_server::Limits {
+            header_read_timeout: std::time::Duration::from_secs(args.header_timeout),
+            max_connections_per_client: usize::try_from(args.max_connections_per_client)
+                .unwrap_or(usize::MAX),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            ..flakiness_server::Limits::default()
+        },
         ..ServerConfig::default()
     })
     .map_err(|e| {

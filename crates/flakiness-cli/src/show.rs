@@ -100,11 +100,16 @@ pub fn run(args: Args) -> u8 {
             "flakiness: showing {} run(s) on http://{addr} (Ctrl-C stops)",
             project.len()
         );
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
+        // The same connection bounds as `serve` (header-read timeout, connection caps).
+        flakiness_server::serve_bounded(
+            listener,
+            router,
+            &flakiness_server::Limits::default(),
+            async {
                 let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
+            },
+        )
+        .await
     });
     drop(runtime);
     match served {

@@ -53,6 +53,16 @@ pub struct Limits {
     pub pending_max_age: Duration,
     /// How often expired uploads are cleaned up by [`serve`] (default 10 minutes).
     pub cleanup_interval: Duration,
+    /// Time a client has to send a request's head, counted from when the server waits for it:
+    /// a partial request line, trickled headers and an idle kept-alive connection are closed
+    /// after it (default 30 s).
+    pub header_read_timeout: Duration,
+    /// Connections open at once from one client address, at most: more are closed as soon as
+    /// they are accepted (default 256: a CI fleet behind one NAT address, or a reverse proxy,
+    /// is one address).
+    pub max_connections_per_client: usize,
+    /// Connections open at once, at most (default 4096).
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -67,6 +77,9 @@ impl Default for Limits {
             presign_ttl: Duration::from_secs(6 * 3600),
             pending_max_age: Duration::from_secs(24 * 3600),
             cleanup_interval: Duration::from_secs(600),
+            header_read_timeout: Duration::from_secs(30),
+            max_connections_per_client: 256,
+            max_connections: 4096,
         }
     }
 }
@@ -818,9 +831,103 @@ pub async fn serve_with_shutdown(
             }
         })
     };
-    let result = axum::serve(listener, server.router())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = server.inner.limits.clone();
+    let result = serve_bounded(listener, server.router(), &limits, shutdown).await;
     cleaner.abort();
     result
+}
+
+/// The connections open per client address, and in all.
+#[derive(Default)]
+struct Open {
+    per_client: std::collections::HashMap<std::net::IpAddr, usize>,
+    total: usize,
+}
+
+/// A connection counted in [`Open`] until dropped.
+struct Counted {
+    open: Arc<Mutex<Open>>,
+    client: std::net::IpAddr,
+}
+
+impl Counted {
+    fn take(open: &Arc<Mutex<Open>>, client: std::net::IpAddr, limits: &Limits) -> Option<Self> {
+        let mut o = open.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = o.per_client.get(&client).copied().unwrap_or(0);
+        if o.total >= limits.max_connections.max(1)
+            || mine >= limits.max_connections_per_client.max(1)
+        {
+            return None;
+        }
+        o.total += 1;
+        *o.per_client.entry(client).or_default() += 1;
+        Some(Counted {
+            open: open.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        o.total = o.total.saturating_sub(1);
+        if let Some(n) = o.per_client.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                o.per_client.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Serves `router` on `listener` (HTTP/1.1) within `limits`: a request's head must arrive
+/// within `header_read_timeout` (an idle kept-alive connection waits that long for the next
+/// one), and connections beyond `max_connections_per_client` from one address or
+/// `max_connections` in all are closed when accepted. On `shutdown`, stops accepting and gives
+/// open connections 10 s to finish.
+pub async fn serve_bounded(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    limits: &Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let open: Arc<Mutex<Open>> = Arc::default();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a little, as axum::serve does.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Some(counted) = Counted::take(&open, peer.ip(), limits) else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .keep_alive(true);
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(counted);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(10)) => {}
+    }
+    Ok(())
 }
