@@ -105,7 +105,6 @@ fn open(args: &Args) -> Result<Server, u8> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             ..flakiness_server::Limits::default()
         },
-        ..ServerConfig::default()
     })
     .map_err(|e| {
         eprintln!("flakiness: {e}");
