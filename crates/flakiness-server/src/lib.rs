@@ -437,6 +437,9 @@ impl Server {
         };
         let validator = flakiness_validate::Validator::new(flakiness_validate::Options::default())
             .map_err(|e| ServerError::Validator(e.to_string()))?;
+        // A blob PUT killed with the server left its temporary file: nothing writes to one of
+        // ours before the server runs (one server per data directory), so every one goes now.
+        remove_temp_files(&blobs_dir, Duration::ZERO);
         Ok(Server {
             inner: Arc::new(Inner {
                 data_dir,
@@ -763,7 +766,15 @@ impl Server {
             self.remove_blob(&blob)?;
         }
         drop(db);
-        self.remove_stale_temp_files(max_age);
+        // A temporary file no PUT has written to for longer than a PUT may last is abandoned.
+        remove_temp_files(
+            &self.inner.blobs_dir,
+            self.inner
+                .limits
+                .blob_timeout
+                .min(max_age)
+                .max(Duration::from_secs(60)),
+        );
         Ok(ids.len())
     }
 
@@ -779,23 +790,24 @@ impl Server {
             Err(e) => Err(io_err(&path)(e)),
         }
     }
+}
 
-    fn remove_stale_temp_files(&self, max_age: Duration) {
-        let Ok(entries) = fs::read_dir(&self.inner.blobs_dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let is_temp = name.to_str().is_some_and(|n| n.starts_with(".tmp"));
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age >= max_age && age >= Duration::from_secs(60));
-            if is_temp && old {
-                let _ = fs::remove_file(entry.path());
-            }
+/// Deletes the temporary files of blob PUTs (`.tmp…` in `blobs/`) not modified for `idle`.
+fn remove_temp_files(blobs_dir: &Path, idle: Duration) {
+    let Ok(entries) = fs::read_dir(blobs_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_temp = name.to_str().is_some_and(|n| n.starts_with(".tmp"));
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .map(|t| t.elapsed().unwrap_or(Duration::ZERO))
+            .is_some_and(|age| age >= idle);
+        if is_temp && stale {
+            let _ = fs::remove_file(entry.path());
         }
     }
 }
