@@ -265,6 +265,8 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::IO;
         }
     };
+    // Stopped by a signal, the process removes what it had written so far.
+    let _staging = crate::signals::remove_on_signal(writer.staging_path().to_path_buf());
     // JUnit root suites go to report.json as soon as they are read (the converter then holds
     // a few at a time), through a second thread that resolves their paths and error locations
     // and writes them while the reading goes on. When a later input needs one of them back,

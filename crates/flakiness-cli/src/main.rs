@@ -19,6 +19,7 @@ mod convert;
 mod exit_codes;
 mod serve;
 mod show;
+mod signals;
 mod upload;
 mod validate;
 

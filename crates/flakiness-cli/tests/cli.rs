@@ -1686,3 +1686,83 @@ fn show_html(out: &Path, path: &Path) -> String {
     );
     fs::read_to_string(out).expect("html")
 }
+
+/// The `.OUT.tmp-PID-…` directories beside an output.
+fn staging_dirs(parent: &Path, name: &str) -> Vec<String> {
+    fs::read_dir(parent)
+        .expect("dir")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter(|n| n.starts_with(&format!(".{name}.tmp-")))
+        .collect()
+}
+
+/// `convert` stopped by SIGTERM removes its temporary output; the next `convert` removes what
+/// a killed one left, and never a directory of a process still running (issue 14, item 10).
+#[cfg(unix)]
+#[test]
+fn an_interrupted_convert_leaves_no_temporary_output() {
+    use std::io::Write as _;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("out");
+    // A conversion blocked reading a FIFO, stopped by SIGTERM while it writes.
+    let input = tmp.path().join("slow.xml");
+    assert!(Command::new("mkfifo")
+        .arg(&input)
+        .status()
+        .expect("mkfifo")
+        .success());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["convert", "--commit-id", SHA])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("convert");
+    let mut writer = fs::OpenOptions::new()
+        .write(true)
+        .open(&input)
+        .expect("open the FIFO");
+    writer
+        .write_all(b"<testsuites><testsuite name=\"s\"><testcase name=\"a\"/>\n")
+        .expect("write");
+    writer.flush().expect("flush");
+    let started = std::time::Instant::now();
+    while staging_dirs(tmp.path(), "out").is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no temporary output appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill")
+        .success());
+    let status = child.wait().expect("wait");
+    drop(writer);
+    assert_eq!(status.code(), Some(143), "{status:?}");
+    assert!(
+        staging_dirs(tmp.path(), "out").is_empty(),
+        "removed on SIGTERM"
+    );
+    assert!(!out.exists(), "no partial output");
+
+    // What a killed process left (its pid is gone) is removed by the next convert; a
+    // directory of a running process (this test's) stays.
+    let dead = tmp.path().join(".out.tmp-4000000000-AbCdEf");
+    let alive = tmp
+        .path()
+        .join(format!(".out.tmp-{}-XyZ", std::process::id()));
+    fs::create_dir_all(dead.join("attachments")).expect("mkdir");
+    fs::create_dir_all(&alive).expect("mkdir");
+    let (_dir, _) = convert_ok(&["testdata/junit/surefire-reruns.xml"], &out);
+    assert!(!dead.exists(), "the killed process's leftovers are removed");
+    assert!(
+        alive.exists(),
+        "a running process's directory is left alone"
+    );
+}

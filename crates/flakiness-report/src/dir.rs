@@ -188,6 +188,43 @@ pub struct ReportDirWriter {
     staging: tempfile::TempDir,
 }
 
+/// Removes the temporary directories a writer of `parent/name` left when its process was
+/// killed (`.NAME.tmp-PID-XXXXXX` whose process is gone, on Linux; elsewhere, or without a
+/// process id, those untouched for a day).
+fn remove_stale_staging(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let pid = rest
+            .split_once('-')
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        let gone = match pid {
+            Some(pid) if pid == std::process::id() => false,
+            Some(pid) if Path::new("/proc/self").exists() => {
+                !Path::new(&format!("/proc/{pid}")).exists()
+            }
+            _ => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age >= std::time::Duration::from_secs(24 * 3600)),
+        };
+        if gone {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 impl ReportDirWriter {
     /// Starts writing the report directory `target`.
     pub fn create(target: impl AsRef<Path>) -> Result<Self, Error> {
@@ -206,13 +243,21 @@ impl ReportDirWriter {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "report".into());
+        remove_stale_staging(&parent, &name);
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".{name}.tmp-"))
+            .prefix(&format!(".{name}.tmp-{}-", std::process::id()))
             .tempdir_in(&parent)
             .map_err(io_err(&parent))?;
         let att = staging.path().join(ATTACHMENTS_DIR);
         fs::create_dir(&att).map_err(io_err(&att))?;
         Ok(ReportDirWriter { target, staging })
+    }
+
+    /// The temporary directory being written (`.NAME.tmp-PID-XXXXXX` beside the target): a
+    /// program that stops on a signal removes it (a later writer of the same target removes
+    /// it too, once its process is gone).
+    pub fn staging_path(&self) -> &Path {
+        self.staging.path()
     }
 
     /// Adds an attachment from memory; its id is the MD5 of the content, so identical content
