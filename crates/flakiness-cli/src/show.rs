@@ -104,7 +104,7 @@ pub fn run(args: Args) -> u8 {
         flakiness_server::serve_bounded(
             listener,
             router,
-            &flakiness_server::Limits::default(),
+            flakiness_server::Limits::default(),
             async {
                 let _ = tokio::signal::ctrl_c().await;
             },

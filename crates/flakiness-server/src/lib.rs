@@ -844,7 +844,7 @@ pub async fn serve_with_shutdown(
         })
     };
     let limits = server.inner.limits.clone();
-    let result = serve_bounded(listener, server.router(), &limits, shutdown).await;
+    let result = serve_bounded(listener, server.router(), limits, shutdown).await;
     cleaner.abort();
     result
 }
@@ -901,9 +901,10 @@ impl Drop for Counted {
 pub async fn serve_bounded(
     listener: tokio::net::TcpListener,
     router: axum::Router,
-    limits: &Limits,
+    limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    let limits = &limits;
     use hyper_util::rt::{TokioIo, TokioTimer};
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let open: Arc<Mutex<Open>> = Arc::default();

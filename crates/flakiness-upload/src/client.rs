@@ -451,14 +451,16 @@ impl Session {
     ) -> Result<T, UploadError> {
         let resp = self
             .send(step, || {
-                let mut r = self
+                let r = self
                     .client
                     .post(url.clone())
                     .header(AUTHORIZATION, format!("Bearer {}", token.expose()));
-                if let Some(b) = &body {
-                    r = r.header(CONTENT_TYPE, "application/json").body(b.clone());
-                }
-                r
+                // A JSON body always, as the official SDK sends: an empty request (`finish`)
+                // goes with `Content-Length: 0`, which some proxies require (else 411).
+                let bytes = body.clone().unwrap_or_default();
+                r.header(CONTENT_TYPE, "application/json")
+                    .header(reqwest::header::CONTENT_LENGTH, bytes.len())
+                    .body(bytes)
             })
             .await?;
         let text = read_capped(resp, MESSAGE_MAX, false)
