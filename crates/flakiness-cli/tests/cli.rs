@@ -1766,3 +1766,25 @@ fn an_interrupted_convert_leaves_no_temporary_output() {
         "a running process's directory is left alone"
     );
 }
+
+/// A report whose integer fields are written `3.0` validates, and `show` renders it (it failed
+/// with "floating point `3.0`, expected i64"; issue 15, item 4).
+#[test]
+fn whole_numbers_with_a_fraction_are_read_by_every_command() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run");
+    fs::create_dir_all(&run).expect("mkdir");
+    fs::write(
+        run.join("report.json"),
+        r#"{"category":"pytest","commitId":"0123456789abcdef0123456789abcdef01234567",
+        "environments":[{"name":"linux"},{"name":"mac"}],
+        "tests":[{"title":"t","location":{"file":"a.py","line":3.0,"column":1.0},
+        "attempts":[{"environmentIdx":1.0,"status":"passed","startTimestamp":1700000000000,"duration":5}]}],
+        "startTimestamp":1700000000000,"duration":5}"#,
+    )
+    .expect("write");
+    let v = flakiness(&["validate", run.to_str().expect("utf-8")]);
+    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    let html = show_html(&tmp.path().join("o.html"), &run);
+    assert!(html.contains("a.py"), "the test is shown");
+}

@@ -82,6 +82,7 @@ pub struct Report {
     /// Number of CPUs of the machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "non_negative_integer")]
+    #[serde(deserialize_with = "crate::numbers::whole_opt")]
     pub cpu_count: Option<u32>,
     /// Average CPU utilisation over all cores, as delta-encoded samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +96,7 @@ pub struct Report {
     /// Total memory of the machine in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "non_negative_integer")]
+    #[serde(deserialize_with = "crate::numbers::whole_opt")]
     pub ram_bytes: Option<u64>,
     /// Fields unknown to this model.
     #[serde(flatten)]
@@ -128,6 +130,7 @@ pub struct Source {
     /// Line number of the first line of `text` (1 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "integer")]
+    #[serde(deserialize_with = "crate::numbers::whole_opt")]
     pub line_offset: Option<i64>,
     /// MIME type used for highlighting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +279,7 @@ pub struct RunAttempt {
     /// Index into `Report.environments` (0 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "non_negative_integer")]
+    #[serde(deserialize_with = "crate::numbers::whole_opt")]
     pub environment_idx: Option<u32>,
     /// The status the test was expected to have (`passed` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -301,6 +305,7 @@ pub struct RunAttempt {
     /// Index of the parallel worker that ran the attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "integer")]
+    #[serde(deserialize_with = "crate::numbers::whole_opt")]
     pub parallel_index: Option<i64>,
     /// Steps of the attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -418,9 +423,11 @@ pub struct Location {
     pub file: String,
     /// Line, 1-based (0 for a whole-file suite).
     #[schemars(schema_with = "integer")]
+    #[serde(deserialize_with = "crate::numbers::whole")]
     pub line: i64,
     /// Column, 1-based (0 for a whole-file suite).
     #[schemars(schema_with = "integer")]
+    #[serde(deserialize_with = "crate::numbers::whole")]
     pub column: i64,
     /// Fields unknown to this model.
     #[serde(flatten)]
@@ -488,6 +495,7 @@ pub struct StdioEntry {
 pub struct SystemUtilization {
     /// Memory of the machine in bytes.
     #[schemars(schema_with = "non_negative_integer")]
+    #[serde(deserialize_with = "crate::numbers::whole")]
     pub total_memory_bytes: u64,
     /// When sampling started.
     pub start_timestamp: UnixTimestampMs,

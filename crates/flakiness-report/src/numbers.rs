@@ -151,3 +151,52 @@ pub(crate) fn percent(_: &mut SchemaGenerator) -> Schema {
 pub(crate) fn any_json(_: &mut SchemaGenerator) -> Schema {
     json_schema!(true)
 }
+
+/// A whole JSON number, however written: `3`, `-3` or `3.0` (JavaScript reads them alike, and
+/// the validator accepts them in integer fields, so every reader of the model does too).
+struct Whole(i128);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Whole;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a whole number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Whole, E> {
+                Ok(Whole(i128::from(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Whole, E> {
+                Ok(Whole(i128::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Whole, E> {
+                // Whole and within what an i128 holds exactly enough for our fields (u64).
+                if v.is_finite() && v.fract() == 0.0 && v.abs() <= 1.9e19 {
+                    Ok(Whole(v as i128))
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+fn fit<T: TryFrom<i128>, E: serde::de::Error>(v: i128) -> Result<T, E> {
+    T::try_from(v).map_err(|_| E::custom(format!("{v} is out of range")))
+}
+
+/// `deserialize_with` of an integer field: any whole number ([`Whole`]) that fits.
+pub(crate) fn whole<'de, D: Deserializer<'de>, T: TryFrom<i128>>(d: D) -> Result<T, D::Error> {
+    fit(Whole::deserialize(d)?.0)
+}
+
+/// [`whole`] for an optional field.
+pub(crate) fn whole_opt<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Option::<Whole>::deserialize(d)?
+        .map(|w| fit(w.0))
+        .transpose()
+}

@@ -322,3 +322,55 @@ fn outcomes_flakiness_and_full_names() {
     assert_eq!(t.file(), Some("tests/a.spec.ts"));
     assert_eq!(t.suite_path(), vec!["login", ""]);
 }
+
+/// Whole numbers written as `3.0` in integer fields read as integers, as JavaScript and our
+/// validator read them, in every reader of the model (issue 15, item 4); fractions, negative
+/// counts and numbers out of range do not.
+#[test]
+fn whole_numbers_written_with_a_fraction_read_as_integers() {
+    let report = |attempt: &str, location: &str| {
+        format!(
+            r#"{{"category":"pytest","commitId":"0123456789abcdef0123456789abcdef01234567",
+            "environments":[{{"name":"linux","systemData":{{"cpuCount":8.0,"ramBytes":1024.0}}}},{{"name":"mac"}}],
+            "tests":[{{"title":"t","location":{location},"attempts":[{attempt}]}}],
+            "startTimestamp":1700000000000,"duration":1.5}}"#
+        )
+    };
+    let good = report(
+        r#"{"environmentIdx":1.0,"parallelIndex":2.0,"status":"passed"}"#,
+        r#"{"file":"a.py","line":3.0,"column":7.0}"#,
+    );
+    let r: flakiness_report::Report = serde_json::from_str(&good).expect("whole numbers read");
+    let t = &r.tests.as_ref().expect("tests")[0];
+    let loc = t.location.as_ref().expect("location");
+    assert_eq!((loc.line, loc.column), (3, 7));
+    assert_eq!(t.attempts[0].environment_idx, Some(1));
+    assert_eq!(t.attempts[0].parallel_index, Some(2));
+    // Written back as integers.
+    let again = serde_json::to_string(&r).expect("json");
+    assert!(
+        again.contains("\"line\":3,") && again.contains("\"environmentIdx\":1"),
+        "{again}"
+    );
+    for (attempt, location) in [
+        (
+            r#"{"environmentIdx":1.5}"#,
+            r#"{"file":"a.py","line":3,"column":1}"#,
+        ),
+        (
+            r#"{"environmentIdx":-1.0}"#,
+            r#"{"file":"a.py","line":3,"column":1}"#,
+        ),
+        (
+            r#"{"environmentIdx":1e30}"#,
+            r#"{"file":"a.py","line":3,"column":1}"#,
+        ),
+        (r#"{}"#, r#"{"file":"a.py","line":3.25,"column":1}"#),
+    ] {
+        let bad = report(attempt, location);
+        assert!(
+            serde_json::from_str::<flakiness_report::Report>(&bad).is_err(),
+            "{attempt} {location}"
+        );
+    }
+}
