@@ -1003,27 +1003,14 @@ fn upload_nested_steps(endpoint: &str, token: &str, retries: &str) -> Output {
 /// the token nowhere in the output; a wrong token is exit 8.
 #[test]
 fn upload_to_a_server_of_our_own() {
-    use std::io::BufRead as _;
     let tmp = tempfile::tempdir().expect("tmp");
     let data = tmp.path().join("server");
-    let data_arg = data.to_str().expect("utf-8");
     let created = create_token(&data);
     assert_eq!(created.status.code(), Some(0));
     let token = stdout(&created).trim().to_string();
     assert!(token.starts_with("flk_"), "{token}");
 
-    let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
-        .args(["serve", "--data", data_arg, "--bind", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut lines = std::io::BufReader::new(server.stderr.take().expect("stderr")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let endpoint = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_string();
+    let (mut server, endpoint) = serve_on_a_free_port(&data);
 
     let up = |token: &str, retries: &str| upload_nested_steps(&endpoint, token, retries);
     let ok = up(&token, "4");
@@ -1569,7 +1556,6 @@ fn all_bytes_under(dir: &Path) -> Vec<Vec<u8>> {
 #[cfg(unix)]
 #[test]
 fn attachments_linked_outside_the_report_are_never_read() {
-    use std::io::BufRead as _;
     const SECRET: &str = "TOP-SECRET-4242 root:x:0:0";
     let tmp = tempfile::tempdir().expect("tmp");
     let secret = tmp.path().join("passwd");
@@ -1625,20 +1611,7 @@ fn attachments_linked_outside_the_report_are_never_read() {
     let created = create_token(&data);
     assert_eq!(created.status.code(), Some(0));
     let access = stdout(&created).trim().to_string();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
-        .args(["serve", "--data"])
-        .arg(&data)
-        .args(["--bind", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut lines = std::io::BufReader::new(server.stderr.take().expect("stderr")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let endpoint = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("url")
-        .to_string();
+    let (mut server, endpoint) = serve_on_a_free_port(&data);
     let up = Command::new(env!("CARGO_BIN_EXE_flakiness"))
         .args([
             "upload",
@@ -1787,4 +1760,25 @@ fn whole_numbers_with_a_fraction_are_read_by_every_command() {
     assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
     let html = show_html(&tmp.path().join("o.html"), &run);
     assert!(html.contains("a.py"), "the test is shown");
+}
+
+/// `flakiness serve --data DATA` on a free port of 127.0.0.1, until killed: (the child, its
+/// URL, read from the line it prints first).
+fn serve_on_a_free_port(data: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--bind", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = std::io::BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let endpoint = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    (server, endpoint)
 }
