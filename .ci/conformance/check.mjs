@@ -11,11 +11,26 @@
 // The corpus check fails when a fixture sits in the wrong folder. Without --zod-only, the Zod
 // verdict of every fixture must also equal the `schemaValid` our validator reports for it.
 // With --zod-only, only the corpus check runs (FLAKINESS_BIN is ignored and may be omitted).
+//
+// The official schema run here is the registry's newest (0.34) with format 0.36's one change
+// applied on top: an attempt may lack `startTimestamp` (isMissingAttemptStartTimestamp below).
+// The other relaxation of that line, `environments: []`, came in 0.33 and is already in 0.34.
+// String lengths: the official reporters and converters bundle a zod that counts UTF-16 code
+// units (JavaScript's `length`); zod 4.5 and later count code points. package.json pins zod
+// 4.4.3 (the version the 0.36 format repository builds with) and the check below refuses to run
+// with a zod that counts otherwise.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { Schema } from '@flakiness/flakiness-report';
+import { z } from 'zod';
+
+// U+1F600 is two UTF-16 code units: the official tools refuse it where one character is allowed.
+if (z.string().max(1).safeParse('\u{1F600}').success) {
+  console.error('error: the installed zod counts string lengths in code points, the official tools in UTF-16 code units; run `npm ci --prefix .ci/conformance` (zod 4.4.3)');
+  process.exit(2);
+}
 
 const FOLDERS = {
   'valid': true,

@@ -319,8 +319,8 @@ pub fn check(
     if !outcome.errors.is_empty() {
         return Err(skip(Rejected::Invalid(outcome).reason()));
     }
-    let report: Report =
-        serde_json::from_slice(bytes).map_err(|e| skip(format!("cannot read the report: {e}")))?;
+    let report: Report = flakiness_report::json_text::from_slice(bytes)
+        .map_err(|e| skip(format!("cannot read the report: {e}")))?;
     Ok(Loaded {
         report,
         content_hash: content_hash(bytes),

@@ -631,11 +631,11 @@ fn analyze_ingests_once_and_prints_every_format() {
     assert_eq!(first.status.code(), Some(0));
     let err = String::from_utf8_lossy(&first.stderr);
     assert!(
-        err.contains("20 new run(s), 0 already stored, 0 skipped"),
+        err.contains("21 new run(s), 0 already stored, 0 skipped"),
         "{err}"
     );
     let v: serde_json::Value = serde_json::from_slice(&first.stdout).expect("json");
-    assert_eq!(v["runs"], 20);
+    assert_eq!(v["runs"], 21);
     let flaky: Vec<&serde_json::Value> = v["tests"]
         .as_array()
         .expect("tests")
@@ -648,9 +648,9 @@ fn analyze_ingests_once_and_prints_every_format() {
     let again = run(&["--fail-on", "flaky"]);
     assert_eq!(again.status.code(), Some(6), "--fail-on flaky finds them");
     let err = String::from_utf8_lossy(&again.stderr);
-    assert!(err.contains("0 new run(s), 20 already stored"), "{err}");
+    assert!(err.contains("0 new run(s), 21 already stored"), "{err}");
     let human = stdout(&again);
-    assert!(human.starts_with("20 runs, "), "{human}");
+    assert!(human.starts_with("21 runs, "), "{human}");
     assert!(human.contains("retry flake"), "{human}");
     assert_eq!(run(&["--fail-on", "broken"]).status.code(), Some(0));
 
@@ -1004,13 +1004,8 @@ fn upload_nested_steps(endpoint: &str, token: &str, retries: &str) -> Output {
 #[test]
 fn upload_to_a_server_of_our_own() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("server");
-    let created = create_token(&data);
-    assert_eq!(created.status.code(), Some(0));
-    let token = stdout(&created).trim().to_string();
+    let (token, mut server, endpoint) = token_and_server(&tmp.path().join("server"));
     assert!(token.starts_with("flk_"), "{token}");
-
-    let (mut server, endpoint) = serve_on_a_free_port(&data);
 
     let up = |token: &str, retries: &str| upload_nested_steps(&endpoint, token, retries);
     let ok = up(&token, "4");
@@ -1034,6 +1029,16 @@ fn upload_to_a_server_of_our_own() {
     let err = String::from_utf8_lossy(&gone.stderr);
     assert_eq!(gone.status.code(), Some(8), "{err}");
     assert!(!err.contains("flk_0123456789abcdef"), "{err}");
+}
+
+/// A token made by `serve token create` over `data`, then `serve` on a free port: (token,
+/// server, endpoint).
+fn token_and_server(data: &Path) -> (String, std::process::Child, String) {
+    let created = create_token(data);
+    assert_eq!(created.status.code(), Some(0));
+    let token = stdout(&created).trim().to_string();
+    let (server, endpoint) = serve_on_a_free_port(data);
+    (token, server, endpoint)
 }
 
 /// A `flakiness serve` on `port` over `data`, until killed; waits until it listens.
@@ -1781,4 +1786,87 @@ fn serve_on_a_free_port(data: &Path) -> (std::process::Child, String) {
         .unwrap_or_else(|| panic!("no URL in {first:?}"))
         .to_string();
     (server, endpoint)
+}
+
+/// Reports the official tools accept (format 0.36): `environments: []` and lone surrogate
+/// escapes. Each is a warning for `validate`; `upload` sends it without `--force` (to a server
+/// of our own, which stores it); `analyze` and `show --html` read it (issue 15, items 1 and 3).
+#[test]
+fn reports_the_official_tools_accept_pass_through_every_command() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (token, mut server, endpoint) = token_and_server(&tmp.path().join("server"));
+    let mut failures = Vec::new();
+    for (fixture, rule) in [
+        (
+            "environments-empty-with-attempts.json",
+            "environments-empty",
+        ),
+        ("lone-surrogates.json", "lone-surrogate"),
+    ] {
+        let dir = tmp.path().join(fixture.trim_end_matches(".json"));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::copy(
+            repo().join("testdata/reports/warnings").join(fixture),
+            dir.join("report.json"),
+        )
+        .expect("copy");
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_flakiness"))
+                .args(args)
+                .env("FLAKINESS_ACCESS_TOKEN", &token)
+                .env_remove("FLAKINESS_DISABLE_UPLOAD")
+                .output()
+                .expect("runs")
+        };
+        let d = dir.to_str().expect("utf-8 path");
+        let validated = run(&["validate", "--format", "json", d]);
+        let out: serde_json::Value = serde_json::from_slice(&validated.stdout).expect("json");
+        let report = &out["reports"][0];
+        if validated.status.code() != Some(0)
+            || report["valid"] != true
+            || report["warnings"][0]["rule"] != rule
+        {
+            failures.push(format!("validate {fixture}: {report}"));
+        }
+        let uploaded = run(&["upload", d, "--endpoint", &endpoint]);
+        if uploaded.status.code() != Some(0) {
+            failures.push(format!(
+                "upload {fixture}: {:?} {}",
+                uploaded.status.code(),
+                String::from_utf8_lossy(&uploaded.stderr)
+            ));
+        }
+        let html = tmp.path().join(format!("{fixture}.html"));
+        let shown = run(&["show", d, "--html", html.to_str().expect("utf-8")]);
+        let page = std::fs::read_to_string(&html).unwrap_or_default();
+        if shown.status.code() != Some(0) || !page.contains("test_") {
+            failures.push(format!(
+                "show {fixture}: {:?} {}",
+                shown.status.code(),
+                String::from_utf8_lossy(&shown.stderr)
+            ));
+        }
+        let store = tmp.path().join(format!("{fixture}.db"));
+        let analyzed = run(&[
+            "analyze",
+            d,
+            "--db",
+            store.to_str().expect("utf-8"),
+            "--format",
+            "json",
+        ]);
+        let analysis: serde_json::Value =
+            serde_json::from_slice(&analyzed.stdout).unwrap_or_default();
+        if analyzed.status.code() != Some(0) || analysis["runs"] != 1 {
+            failures.push(format!(
+                "analyze {fixture}: {:?} {} {}",
+                analyzed.status.code(),
+                String::from_utf8_lossy(&analyzed.stderr),
+                analysis["runs"]
+            ));
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(failures.is_empty(), "{failures:#?}");
 }

@@ -143,7 +143,7 @@ impl ReportDir {
 /// Reads a `report.json` file.
 pub fn read_report_file(path: &Path) -> Result<Report, Error> {
     let bytes = crate::files::read_regular(path).map_err(io_err(path))?;
-    serde_json::from_slice(&bytes).map_err(|source| Error::Json {
+    crate::json_text::from_slice(&bytes).map_err(|source| Error::Json {
         path: path.to_path_buf(),
         source,
     })

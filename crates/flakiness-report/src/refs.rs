@@ -57,7 +57,7 @@ struct LiteAttachment {
 
 /// Reads the project and the attachment references of `report.json` bytes.
 pub fn attachment_refs(json: &[u8]) -> Result<AttachmentRefs, serde_json::Error> {
-    let lite: LiteReport = serde_json::from_slice(json)?;
+    let lite: LiteReport = crate::json_text::from_slice(json)?;
     let mut out = AttachmentRefs {
         flakiness_project: lite.flakiness_project,
         attachments: Vec::new(),

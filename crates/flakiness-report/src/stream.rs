@@ -57,7 +57,8 @@ pub fn for_each_test(
         suites: Vec::new(),
         on_test: &mut on_test,
     };
-    let mut de = serde_json::Deserializer::from_slice(json);
+    let json = crate::json_text::replace_lone_surrogates(json);
+    let mut de = serde_json::Deserializer::from_slice(&json);
     let report = Node {
         state: &mut state,
         parent: None,

@@ -260,7 +260,7 @@ impl Project for ServerProject {
             return Err(WebError::TooBig { bytes: len });
         }
         let bytes = flakiness_validate::FileBytes::open(&path, len).map_err(io)?;
-        serde_json::from_slice(bytes.bytes())
+        flakiness_report::json_text::from_slice(bytes.bytes())
             .map(Some)
             .map_err(|e| WebError::Report {
                 path,

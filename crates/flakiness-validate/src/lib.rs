@@ -200,6 +200,30 @@ impl Validator {
         } else {
             (data, 0)
         };
+        // Lone surrogate escapes are read as U+FFFD (same length: offsets stay), each named in a
+        // warning whose path is filled in after the walk.
+        let fixed = flakiness_report::json_text::replace_lone_surrogates(body);
+        let lone: Vec<usize> = match &fixed {
+            std::borrow::Cow::Borrowed(_) => Vec::new(),
+            std::borrow::Cow::Owned(_) => {
+                flakiness_report::json_text::lone_surrogates(body).collect()
+            }
+        };
+        let body: &[u8] = &fixed;
+        for &at in &lone {
+            let original = String::from_utf8_lossy(&data[base + at..base + at + 6]).into_owned();
+            sink.push(
+                Severity::Warning,
+                rules::LONE_SURROGATE,
+                base + at,
+                String::new,
+                || {
+                    format!(
+                        "{original} is a lone UTF-16 surrogate: JavaScript keeps it, our tools read it as U+FFFD"
+                    )
+                },
+            );
+        }
         // The UTF-8 check of the whole file (the walk skips strings it does not need without
         // decoding them) runs beside the walk on large files; on invalid UTF-8 the walk's
         // findings are dropped and only that error is reported.
@@ -239,6 +263,22 @@ impl Validator {
                 || "invalid UTF-8".into(),
             );
             json_ok = false;
+        }
+        if !lone.is_empty() {
+            let mut kept: Vec<&mut Problem> = sink
+                .warnings
+                .iter_mut()
+                .filter(|p| p.rule == rules::LONE_SURROGATE)
+                .collect();
+            let offsets: Vec<usize> = kept.iter().map(|p| p.offset - base).collect();
+            let paths = if json_ok {
+                jsonschema_engine::paths_at(body, &offsets)
+            } else {
+                Vec::new()
+            };
+            for (i, p) in kept.iter_mut().enumerate() {
+                p.path = paths.get(i).cloned().unwrap_or_else(|| "$".into());
+            }
         }
         if json_ok {
             if let Some(engine) = &self.jsonschema {

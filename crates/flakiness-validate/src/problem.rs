@@ -40,6 +40,8 @@ pub mod rules {
     pub const DUPLICATE_TEST: &str = "duplicate-test";
     /// Environment metadata is not a flat object of scalars (warning).
     pub const METADATA_SHAPE: &str = "metadata-shape";
+    /// A string escapes a lone UTF-16 surrogate (`\ud800`), read as U+FFFD (warning).
+    pub const LONE_SURROGATE: &str = "lone-surrogate";
 }
 
 /// One problem: what, where (JSON path and line:column), which rule.

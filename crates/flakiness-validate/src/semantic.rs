@@ -108,12 +108,16 @@ impl Semantic {
     pub fn environments(&mut self, n: usize, offset: usize, path: &[Seg<'_>], sink: &mut Sink) {
         self.env_count = Some(n);
         if n == 0 {
-            err(
-                sink,
+            sink.push(
+                Severity::Warning,
                 rules::ENVIRONMENTS_EMPTY,
                 offset,
-                path,
-                "a report needs at least one environment".into(),
+                || path_string(path),
+                || {
+                    "the report lists no environment (allowed since format 0.33): its attempts \
+                     cannot say where they ran"
+                        .into()
+                },
             );
         }
         for (idx, offset, path) in std::mem::take(&mut self.pending_env) {
@@ -128,7 +132,9 @@ impl Semantic {
         sink: &mut Sink,
         path: impl FnOnce() -> String,
     ) {
-        if idx.fract() == 0.0 && idx >= 0.0 && idx >= n as f64 {
+        // With no environment at all, index 0 (the default) is what `environments-empty` warns
+        // about; any other index points nowhere.
+        if idx.fract() == 0.0 && idx >= 0.0 && idx >= n.max(1) as f64 {
             sink.push(
                 Severity::Error,
                 rules::ENVIRONMENT_IDX_RANGE,
@@ -290,7 +296,10 @@ impl Semantic {
         scratch: &mut Vec<u8>,
     ) {
         match role {
-            Role::CommitId if s.len() == 40 && !s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            Role::CommitId
+                if crate::stream::utf16_len(s) == 40
+                    && !s.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
                 err(
                     sink,
                     rules::COMMIT_ID_HEX,

@@ -242,23 +242,20 @@ impl<'a> Walker<'a> {
                 };
                 let mut problem = None;
                 if min.is_some() || max.is_some() {
-                    // Lengths in characters, as JSON Schema counts them.
-                    let len = if s.is_ascii() {
-                        s.len()
-                    } else {
-                        s.chars().count()
-                    };
+                    // Lengths in UTF-16 code units, as the official schema counts them
+                    // (JavaScript strings): a character outside the BMP counts twice.
+                    let len = utf16_len(s);
                     if let Some(min) = *min {
                         if len < min {
                             problem = Some(format!(
-                                "expected a string of at least {min} characters, found {len}"
+                                "expected a string of at least {min} UTF-16 code units, found {len}"
                             ));
                         }
                     }
                     if let Some(max) = *max {
                         if len > max {
                             problem = Some(format!(
-                                "expected a string of at most {max} characters, found {len}"
+                                "expected a string of at most {max} UTF-16 code units, found {len}"
                             ));
                         }
                     }
@@ -615,7 +612,7 @@ fn metadata_message(found: &str) -> String {
 }
 
 /// `.key` for identifier-like keys, `["key"]` (a JSON string) for any other.
-fn key_segment(key: &str) -> String {
+pub(crate) fn key_segment(key: &str) -> String {
     let ident = key
         .chars()
         .next()
@@ -628,4 +625,17 @@ fn key_segment(key: &str) -> String {
     } else {
         format!("[{}]", serde_json::Value::String(key.to_string()))
     }
+}
+
+/// Length of `s` in UTF-16 code units, the length JavaScript (and so the official schema) gives
+/// a string: characters outside the Basic Multilingual Plane (4 bytes in UTF-8) count twice.
+pub(crate) fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.len();
+    }
+    // Every character starts with a non-continuation byte; 4-byte ones (>= 0xF0) are the astral
+    // characters, two code units each.
+    s.bytes()
+        .map(|b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }

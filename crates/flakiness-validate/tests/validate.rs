@@ -124,7 +124,7 @@ fn semantic_fixtures_pass_the_schema_and_break_their_rule() {
         ("cpu-count-fractional", rules::INTEGER),
         ("environment-idx-fractional", rules::INTEGER),
         ("environment-idx-out-of-range", rules::ENVIRONMENT_IDX_RANGE),
-        ("environments-empty", rules::ENVIRONMENTS_EMPTY),
+        ("commit-id-20-emoji", rules::COMMIT_ID_HEX),
         ("stdio-buffer-not-base64", rules::STDIO_BASE64),
         ("stdio-text-and-buffer", rules::STDIO_TEXT_AND_BUFFER),
     ];
@@ -399,4 +399,143 @@ fn large_files_are_checked_like_small_ones() {
         (o.errors[0].line, o.errors[0].column),
         (2, at - line_start + 1)
     );
+}
+
+/// A report whose `field` is set by `set`, as JSON text.
+fn report_with(set: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut v = serde_json::json!({
+        "category": "pytest",
+        "commitId": "5c4821749cf6a260dc8210598dd97db4e58d1a1a",
+        "relatedCommitIds": ["5c4821749cf6a260dc8210598dd97db4e58d1a1a"],
+        "environments": [{"name": "linux"}],
+        "tests": [{"title": "t", "attempts": [{"attachments": [
+            {"name": "log", "contentType": "text/plain", "id": "log.txt"}]}]}],
+        "startTimestamp": 0,
+        "duration": 0
+    });
+    set(&mut v);
+    serde_json::to_vec(&v).expect("serialises")
+}
+
+/// Every length limit of the official schema counts UTF-16 code units (JavaScript's `length`):
+/// a character outside the BMP counts twice. At the limit passes, one code unit over fails,
+/// in both engines, and the error names the field.
+#[test]
+fn string_limits_count_utf16_code_units() {
+    const EMOJI: &str = "\u{1F600}";
+    type Setter = fn(&mut serde_json::Value, String);
+    let limits: [(&str, usize, usize, Setter); 5] = [
+        ("category", 1, 100, |v, s| v["category"] = s.into()),
+        ("environments[0].name", 1, 512, |v, s| {
+            v["environments"][0]["name"] = s.into()
+        }),
+        ("tests[0].attempts[0].attachments[0].id", 1, 1024, |v, s| {
+            v["tests"][0]["attempts"][0]["attachments"][0]["id"] = s.into()
+        }),
+        ("commitId", 40, 40, |v, s| v["commitId"] = s.into()),
+        ("relatedCommitIds[0]", 40, 40, |v, s| {
+            v["relatedCommitIds"][0] = s.into()
+        }),
+    ];
+    for engine in [Engine::Stream, Engine::JsonSchema] {
+        let v = validator(engine, false);
+        for (path, min, max, set) in limits {
+            // Exactly `max` code units in max/2 characters: accepted by the schema.
+            let at = v.validate_bytes(&report_with(|r| set(r, EMOJI.repeat(max / 2))));
+            assert!(
+                at.schema_valid,
+                "{engine:?} {path} at the limit: {:?}",
+                at.errors
+            );
+            // One code unit over, fewer characters than the limit: refused.
+            for over in [EMOJI.repeat(max / 2 + 1), "x".repeat(max - 1) + EMOJI] {
+                let o = v.validate_bytes(&report_with(|r| set(r, over.clone())));
+                assert!(
+                    !o.schema_valid,
+                    "{engine:?} {path}: {} chars accepted",
+                    over.chars().count()
+                );
+                let p = o
+                    .errors
+                    .iter()
+                    .find(|p| p.rule == rules::SCHEMA)
+                    .expect("schema error");
+                assert_eq!(p.path, path, "{engine:?}");
+                assert!(
+                    p.message.contains("UTF-16"),
+                    "{engine:?} {path}: {}",
+                    p.message
+                );
+            }
+            // A minimum is counted the same way: one astral character is two code units.
+            if min == 1 {
+                let o = v.validate_bytes(&report_with(|r| set(r, EMOJI.into())));
+                assert!(o.schema_valid, "{engine:?} {path}: {:?}", o.errors);
+            }
+        }
+    }
+}
+
+/// `"\ud800"` is valid JSON for JSON.parse: accepted, read as U+FFFD, named in a warning that
+/// points at the escape (its path and line:column), in both engines; the model reads it too.
+#[test]
+fn lone_surrogates_are_accepted_with_a_warning() {
+    let text = "{\"category\":\"c\",\"commitId\":\"5c4821749cf6a260dc8210598dd97db4e58d1a1a\",\n\
+        \"environments\":[{\"name\":\"l\",\"metadata\":{\"k\\udc00\":\"v\"}}],\n\
+        \"tests\":[{\"title\":\"a\\ud800\\ud83d\\ude00\",\"attempts\":[{}]}],\"startTimestamp\":0,\"duration\":0}";
+    for engine in [Engine::Stream, Engine::JsonSchema] {
+        for strict in [false, true] {
+            let o = validator(engine, strict).validate_bytes(text.as_bytes());
+            assert!(o.schema_valid, "{engine:?}: {:?}", o.errors);
+            let problems = if strict { &o.errors } else { &o.warnings };
+            let got: Vec<_> = problems
+                .iter()
+                .map(|p| (p.rule, p.path.as_str(), p.line, p.column))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (
+                        rules::LONE_SURROGATE,
+                        "environments[0].metadata[\"k\u{fffd}\"]",
+                        2,
+                        43
+                    ),
+                    (rules::LONE_SURROGATE, "tests[0].title", 3, 21),
+                ],
+                "{engine:?} strict={strict}"
+            );
+            assert!(
+                problems[1].message.contains("\\ud800"),
+                "{}",
+                problems[1].message
+            );
+            assert_eq!(o.valid(), !strict);
+        }
+    }
+    let report: flakiness_report::Report =
+        flakiness_report::json_text::from_slice(text.as_bytes()).expect("the model reads it");
+    assert_eq!(
+        report.tests.as_deref().unwrap_or_default()[0].title,
+        "a\u{fffd}\u{1f600}"
+    );
+}
+
+/// `environments: []` is valid since format 0.33: a warning (attempts then name environment 0
+/// of none), an error only for an index other than 0.
+#[test]
+fn an_empty_environment_list_is_a_warning() {
+    let v = validator(Engine::Stream, false);
+    let o = v.validate_bytes(&report_with(|r| r["environments"] = serde_json::json!([])));
+    assert!(o.valid(), "{:?}", o.errors);
+    assert_eq!(
+        o.warnings.iter().map(|p| p.rule).collect::<Vec<_>>(),
+        [rules::ENVIRONMENTS_EMPTY]
+    );
+    let o = v.validate_bytes(&report_with(|r| {
+        r["environments"] = serde_json::json!([]);
+        r["tests"][0]["attempts"][0]["environmentIdx"] = 1.into();
+    }));
+    assert_eq!(rules_of(&o), [rules::ENVIRONMENT_IDX_RANGE]);
+    assert_eq!(o.errors[0].path, "tests[0].attempts[0].environmentIdx");
 }

@@ -282,7 +282,7 @@ fn read_report(source: &ReportSource) -> Result<Report, String> {
         SourceKind::Junit => flakiness_analyze::check_junit(source, &bytes)
             .map(|l| l.report)
             .map_err(|e| e.reason),
-        _ => serde_json::from_slice(&bytes).map_err(|e| e.to_string()),
+        _ => flakiness_report::json_text::from_slice(&bytes).map_err(|e| e.to_string()),
     }
 }
 
