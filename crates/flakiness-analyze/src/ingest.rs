@@ -513,7 +513,8 @@ pub fn summarize_json(
                     .map_or(&suite.title, |l| &l.file)
                     .clone(),
             );
-        } else {
+        } else if !suite.title.is_empty() {
+            // An anonymous suite (empty title) is no part of the identity (spec/identity.md).
             path.push(suite.title.clone());
         }
         context.push((file, path));
@@ -573,6 +574,8 @@ fn summarize_suite<'a>(
     out: &mut Vec<TestResult>,
 ) {
     let is_file = suite.kind == SuiteType::File;
+    // Neither a file suite nor an anonymous one (empty title) is part of the suite path.
+    let in_path = !is_file && !suite.title.is_empty();
     let file = if is_file {
         Some(
             suite
@@ -581,7 +584,9 @@ fn summarize_suite<'a>(
                 .map_or(suite.title.as_str(), |l| l.file.as_str()),
         )
     } else {
-        path.push(suite.title.as_str());
+        if in_path {
+            path.push(suite.title.as_str());
+        }
         file
     };
     for t in suite.tests.iter().flatten() {
@@ -590,7 +595,7 @@ fn summarize_suite<'a>(
     for child in suite.suites.iter().flatten() {
         summarize_suite(child, file, path, env_names, out);
     }
-    if !is_file {
+    if in_path {
         path.pop();
     }
 }

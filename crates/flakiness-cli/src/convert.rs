@@ -32,9 +32,11 @@ pub struct Args {
     /// Commit the tests ran on (default: `git rev-parse HEAD` at the git root).
     #[arg(long, value_name = "SHA")]
     commit_id: Option<String>,
-    /// Name of the environment.
-    #[arg(long, default_value = "default")]
-    env_name: String,
+    /// Name of the environment (default: the name the official reporter of the input's runner
+    /// gives it, so that histories join: `pytest`, `jest`, `vitest`, `playwright`, `bun`…
+    /// when the input names its runner, else the category)
+    #[arg(long)]
+    env_name: Option<String>,
     /// Report title.
     #[arg(long, env = "FLAKINESS_TITLE")]
     title: Option<String>,
@@ -430,7 +432,13 @@ fn read_inputs(
             (
                 format,
                 match format {
-                    Format::Junit => Run::Junit(Box::default()),
+                    Format::Junit => {
+                        let mut c = Box::<JunitCollector>::default();
+                        // Without --env-name, Playwright's projects are environments, as the
+                        // official Playwright reporter makes them.
+                        c.environment_per_project = args.env_name.is_none();
+                        Run::Junit(c)
+                    }
                     Format::LibtestJson => Run::Libtest(LibtestCollector::default()),
                     Format::PytestReportlog | Format::PytestJsonReport => {
                         Run::Pytest(PytestCollector::default())
@@ -579,13 +587,26 @@ impl Finish<'_> {
             fallback_ms: fallback,
             ..
         } = read;
+        let category = args
+            .category
+            .clone()
+            .unwrap_or_else(|| format.category().to_string());
+        // The official reporters name their one environment after the runner (pytest-flakiness
+        // `pytest`, the Jest and Vitest reporters `jest`, `vitest`), the JUnit converter after
+        // the category: the same names, so that a test's history joins whichever tool wrote it.
+        let runner = match &state {
+            Run::Junit(c) => c.runner.clone(),
+            Run::Pytest(_) => Some("pytest".to_string()),
+            Run::Libtest(_) | Run::CargoText(_) => None,
+        };
         let meta = Metadata {
             commit_id: commit_id.to_string(),
-            category: args
-                .category
+            env_name: args
+                .env_name
                 .clone()
-                .unwrap_or_else(|| format.category().to_string()),
-            env_name: args.env_name.clone(),
+                .or(runner)
+                .unwrap_or_else(|| category.clone()),
+            category,
             title: args.title.clone(),
             flakiness_project: args.flakiness_project.clone(),
             url: ci_run_url(|k| std::env::var(k).ok()),

@@ -5,6 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "cli/identity.rs"]
+mod identity;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -487,7 +490,7 @@ fn convert_pytest_junit_files_of_the_same_tests_invents_no_flakes() {
         t.test.attempts.iter().map(|a| a.status()).collect()
     };
     assert_eq!(statuses("test_passes"), [P, P]);
-    assert_eq!(statuses("test_add"), [P, P]);
+    assert_eq!(statuses("TestMath::test_add"), [P, P]);
     assert_eq!(statuses("test_flaky"), [F, P, F, P]);
     assert_eq!(statuses("test_fails"), [F, F, F, F, F, F]);
     // Their failures are not known: no message stands for them.

@@ -165,7 +165,8 @@ impl TestIndex {
 struct Node {
     suite: Suite,
     children: Vec<usize>,
-    child_by_title: HashMap<String, usize>,
+    /// Children by type and title: a file suite and a suite of the same title are two.
+    child_by_title: HashMap<(SuiteType, String), usize>,
     tests: Vec<Test>,
     test_index: TestIndex,
     /// Start of the suite (Unix ms) and the time used so far by its cases: derives attempt
@@ -203,7 +204,7 @@ pub const MAX_SUITE_PROPERTIES: usize = 256;
 pub struct JunitCollector {
     nodes: Vec<Node>,
     roots: Vec<usize>,
-    root_by_title: HashMap<String, usize>,
+    root_by_title: HashMap<(SuiteType, String), usize>,
     /// Tests outside any `<testsuite>`.
     loose: Vec<Test>,
     loose_index: TestIndex,
@@ -217,6 +218,15 @@ pub struct JunitCollector {
     pub testcases: usize,
     /// The document being read was written by pytest (its suites are named `pytest`).
     pytest: bool,
+    /// Whose JUnit the current document is: how its names carry suites (spec/identity.md §3).
+    dialect: Dialect,
+    /// Give each Playwright project (the `hostname` of its `<testsuite>`s) an environment of
+    /// its own, as the official Playwright reporter does; set before reading.
+    pub environment_per_project: bool,
+    /// The Playwright projects seen, in order: environment `i` is project `i`.
+    pub projects: Vec<String>,
+    /// The environment of the testcases being read.
+    current_environment: Option<u32>,
     /// The runner the documents name (from the root element's `name`).
     pub runner: Option<String>,
     /// Files the inputs attach (`[[ATTACHMENT|path]]` lines, `attachment*` properties), one
@@ -252,11 +262,6 @@ pub trait RootSink {
     /// `Break` stops the reading: [`JunitCollector::read_streaming`] then returns an error
     /// whose message says the output failed; the sink keeps its own account of why.
     fn root_suite(&mut self, suite: Suite) -> ControlFlow<()>;
-}
-
-fn attr(e: &BytesStart<'_>, name: &[u8]) -> Result<Option<String>, quick_xml::Error> {
-    let [value] = attrs(e, [name])?;
-    Ok(value.map(Cow::into_owned))
 }
 
 /// The values of the attributes `names` (the first of each name), in one pass over the
@@ -301,8 +306,11 @@ impl JunitCollector {
 
     fn child(&mut self, parent: Option<usize>, kind: SuiteType, title: &str) -> usize {
         let existing = match parent {
-            Some(p) => self.nodes[p].child_by_title.get(title).copied(),
-            None => self.root_by_title.get(title).copied(),
+            Some(p) => self.nodes[p]
+                .child_by_title
+                .get(&(kind, title.to_string()))
+                .copied(),
+            None => self.root_by_title.get(&(kind, title.to_string())).copied(),
         };
         if let Some(i) = existing {
             if self.nodes[i].taken {
@@ -316,11 +324,13 @@ impl JunitCollector {
         match parent {
             Some(p) => {
                 self.nodes[p].children.push(i);
-                self.nodes[p].child_by_title.insert(title.to_string(), i);
+                self.nodes[p]
+                    .child_by_title
+                    .insert((kind, title.to_string()), i);
             }
             None => {
                 self.roots.push(i);
-                self.root_by_title.insert(title.to_string(), i);
+                self.root_by_title.insert((kind, title.to_string()), i);
             }
         }
         i
@@ -493,20 +503,28 @@ impl JunitCollector {
                 _ => (None, false),
             };
             if let Some(e) = start {
+                let root = e.local_name();
                 if !saw_root {
-                    let root = e.local_name();
                     if !matches!(root.as_ref(), b"testsuites" | b"testsuite" | b"testcase") {
                         let root = String::from_utf8_lossy(root.as_ref()).into_owned();
                         return Err(fail(&reader, format!("not a JUnit XML file: the root element is <{root}>, not <testsuites> or <testsuite>")));
                     }
-                }
-                if !saw_root {
-                    let root_name = attr(&e, b"name").ok().flatten().unwrap_or_default();
+                    // A root attribute that cannot be read names no dialect (the element's
+                    // other attributes are checked where they are used).
+                    let [root_name, root_id] = attrs(&e, [b"name", b"id"]).unwrap_or_default();
+                    let root_name = root_name.unwrap_or_default();
+                    self.dialect = Dialect::of(
+                        root.as_ref() == b"testsuites",
+                        &root_name,
+                        root_id.is_some(),
+                    );
                     self.pytest = root_name == "pytest tests" || root_name == "pytest";
                     if self.pytest && self.emitted > 0 {
                         self.conflict = true;
                     }
-                    if let Some(r) = runner_of(&root_name) {
+                    if let Some(r) = runner_of(&root_name)
+                        .or((self.dialect == Dialect::Playwright).then_some("playwright"))
+                    {
                         self.runner.get_or_insert_with(|| r.to_string());
                     }
                 }
@@ -534,16 +552,44 @@ impl JunitCollector {
                                 format!("<testsuite> nested deeper than {MAX_SUITE_DEPTH} levels"),
                             ));
                         }
-                        let [title, file, ts, time] =
-                            attrs(&e, [b"name", b"file", b"timestamp", b"time"])
+                        let [title, file, ts, time, host] =
+                            attrs(&e, [b"name", b"file", b"timestamp", b"time", b"hostname"])
                                 .map_err(|x| at(&reader, x))?;
-                        let title = title.unwrap_or_default();
+                        if suites.is_empty() {
+                            self.current_environment = match host {
+                                Some(h)
+                                    if self.environment_per_project
+                                        && self.dialect == Dialect::Playwright
+                                        && !h.is_empty() =>
+                                {
+                                    let i = match self.projects.iter().position(|p| *p == h) {
+                                        Some(i) => i,
+                                        None => {
+                                            self.projects.push(h.into_owned());
+                                            self.projects.len() - 1
+                                        }
+                                    };
+                                    u32::try_from(i).ok()
+                                }
+                                _ => None,
+                            };
+                        }
                         let file = file.map(Cow::into_owned);
+                        let (kind, title) = suite_identity(
+                            title.as_deref().unwrap_or_default(),
+                            file.as_deref(),
+                            self.dialect,
+                            suites.is_empty(),
+                        );
                         let ts = ts.and_then(|t| self.timestamp_ms(&t));
                         let time = time.and_then(|t| parse_duration_secs(&t));
                         let parent = suites.last().copied();
-                        let idx = self.child(parent, SuiteType::Suite, &title);
+                        let idx = self.child(parent, kind, &title);
                         let node = &mut self.nodes[idx];
+                        // A file suite is at its file (taken from the base directory, then made
+                        // relative to the git root, as every location).
+                        let file =
+                            file.or_else(|| (kind == SuiteType::File).then(|| title.clone()));
                         if let Some(file) = file {
                             node.suite
                                 .location
@@ -894,31 +940,64 @@ impl JunitCollector {
             properties,
             attachments,
         } = case;
-        // Where the case goes: its class gets a suite of its own unless it names the suite.
-        let class_parent = suite;
-        let suite = match suite {
-            Some(s) if !classname.is_empty() && self.nodes[s].suite.title != classname => {
-                let c = self.child(Some(s), SuiteType::Suite, &classname);
-                // A class suite made up here starts when its suite started, after the tests
-                // the suite ran before it.
+        // Where the case goes (spec/identity.md §3): the suites its classname names, unless the
+        // classname only repeats the suite, the file or the test's own name; then the describe
+        // blocks its name carries, in the dialects that join them into it.
+        // A top-level suite named after its tests' file (jest-junit's `{filepath}` suite name)
+        // is that file's suite.
+        if let (Some(s), Some(f)) = (suite, file.as_deref()) {
+            let top_level = self
+                .root_by_title
+                .get(&(SuiteType::Suite, self.nodes[s].suite.title.clone()))
+                == Some(&s);
+            let node = &mut self.nodes[s];
+            if top_level
+                && node.suite.kind == SuiteType::Suite
+                && !f.is_empty()
+                && posix_path(&node.suite.title) == posix_path(f)
+            {
+                node.suite.kind = SuiteType::File;
+                node.suite.title = posix_path(f);
+                node.suite
+                    .location
+                    .get_or_insert_with(|| Location::new(f.to_string(), 0, 0));
+            }
+        }
+        let suite_title = suite.map(|s| self.nodes[s].suite.title.as_str());
+        let class_suites = class_suites(
+            &classname,
+            suite_title,
+            &name,
+            file.as_deref(),
+            self.dialect,
+        );
+        let with_class = !class_suites.is_empty();
+        let (describes, name) = self.dialect.split_name(name);
+        let (name, tags) = self
+            .dialect
+            .title_tags(name, class_suites.iter().chain(&describes));
+        let mut chain: Vec<usize> = suite.into_iter().collect();
+        for title in class_suites.iter().chain(&describes) {
+            let parent = chain.last().copied();
+            let c = self.child(parent, SuiteType::Suite, title);
+            // A suite made up here starts when its parent started, after the tests the parent
+            // ran before it.
+            if let Some(p) = parent {
                 if self.nodes[c].start_ms.is_none() {
-                    let parent = &self.nodes[s];
+                    let parent = &self.nodes[p];
                     self.nodes[c].start_ms = parent.start_ms.map(|t| t + parent.elapsed_ms);
                 }
-                Some(c)
             }
-            Some(s) => Some(s),
-            None if !classname.is_empty() => Some(self.child(None, SuiteType::Suite, &classname)),
-            None => None,
-        };
+            chain.push(c);
+        }
+        let suite = chain.last().copied();
         let start = |me: &mut Self, duration: f64| -> f64 {
             match suite {
                 Some(s) => {
-                    let node = &mut me.nodes[s];
+                    let node = &me.nodes[s];
                     let base = node.start_ms.unwrap_or(fallback_ms) + node.elapsed_ms;
-                    node.elapsed_ms += duration;
-                    if let Some(p) = class_parent.filter(|p| *p != s) {
-                        me.nodes[p].elapsed_ms += duration;
+                    for &n in &chain {
+                        me.nodes[n].elapsed_ms += duration;
                     }
                     base
                 }
@@ -1038,6 +1117,11 @@ impl JunitCollector {
             let a = rec_attempt(self, rec);
             attempts.push(a);
         }
+        if let Some(env) = self.current_environment {
+            for a in &mut attempts {
+                a.environment_idx = Some(env);
+            }
+        }
 
         let pytest = self.pytest;
         let document = self.documents;
@@ -1051,7 +1135,6 @@ impl JunitCollector {
         } else {
             name
         };
-        let with_class = !classname.is_empty();
         let (tests, index) = match suite {
             Some(s) => {
                 let node = &mut self.nodes[s];
@@ -1088,6 +1171,7 @@ impl JunitCollector {
             }
             None => {
                 let mut test = Test::new(name);
+                test.tags = (!tags.is_empty()).then_some(tags);
                 if let Some(file) = file {
                     test.location = Some(Location::new(
                         file,
@@ -1216,6 +1300,184 @@ impl JunitCollector {
         let suites = roots.into_iter().map(|r| self.take_subtree(r)).collect();
         (suites, self.loose)
     }
+}
+
+/// Whose JUnit a document is, as far as it changes where tests go (spec/identity.md §3).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    #[default]
+    Generic,
+    /// Playwright's reporter: a `<testsuite>` per file (its path from the test directory), the
+    /// describe blocks joined to the title with ` › ` (`outer › inner › test`).
+    Playwright,
+    /// Vitest's: a `<testsuite>` per file, describe blocks joined with ` > `.
+    Vitest,
+    /// jest-junit: describe blocks joined in the classname with the configured separator
+    /// (` › ` splits them; the default, a space, cannot be split).
+    Jest,
+}
+
+impl Dialect {
+    /// The dialect a root element gives away: `<testsuites name="vitest tests">`,
+    /// `name="jest tests"`, and Playwright's `<testsuites id="…" name="…">` (only it writes an
+    /// `id` there).
+    fn of(is_testsuites: bool, root_name: &str, has_id: bool) -> Self {
+        match root_name {
+            "vitest tests" => Dialect::Vitest,
+            "jest tests" => Dialect::Jest,
+            _ if is_testsuites && has_id => Dialect::Playwright,
+            _ => Dialect::Generic,
+        }
+    }
+
+    /// The title without the tags the runner's official reporter takes out of it, and the tags:
+    /// the Jest reporter reads trailing `@word`s of a test title as tags (and those of the
+    /// describe blocks, which keep their titles).
+    fn title_tags<'a>(
+        self,
+        title: String,
+        describes: impl Iterator<Item = &'a String>,
+    ) -> (String, Vec<String>) {
+        if self != Dialect::Jest {
+            return (title, Vec::new());
+        }
+        let (title, mut tags) = trailing_tags(&title);
+        for d in describes {
+            for tag in trailing_tags(d).1 {
+                if !tags.contains(&tag) {
+                    tags.push(tag);
+                }
+            }
+        }
+        (title, tags)
+    }
+
+    /// The describe blocks a test's name carries, and its own title.
+    fn split_name(self, name: String) -> (Vec<String>, String) {
+        let sep = match self {
+            Dialect::Playwright => " › ",
+            Dialect::Vitest => " > ",
+            Dialect::Generic | Dialect::Jest => return (Vec::new(), name),
+        };
+        if !name.contains(sep) {
+            return (Vec::new(), name);
+        }
+        let mut parts: Vec<String> = name.split(sep).map(str::to_string).collect();
+        let title = parts.pop().unwrap_or_default();
+        (parts, title)
+    }
+}
+
+/// Trailing `@word`s of a title, as tags (`login works @smoke @fast` → `login works`,
+/// `[smoke, fast]`); a title made of tags only stays whole.
+fn trailing_tags(title: &str) -> (String, Vec<String>) {
+    let mut rest = title.trim_end();
+    let mut tags = Vec::new();
+    while let Some((head, last)) = rest.rsplit_once(char::is_whitespace) {
+        match last.strip_prefix('@') {
+            Some(tag) if !tag.is_empty() && !head.trim().is_empty() => {
+                tags.push(tag.to_string());
+                rest = head.trim_end();
+            }
+            _ => break,
+        }
+    }
+    if tags.is_empty() {
+        return (title.to_string(), tags);
+    }
+    tags.reverse();
+    (rest.to_string(), tags)
+}
+
+/// `\` as a path separator: `tests\unit\cli.test.ts` (a Windows runner's file) → `tests/unit/cli.test.ts`.
+fn posix_path(path: &str) -> String {
+    path.replace('\\', "/")
+}
+
+/// True for a name written as a Windows relative path to a file: backslashes, no `/`, no
+/// blank, and a file extension on its last part (`tests\unit\cli.test.ts`).
+fn is_windows_file_path(name: &str) -> bool {
+    name.contains('\\')
+        && !name.contains('/')
+        && !name.contains(char::is_whitespace)
+        && name
+            .rsplit('\\')
+            .next()
+            .and_then(|last| last.rsplit_once('.'))
+            .is_some_and(|(stem, ext)| {
+                !stem.is_empty()
+                    && (1..=5).contains(&ext.len())
+                    && ext.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+}
+
+/// The type and title of a `<testsuite>`: a `file` suite when it has a `file` and no name, when
+/// a top-level suite names its own `file` (Bun, many others), or when it is a top-level suite
+/// of a reporter that writes one per file (Playwright, Vitest). A name written as a Windows
+/// path to a file gets `/`, whatever its type, so that the Windows and the Linux run of a test
+/// are one test.
+fn suite_identity(
+    name: &str,
+    file: Option<&str>,
+    dialect: Dialect,
+    top_level: bool,
+) -> (SuiteType, String) {
+    let file = file.filter(|f| !f.is_empty());
+    if let Some(f) = file {
+        if name.is_empty() || (top_level && posix_path(name) == posix_path(f)) {
+            return (SuiteType::File, posix_path(f));
+        }
+    }
+    let name = if is_windows_file_path(name) {
+        posix_path(name)
+    } else {
+        name.to_string()
+    };
+    if top_level && !name.is_empty() && matches!(dialect, Dialect::Playwright | Dialect::Vitest) {
+        return (SuiteType::File, name);
+    }
+    (SuiteType::Suite, name)
+}
+
+/// The suites a testcase's `classname` puts it in, inside its `<testsuite>`: none when the
+/// classname is empty or only repeats what is known (the suite's name, the file, the test's
+/// own name at its end as in `example.spec.ts > test 1`, or the enclosing describe blocks
+/// listed innermost first as Bun writes them); jest-junit's describe blocks split on ` › `;
+/// else one suite, the class.
+fn class_suites(
+    classname: &str,
+    suite_title: Option<&str>,
+    name: &str,
+    file: Option<&str>,
+    dialect: Dialect,
+) -> Vec<String> {
+    if classname.is_empty() || Some(classname) == suite_title {
+        return Vec::new();
+    }
+    let posix = posix_path(classname);
+    if file.is_some_and(|f| posix_path(f) == posix) || suite_title == Some(posix.as_str()) {
+        return Vec::new();
+    }
+    // The name at the end, after a blank (` `, ` > `, ` › `): a classname made from the title.
+    if !name.is_empty()
+        && (classname == name
+            || classname
+                .strip_suffix(name)
+                .is_some_and(|head| head.ends_with(' ')))
+    {
+        return Vec::new();
+    }
+    for sep in [" > ", " › "] {
+        if classname.contains(sep)
+            && suite_title.is_some_and(|t| classname.split(sep).any(|part| part == t))
+        {
+            return Vec::new();
+        }
+    }
+    if dialect == Dialect::Jest {
+        return classname.split(" › ").map(str::to_string).collect();
+    }
+    vec![classname.to_string()]
 }
 
 /// An attempt with nothing but a pass: what pytest writes for a rerun.

@@ -206,11 +206,25 @@ pub fn junit_report(mut collector: JunitCollector, meta: &Metadata, fallback_ms:
     let unattributed = std::mem::take(&mut collector.unattributed);
     let pytest = collector.is_pytest();
     let runner = collector.runner.take();
+    let projects = std::mem::take(&mut collector.projects);
     let (mut suites, tests) = collector.into_parts();
     if pytest {
         suites = pytest::regroup_junit(suites);
     }
     let mut report = build_report(suites, tests, unattributed, start, total, meta);
+    // One environment per Playwright project (attempts name them by index), each like the
+    // one the metadata describes, named after the project.
+    if !projects.is_empty() {
+        let template = report.environments.remove(0);
+        report.environments = projects
+            .into_iter()
+            .map(|name| {
+                let mut env = template.clone();
+                env.name = name;
+                env
+            })
+            .collect();
+    }
     report.test_runner = runner.map(|name| NamedVersion {
         name,
         version: "unknown".into(),

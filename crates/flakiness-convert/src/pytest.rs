@@ -18,11 +18,78 @@ use serde_json::Value;
 
 use crate::{inferred_annotation, push_bounded, ConvertError, Limits, Metadata};
 
-/// Deepest class nesting kept as suites; deeper classes are folded into the test title.
-const MAX_CLASS_DEPTH: usize = 64;
-
 /// Annotation type of an expected failure (`xfail`), as Playwright writes `test.fail()`.
 const XFAIL_ANNOTATION: &str = "fail";
+
+/// Annotation type of a non-strict XPASS: a test marked xfail that passed (a pass).
+const XPASS_ANNOTATION: &str = "xpass";
+
+/// Markers that say how pytest runs a test, not what the test is: never tags (the official
+/// reporter leaves out the same ones, and `skipif`, which takes arguments).
+const NOT_TAGS: &[&str] = &[
+    "pytestmark",
+    "parametrize",
+    "usefixtures",
+    "filterwarnings",
+    "skip",
+    "skipif",
+    "xfail",
+];
+
+/// The title of a test: the node id after its file, classes joined with `::` as pytest and
+/// the official reporter write them (`TestClass::Inner::test_x[p]`).
+fn test_title(classes: &[String], title: String) -> String {
+    if classes.is_empty() {
+        return title;
+    }
+    let mut t = classes.join("::");
+    t.push_str("::");
+    t.push_str(&title);
+    t
+}
+
+/// The markers among a test's pytest `keywords` (reportlog's object keys, json-report's list,
+/// in pytest's order: the test's own, then its classes', module's, directories'): every keyword
+/// but the names of the nodes (the test, its parameter ids, classes, module and directories), the
+/// session's empty name and the rootdir's name before it (pytest 8 lists the rootdir as a
+/// directory), `root`'s last part when known, and the markers of [`NOT_TAGS`]. Each marker once,
+/// in that order.
+fn marker_tags<'a>(
+    nodeid: &str,
+    keywords: impl Iterator<Item = &'a str>,
+    root: Option<&str>,
+) -> Vec<String> {
+    let keywords: Vec<&str> = keywords.collect();
+    let (file, rest) = nodeid.split_once("::").unwrap_or((nodeid, ""));
+    let mut names: Vec<&str> = file.split('/').collect();
+    let (path, params) = match rest.find('[') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    names.extend(path.split("::"));
+    // The test's own keyword is its name with its parameters; each parameter id is one too.
+    let with_params = format!("{}{params}", path.rsplit("::").next().unwrap_or_default());
+    names.push(&with_params);
+    names.extend(params.strip_prefix('[').and_then(|p| p.strip_suffix(']')));
+    names.extend(root.and_then(|r| r.trim_end_matches(['/', '\\']).rsplit(['/', '\\']).next()));
+    let rootdir = match keywords.as_slice() {
+        [.., rootdir, ""] => Some(*rootdir),
+        _ => None,
+    };
+    let mut tags: Vec<String> = Vec::new();
+    for k in keywords {
+        if k.is_empty()
+            || Some(k) == rootdir
+            || names.contains(&k)
+            || NOT_TAGS.contains(&k)
+            || tags.iter().any(|t| t == k)
+        {
+            continue;
+        }
+        tags.push(k.to_string());
+    }
+    tags
+}
 
 /// Tests gathered from pytest reportlog or json-report files of one run.
 #[derive(Debug, Default)]
@@ -42,6 +109,8 @@ struct PyTest {
     nodeid: String,
     /// 1-based line of the test's definition, when it is in the node id's file.
     line: Option<i64>,
+    /// The markers pytest applied to the test, as tags (`None` until an input named them).
+    tags: Option<Vec<String>>,
     attempts: Vec<RunAttempt>,
     /// Hashes of the captured sections and user properties the previous attempt ended with:
     /// pytest-rerunfailures keeps them on the item, so the next attempt's reports repeat them.
@@ -146,8 +215,7 @@ fn bounded(text: &str, limits: &Limits) -> String {
 }
 
 /// The parts of a node id: file, classes, title (`a/b.py::C::D::t[x::y]` →
-/// `a/b.py`, `[C, D]`, `t[x::y]`). Parameters may hold `::`; classes deeper than
-/// [`MAX_CLASS_DEPTH`] are folded into the title.
+/// `a/b.py`, `[C, D]`, `t[x::y]`). Parameters may hold `::`.
 pub(crate) fn split_nodeid(nodeid: &str) -> (String, Vec<String>, String) {
     let Some((file, rest)) = nodeid.split_once("::") else {
         return (String::new(), Vec::new(), nodeid.to_string());
@@ -158,19 +226,7 @@ pub(crate) fn split_nodeid(nodeid: &str) -> (String, Vec<String>, String) {
     };
     let mut parts: Vec<String> = names.split("::").map(str::to_string).collect();
     let name = parts.pop().unwrap_or_default();
-    let (classes, title) = fold_classes(parts, format!("{name}{params}"), "::");
-    (file.to_string(), classes, title)
-}
-
-fn fold_classes(mut classes: Vec<String>, title: String, sep: &str) -> (Vec<String>, String) {
-    if classes.len() <= MAX_CLASS_DEPTH {
-        return (classes, title);
-    }
-    let extra = classes.split_off(MAX_CLASS_DEPTH);
-    let mut t = extra.join(sep);
-    t.push_str(sep);
-    t.push_str(&title);
-    (classes, t)
+    (file.to_string(), parts, format!("{name}{params}"))
 }
 
 impl PytestCollector {
@@ -182,6 +238,7 @@ impl PytestCollector {
         self.tests.push(PyTest {
             nodeid: nodeid.to_string(),
             line: None,
+            tags: None,
             attempts: Vec::new(),
             prev_sections: Vec::new(),
             prev_props: Vec::new(),
@@ -331,6 +388,15 @@ impl PytestCollector {
             .ok_or_else(|| format!("TestReport with an unknown \"outcome\": {outcome_str:?}"))?;
         let rerun = v.get("rerun").and_then(Value::as_i64);
         let i = self.test_index(nodeid);
+        if self.tests[i].tags.is_none() {
+            if let Some(keywords) = v.get("keywords").and_then(Value::as_object) {
+                self.tests[i].tags = Some(marker_tags(
+                    nodeid,
+                    keywords.keys().map(String::as_str),
+                    None,
+                ));
+            }
+        }
         if self.tests[i].attempts.is_empty() && self.tests[i].open.is_none() {
             // The definition's line, when it is in the node id's own file (0-based here).
             let loc = v.get("location").and_then(Value::as_array);
@@ -520,6 +586,15 @@ impl PytestCollector {
                 .ok_or_else(|| not_json_report(&format!("tests[{n}] has no \"nodeid\"")))?;
             let outcome = t.get("outcome").and_then(Value::as_str).unwrap_or("");
             let i = self.test_index(nodeid);
+            if self.tests[i].tags.is_none() {
+                if let Some(keywords) = t.get("keywords").and_then(Value::as_array) {
+                    self.tests[i].tags = Some(marker_tags(
+                        nodeid,
+                        keywords.iter().filter_map(Value::as_str),
+                        Some(root),
+                    ));
+                }
+            }
             if self.tests[i].line.is_none() {
                 self.tests[i].line = t
                     .get("lineno")
@@ -628,8 +703,9 @@ impl PytestCollector {
         let mut loose = Vec::new();
         for t in self.tests {
             let (file, classes, title) = split_nodeid(&t.nodeid);
-            let mut test = Test::new(title);
+            let mut test = Test::new(test_title(&classes, title));
             test.attempts = t.attempts;
+            test.tags = t.tags.filter(|tags| !tags.is_empty());
             if file.is_empty() {
                 loose.push(test);
                 continue;
@@ -637,7 +713,7 @@ impl PytestCollector {
             if let Some(line) = t.line {
                 test.location = Some(Location::new(file.clone(), line, 1));
             }
-            tree.insert(&file, &classes, test);
+            tree.insert(&file, &[], test);
         }
         let (start, total) = match self.span {
             Some((s, e)) => (s, e - s),
@@ -883,11 +959,11 @@ fn attempt_of(phases: &[Phase], props: Vec<(String, String)>, complete: bool) ->
             a.expected_status = Some(TestStatus::Failed);
         }
     } else if let Some(p) = xpass {
-        // Non-strict XPASS: expected to fail, passed: an unexpected pass.
+        // Non-strict XPASS: pytest counts it as a pass, and its junitxml writes it as one;
+        // the annotation keeps that it was marked xfail (spec/convert-pytest.md §2).
         a.status = Some(TestStatus::Passed);
-        a.expected_status = Some(TestStatus::Failed);
         annotations.push(Annotation {
-            kind: XFAIL_ANNOTATION.into(),
+            kind: XPASS_ANNOTATION.into(),
             description: reason(p),
             ..Default::default()
         });
@@ -1439,10 +1515,9 @@ pub(crate) fn regroup_junit(suites: Vec<Suite>) -> Vec<Suite> {
                     }
                     _ => None,
                 };
-                let (classes, title) = fold_classes(classes, test.title, ".");
-                test.title = title;
+                test.title = test_title(&classes, test.title);
                 merge_teardown_errors(&mut test.attempts);
-                tree.insert(&file, &classes, test);
+                tree.insert(&file, &[], test);
             }
         }
         if direct.is_some() {
@@ -1476,8 +1551,7 @@ mod tests {
         assert_eq!(split_nodeid("odd"), (String::new(), vec![], "odd".into()));
         let deep = format!("a.py::{}t", "C::".repeat(100));
         let (_, classes, title) = split_nodeid(&deep);
-        assert_eq!(classes.len(), MAX_CLASS_DEPTH);
-        assert!(title.ends_with("::t"));
+        assert_eq!(test_title(&classes, title), deep["a.py::".len()..]);
     }
 
     #[test]

@@ -323,11 +323,12 @@ impl<'a> TestRef<'a> {
             })
     }
 
-    /// Titles of the enclosing suites that are not file suites, outermost first.
+    /// Titles of the enclosing suites that are neither file suites nor anonymous (an empty
+    /// title), outermost first.
     pub fn suite_path(&self) -> Vec<&'a str> {
         self.suites
             .iter()
-            .filter(|s| s.kind != SuiteType::File)
+            .filter(|s| s.kind != SuiteType::File && !s.title.is_empty())
             .map(|s| s.title.as_str())
             .collect()
     }

@@ -427,9 +427,13 @@ impl Semantic {
                 Some(p) => (suite_path[p], suite_file[p]),
                 None => (0, None),
             };
+            // File suites and anonymous suites (empty title) are not part of the suite path.
             if s.is_file {
                 suite_path.push(parent_path);
                 suite_file.push(Some(s.file.as_deref().unwrap_or(&s.title)));
+            } else if s.title.is_empty() {
+                suite_path.push(parent_path);
+                suite_file.push(parent_file);
             } else {
                 let next = path_ids.len() as u32 + 1;
                 suite_path.push(
