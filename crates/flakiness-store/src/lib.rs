@@ -482,6 +482,90 @@ impl TestIds {
     }
 }
 
+/// The environment name older versions of `flakiness convert` gave when a report named none.
+pub const LEGACY_DEFAULT_ENVIRONMENT: &str = "default";
+
+/// The keys older versions of `flakiness convert` gave the test that this version keys as
+/// (`file`, `title_path`, `environment`), most likely first, without duplicates and never the
+/// key itself: the histories stored from reports of older versions are found under them
+/// (see [`HistoryStore::ingest`]).
+///
+/// The older shapes, each tried with the given environment, then with `default` (the old
+/// default name) when that differs; before them all, the key itself in `default`:
+///
+/// 1. **pytest classes as suites**: for a `.py` file and a single title whose part before its
+///    first `[` holds `::` (`TestC::Inner::test_x[p::q]`), that part split on `::`, the last
+///    piece keeping the parameters (`TestC`, `Inner`, `test_x[p::q]`), under the same file.
+/// 2. **the file as a plain suite**: no file, the file as the first title (and again with
+///    every `/` written `\`, as Windows runners named it, when the file has one).
+/// 3. **nested titles as one title**: no file, the file, then the titles joined with ` > `
+///    (and, as 2, with the file written with `\`), then the same joined with ` › `; only when
+///    there are two titles or more.
+///
+/// ```
+/// use flakiness_store::legacy_keys;
+///
+/// let old = legacy_keys("tests/a.test.js", &["outer".into(), "t".into()], "vitest");
+/// assert_eq!(old[0], ("tests/a.test.js".into(), vec!["outer".into(), "t".into()], "default".into()));
+/// assert!(old.contains(&("".into(), vec!["tests/a.test.js".into(), "outer > t".into()], "default".into())));
+/// ```
+pub fn legacy_keys(
+    file: &str,
+    title_path: &[String],
+    environment: &str,
+) -> Vec<(String, Vec<String>, String)> {
+    let old_env = LEGACY_DEFAULT_ENVIRONMENT;
+    let mut out: Vec<(String, Vec<String>, String)> = Vec::new();
+    let mut push = |f: &str, p: &[String], e: &str| {
+        let is_self = f == file && p == title_path && e == environment;
+        if !is_self && !out.iter().any(|(of, op, oe)| of == f && op == p && oe == e) {
+            out.push((f.to_string(), p.to_vec(), e.to_string()));
+        }
+    };
+    if environment != old_env {
+        push(file, title_path, old_env);
+    }
+    let mut paths: Vec<(String, Vec<String>)> = Vec::new();
+    // 1. pytest: classes (and nested classes) were suites.
+    if let [title] = title_path {
+        let (head, params) = title.split_at(title.find('[').unwrap_or(title.len()));
+        if file.ends_with(".py") && head.contains("::") {
+            let mut pieces: Vec<String> = head.split("::").map(str::to_string).collect();
+            if let Some(last) = pieces.last_mut() {
+                last.push_str(params);
+            }
+            paths.push((file.to_string(), pieces));
+        }
+    }
+    let windows = file.contains('/').then(|| file.replace('/', "\\"));
+    let files: Vec<&str> = std::iter::once(file).chain(windows.as_deref()).collect();
+    if !file.is_empty() {
+        // 2. The file suite was a plain suite.
+        for f in &files {
+            let mut p = Vec::with_capacity(title_path.len() + 1);
+            p.push(f.to_string());
+            p.extend_from_slice(title_path);
+            paths.push((String::new(), p));
+        }
+        // 3. Nested titles were one title.
+        if title_path.len() >= 2 {
+            for sep in [" > ", " \u{203A} "] {
+                let joined = title_path.join(sep);
+                for f in &files {
+                    paths.push((String::new(), vec![f.to_string(), joined.clone()]));
+                }
+            }
+        }
+    }
+    for (f, p) in &paths {
+        push(f, p, environment);
+        if environment != old_env {
+            push(f, p, old_env);
+        }
+    }
+    out
+}
+
 /// A title path as stored (a JSON array of strings).
 pub(crate) fn title_path_json(path: &[String]) -> String {
     serde_json::to_string(path).unwrap_or_else(|_| "[]".into())
@@ -553,5 +637,133 @@ mod test_ids_tests {
         // The same strings split differently are another key.
         let other = vec!["suitetest".to_string()];
         assert_eq!(ids.get("f.rs", &other, "linux"), None);
+    }
+}
+
+#[cfg(test)]
+mod legacy_keys_tests {
+    use super::legacy_keys;
+
+    fn k(file: &str, path: &[&str], env: &str) -> (String, Vec<String>, String) {
+        (
+            file.to_string(),
+            path.iter().map(|s| s.to_string()).collect(),
+            env.to_string(),
+        )
+    }
+
+    fn keys(file: &str, path: &[&str], env: &str) -> Vec<(String, Vec<String>, String)> {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        legacy_keys(file, &path, env)
+    }
+
+    #[test]
+    fn pytest_classes_were_suites() {
+        assert_eq!(
+            keys("tests/a.py", &["TestC::Inner::test_x[p::q]"], "default"),
+            [
+                k("tests/a.py", &["TestC", "Inner", "test_x[p::q]"], "default"),
+                k("", &["tests/a.py", "TestC::Inner::test_x[p::q]"], "default"),
+                k(
+                    "",
+                    &["tests\\a.py", "TestC::Inner::test_x[p::q]"],
+                    "default"
+                ),
+            ]
+        );
+        // `::` only in the parameters: no class.
+        assert_eq!(
+            keys("a.py", &["test_x[p::q]"], "default"),
+            [k("", &["a.py", "test_x[p::q]"], "default")]
+        );
+        // Not a .py file, or more than one title: no class either.
+        assert!(!keys("a.rs", &["C::t"], "default").contains(&k("a.rs", &["C", "t"], "default")));
+        assert!(!keys("a.py", &["s", "C::t"], "default")
+            .iter()
+            .any(|(f, _, _)| f == "a.py"));
+    }
+
+    #[test]
+    fn the_file_was_a_plain_suite() {
+        assert_eq!(
+            keys("tests/unit/cli.test.ts", &["t"], "default"),
+            [
+                k("", &["tests/unit/cli.test.ts", "t"], "default"),
+                k("", &["tests\\unit\\cli.test.ts", "t"], "default"),
+            ]
+        );
+        // No `/`: no Windows spelling.
+        assert_eq!(
+            keys("cli.ts", &["t"], "default"),
+            [k("", &["cli.ts", "t"], "default")]
+        );
+        // No file: nothing to move.
+        assert!(keys("", &["s", "t"], "default").is_empty());
+    }
+
+    #[test]
+    fn nested_titles_were_one_title() {
+        assert_eq!(
+            keys("a/b.js", &["outer", "inner", "t"], "default"),
+            [
+                k("", &["a/b.js", "outer", "inner", "t"], "default"),
+                k("", &["a\\b.js", "outer", "inner", "t"], "default"),
+                k("", &["a/b.js", "outer > inner > t"], "default"),
+                k("", &["a\\b.js", "outer > inner > t"], "default"),
+                k(
+                    "",
+                    &["a/b.js", "outer \u{203A} inner \u{203A} t"],
+                    "default"
+                ),
+                k(
+                    "",
+                    &["a\\b.js", "outer \u{203A} inner \u{203A} t"],
+                    "default"
+                ),
+            ]
+        );
+        // One title: nothing to join.
+        assert!(!keys("b.js", &["t"], "default")
+            .iter()
+            .any(|(_, p, _)| p.len() == 2 && p[1].contains(" > ")));
+    }
+
+    /// The key in `default` first, then each path in the given environment, then in
+    /// `default`.
+    #[test]
+    fn the_order_and_the_old_default_environment() {
+        assert_eq!(
+            keys("tests/a.py", &["C::t"], "pytest"),
+            [
+                k("tests/a.py", &["C::t"], "default"),
+                k("tests/a.py", &["C", "t"], "pytest"),
+                k("tests/a.py", &["C", "t"], "default"),
+                k("", &["tests/a.py", "C::t"], "pytest"),
+                k("", &["tests/a.py", "C::t"], "default"),
+                k("", &["tests\\a.py", "C::t"], "pytest"),
+                k("", &["tests\\a.py", "C::t"], "default"),
+            ]
+        );
+    }
+
+    /// Never the key itself, never twice the same key.
+    #[test]
+    fn no_duplicates_and_never_the_key() {
+        for (file, path, env) in [
+            ("tests/a.py", vec!["C::t"], "default"),
+            ("a/b.js", vec!["x > y", "z"], "vitest"),
+            ("", vec!["t"], "junit"),
+            ("x", vec![], ""),
+            ("a.py", vec!["::"], "default"),
+        ] {
+            let out = keys(file, &path, env);
+            assert!(!out.contains(&k(file, &path, env)), "{out:?}");
+            let mut unique = out.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), out.len(), "{out:?}");
+        }
+        assert!(keys("", &["t"], "default").is_empty());
+        assert_eq!(keys("", &["t"], "junit"), [k("", &["t"], "default")]);
     }
 }
