@@ -59,7 +59,9 @@ pub trait HistoryStore {
     /// Whether a run with this content hash is stored.
     fn contains(&mut self, content_hash: &str) -> Result<bool, StoreError>;
     /// Stores a run and its results in one transaction (all or nothing); results of the same
-    /// test and environment are merged first.
+    /// test and environment are merged first. A key the store does not have takes the test
+    /// stored under one of its [`legacy_keys`] when there is one (and no other result of the
+    /// run has it): that test is re-keyed, its history goes on under the new key.
     fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError>;
     /// [`ingest`](Self::ingest) for several runs, in order; a store may put them in one
     /// transaction (each run is still whole or absent, never half stored).
@@ -198,6 +200,7 @@ impl HistoryStore for SqliteStore {
     }
 }
 
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// What a test did in one run and one environment, from its attempts there.
@@ -460,7 +463,7 @@ pub(crate) type TestKeyOwned = (String, Vec<String>, String);
 
 /// A borrowed key of [`TestIds`]; hashes as the owned tuple does (a `Vec` hashes as its slice).
 #[derive(Hash)]
-struct KeyRef<'a>(&'a str, &'a [String], &'a str);
+pub(crate) struct KeyRef<'a>(pub &'a str, pub &'a [String], pub &'a str);
 
 impl hashbrown::Equivalent<TestKeyOwned> for KeyRef<'_> {
     fn equivalent(&self, key: &TestKeyOwned) -> bool {
@@ -473,13 +476,285 @@ impl TestIds {
         self.0.get(&KeyRef(file, path, environment)).copied()
     }
 
-    pub(crate) fn extend(&mut self, ids: impl IntoIterator<Item = (TestKeyOwned, i64)>) {
-        self.0.extend(ids);
+    /// Applies what a committed transaction learnt or changed, in order: a key with an id is
+    /// (now) that test's, a key without one is no test's any more (its test was re-keyed).
+    pub(crate) fn apply(&mut self, changes: CacheChanges) {
+        self.0.reserve(changes.log.len());
+        for (key, id) in changes.log {
+            match id {
+                Some(id) => {
+                    self.0.insert(key, id);
+                }
+                None => {
+                    self.0.remove(&key);
+                }
+            }
+        }
     }
 
     pub(crate) fn clear(&mut self) {
         self.0.clear();
     }
+}
+
+/// What a write transaction did to the keys of stored tests, for [`TestIds`] once it commits:
+/// keys it found or stored (with their ids) and keys it re-keyed away (without), in order.
+#[derive(Debug, Default)]
+pub(crate) struct CacheChanges {
+    log: Vec<(TestKeyOwned, Option<i64>)>,
+    /// Keys re-keyed away by this transaction: [`TestIds`] may not answer for them any more.
+    gone: hashbrown::HashSet<TestKeyOwned>,
+}
+
+impl CacheChanges {
+    /// The cached id of a key, unless this transaction re-keyed its test (then the table
+    /// answers). As cheap as [`TestIds::get`] while nothing was re-keyed.
+    pub(crate) fn cached(
+        &self,
+        ids: &TestIds,
+        file: &str,
+        path: &[String],
+        environment: &str,
+    ) -> Option<i64> {
+        if !self.gone.is_empty() && self.gone.contains(&KeyRef(file, path, environment)) {
+            return None;
+        }
+        ids.get(file, path, environment)
+    }
+
+    /// The test `id` is stored under `key`.
+    pub(crate) fn found(&mut self, key: TestKeyOwned, id: i64) {
+        self.log.push((key, Some(id)));
+    }
+
+    /// No test is stored under `key` any more.
+    pub(crate) fn gone(&mut self, key: TestKeyOwned) {
+        self.gone.insert(key.clone());
+        self.log.push((key, None));
+    }
+
+    /// Whether some test was re-keyed.
+    pub(crate) fn rekeyed(&self) -> bool {
+        !self.gone.is_empty()
+    }
+}
+
+/// The environment name older versions of `flakiness convert` gave when a report named none.
+pub const LEGACY_DEFAULT_ENVIRONMENT: &str = "default";
+
+/// The keys older versions of `flakiness convert` gave the test that this version keys as
+/// (`file`, `title_path`, `environment`), most likely first, without duplicates and never the
+/// key itself: the histories stored from reports of older versions are found under them
+/// (see [`HistoryStore::ingest`]).
+///
+/// The older shapes, each tried with the given environment, then with `default` (the old
+/// default name) when that differs; before them all, the key itself in `default`:
+///
+/// 1. **pytest classes as suites**: for a `.py` file and a single title whose part before its
+///    first `[` holds `::` (`TestC::Inner::test_x[p::q]`), that part split on `::`, the last
+///    piece keeping the parameters (`TestC`, `Inner`, `test_x[p::q]`), under the same file.
+/// 2. **the file as a plain suite**: no file, the file as the first title (and again with
+///    every `/` written `\`, as Windows runners named it, when the file has one).
+/// 3. **nested titles as one title**: no file, the file, then the titles joined with ` > `
+///    (and, as 2, with the file written with `\`), then the same joined with ` › `; only when
+///    there are two titles or more.
+///
+/// ```
+/// use flakiness_store::legacy_keys;
+///
+/// let old = legacy_keys("tests/a.test.js", &["outer".into(), "t".into()], "vitest");
+/// assert_eq!(old[0], ("tests/a.test.js".into(), vec!["outer".into(), "t".into()], "default".into()));
+/// assert!(old.contains(&("".into(), vec!["tests/a.test.js".into(), "outer > t".into()], "default".into())));
+/// ```
+pub fn legacy_keys(
+    file: &str,
+    title_path: &[String],
+    environment: &str,
+) -> Vec<(String, Vec<String>, String)> {
+    let mut out = Vec::new();
+    let _ = for_each_legacy_key::<()>(file, title_path, environment, |f, p, e| {
+        out.push((f.to_string(), p.to_vec(), e.to_string()));
+        ControlFlow::Continue(())
+    });
+    out
+}
+
+/// Calls `f` on each of the [`legacy_keys`], in order, until it breaks; each path is built
+/// once, and only when the ones before did not break.
+///
+/// No key comes twice, and never the key itself, by construction: the key in `default`
+/// differs from the key by its environment; the pytest path keeps the file and has two titles
+/// or more where the key has one; the others have no file where the key has one; the
+/// Windows spelling differs from the file by its `\` (the file has a `/`); the file as a
+/// suite keeps every title, so it has three or more where a join has two; the two joins differ
+/// where their separators are; each path comes in two different environments.
+pub(crate) fn for_each_legacy_key<B>(
+    file: &str,
+    title_path: &[String],
+    environment: &str,
+    mut f: impl FnMut(&str, &[String], &str) -> ControlFlow<B>,
+) -> ControlFlow<B> {
+    let old_env = LEGACY_DEFAULT_ENVIRONMENT;
+    let other_env = environment != old_env;
+    if other_env {
+        f(file, title_path, old_env)?;
+    }
+    // Each path in the given environment, then in `default`.
+    let mut both = |file: &str, path: &[String]| {
+        f(file, path, environment)?;
+        if other_env {
+            f(file, path, old_env)?;
+        }
+        ControlFlow::Continue(())
+    };
+    // 1. pytest: classes (and nested classes) were suites.
+    if let [title] = title_path {
+        let (head, params) = title.split_at(title.find('[').unwrap_or(title.len()));
+        if file.ends_with(".py") && head.contains("::") {
+            let mut pieces: Vec<String> = head.split("::").map(str::to_string).collect();
+            if let Some(last) = pieces.last_mut() {
+                last.push_str(params);
+            }
+            both(file, &pieces)?;
+        }
+    }
+    if file.is_empty() {
+        return ControlFlow::Continue(());
+    }
+    let windows = file.contains('/').then(|| file.replace('/', "\\"));
+    let files = || std::iter::once(file).chain(windows.as_deref());
+    // 2. The file suite was a plain suite.
+    for spelling in files() {
+        let mut path = Vec::with_capacity(title_path.len() + 1);
+        path.push(spelling.to_string());
+        path.extend_from_slice(title_path);
+        both("", &path)?;
+    }
+    // 3. Nested titles were one title.
+    if title_path.len() >= 2 {
+        for sep in [" > ", " \u{203A} "] {
+            let joined = title_path.join(sep);
+            for spelling in files() {
+                both("", &[spelling.to_string(), joined.clone()])?;
+            }
+        }
+    }
+    ControlFlow::Continue(())
+}
+
+/// A write transaction's view of the stored tests, as it changes them: what
+/// [`assign_tests`] needs of a store.
+pub(crate) trait TestTable {
+    /// A stored test (or one to be stored when the transaction ends).
+    type Ref: Copy + Eq + std::hash::Hash;
+    /// The test stored under this key now, in this transaction.
+    fn find(
+        &mut self,
+        file: &str,
+        path: &[String],
+        environment: &str,
+    ) -> Result<Option<Self::Ref>, StoreError>;
+    /// [`find`](Self::find) for one of the [`legacy_keys`] of a key the store does not have;
+    /// a store may answer `None` sooner when it knows that no such key is stored.
+    fn find_older(
+        &mut self,
+        file: &str,
+        path: &[String],
+        environment: &str,
+    ) -> Result<Option<Self::Ref>, StoreError> {
+        self.find(file, path, environment)
+    }
+    /// Gives `test`, stored under `from`, the key `to` (which no test has).
+    fn rekey(
+        &mut self,
+        test: Self::Ref,
+        from: TestKeyOwned,
+        to: KeyRef<'_>,
+    ) -> Result<(), StoreError>;
+    /// Stores a new test under this key (which no test has).
+    fn insert(
+        &mut self,
+        file: &str,
+        path: &[String],
+        environment: &str,
+    ) -> Result<Self::Ref, StoreError>;
+}
+
+/// The test of each of a run's results: the one stored under its key; else the first one
+/// stored under one of its [`legacy_keys`] that no other result of this run has (it is
+/// re-keyed: its history goes on under the new key); else a new one. Results are taken in
+/// order, so when two new keys have the same legacy key the first one gets its test. A test
+/// that has a result in this run under its own key is never re-keyed (a run that brings the
+/// old and the new key of a test keeps them apart). When every key is stored, this costs one
+/// [`TestTable::find`] per result, nothing more.
+pub(crate) fn assign_tests<T: TestTable, R: std::borrow::Borrow<TestResult>>(
+    table: &mut T,
+    results: &[R],
+) -> Result<Vec<T::Ref>, StoreError> {
+    // Every key stored: the common case, one pass.
+    let mut stored: Vec<T::Ref> = Vec::with_capacity(results.len());
+    for r in results {
+        let r = r.borrow();
+        match table.find(&r.file, &r.title_path, &r.environment)? {
+            Some(test) => stored.push(test),
+            None => break,
+        }
+    }
+    if stored.len() == results.len() {
+        return Ok(stored);
+    }
+    let mut found: Vec<Option<T::Ref>> = Vec::with_capacity(results.len());
+    found.extend(stored.into_iter().map(Some));
+    found.push(None);
+    for r in &results[found.len()..] {
+        let r = r.borrow();
+        found.push(table.find(&r.file, &r.title_path, &r.environment)?);
+    }
+    // Tests that have a result in this run already.
+    let mut claimed: hashbrown::HashSet<T::Ref> = found.iter().flatten().copied().collect();
+    // New keys given a test by this run.
+    let mut given: hashbrown::HashMap<(&str, &[String], &str), T::Ref> = hashbrown::HashMap::new();
+    let mut out = Vec::with_capacity(results.len());
+    for (r, test) in results.iter().zip(found) {
+        let r = r.borrow();
+        if let Some(test) = test {
+            out.push(test);
+            continue;
+        }
+        let key = (
+            r.file.as_str(),
+            r.title_path.as_slice(),
+            r.environment.as_str(),
+        );
+        if let Some(&test) = given.get(&key) {
+            out.push(test);
+            continue;
+        }
+        // The first older key stored whose test no result of this run has.
+        let older = for_each_legacy_key(key.0, key.1, key.2, |f, p, e| {
+            match table.find_older(f, p, e) {
+                Err(e) => ControlFlow::Break(Err(e)),
+                Ok(Some(t)) if !claimed.contains(&t) => {
+                    ControlFlow::Break(Ok((t, (f.to_string(), p.to_vec(), e.to_string()))))
+                }
+                Ok(_) => ControlFlow::Continue(()),
+            }
+        });
+        let mut test = None;
+        if let ControlFlow::Break(found) = older {
+            let (t, old) = found?;
+            table.rekey(t, old, KeyRef(key.0, key.1, key.2))?;
+            test = Some(t);
+        }
+        let test = match test {
+            Some(t) => t,
+            None => table.insert(key.0, key.1, key.2)?,
+        };
+        claimed.insert(test);
+        given.insert(key, test);
+        out.push(test);
+    }
+    Ok(out)
 }
 
 /// A title path as stored (a JSON array of strings).
@@ -546,12 +821,244 @@ mod test_ids_tests {
     fn a_borrowed_key_finds_the_owned_one() {
         let mut ids = TestIds::default();
         let path = vec!["suite".to_string(), "test".to_string()];
-        ids.extend([(("f.rs".to_string(), path.clone(), "linux".to_string()), 7)]);
+        ids.0
+            .insert(("f.rs".to_string(), path.clone(), "linux".to_string()), 7);
         assert_eq!(ids.get("f.rs", &path, "linux"), Some(7));
         assert_eq!(ids.get("f.rs", &path[..1], "linux"), None);
         assert_eq!(ids.get("f.rs", &path, "mac"), None);
         // The same strings split differently are another key.
         let other = vec!["suitetest".to_string()];
         assert_eq!(ids.get("f.rs", &other, "linux"), None);
+    }
+}
+
+#[cfg(test)]
+mod legacy_keys_tests {
+    use super::legacy_keys;
+
+    fn k(file: &str, path: &[&str], env: &str) -> (String, Vec<String>, String) {
+        (
+            file.to_string(),
+            path.iter().map(|s| s.to_string()).collect(),
+            env.to_string(),
+        )
+    }
+
+    fn keys(file: &str, path: &[&str], env: &str) -> Vec<(String, Vec<String>, String)> {
+        let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+        legacy_keys(file, &path, env)
+    }
+
+    #[test]
+    fn pytest_classes_were_suites() {
+        assert_eq!(
+            keys("tests/a.py", &["TestC::Inner::test_x[p::q]"], "default"),
+            [
+                k("tests/a.py", &["TestC", "Inner", "test_x[p::q]"], "default"),
+                k("", &["tests/a.py", "TestC::Inner::test_x[p::q]"], "default"),
+                k(
+                    "",
+                    &["tests\\a.py", "TestC::Inner::test_x[p::q]"],
+                    "default"
+                ),
+            ]
+        );
+        // `::` only in the parameters: no class.
+        assert_eq!(
+            keys("a.py", &["test_x[p::q]"], "default"),
+            [k("", &["a.py", "test_x[p::q]"], "default")]
+        );
+        // Not a .py file, or more than one title: no class either.
+        assert!(!keys("a.rs", &["C::t"], "default").contains(&k("a.rs", &["C", "t"], "default")));
+        assert!(!keys("a.py", &["s", "C::t"], "default")
+            .iter()
+            .any(|(f, _, _)| f == "a.py"));
+    }
+
+    #[test]
+    fn the_file_was_a_plain_suite() {
+        assert_eq!(
+            keys("tests/unit/cli.test.ts", &["t"], "default"),
+            [
+                k("", &["tests/unit/cli.test.ts", "t"], "default"),
+                k("", &["tests\\unit\\cli.test.ts", "t"], "default"),
+            ]
+        );
+        // No `/`: no Windows spelling.
+        assert_eq!(
+            keys("cli.ts", &["t"], "default"),
+            [k("", &["cli.ts", "t"], "default")]
+        );
+        // No file: nothing to move.
+        assert!(keys("", &["s", "t"], "default").is_empty());
+    }
+
+    #[test]
+    fn nested_titles_were_one_title() {
+        assert_eq!(
+            keys("a/b.js", &["outer", "inner", "t"], "default"),
+            [
+                k("", &["a/b.js", "outer", "inner", "t"], "default"),
+                k("", &["a\\b.js", "outer", "inner", "t"], "default"),
+                k("", &["a/b.js", "outer > inner > t"], "default"),
+                k("", &["a\\b.js", "outer > inner > t"], "default"),
+                k(
+                    "",
+                    &["a/b.js", "outer \u{203A} inner \u{203A} t"],
+                    "default"
+                ),
+                k(
+                    "",
+                    &["a\\b.js", "outer \u{203A} inner \u{203A} t"],
+                    "default"
+                ),
+            ]
+        );
+        // One title: nothing to join.
+        assert!(!keys("b.js", &["t"], "default")
+            .iter()
+            .any(|(_, p, _)| p.len() == 2 && p[1].contains(" > ")));
+    }
+
+    /// The key in `default` first, then each path in the given environment, then in
+    /// `default`.
+    #[test]
+    fn the_order_and_the_old_default_environment() {
+        assert_eq!(
+            keys("tests/a.py", &["C::t"], "pytest"),
+            [
+                k("tests/a.py", &["C::t"], "default"),
+                k("tests/a.py", &["C", "t"], "pytest"),
+                k("tests/a.py", &["C", "t"], "default"),
+                k("", &["tests/a.py", "C::t"], "pytest"),
+                k("", &["tests/a.py", "C::t"], "default"),
+                k("", &["tests\\a.py", "C::t"], "pytest"),
+                k("", &["tests\\a.py", "C::t"], "default"),
+            ]
+        );
+    }
+
+    /// Never the key itself, never twice the same key.
+    #[test]
+    fn no_duplicates_and_never_the_key() {
+        for (file, path, env) in [
+            ("tests/a.py", vec!["C::t"], "default"),
+            ("a/b.js", vec!["x > y", "z"], "vitest"),
+            ("", vec!["t"], "junit"),
+            ("x", vec![], ""),
+            ("a.py", vec!["::"], "default"),
+        ] {
+            let out = keys(file, &path, env);
+            assert!(!out.contains(&k(file, &path, env)), "{out:?}");
+            let mut unique = out.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), out.len(), "{out:?}");
+        }
+        assert!(keys("", &["t"], "default").is_empty());
+        assert_eq!(keys("", &["t"], "junit"), [k("", &["t"], "default")]);
+    }
+}
+
+#[cfg(test)]
+mod assign_tests_tests {
+    use super::{assign_tests, KeyRef, StoreError, TestKeyOwned, TestResult, TestTable};
+
+    /// A table in memory: keys to test numbers.
+    #[derive(Default)]
+    struct Table {
+        keys: hashbrown::HashMap<TestKeyOwned, usize>,
+        next: usize,
+        rekeys: usize,
+    }
+
+    impl TestTable for Table {
+        type Ref = usize;
+        fn find(&mut self, f: &str, p: &[String], e: &str) -> Result<Option<usize>, StoreError> {
+            Ok(self.keys.get(&KeyRef(f, p, e)).copied())
+        }
+        fn rekey(
+            &mut self,
+            t: usize,
+            from: TestKeyOwned,
+            to: KeyRef<'_>,
+        ) -> Result<(), StoreError> {
+            assert_eq!(self.keys.remove(&from), Some(t));
+            let to = (to.0.to_string(), to.1.to_vec(), to.2.to_string());
+            assert!(self.keys.insert(to, t).is_none());
+            self.rekeys += 1;
+            Ok(())
+        }
+        fn insert(&mut self, f: &str, p: &[String], e: &str) -> Result<usize, StoreError> {
+            self.next += 1;
+            let key = (f.to_string(), p.to_vec(), e.to_string());
+            assert!(self.keys.insert(key, self.next).is_none());
+            Ok(self.next)
+        }
+    }
+
+    fn r(file: &str, path: &[&str], env: &str) -> TestResult {
+        TestResult {
+            file: file.into(),
+            title_path: path.iter().map(|s| s.to_string()).collect(),
+            environment: env.into(),
+            ..TestResult::default()
+        }
+    }
+
+    #[test]
+    fn stored_keys_first_then_legacy_then_new() {
+        let mut t = Table::default();
+        let old = [
+            r("", &["a.js", "s > t"], "default"),
+            r("", &["b.js", "u"], "default"),
+        ];
+        assert_eq!(assign_tests(&mut t, &old).expect("old"), [1, 2]);
+        let new = [
+            r("a.js", &["s", "t"], "vitest"),
+            r("a.js", &["s", "t"], "vitest"),
+            r("c.js", &["v"], "vitest"),
+        ];
+        assert_eq!(assign_tests(&mut t, &new).expect("new"), [1, 1, 3]);
+        assert_eq!(t.rekeys, 1);
+        assert_eq!(t.keys.len(), 3);
+    }
+
+    #[test]
+    fn a_test_with_a_result_under_its_own_key_is_not_taken() {
+        let mut t = Table::default();
+        assert_eq!(
+            assign_tests(&mut t, &[r("", &["b.js", "u"], "default")]).expect("1"),
+            [1]
+        );
+        // The new key first, the old one after: still apart.
+        let both = [r("b.js", &["u"], "junit"), r("", &["b.js", "u"], "default")];
+        assert_eq!(assign_tests(&mut t, &both).expect("2"), [2, 1]);
+        assert_eq!(t.rekeys, 0);
+    }
+
+    #[test]
+    fn two_new_keys_of_one_old_test_the_first_wins() {
+        let mut t = Table::default();
+        assert_eq!(
+            assign_tests(&mut t, &[r("", &["a.js", "s > t"], "default")]).expect("1"),
+            [1]
+        );
+        let two = [
+            r("a.js", &["s", "t"], "default"),
+            r("a.js", &["s > t"], "default"),
+        ];
+        assert_eq!(assign_tests(&mut t, &two).expect("2"), [1, 2]);
+        assert_eq!(t.rekeys, 1);
+    }
+
+    /// An old key new to the store (stored by this very run) is not taken by a later new key
+    /// of the same run either.
+    #[test]
+    fn a_test_stored_by_this_run_is_not_taken() {
+        let mut t = Table::default();
+        let both = [r("", &["b.js", "u"], "default"), r("b.js", &["u"], "junit")];
+        assert_eq!(assign_tests(&mut t, &both).expect("run"), [1, 2]);
+        assert_eq!(t.rekeys, 0);
     }
 }

@@ -8,7 +8,8 @@
 //! run, unpacked here.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::ControlFlow;
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -16,8 +17,9 @@ use postgres::{Client, NoTls, SimpleQueryMessage, Statement, Transaction};
 
 use crate::packed::Unpacked;
 use crate::{
-    merged, Counts, FailureKind, FailureRecord, HistoryStore, Ingested, Outcome, ResultRow,
-    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestIds, TestKey, TestResult,
+    merged, CacheChanges, Counts, FailureKind, FailureRecord, HistoryStore, Ingested, KeyRef,
+    Outcome, ResultRow, RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestIds, TestKey,
+    TestKeyOwned, TestResult, TestTable,
 };
 
 /// No parameters, for `query_raw`.
@@ -100,8 +102,8 @@ const V1: &str = "
 /// row each in `flakiness_results`. One row per result cost two foreign-key checks per row on
 /// ingest and millions of rows to send on every analysis. Existing results are packed (read
 /// through a cursor, a batch of rows at a time), then `flakiness_results` goes.
-/// `flakiness_schema.tests_epoch` counts the prunes that deleted tests: a connection's cache of
-/// test ids is only trusted while it is unchanged.
+/// `flakiness_schema.tests_epoch` counts the prunes that deleted tests (and the ingests that
+/// re-keyed tests): a connection's cache of test ids is only trusted while it is unchanged.
 fn v2_pack_results(tx: &mut Transaction<'_>, target: &str) -> Result<(), StoreError> {
     let err = pg_err(target);
     tx.batch_execute(
@@ -273,7 +275,7 @@ pub struct PgStore {
     target: String,
     statements: Statements,
     /// Test ids by key, filled as tests are seen; valid while `flakiness_schema.tests_epoch`
-    /// is `tests_epoch` (a prune elsewhere may have deleted some of them).
+    /// is `tests_epoch` (a prune or a re-key elsewhere may have changed some of them).
     test_ids: TestIds,
     tests_epoch: Option<i64>,
 }
@@ -435,6 +437,110 @@ impl Drop for WriteTx<'_> {
     }
 }
 
+/// A test as an ingest decides it: stored (its id), or the `i`th of the tests it stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum PgRef {
+    Stored(i64),
+    New(usize),
+}
+
+/// The tests of a batch decided before any is written (each statement costs a round trip):
+/// what the store held when the transaction began (the connection's cache and the keys read),
+/// and what the batch changes, for [`crate::assign_tests`].
+struct PgTests<'a> {
+    cache: &'a TestIds,
+    client: &'a mut Client,
+    find_tests: &'a Statement,
+    target: &'a str,
+    /// Keys read: the test stored under each when the transaction began, if any.
+    stored: hashbrown::HashMap<TestKeyOwned, Option<i64>>,
+    /// Keys the batch changes: the test under each now (none: it was re-keyed away).
+    changed: hashbrown::HashMap<TestKeyOwned, Option<PgRef>>,
+    /// Keys of the tests to store (as re-keyed since, if they were).
+    inserts: Vec<TestKeyOwned>,
+    /// New keys of stored tests.
+    rekeys: BTreeMap<i64, TestKeyOwned>,
+}
+
+impl PgTests<'_> {
+    /// Reads which of these keys are stored, in one statement.
+    fn read(&mut self, keys: Vec<TestKeyOwned>) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let files: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let paths: Vec<String> = keys.iter().map(|k| crate::title_path_json(&k.1)).collect();
+        let envs: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+        let rows = self
+            .client
+            .query(self.find_tests, &[&files, &paths, &envs])
+            .map_err(pg_err(self.target))?;
+        self.stored.extend(keys.into_iter().map(|k| (k, None)));
+        for r in rows {
+            let (id, file, path, env): (i64, String, &str, String) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            let title_path: Vec<String> = serde_json::from_str(path).map_err(|e| {
+                damaged(self.target, format!("test {id}: title path {path:?}: {e}"))
+            })?;
+            self.stored.insert((file, title_path, env), Some(id));
+        }
+        Ok(())
+    }
+
+    /// Forgets what the batch changed (not what was read).
+    fn reset(&mut self) {
+        self.changed.clear();
+        self.inserts.clear();
+        self.rekeys.clear();
+    }
+}
+
+impl TestTable for PgTests<'_> {
+    type Ref = PgRef;
+
+    fn find(
+        &mut self,
+        file: &str,
+        path: &[String],
+        env: &str,
+    ) -> Result<Option<PgRef>, StoreError> {
+        let key = KeyRef(file, path, env);
+        if let Some(&test) = self.changed.get(&key) {
+            return Ok(test);
+        }
+        if let Some(id) = self.cache.get(file, path, env) {
+            return Ok(Some(PgRef::Stored(id)));
+        }
+        if !self.stored.contains_key(&key) {
+            // Not read beforehand (a key that a re-key of this batch freed, or an older key
+            // of it): one statement more.
+            self.read(vec![(file.to_string(), path.to_vec(), env.to_string())])?;
+        }
+        Ok(self.stored.get(&key).copied().flatten().map(PgRef::Stored))
+    }
+
+    fn rekey(&mut self, test: PgRef, from: TestKeyOwned, to: KeyRef<'_>) -> Result<(), StoreError> {
+        let to = (to.0.to_string(), to.1.to_vec(), to.2.to_string());
+        match test {
+            PgRef::Stored(id) => {
+                self.rekeys.insert(id, to.clone());
+            }
+            PgRef::New(i) => self.inserts[i] = to.clone(),
+        }
+        self.changed.insert(from, None);
+        self.changed.insert(to, Some(test));
+        Ok(())
+    }
+
+    fn insert(&mut self, file: &str, path: &[String], env: &str) -> Result<PgRef, StoreError> {
+        let key = (file.to_string(), path.to_vec(), env.to_string());
+        let test = PgRef::New(self.inserts.len());
+        self.inserts.push(key.clone());
+        self.changed.insert(key, Some(test));
+        Ok(test)
+    }
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -482,9 +588,12 @@ impl HistoryStore for PgStore {
     }
 
     /// The runs in one transaction, in few round trips (each costs a wait for the server):
-    /// one to begin, take the write lock and read the tests epoch, two for the tests not
-    /// seen before (when there are any), one per run (its row, packed results and failures)
-    /// and one to commit.
+    /// one to begin, take the write lock and read the tests epoch, one to read the tests not
+    /// in the cache (when there are any), one per run (its row, packed results and failures)
+    /// and one to commit. Only a batch with tests the store does not have costs more: one to
+    /// read the keys older versions gave them, one to read which of the batch's runs are
+    /// stored already, two to store the new tests and, when tests are re-keyed, two
+    /// statements more (the rarer statements are prepared when used).
     fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
         if runs.is_empty() {
             return Ok(Vec::new());
@@ -501,9 +610,21 @@ impl HistoryStore for PgStore {
             self.tests_epoch = Some(epoch);
         }
 
-        // Tests not in the cache: stored when new, then read back, in one sorted batch. A run
-        // found stored already has all its tests stored: this adds none for it.
-        let missing: BTreeSet<(&str, String, &str)> = merged_runs
+        // Each result's test: stored, re-keyed from a key of an older version, or new.
+        // Decided here on what the store held when the transaction began (the keys not in the
+        // cache read in one statement, then the older keys of those not stored in another),
+        // then written in a few statements.
+        let mut table = PgTests {
+            cache: &self.test_ids,
+            client: &mut *tx.client,
+            find_tests: &st.find_tests,
+            target,
+            stored: hashbrown::HashMap::new(),
+            changed: hashbrown::HashMap::new(),
+            inserts: Vec::new(),
+            rekeys: BTreeMap::new(),
+        };
+        let missing: BTreeSet<(&str, &[String], &str)> = merged_runs
             .iter()
             .flatten()
             .filter(|r| {
@@ -514,62 +635,187 @@ impl HistoryStore for PgStore {
             .map(|r| {
                 (
                     r.file.as_str(),
-                    crate::title_path_json(&r.title_path),
+                    r.title_path.as_slice(),
                     r.environment.as_str(),
                 )
             })
             .collect();
-        let mut new_ids: Vec<(crate::TestKeyOwned, i64)> = Vec::new();
-        // The new tests by (file, title path as stored, environment).
-        let mut fresh: HashMap<(String, String, String), i64> = HashMap::new();
-        if !missing.is_empty() {
-            let files: Vec<&str> = missing.iter().map(|k| k.0).collect();
-            let paths: Vec<&str> = missing.iter().map(|k| k.1.as_str()).collect();
-            let envs: Vec<&str> = missing.iter().map(|k| k.2).collect();
+        table.read(
+            missing
+                .iter()
+                .map(|k| (k.0.to_string(), k.1.to_vec(), k.2.to_string()))
+                .collect(),
+        )?;
+        let mut older: Vec<TestKeyOwned> = Vec::new();
+        for k in &missing {
+            if table.stored.get(&KeyRef(k.0, k.1, k.2)) != Some(&None) {
+                continue;
+            }
+            let _ = crate::for_each_legacy_key::<()>(k.0, k.1, k.2, |f, p, e| {
+                let key = KeyRef(f, p, e);
+                if !table.stored.contains_key(&key) && self.test_ids.get(f, p, e).is_none() {
+                    older.push((f.to_string(), p.to_vec(), e.to_string()));
+                }
+                ControlFlow::Continue(())
+            });
+        }
+        table.read(older)?;
+        // Runs not to store: a repeat of one before in the batch, and (looked up only when
+        // the batch stores or re-keys tests) runs stored already. Their keys, which may have
+        // been re-keyed since they were stored, must not take or store a test.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(runs.len());
+        let mut skip: Vec<bool> = runs
+            .iter()
+            .map(|r| !seen.insert(r.meta.content_hash.as_str()))
+            .collect();
+        let assign = |table: &mut PgTests<'_>, skip: &[bool]| {
+            merged_runs
+                .iter()
+                .zip(skip)
+                .map(|(results, &skip)| match skip {
+                    true => Ok(Vec::new()),
+                    false => crate::assign_tests(table, results),
+                })
+                .collect::<Result<Vec<Vec<PgRef>>, StoreError>>()
+        };
+        let mut assigned = assign(&mut table, &skip)?;
+        if !table.inserts.is_empty() || !table.rekeys.is_empty() {
+            let hashes: Vec<&str> = runs
+                .iter()
+                .zip(&skip)
+                .filter(|(_, &skip)| !skip)
+                .map(|(r, _)| r.meta.content_hash.as_str())
+                .collect();
+            let present: HashSet<String> = table
+                .client
+                .query(
+                    "SELECT content_hash FROM flakiness_runs WHERE content_hash = ANY($1)",
+                    &[&hashes],
+                )
+                .map_err(&err)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            if !present.is_empty() {
+                for (run, skip) in runs.iter().zip(skip.iter_mut()) {
+                    *skip |= present.contains(&run.meta.content_hash);
+                }
+                table.reset();
+                assigned = assign(&mut table, &skip)?;
+            }
+        }
+        let PgTests {
+            stored,
+            changed,
+            inserts,
+            rekeys,
+            ..
+        } = table;
+        // Whether this transaction moves the tests epoch on.
+        let bumped = !rekeys.is_empty();
+        if bumped {
+            let ids: Vec<i64> = rekeys.keys().copied().collect();
+            let files: Vec<&str> = rekeys.values().map(|k| k.0.as_str()).collect();
+            let paths: Vec<String> = rekeys
+                .values()
+                .map(|k| crate::title_path_json(&k.1))
+                .collect();
+            let envs: Vec<&str> = rekeys.values().map(|k| k.2.as_str()).collect();
+            // Two statements: a unique key is checked row by row, and one test may take the
+            // key another one leaves. Other connections' caches of test ids are stale now.
+            tx.client
+                .execute(
+                    "WITH epoch AS (
+                        UPDATE flakiness_schema SET tests_epoch = tests_epoch + 1
+                     )
+                     UPDATE flakiness_tests t SET key_md5 = 'rekeyed ' || t.id
+                     FROM unnest($1::bigint[]) AS u (id) WHERE t.id = u.id",
+                    &[&ids],
+                )
+                .map_err(&err)?;
+            tx.client
+                .execute(
+                    "UPDATE flakiness_tests t
+                     SET file = u.f, title_path = u.p, environment = u.e,
+                         key_md5 = md5(u.f || chr(31) || u.p || chr(31) || u.e)
+                     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+                          AS u (id, f, p, e)
+                     WHERE t.id = u.id",
+                    &[&ids, &files, &paths, &envs],
+                )
+                .map_err(&err)?;
+        }
+        // The new tests' ids, by index in `inserts`.
+        let mut new_ids: Vec<Option<i64>> = vec![None; inserts.len()];
+        if !inserts.is_empty() {
+            let mut order: Vec<usize> = (0..inserts.len()).collect();
+            order.sort_unstable_by(|&a, &b| inserts[a].cmp(&inserts[b]));
+            let files: Vec<&str> = order.iter().map(|&i| inserts[i].0.as_str()).collect();
+            let paths: Vec<String> = order
+                .iter()
+                .map(|&i| crate::title_path_json(&inserts[i].1))
+                .collect();
+            let envs: Vec<&str> = order.iter().map(|&i| inserts[i].2.as_str()).collect();
             tx.client
                 .execute(&st.add_tests, &[&files, &paths, &envs])
                 .map_err(&err)?;
+            let index: HashMap<(&str, &str, &str), usize> = order
+                .iter()
+                .enumerate()
+                .map(|(at, &i)| ((files[at], paths[at].as_str(), envs[at]), i))
+                .collect();
             for r in tx
                 .client
                 .query(&st.find_tests, &[&files, &paths, &envs])
                 .map_err(&err)?
             {
-                let (id, file, path, env): (i64, String, String, String) =
-                    (r.get(0), r.get(1), r.get(2), r.get(3));
-                let title_path: Vec<String> = serde_json::from_str(&path)
-                    .map_err(|e| damaged(target, format!("test {id}: title path {path:?}: {e}")))?;
-                new_ids.push(((file.clone(), title_path, env.clone()), id));
-                fresh.insert((file, path, env), id);
+                let (file, path, env): (&str, &str, &str) = (r.get(1), r.get(2), r.get(3));
+                if let Some(&i) = index.get(&(file, path, env)) {
+                    new_ids[i] = Some(r.get(0));
+                }
+            }
+        }
+        let id_of = |test: PgRef| -> Result<i64, StoreError> {
+            match test {
+                PgRef::Stored(id) => Ok(id),
+                PgRef::New(i) => new_ids[i].ok_or_else(|| StoreError::PostgresSchema {
+                    target: target.to_string(),
+                    what: format!("test {:?} was stored but cannot be read back", inserts[i]),
+                }),
+            }
+        };
+        // What the cache learns once this commits: the keys read, as this transaction left
+        // them.
+        let mut learnt = CacheChanges::default();
+        for (key, id) in stored {
+            if let Some(id) = id.filter(|_| !changed.contains_key(&key)) {
+                learnt.found(key, id);
+            }
+        }
+        for (key, test) in changed {
+            match test {
+                Some(test) => learnt.found(key, id_of(test)?),
+                None => learnt.gone(key),
             }
         }
 
         let mut out = Vec::with_capacity(runs.len());
         let mut rows: Vec<Unpacked> = Vec::new();
-        for (run, results) in runs.iter().zip(&merged_runs) {
+        for (((run, results), tests), &skip) in
+            runs.iter().zip(&merged_runs).zip(&assigned).zip(&skip)
+        {
+            if skip {
+                out.push(Ingested::AlreadyPresent);
+                continue;
+            }
             rows.clear();
             let mut f_tests: Vec<i64> = Vec::new();
             let mut f_attempts: Vec<i32> = Vec::new();
             let mut f_kinds: Vec<&str> = Vec::new();
             let mut f_messages: Vec<Option<&str>> = Vec::new();
             let mut f_stacks: Vec<Option<&str>> = Vec::new();
-            for r in results {
-                let test_id = match self.test_ids.get(&r.file, &r.title_path, &r.environment) {
-                    Some(id) => id,
-                    None => {
-                        let key = (
-                            r.file.clone(),
-                            crate::title_path_json(&r.title_path),
-                            r.environment.clone(),
-                        );
-                        fresh
-                            .get(&key)
-                            .copied()
-                            .ok_or_else(|| StoreError::PostgresSchema {
-                                target: target.to_string(),
-                                what: format!("test {key:?} was stored but cannot be read back"),
-                            })?
-                    }
-                };
+            for (r, &test) in results.iter().zip(tests) {
+                let test_id = id_of(test)?;
                 rows.push((
                     test_id,
                     r.outcome,
@@ -621,7 +867,11 @@ impl HistoryStore for PgStore {
             });
         }
         tx.commit().map_err(&err)?;
-        self.test_ids.extend(new_ids);
+        if bumped {
+            // The epoch this transaction moved on: the cache, with its changes, is valid.
+            self.tests_epoch = Some(epoch + 1);
+        }
+        self.test_ids.apply(learnt);
         Ok(out)
     }
 

@@ -7,8 +7,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use crate::{
-    merged, Counts, FailureKind, Ingested, Outcome, ResultRow, RunInfo, RunMeta, RunRecord,
-    RunTotals, StoreError, TestKey, TestResult,
+    assign_tests, merged, CacheChanges, Counts, FailureKind, Ingested, KeyRef, Outcome, ResultRow,
+    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestKey, TestKeyOwned, TestResult,
+    TestTable,
 };
 
 /// `PRAGMA application_id` of our stores ("FLKY"): tells our files from other SQLite files.
@@ -36,9 +37,10 @@ enum Migration {
 const MIGRATIONS: &[(i64, Migration)] = &[
     (1, Migration::Sql(V1)),
     (2, Migration::Code(v2_pack_results)),
-    // Version 3: `epochs.tests` counts the prunes that deleted tests, so that a connection's
-    // cache of test ids is dropped when another connection pruned (results name tests by id,
-    // with no foreign key to catch a stale one).
+    // Version 3: `epochs.tests` counts the prunes that deleted tests (and, since, the ingests
+    // that re-keyed tests), so that a connection's cache of test ids is dropped when another
+    // connection changed them (results name tests by id, with no foreign key to catch a stale
+    // one).
     (
         3,
         Migration::Sql(
@@ -141,12 +143,125 @@ fn insert_packed(
     Ok(())
 }
 
-/// Stores one run inside `tx`; new test ids are added to `new_ids`.
+/// The `tests` table inside an ingest transaction, for [`crate::assign_tests`]: the
+/// connection's cache first (as this transaction changed it), then the table.
+struct SqliteTests<'a, 'c> {
+    tx: &'a rusqlite::Transaction<'c>,
+    test_ids: &'a TestIds,
+    changes: &'a mut CacheChanges,
+    find_test: rusqlite::CachedStatement<'a>,
+    err: &'a dyn Fn(rusqlite::Error) -> StoreError,
+    /// First titles of tests without a file: whether the table has one (asked once each).
+    fileless: hashbrown::HashMap<String, bool>,
+}
+
+impl SqliteTests<'_, '_> {
+    /// Whether some test without a file has this first title: one look-up in the index on
+    /// (file, title path, environment), for every key an older version gave with the file as a
+    /// suite (most of [`crate::legacy_keys`]) at once.
+    fn fileless_suite(&mut self, first: &str) -> Result<bool, StoreError> {
+        if let Some(&known) = self.fileless.get(first) {
+            return Ok(known);
+        }
+        // Title paths whose first title is `first` begin with `["first"` (as JSON, the first
+        // `"` after the opening one ends the title) and then have `,` or `]`: all of them
+        // sort between `["first"` and `["first#` (`#` follows `"`), and nothing else does.
+        let json = crate::title_path_json(std::slice::from_ref(&first.to_string()));
+        let start = &json[..json.len() - 1];
+        let end = format!("{}#", &start[..start.len() - 1]);
+        let found: bool = self
+            .tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM tests
+                                WHERE file = '' AND title_path >= ?1 AND title_path < ?2)",
+            )
+            .and_then(|mut st| st.query_row(params![start, end], |row| row.get(0)))
+            .map_err(self.err)?;
+        self.fileless.insert(first.to_string(), found);
+        Ok(found)
+    }
+
+    /// A test is now stored under this key.
+    fn stored(&mut self, file: &str, path: &[String], env: &str, id: i64) {
+        if let (true, Some(first)) = (file.is_empty(), path.first()) {
+            self.fileless.insert(first.clone(), true);
+        }
+        self.changes
+            .found((file.to_string(), path.to_vec(), env.to_string()), id);
+    }
+}
+
+impl TestTable for SqliteTests<'_, '_> {
+    type Ref = i64;
+
+    fn find(&mut self, file: &str, path: &[String], env: &str) -> Result<Option<i64>, StoreError> {
+        if let Some(id) = self.changes.cached(self.test_ids, file, path, env) {
+            return Ok(Some(id));
+        }
+        let found: Option<i64> = self
+            .find_test
+            .query_row(params![file, crate::title_path_json(path), env], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(self.err)?;
+        if let Some(id) = found {
+            self.changes
+                .found((file.to_string(), path.to_vec(), env.to_string()), id);
+        }
+        Ok(found)
+    }
+
+    fn find_older(
+        &mut self,
+        file: &str,
+        path: &[String],
+        env: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        match path.first() {
+            Some(first) if file.is_empty() && !self.fileless_suite(first)? => Ok(None),
+            _ => self.find(file, path, env),
+        }
+    }
+
+    fn rekey(&mut self, id: i64, from: TestKeyOwned, to: KeyRef<'_>) -> Result<(), StoreError> {
+        if !self.changes.rekeyed() {
+            // Other connections' caches of test ids are stale now.
+            self.tx
+                .execute(
+                    "UPDATE epochs SET value = value + 1 WHERE name = 'tests'",
+                    [],
+                )
+                .map_err(self.err)?;
+        }
+        self.tx
+            .prepare_cached(
+                "UPDATE tests SET file = ?2, title_path = ?3, environment = ?4 WHERE id = ?1",
+            )
+            .and_then(|mut st| st.execute(params![id, to.0, crate::title_path_json(to.1), to.2]))
+            .map_err(self.err)?;
+        self.changes.gone(from);
+        self.stored(to.0, to.1, to.2, id);
+        Ok(())
+    }
+
+    fn insert(&mut self, file: &str, path: &[String], env: &str) -> Result<i64, StoreError> {
+        self.tx
+            .prepare_cached("INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, ?3)")
+            .and_then(|mut st| st.execute(params![file, crate::title_path_json(path), env]))
+            .map_err(self.err)?;
+        let id = self.tx.last_insert_rowid();
+        self.stored(file, path, env, id);
+        Ok(id)
+    }
+}
+
+/// Stores one run inside `tx`; what it learnt or changed of test keys goes to `changes`.
 fn ingest_one(
     tx: &rusqlite::Transaction<'_>,
     test_ids: &TestIds,
     run: &RunRecord,
-    new_ids: &mut Vec<(crate::TestKeyOwned, i64)>,
+    changes: &mut CacheChanges,
     err: &dyn Fn(rusqlite::Error) -> StoreError,
 ) -> Result<Ingested, StoreError> {
     let inserted = tx
@@ -167,58 +282,36 @@ fn ingest_one(
                 now_ms()
             ],
         )
-        .map_err(&err)?;
+        .map_err(err)?;
     if inserted == 0 {
         return Ok(Ingested::AlreadyPresent);
     }
     let run_id = tx.last_insert_rowid();
     let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(run.results.len());
     {
-        let mut find_test = tx
+        let find_test = tx
             .prepare_cached(
                 "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
             )
-            .map_err(&err)?;
-        let mut add_test = tx
-            .prepare_cached("INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, ?3)")
-            .map_err(&err)?;
+            .map_err(err)?;
         let mut add_failure = tx
             .prepare_cached(
                 "INSERT INTO failures (run_id, test_id, attempt, kind, message, stack)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT DO NOTHING",
             )
-            .map_err(&err)?;
-        // Each result's test id (a test seen in this transaction is found by `find_test`).
-        let mut ided: Vec<(i64, &TestResult)> = Vec::with_capacity(run.results.len());
-        for r in &run.results {
-            let (file, env) = (r.file.as_str(), r.environment.as_str());
-            let test_id = match test_ids.get(file, &r.title_path, env) {
-                Some(id) => id,
-                None => {
-                    let title_path = crate::title_path_json(&r.title_path);
-                    let found: Option<i64> = find_test
-                        .query_row(params![file, title_path, env], |row| row.get(0))
-                        .optional()
-                        .map_err(&err)?;
-                    let id = match found {
-                        Some(id) => id,
-                        None => {
-                            add_test
-                                .execute(params![file, title_path, env])
-                                .map_err(&err)?;
-                            tx.last_insert_rowid()
-                        }
-                    };
-                    new_ids.push((
-                        (file.to_string(), r.title_path.clone(), env.to_string()),
-                        id,
-                    ));
-                    id
-                }
-            };
-            ided.push((test_id, r));
-        }
+            .map_err(err)?;
+        // Each result's test id: stored, re-keyed from a key of an older version, or new.
+        let mut table = SqliteTests {
+            tx,
+            test_ids,
+            changes,
+            find_test,
+            err,
+            fileless: hashbrown::HashMap::new(),
+        };
+        let ids = assign_tests(&mut table, &run.results)?;
+        let mut ided: Vec<(i64, &TestResult)> = ids.into_iter().zip(&run.results).collect();
         // Results of the same test (same id) are merged, in the order they came (a stable
         // sort keeps it).
         ided.sort_by_key(|(id, _)| *id);
@@ -501,7 +594,8 @@ impl SqliteStore {
     }
 
     /// Stores a run and its results in one transaction (all or nothing). Results of the same
-    /// test and environment are merged first.
+    /// test and environment are merged first. A key the store does not have may take a test
+    /// stored under a key of an older version (see [`crate::HistoryStore::ingest`]).
     pub fn ingest(&mut self, run: &RunRecord) -> Result<Ingested, StoreError> {
         let mut done = self.ingest_many(&[run])?;
         Ok(done.pop().unwrap_or(Ingested::AlreadyPresent))
@@ -521,18 +615,23 @@ impl SqliteStore {
             })
             .map_err(&err)?;
         if self.tests_epoch != Some(epoch) {
-            // Another connection pruned tests since the cache was filled.
+            // Another connection pruned or re-keyed tests since the cache was filled.
             self.test_ids.clear();
             self.tests_epoch = Some(epoch);
         }
-        // Ids of tests first stored by this transaction join the cache only once it commits.
-        let mut new_ids: Vec<(crate::TestKeyOwned, i64)> = Vec::new();
+        // Ids this transaction found or stored, and keys it re-keyed, join the cache only once
+        // it commits.
+        let mut changes = CacheChanges::default();
         let mut out = Vec::with_capacity(runs.len());
         for run in runs {
-            out.push(ingest_one(&tx, &self.test_ids, run, &mut new_ids, &err)?);
+            out.push(ingest_one(&tx, &self.test_ids, run, &mut changes, &err)?);
         }
         tx.commit().map_err(&err)?;
-        self.test_ids.extend(new_ids);
+        if changes.rekeyed() {
+            // The epoch this transaction moved on: the cache, with its changes, is valid.
+            self.tests_epoch = Some(epoch + 1);
+        }
+        self.test_ids.apply(changes);
         Ok(out)
     }
 
@@ -844,6 +943,61 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The look-up of a first title among tests without a file finds exactly the title paths
+    /// that begin with it (not a longer title, not one with an escaped quote after it), and
+    /// what the transaction stores.
+    #[test]
+    fn a_fileless_suite_is_found_by_its_first_title_only() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("open");
+        let tx = store.conn.transaction().expect("tx");
+        for (file, path) in [
+            ("", r#"["a.js","t"]"#),
+            ("", r#"["b.js"]"#),
+            ("", r#"["c.js.bak","t"]"#),
+            ("", r#"["d\"q","t"]"#),
+            ("e.js", r#"["e.js","t"]"#),
+        ] {
+            tx.execute(
+                "INSERT INTO tests (file, title_path, environment) VALUES (?1, ?2, 'x')",
+                params![file, path],
+            )
+            .expect("test");
+        }
+        let ids = TestIds::default();
+        let mut changes = CacheChanges::default();
+        let err = sql_err_waited(Path::new("h.db"), Duration::ZERO);
+        let mut table = SqliteTests {
+            tx: &tx,
+            test_ids: &ids,
+            changes: &mut changes,
+            find_test: tx
+                .prepare_cached(
+                    "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
+                )
+                .expect("prepare"),
+            err: &err,
+            fileless: hashbrown::HashMap::new(),
+        };
+        let mut ask = |t: &str| table.fileless_suite(t).expect("look-up");
+        assert!(ask("a.js"));
+        assert!(ask("b.js"), "a path of one title");
+        assert!(!ask("c.js"), "a longer title");
+        assert!(ask("c.js.bak"));
+        assert!(!ask("d"), "an escaped quote");
+        assert!(ask("d\"q"));
+        assert!(!ask("e.js"), "a test with a file");
+        assert!(!ask(""));
+        assert!(!ask("f.js"));
+        table
+            .insert("", &["f.js".into(), "t".into()], "x")
+            .expect("insert");
+        assert!(
+            table.fileless_suite("f.js").expect("look-up"),
+            "stored since"
+        );
+    }
 
     /// A store written by the first schema (one row per result) opens with its results packed,
     /// none lost.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
-use common::{result, run};
+use common::{keyed, result, run};
 
 use flakiness_store::{HistoryStore, Ingested, Outcome, PgStore, SqliteStore, StoreError};
 
@@ -451,5 +451,283 @@ fn a_prune_by_another_connection_leaves_no_result_of_a_deleted_test() {
             1,
             "{kind}"
         );
+    }
+}
+
+/// The ids of the stored tests by key.
+fn ids_by_key(
+    s: &mut Box<dyn HistoryStore + Send>,
+) -> std::collections::HashMap<(String, Vec<String>, String), i64> {
+    s.tests()
+        .expect("tests")
+        .into_iter()
+        .map(|t| ((t.file, t.title_path, t.environment), t.id))
+        .collect()
+}
+
+/// How many results each test has.
+fn results_per_test(
+    s: &mut Box<dyn HistoryStore + Send>,
+) -> std::collections::BTreeMap<i64, usize> {
+    let mut per = std::collections::BTreeMap::new();
+    s.for_each_result(&mut |r| *per.entry(r.test_id).or_insert(0) += 1)
+        .expect("results");
+    per
+}
+
+fn key(file: &str, path: &[&str], env: &str) -> (String, Vec<String>, String) {
+    (
+        file.to_string(),
+        path.iter().map(|p| p.to_string()).collect(),
+        env.to_string(),
+    )
+}
+
+/// Histories stored under the keys older versions of `flakiness convert` gave go on under the
+/// new keys: the stored test is re-keyed and keeps its id, results and failures. A key with
+/// no older one stored is a new test.
+#[test]
+fn tests_keyed_by_an_older_converter_go_on_under_the_new_keys() {
+    use Outcome::{Failed, Passed};
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        // pytest classes as suites, in the old default environment; Vitest's nested titles as
+        // one, under the file as a plain suite; a JUnit file suite named on Windows.
+        let old = run(
+            "old",
+            1_000,
+            vec![
+                keyed("tests/a.py", &["TestC", "test_x"], "default", Failed),
+                keyed(
+                    "",
+                    &["tests/a.test.js", "outer > inner > t"],
+                    "default",
+                    Passed,
+                ),
+                keyed("", &["tests\\unit\\cli.test.ts", "t"], "junit", Passed),
+                keyed("tests/keep.rs", &["k"], "linux", Passed),
+            ],
+        );
+        let Ingested::New { run_id: old_id } = s.ingest(&old).expect("old") else {
+            panic!("{kind}: old run not stored")
+        };
+        let before = ids_by_key(&mut s);
+        let id = |k: (String, Vec<String>, String)| before[&k];
+        let pytest = id(key("tests/a.py", &["TestC", "test_x"], "default"));
+        let vitest = id(key(
+            "",
+            &["tests/a.test.js", "outer > inner > t"],
+            "default",
+        ));
+        let junit = id(key("", &["tests\\unit\\cli.test.ts", "t"], "junit"));
+        let kept = id(key("tests/keep.rs", &["k"], "linux"));
+
+        let new = run(
+            "new",
+            2_000,
+            vec![
+                keyed("tests/a.py", &["TestC::test_x"], "pytest", Passed),
+                keyed(
+                    "tests/a.test.js",
+                    &["outer", "inner", "t"],
+                    "vitest",
+                    Failed,
+                ),
+                keyed("tests/unit/cli.test.ts", &["t"], "junit", Passed),
+                keyed("tests/keep.rs", &["k"], "linux", Passed),
+                keyed("tests/b.py", &["test_y"], "pytest", Passed),
+            ],
+        );
+        assert!(matches!(s.ingest(&new).expect("new"), Ingested::New { .. }));
+        let after = ids_by_key(&mut s);
+        let fresh = after[&key("tests/b.py", &["test_y"], "pytest")];
+        let want: std::collections::HashMap<_, _> = [
+            (key("tests/a.py", &["TestC::test_x"], "pytest"), pytest),
+            (
+                key("tests/a.test.js", &["outer", "inner", "t"], "vitest"),
+                vitest,
+            ),
+            (key("tests/unit/cli.test.ts", &["t"], "junit"), junit),
+            (key("tests/keep.rs", &["k"], "linux"), kept),
+            (key("tests/b.py", &["test_y"], "pytest"), fresh),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(after, want, "{kind}: re-keyed, old keys gone");
+        assert!(
+            !before.values().any(|&old| old == fresh),
+            "{kind}: b.py is new"
+        );
+        let per = results_per_test(&mut s);
+        let want: std::collections::BTreeMap<i64, usize> =
+            [(pytest, 2), (vitest, 2), (junit, 2), (kept, 2), (fresh, 1)]
+                .into_iter()
+                .collect();
+        assert_eq!(per, want, "{kind}: each history under one id");
+        // The old run's failure is the re-keyed test's.
+        let failures = s.test_failures(pytest, 10).expect("failures");
+        assert_eq!(failures.len(), 1, "{kind}");
+        assert_eq!(failures[0].0, old_id, "{kind}");
+
+        // The old run again is stored already, and brings no test back.
+        assert_eq!(s.ingest(&old).expect("again"), Ingested::AlreadyPresent);
+        assert_eq!(s.counts().expect("counts").tests, 5, "{kind}");
+    }
+}
+
+/// A run that brings both the old and the new key of a test (whatever their order) keeps them
+/// apart: the old test keeps its key, the new key is a new test.
+#[test]
+fn a_run_with_the_old_and_the_new_key_of_a_test_keeps_them_apart() {
+    use Outcome::Passed;
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        // Two tests, stored under their old keys.
+        let old_a = key("", &["tests/a.test.js", "outer > t"], "default");
+        let old_b = key("", &["tests\\b.test.ts", "u"], "default");
+        let new_a = key("tests/a.test.js", &["outer", "t"], "vitest");
+        let new_b = key("tests/b.test.ts", &["u"], "default");
+        let result = |k: &(String, Vec<String>, String)| {
+            let path: Vec<&str> = k.1.iter().map(String::as_str).collect();
+            keyed(&k.0, &path, &k.2, Passed)
+        };
+        s.ingest(&run("r1", 1, vec![result(&old_a), result(&old_b)]))
+            .expect("r1");
+        let before = ids_by_key(&mut s);
+        // The new key of `a` before its old one, the new key of `b` after.
+        s.ingest(&run(
+            "r2",
+            2,
+            vec![
+                result(&new_a),
+                result(&old_a),
+                result(&old_b),
+                result(&new_b),
+            ],
+        ))
+        .expect("r2");
+        let ids = ids_by_key(&mut s);
+        assert_eq!(ids.len(), 4, "{kind}: {ids:?}");
+        assert_eq!(ids[&old_a], before[&old_a], "{kind}");
+        assert_eq!(ids[&old_b], before[&old_b], "{kind}");
+        let per = results_per_test(&mut s);
+        for (k, n) in [(&old_a, 2), (&old_b, 2), (&new_a, 1), (&new_b, 1)] {
+            assert_eq!(per[&ids[k]], n, "{kind}: {k:?}");
+        }
+    }
+}
+
+/// Two new keys whose older key is the same stored test: the first result takes it, the
+/// second is a new test.
+#[test]
+fn two_new_keys_with_one_older_test_the_first_takes_it() {
+    use Outcome::Passed;
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        s.ingest(&run(
+            "r1",
+            1,
+            vec![keyed("", &["tests/a.test.js", "s > t"], "default", Passed)],
+        ))
+        .expect("r1");
+        let old_id = s.tests().expect("tests")[0].id;
+        // Both have ("", ["tests/a.test.js", "s > t"], "default") among their older keys.
+        s.ingest(&run(
+            "r2",
+            2,
+            vec![
+                keyed("tests/a.test.js", &["s", "t"], "default", Passed),
+                keyed("tests/a.test.js", &["s > t"], "default", Passed),
+            ],
+        ))
+        .expect("r2");
+        let ids = ids_by_key(&mut s);
+        assert_eq!(ids.len(), 2, "{kind}: {ids:?}");
+        assert_eq!(
+            ids[&key("tests/a.test.js", &["s", "t"], "default")],
+            old_id,
+            "{kind}"
+        );
+        let second = ids[&key("tests/a.test.js", &["s > t"], "default")];
+        let per = results_per_test(&mut s);
+        assert_eq!((per[&old_id], per[&second]), (2, 1), "{kind}");
+    }
+}
+
+/// Old and new runs stored in one batch join as when stored one by one; a repeat of the old
+/// run in the batch brings its old key back no more than a repeat stored later does.
+#[test]
+fn an_old_and_a_new_run_in_one_batch_join() {
+    use Outcome::{Failed, Passed};
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        let old = run(
+            "old",
+            1,
+            vec![keyed("tests/a.py", &["C", "test_x[1]"], "default", Failed)],
+        );
+        let new = run(
+            "new",
+            2,
+            vec![keyed("tests/a.py", &["C::test_x[1]"], "pytest", Passed)],
+        );
+        let done = s.ingest_many(&[&old, &new, &old]).expect("batch");
+        assert!(
+            matches!(
+                done[..],
+                [
+                    Ingested::New { .. },
+                    Ingested::New { .. },
+                    Ingested::AlreadyPresent
+                ]
+            ),
+            "{kind}: {done:?}"
+        );
+        let tests = s.tests().expect("tests");
+        assert_eq!(tests.len(), 1, "{kind}: {tests:?}");
+        assert_eq!(
+            (
+                tests[0].file.as_str(),
+                &tests[0].title_path[..],
+                tests[0].environment.as_str()
+            ),
+            ("tests/a.py", &["C::test_x[1]".to_string()][..], "pytest"),
+            "{kind}"
+        );
+        assert_eq!(results_per_test(&mut s)[&tests[0].id], 2, "{kind}");
+    }
+}
+
+/// Once a test is re-keyed, its old key is no test's: a later run that brings the old key
+/// stores a new test, whether its connection saw the re-key or had the old key's id cached.
+#[test]
+fn an_old_key_after_its_test_was_re_keyed_is_a_new_test() {
+    use Outcome::Passed;
+    for (kind, loc) in locations() {
+        let mut s = loc.open();
+        let old_key = key("", &["tests/a.test.js", "s > t"], "default");
+        let old = || keyed("", &["tests/a.test.js", "s > t"], "default", Passed);
+        s.ingest(&run("r1", 1, vec![old()])).expect("r1");
+        // Another connection caches the old key's id.
+        let mut other = loc.open();
+        other.ingest(&run("r2", 2, vec![old()])).expect("r2");
+        let id = ids_by_key(&mut s)[&old_key];
+        s.ingest(&run(
+            "r3",
+            3,
+            vec![keyed("tests/a.test.js", &["s", "t"], "vitest", Passed)],
+        ))
+        .expect("r3");
+        assert!(
+            !ids_by_key(&mut s).contains_key(&old_key),
+            "{kind}: re-keyed"
+        );
+        other.ingest(&run("r4", 4, vec![old()])).expect("r4");
+        let again = ids_by_key(&mut s)[&old_key];
+        assert_ne!(again, id, "{kind}: a new test");
+        s.ingest(&run("r5", 5, vec![old()])).expect("r5");
+        assert_eq!(ids_by_key(&mut s)[&old_key], again, "{kind}");
+        let per = results_per_test(&mut s);
+        assert_eq!((per[&id], per[&again]), (3, 2), "{kind}");
     }
 }

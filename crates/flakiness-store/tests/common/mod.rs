@@ -40,3 +40,25 @@ pub fn run(hash: &str, start_ms: i64, results: Vec<TestResult>) -> RunRecord {
         results,
     }
 }
+
+/// A result of the test with this key that ran once.
+pub fn keyed(file: &str, title_path: &[&str], env: &str, outcome: Outcome) -> TestResult {
+    let failed = u32::from(outcome == Outcome::Failed);
+    TestResult {
+        file: file.into(),
+        title_path: title_path.iter().map(|s| s.to_string()).collect(),
+        environment: env.into(),
+        outcome,
+        attempts: 1,
+        failed_attempts: failed,
+        duration_ms: Some(5),
+        failures: (0..failed)
+            .map(|i| FailureRecord {
+                attempt: i,
+                kind: FailureKind::Assertion,
+                message: Some(format!("{} failed", title_path.join(" "))),
+                stack: None,
+            })
+            .collect(),
+    }
+}
