@@ -1,7 +1,8 @@
 //! Fuzz target: the report parser and validator on arbitrary bytes.
 //!
-//! Both engines must agree on the schema verdict, no input may panic, and every report the
-//! model can read must survive a write → read unchanged.
+//! Both engines must agree on the schema verdict (string lengths in UTF-16 code units, lone
+//! surrogate escapes read as U+FFFD), no input may panic, and every report the model can read
+//! must survive a write → read unchanged.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -32,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
         a.errors, b.errors
     );
     assert_eq!(a.valid(), b.valid());
-    if let Ok(report) = serde_json::from_slice::<flakiness_report::Report>(data) {
+    // Lone surrogate escapes: replaced in place (offsets kept), none left, each warned about.
+    let fixed = flakiness_report::json_text::replace_lone_surrogates(data);
+    assert_eq!(fixed.len(), data.len());
+    assert_eq!(flakiness_report::json_text::lone_surrogates(&fixed).count(), 0);
+    if let Ok(report) = flakiness_report::json_text::from_slice::<flakiness_report::Report>(data) {
         let written = serde_json::to_vec(&report).expect("serialize");
         let again: flakiness_report::Report = serde_json::from_slice(&written).expect("re-read");
         assert_eq!(again, report);

@@ -259,7 +259,15 @@ pub fn run(args: Args) -> u8 {
         stdin_data = Some(data);
     }
     let root = git_root.clone().unwrap_or_else(|| base.clone());
-    let repo = git_root.as_deref().and_then(repo_files);
+    let repo = git_root.as_deref().and_then(repo_files).map(|r| {
+        // Relative frame paths are taken from where the runner ran first.
+        let base_in_root = flakiness_convert::relative_to_root(".", &base, &root);
+        r.with_base(if base_in_root == "." {
+            ""
+        } else {
+            &base_in_root
+        })
+    });
     let writer = match ReportDirWriter::create(&args.output) {
         Ok(w) => w,
         Err(e) => {

@@ -517,6 +517,9 @@ fn relativize_location(l: &mut flakiness_report::Location, base: &Path, root: &P
 #[derive(Debug, Default)]
 pub struct RepoFiles {
     by_name: std::collections::HashMap<String, Vec<String>>,
+    /// Where the runner ran, relative to the root (`""`: the root): a relative frame path that
+    /// names a tracked file from there is that file.
+    base: Option<String>,
 }
 
 impl RepoFiles {
@@ -530,7 +533,18 @@ impl RepoFiles {
                 .or_default()
                 .push(f.to_string());
         }
-        RepoFiles { by_name }
+        RepoFiles {
+            by_name,
+            base: None,
+        }
+    }
+
+    /// Sets the directory the runner ran in, relative to the root (POSIX): a relative frame
+    /// path that names a tracked file from there (`tests/t.py` in `python/`) is that file, even
+    /// when other tracked files end the same way.
+    pub fn with_base(mut self, base: &str) -> Self {
+        self.base = Some(base.trim_matches('/').to_string());
+        self
     }
 
     /// The tracked file a frame's path names: the one sharing the longest run of trailing path
@@ -549,6 +563,19 @@ impl RepoFiles {
             .collect();
         let name = frame_parts.last()?;
         let candidates = self.by_name.get(*name)?;
+        if let Some(base) = self.base.as_deref() {
+            let relative = !frame.starts_with('/') && !frame.contains(':');
+            if relative {
+                let joined = if base.is_empty() {
+                    normalize(frame)
+                } else {
+                    normalize(&format!("{base}/{frame}"))
+                };
+                if let Some(c) = candidates.iter().find(|c| **c == joined) {
+                    return Some(c.clone());
+                }
+            }
+        }
         let mut best: Option<(usize, &String)> = None;
         let mut tie = false;
         for c in candidates {
@@ -581,6 +608,28 @@ impl RepoFiles {
 #[cfg(test)]
 mod path_tests {
     use super::*;
+
+    #[test]
+    fn a_relative_frame_is_taken_from_where_the_runner_ran() {
+        let files = ["a/tests/t.py", "b/tests/t.py"];
+        // Two tracked files end the same way: nothing, unless the base tells.
+        assert_eq!(RepoFiles::new(files).resolve("tests/t.py"), None);
+        let from_a = RepoFiles::new(files).with_base("a");
+        assert_eq!(
+            from_a.resolve("tests/t.py").as_deref(),
+            Some("a/tests/t.py")
+        );
+        assert_eq!(
+            from_a.resolve("./tests/../tests/t.py").as_deref(),
+            Some("a/tests/t.py")
+        );
+        // An absolute frame, or one the base does not lead to, matches as before.
+        assert_eq!(
+            from_a.resolve("/ci/b/tests/t.py").as_deref(),
+            Some("b/tests/t.py")
+        );
+        assert_eq!(RepoFiles::new(files).with_base("").resolve("t.py"), None);
+    }
 
     #[test]
     fn paths_become_root_relative() {

@@ -542,19 +542,40 @@ impl CacheChanges {
 /// The environment name older versions of `flakiness convert` gave when a report named none.
 pub const LEGACY_DEFAULT_ENVIRONMENT: &str = "default";
 
+/// The environment names this version of `flakiness convert` gives when `--env-name` is not
+/// given (the official reporters' names, spec/convert.md): only a key in one of them may take
+/// the history of a test stored in `default`. A test first seen in an environment of another
+/// name (`--env-name windows`, a Playwright project) starts its own history, and never takes
+/// the one of `default`.
+pub const CURRENT_DEFAULT_ENVIRONMENTS: &[&str] = &[
+    "pytest",
+    "jest",
+    "vitest",
+    "playwright",
+    "bun",
+    "mocha",
+    "nextest",
+    "junit",
+    "cargo",
+];
+
 /// The keys older versions of `flakiness convert` gave the test that this version keys as
 /// (`file`, `title_path`, `environment`), most likely first, without duplicates and never the
 /// key itself: the histories stored from reports of older versions are found under them
 /// (see [`HistoryStore::ingest`]).
 ///
 /// The older shapes, each tried with the given environment, then with `default` (the old
-/// default name) when that differs; before them all, the key itself in `default`:
+/// default name) when the given one is a [`CURRENT_DEFAULT_ENVIRONMENTS`] name; before them
+/// all, the key itself in `default` (the same condition):
 ///
 /// 1. **pytest classes as suites**: for a `.py` file and a single title whose part before its
 ///    first `[` holds `::` (`TestC::Inner::test_x[p::q]`), that part split on `::`, the last
 ///    piece keeping the parameters (`TestC`, `Inner`, `test_x[p::q]`), under the same file.
 /// 2. **the file as a plain suite**: no file, the file as the first title (and again with
-///    every `/` written `\`, as Windows runners named it, when the file has one).
+///    every `/` written `\`, as Windows runners named it, when the file has one); then the same
+///    two with the file kept (a test located by its own `file` attribute, as Bun writes it);
+///    then, with two describe blocks or more, Bun's classname (the describe blocks innermost
+///    first, joined with ` > `) as one more suite before the title, the file kept.
 /// 3. **nested titles as one title**: no file, the file, then the titles joined with ` > `
 ///    (and, as 2, with the file written with `\`), then the same joined with ` › `; only when
 ///    there are two titles or more.
@@ -595,7 +616,7 @@ pub(crate) fn for_each_legacy_key<B>(
     mut f: impl FnMut(&str, &[String], &str) -> ControlFlow<B>,
 ) -> ControlFlow<B> {
     let old_env = LEGACY_DEFAULT_ENVIRONMENT;
-    let other_env = environment != old_env;
+    let other_env = environment != old_env && CURRENT_DEFAULT_ENVIRONMENTS.contains(&environment);
     if other_env {
         f(file, title_path, old_env)?;
     }
@@ -623,12 +644,30 @@ pub(crate) fn for_each_legacy_key<B>(
     }
     let windows = file.contains('/').then(|| file.replace('/', "\\"));
     let files = || std::iter::once(file).chain(windows.as_deref());
-    // 2. The file suite was a plain suite.
-    for spelling in files() {
-        let mut path = Vec::with_capacity(title_path.len() + 1);
-        path.push(spelling.to_string());
-        path.extend_from_slice(title_path);
-        both("", &path)?;
+    // 2. The file suite was a plain suite; tests with a location of their own (Bun writes a
+    // `file` on each testcase) kept their file.
+    for owner in ["", file] {
+        for spelling in files() {
+            let mut path = Vec::with_capacity(title_path.len() + 1);
+            path.push(spelling.to_string());
+            path.extend_from_slice(title_path);
+            both(owner, &path)?;
+        }
+    }
+    // Bun's classname, the describe blocks innermost first joined with ` > `, was one more
+    // suite inside the innermost describe when it had two or more.
+    if let [suites @ .., title] = title_path {
+        if suites.len() >= 2 {
+            let reversed: Vec<&str> = suites.iter().rev().map(String::as_str).collect();
+            for spelling in files() {
+                let mut path = Vec::with_capacity(title_path.len() + 2);
+                path.push(spelling.to_string());
+                path.extend_from_slice(suites);
+                path.push(reversed.join(" > "));
+                path.push(title.clone());
+                both(file, &path)?;
+            }
+        }
     }
     // 3. Nested titles were one title.
     if title_path.len() >= 2 {
@@ -861,18 +900,31 @@ mod legacy_keys_tests {
                     &["tests\\a.py", "TestC::Inner::test_x[p::q]"],
                     "default"
                 ),
+                k(
+                    "tests/a.py",
+                    &["tests/a.py", "TestC::Inner::test_x[p::q]"],
+                    "default"
+                ),
+                k(
+                    "tests/a.py",
+                    &["tests\\a.py", "TestC::Inner::test_x[p::q]"],
+                    "default"
+                ),
             ]
         );
         // `::` only in the parameters: no class.
         assert_eq!(
             keys("a.py", &["test_x[p::q]"], "default"),
-            [k("", &["a.py", "test_x[p::q]"], "default")]
+            [
+                k("", &["a.py", "test_x[p::q]"], "default"),
+                k("a.py", &["a.py", "test_x[p::q]"], "default")
+            ]
         );
         // Not a .py file, or more than one title: no class either.
         assert!(!keys("a.rs", &["C::t"], "default").contains(&k("a.rs", &["C", "t"], "default")));
         assert!(!keys("a.py", &["s", "C::t"], "default")
             .iter()
-            .any(|(f, _, _)| f == "a.py"));
+            .any(|(f, p, _)| f == "a.py" && p.len() > 2 && p[0] != "a.py"));
     }
 
     #[test]
@@ -882,12 +934,26 @@ mod legacy_keys_tests {
             [
                 k("", &["tests/unit/cli.test.ts", "t"], "default"),
                 k("", &["tests\\unit\\cli.test.ts", "t"], "default"),
+                // The test had a location of its own (Bun's testcases name their file).
+                k(
+                    "tests/unit/cli.test.ts",
+                    &["tests/unit/cli.test.ts", "t"],
+                    "default"
+                ),
+                k(
+                    "tests/unit/cli.test.ts",
+                    &["tests\\unit\\cli.test.ts", "t"],
+                    "default"
+                ),
             ]
         );
         // No `/`: no Windows spelling.
         assert_eq!(
             keys("cli.ts", &["t"], "default"),
-            [k("", &["cli.ts", "t"], "default")]
+            [
+                k("", &["cli.ts", "t"], "default"),
+                k("cli.ts", &["cli.ts", "t"], "default")
+            ]
         );
         // No file: nothing to move.
         assert!(keys("", &["s", "t"], "default").is_empty());
@@ -900,6 +966,19 @@ mod legacy_keys_tests {
             [
                 k("", &["a/b.js", "outer", "inner", "t"], "default"),
                 k("", &["a\\b.js", "outer", "inner", "t"], "default"),
+                k("a/b.js", &["a/b.js", "outer", "inner", "t"], "default"),
+                k("a/b.js", &["a\\b.js", "outer", "inner", "t"], "default"),
+                // Bun's classname: the describe blocks innermost first.
+                k(
+                    "a/b.js",
+                    &["a/b.js", "outer", "inner", "inner > outer", "t"],
+                    "default"
+                ),
+                k(
+                    "a/b.js",
+                    &["a\\b.js", "outer", "inner", "inner > outer", "t"],
+                    "default"
+                ),
                 k("", &["a/b.js", "outer > inner > t"], "default"),
                 k("", &["a\\b.js", "outer > inner > t"], "default"),
                 k(
@@ -934,8 +1013,24 @@ mod legacy_keys_tests {
                 k("", &["tests/a.py", "C::t"], "default"),
                 k("", &["tests\\a.py", "C::t"], "pytest"),
                 k("", &["tests\\a.py", "C::t"], "default"),
+                k("tests/a.py", &["tests/a.py", "C::t"], "pytest"),
+                k("tests/a.py", &["tests/a.py", "C::t"], "default"),
+                k("tests/a.py", &["tests\\a.py", "C::t"], "pytest"),
+                k("tests/a.py", &["tests\\a.py", "C::t"], "default"),
             ]
         );
+    }
+
+    /// Only the names this version gives by default take a `default` history: a test first seen
+    /// in an environment the user named (a new machine, a Playwright project) starts its own.
+    #[test]
+    fn only_the_new_default_names_take_the_old_default() {
+        let all = keys("tests/a.py", &["C::t"], "windows");
+        assert!(all.iter().all(|(_, _, e)| e == "windows"), "{all:?}");
+        assert_eq!(all[0], k("tests/a.py", &["C", "t"], "windows"));
+        for env in super::CURRENT_DEFAULT_ENVIRONMENTS {
+            assert_eq!(keys("a.rs", &["t"], env)[0], k("a.rs", &["t"], "default"));
+        }
     }
 
     /// Never the key itself, never twice the same key.

@@ -400,3 +400,79 @@ fn generic_junit_identities_are_the_official_converters() {
         assert!(!a.is_empty(), "{input}");
     }
 }
+
+/// Item 6's migration: histories stored from reports of an older `flakiness convert` (recorded
+/// with it in testdata/identity/legacy/: pytest classes as suites, a Vitest name as one title,
+/// Bun's Windows paths, all in the environment `default`) go on under the new identities: after
+/// `analyze` of the old report then of the new one, the store holds each test once, under its
+/// new key, with both results (spec/analyze.md, "Test keys from older versions").
+#[test]
+fn older_histories_join_the_new_identities() {
+    for (legacy, input, base) in [
+        ("pytest-reportlog", "pytest/out/reportlog.jsonl", ""),
+        ("pytest-junit-xunit2", "pytest/out/junit-xunit2.xml", ""),
+        ("vitest-junit", "vitest/out/junit.xml", ""),
+        ("bun-junit-windows", "bun/out/junit-windows.xml", ""),
+    ] {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let db = tmp.path().join("history.db");
+        let new = tmp.path().join("new");
+        std::fs::create_dir_all(&new).expect("dir");
+        let ours = convert(&[input], base);
+        std::fs::write(
+            new.join("report.json"),
+            serde_json::to_vec(&ours).expect("serialises"),
+        )
+        .expect("write");
+        let old = identity_dir()
+            .join("legacy")
+            .join(legacy)
+            .join("report.json");
+        for report in [old.as_path(), new.as_path()] {
+            let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+                .args(["analyze", "--format", "json", "--db"])
+                .arg(&db)
+                .arg(report)
+                .output()
+                .expect("analyze runs");
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{legacy}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        let store = flakiness_store::SqliteStore::open(&db).expect("store");
+        let stored: BTreeSet<(String, Vec<String>, String)> = store
+            .tests()
+            .expect("tests")
+            .into_iter()
+            .map(|t| (t.file, t.title_path, t.environment))
+            .collect();
+        // The new report's keys: file, suite path and title, environment.
+        let env = ours.environments[0].name.clone();
+        let expected: BTreeSet<(String, Vec<String>, String)> = identities(&ours)
+            .into_iter()
+            .map(|(file, mut path, title)| {
+                path.push(title);
+                (file, path, env.clone())
+            })
+            .collect();
+        assert_eq!(
+            stored, expected,
+            "{legacy}: the store holds the new keys only"
+        );
+        let mut results: std::collections::BTreeMap<i64, usize> = Default::default();
+        store
+            .for_each_result(&mut |r: flakiness_store::ResultRow| {
+                *results.entry(r.test_id).or_default() += 1
+            })
+            .expect("results");
+        let once: Vec<_> = results.iter().filter(|(_, n)| **n != 2).collect();
+        assert!(
+            once.is_empty() && results.len() == expected.len(),
+            "{legacy}: tests without both results: {once:?} of {}",
+            results.len()
+        );
+    }
+}
