@@ -62,4 +62,14 @@ cd "$here/pytest-sample"
 "$PYTEST" -p no:cacheprovider extra -o junit_family=xunit1 --junitxml="$out/extra-junit-xunit1.xml" >/dev/null
 "$PYTEST" -p no:cacheprovider extra --json-report --json-report-file="$out/extra-json-report.json" >/dev/null
 sed -i "s#$here/pytest-sample#/home/user/pytest-sample#g" "$out"/extra-*
+# ---------------------------------------------------------------- pytest reruns that print
+# Tests that print, rerun by pytest-rerunfailures (RECORD.md, "pytest reruns that print").
+out="$inputs/pytest"
+cd "$here/pytest-sample"
+flaky=/tmp/flaky-sample-pytest-output
+rm -f "$flaky"; "$PYTEST" -p no:cacheprovider --reruns 2 rerun_output -o junit_family=xunit1 -o junit_logging=all --junitxml="$out/rerun-output-junit-xunit1.xml" >/dev/null
+rm -f "$flaky"; "$PYTEST" -p no:cacheprovider --reruns 2 rerun_output -o junit_family=xunit2 -o junit_logging=all --junitxml="$out/rerun-output-junit-xunit2.xml" >/dev/null
+rm -f "$flaky"; "$PYTEST" -p no:cacheprovider --reruns 2 rerun_output --report-log="$out/rerun-output-reportlog.jsonl" >/dev/null
+rm -f "$flaky"
+sed -i "s#$here/pytest-sample#/home/user/pytest-sample#g" "$out"/rerun-output-*
 echo "recorded into $inputs"

@@ -206,6 +206,60 @@ pub fn run(args: Args) -> u8 {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let base = args.base_dir.clone().unwrap_or_else(|| cwd.clone());
     let base = base.canonicalize().unwrap_or(base);
+    let limits = Limits {
+        max_output_bytes: args.max_output_bytes,
+        allow_outside_attachments: args.allow_outside_attachments,
+    };
+    // The inputs first: a missing one is the first thing said. Files found by walking a
+    // directory may be something else than test results (notes, logs): those are skipped with
+    // a warning; a file given by name is read or refused.
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut walked: std::collections::HashSet<PathBuf> = Default::default();
+    for input in &args.inputs {
+        if input.as_os_str() == "-" {
+            files.push(input.clone());
+            continue;
+        }
+        match expand_input(input) {
+            Ok(found) if found.is_empty() => {
+                eprintln!(
+                    "flakiness: {}: no input file (*.xml, *.json, *.jsonl, *.txt, *.log, *.trx) in this directory",
+                    input.display()
+                );
+                return exit_codes::IO;
+            }
+            Ok(found) => {
+                if input.is_dir() {
+                    walked.extend(found.iter().cloned());
+                }
+                files.extend(found)
+            }
+            Err(e) => {
+                eprintln!("flakiness: {}: {e}", input.display());
+                return exit_codes::IO;
+            }
+        }
+    }
+
+    if !walked.is_empty() {
+        files.retain(|f| {
+            if !walked.contains(f) {
+                return true;
+            }
+            let known = sniff(f, args.from);
+            if !known {
+                eprintln!(
+                    "flakiness: {}: warning: skipped, not a test result file (found by walking its directory)",
+                    f.display()
+                );
+            }
+            known
+        });
+        if files.is_empty() {
+            eprintln!("flakiness: no test result file among the inputs");
+            return exit_codes::BAD_INPUT;
+        }
+    }
     let git_root = git(&base, &["rev-parse", "--show-toplevel"]).map(PathBuf::from);
     let commit_id = match args.commit_id.clone().or_else(|| {
         git_root
@@ -222,32 +276,6 @@ pub fn run(args: Args) -> u8 {
         eprintln!("flakiness: --commit-id {commit_id:?} is not 40 hexadecimal characters");
         return exit_codes::USAGE;
     }
-    let limits = Limits {
-        max_output_bytes: args.max_output_bytes,
-        allow_outside_attachments: args.allow_outside_attachments,
-    };
-    let mut files: Vec<PathBuf> = Vec::new();
-    for input in &args.inputs {
-        if input.as_os_str() == "-" {
-            files.push(input.clone());
-            continue;
-        }
-        match expand_input(input) {
-            Ok(found) if found.is_empty() => {
-                eprintln!(
-                    "flakiness: {}: no input file (*.xml, *.json, *.jsonl, *.txt, *.log) in this directory",
-                    input.display()
-                );
-                return exit_codes::IO;
-            }
-            Ok(found) => files.extend(found),
-            Err(e) => {
-                eprintln!("flakiness: {}: {e}", input.display());
-                return exit_codes::IO;
-            }
-        }
-    }
-
     // stdin is read whole: it cannot be read twice, and an error in it is placed from memory.
     let mut stdin_data: Option<Vec<u8>> = None;
     if files.iter().any(|f| f.as_os_str() == "-") {
@@ -369,6 +397,19 @@ struct ReadInputs {
     fallback_ms: f64,
     /// Suites were streamed out that a later input needed back: read again without streaming.
     rereading: bool,
+}
+
+/// True when the start of `file` is a format this command reads (or UTF-16, refused later
+/// with its own message); false for any other file, or one that cannot be read.
+fn sniff(file: &Path, from: From) -> bool {
+    let Ok(f) = File::open(file) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(256 * 1024);
+    if std::io::Read::read_to_end(&mut std::io::Read::take(f, 256 * 1024), &mut head).is_err() {
+        return false;
+    }
+    flakiness_convert::is_utf16(&head) || forced(from).or_else(|| detect(&head)).is_some()
 }
 
 /// Reads every input into one converter state; JUnit root suites go to `out` when given.

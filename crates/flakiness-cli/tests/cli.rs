@@ -1873,3 +1873,66 @@ fn reports_the_official_tools_accept_pass_through_every_command() {
     let _ = server.wait();
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Issue 16: a directory input holds other files than test results (notes, logs, a
+/// package.json): they are skipped with a warning naming each, and the results in it are
+/// converted; the same file given by name is refused (exit 4).
+#[test]
+fn convert_skips_files_of_a_directory_that_are_not_test_results() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("results");
+    fs::create_dir_all(dir.join("nested")).expect("mkdir");
+    fs::copy(
+        repo().join("testdata/junit/gotestsum-reruns.xml"),
+        dir.join("nested/junit.xml"),
+    )
+    .expect("copy");
+    fs::write(dir.join("files.txt"), "a list of files\nb.xml\n").expect("write");
+    fs::write(
+        dir.join("build.log"),
+        "Compiling…\nwarning: unused variable\n",
+    )
+    .expect("write");
+    fs::write(
+        dir.join("package.json"),
+        r#"{"name": "app", "version": "1.0.0"}"#,
+    )
+    .expect("write");
+    let out = tmp.path().join("report");
+    let (report, err) = convert_ok(&[dir.to_str().expect("utf-8")], &out);
+    assert_eq!(report.report.all_tests().count(), 2, "{err}");
+    for skipped in ["files.txt", "build.log", "package.json"] {
+        assert!(
+            err.lines()
+                .any(|l| l.contains(skipped) && l.contains("skipped, not a test result file")),
+            "{skipped}: {err}"
+        );
+    }
+    let named = flakiness(&[
+        "convert",
+        "--commit-id",
+        SHA,
+        "-o",
+        tmp.path().join("other").to_str().expect("utf-8"),
+        dir.join("files.txt").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(named.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&named.stderr).contains("format not recognised"));
+}
+
+/// Issue 16: outside a git checkout, a missing input is said first (exit 3), not "no commit
+/// id".
+#[test]
+fn convert_reports_a_missing_input_before_the_commit_id() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["convert", "-o", "out", "no-such-results.xml"])
+        .current_dir(tmp.path())
+        .env("GIT_CEILING_DIRECTORIES", tmp.path())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("no-such-results.xml"), "{err}");
+    assert!(!err.contains("commit"), "{err}");
+}

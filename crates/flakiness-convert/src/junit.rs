@@ -279,6 +279,17 @@ fn attrs<'a, const N: usize>(
         if out[i].is_some() {
             continue;
         }
+        // Attribute-value normalisation (XML 1.0 §3.3.3): a literal line break or tab in the
+        // value reads as a blank (`\r\n` as one); one written as a reference (`&#10;`) stays.
+        if a.value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\t')) {
+            let raw = String::from_utf8_lossy(&a.value);
+            let blanks = raw.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ");
+            out[i] = Some(Cow::Owned(match quick_xml::escape::unescape(&blanks) {
+                Ok(v) => v.into_owned(),
+                Err(_) => blanks,
+            }));
+            continue;
+        }
         out[i] = Some(match a.unescape_value() {
             Ok(v) => v,
             // An entity the document declares itself: kept as written, never expanded.
@@ -466,6 +477,9 @@ impl JunitCollector {
         let mut depth = 0usize;
         let mut case: Option<Case> = None;
         let mut result: Option<(ResultKind, ResultRec)> = None;
+        // A `<failure>`/`<error>` right in a `<testsuite>` (a class that could not start):
+        // a test of its own, named after the suite, ended with the element.
+        let mut suite_case = false;
         let mut sink = Sink::None;
         let mut sink_stack: Vec<Sink> = Vec::new();
         let mut prop: Option<(String, String)> = None;
@@ -544,6 +558,21 @@ impl JunitCollector {
                     fail(r, format!("bad attribute: {err}"))
                 };
                 let mut new_sink = Sink::None;
+                if case.is_none()
+                    && result.is_none()
+                    && matches!(
+                        ResultKind::of(tag),
+                        Some(ResultKind::Failure | ResultKind::Error)
+                    )
+                {
+                    if let Some(&s) = suites.last() {
+                        suite_case = true;
+                        case = Some(Case {
+                            name: self.nodes[s].suite.title.clone(),
+                            ..Case::default()
+                        });
+                    }
+                }
                 match tag {
                     b"testsuite" => {
                         if suites.len() >= MAX_SUITE_DEPTH {
@@ -661,6 +690,13 @@ impl JunitCollector {
                             if let Some(c) = case.as_mut() {
                                 c.results.push((kind, rec));
                             }
+                            self.end_suite_case(
+                                &mut suite_case,
+                                &mut case,
+                                suites.last().copied(),
+                                fallback_ms,
+                                limits,
+                            );
                         } else {
                             result = Some((kind, rec));
                             new_sink = Sink::ResultText;
@@ -801,6 +837,13 @@ impl JunitCollector {
                             if let (Some(r), Some(c)) = (result.take(), case.as_mut()) {
                                 c.results.push(r);
                             }
+                            self.end_suite_case(
+                                &mut suite_case,
+                                &mut case,
+                                suites.last().copied(),
+                                fallback_ms,
+                                limits,
+                            );
                         }
                         _ => {}
                     }
@@ -875,6 +918,22 @@ impl JunitCollector {
             ));
         }
         Ok(())
+    }
+
+    /// Ends the test made for a `<failure>`/`<error>` right in a `<testsuite>`, if one is open.
+    fn end_suite_case(
+        &mut self,
+        suite_case: &mut bool,
+        case: &mut Option<Case>,
+        suite: Option<usize>,
+        fallback_ms: f64,
+        limits: &Limits,
+    ) {
+        if std::mem::take(suite_case) {
+            if let Some(c) = case.take() {
+                self.finish_case(c, suite, fallback_ms, limits);
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1155,16 +1214,18 @@ impl JunitCollector {
             Some(slot) => {
                 let earlier = &mut tests[slot.test].attempts;
                 if pytest {
-                    // pytest-rerunfailures makes junitxml write each rerun as an empty
-                    // testcase, which reads like a pass: an empty attempt of this document
-                    // followed by another run of the same test was a failed run whose details
-                    // pytest dropped. It is failed, with no error (none is known).
+                    // pytest-rerunfailures makes junitxml write each rerun as a testcase
+                    // without its failure (empty, or holding only the captured output when
+                    // `junit_logging` is on), which reads like a pass: a passing attempt of this
+                    // document followed by another run of the same test was a failed run whose
+                    // details pytest dropped (only failures are rerun). It is failed, with no
+                    // error (none is known); its output is kept.
                     let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
-                    for a in earlier.iter_mut().skip(from).filter(|a| is_bare_pass(a)) {
+                    for a in earlier.iter_mut().skip(from).filter(|a| is_rerun_pass(a)) {
                         a.status = Some(TestStatus::Failed);
-                        a.annotations = Some(vec![inferred_annotation(
+                        a.annotations.get_or_insert_with(Vec::new).push(inferred_annotation(
                             "pytest-rerunfailures reran this test: this attempt failed; pytest's junitxml does not record why",
-                        )]);
+                        ));
                     }
                 }
                 earlier.extend(attempts);
@@ -1480,12 +1541,17 @@ fn class_suites(
     vec![classname.to_string()]
 }
 
-/// An attempt with nothing but a pass: what pytest writes for a rerun.
-fn is_bare_pass(a: &RunAttempt) -> bool {
+/// A pass without an error or an inferred mark: what pytest's junitxml writes for a rerun
+/// (with the captured output when `junit_logging` is on, and the user properties).
+fn is_rerun_pass(a: &RunAttempt) -> bool {
     a.status() == TestStatus::Passed
         && a.errors.is_none()
-        && a.stdio.is_none()
-        && a.annotations.is_none()
+        && a.expected_status.is_none()
+        && !a
+            .annotations
+            .iter()
+            .flatten()
+            .any(|an| an.kind == crate::INFERRED_ANNOTATION)
 }
 
 /// The runner a root element's `name` gives away: the defaults of the reporters that set one.

@@ -367,7 +367,8 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// Every file an input argument names: the file itself, or the files of a directory (walked,
 /// sorted), keeping those whose name ends in `.xml`, `.json`, `.jsonl`, `.txt` or `.log`.
 pub fn expand_input(path: &Path) -> std::io::Result<Vec<PathBuf>> {
-    if !path.is_dir() {
+    // A missing input is said as such (not found), before anything else is looked at.
+    if !std::fs::metadata(path)?.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut out = Vec::new();
@@ -379,7 +380,7 @@ pub fn expand_input(path: &Path) -> std::io::Result<Vec<PathBuf>> {
             if entry.file_type()?.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|e| {
-                ["xml", "json", "jsonl", "txt", "log"]
+                ["xml", "json", "jsonl", "txt", "log", "trx"]
                     .iter()
                     .any(|x| e.eq_ignore_ascii_case(x))
             }) {

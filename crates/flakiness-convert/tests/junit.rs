@@ -1174,3 +1174,72 @@ fn suite_level_properties_are_kept_in_document_order_and_bounded() {
     let r = junit_report(c, &meta(), FALLBACK_MS);
     assert_eq!(r.all_tests().count(), 1);
 }
+
+/// Issue 16, "a `<failure>`/`<error>` directly under `<testsuite>`": a class that could not
+/// start leaves its error in the suite, outside any testcase. It is a failed test named after
+/// the suite (so the report is not green and the analyzer sees it), with the error's message,
+/// type and stack; the suite's `<system-err>` stays an unattributed error.
+#[test]
+fn suite_level_failure_is_a_failed_test() {
+    let r = convert(&[input("suite-level-error.xml")]).expect("converts");
+    assert_valid(&r);
+    let failed: Vec<(String, Vec<String>, Option<String>)> = r
+        .all_tests()
+        .filter(|t| t.test.outcome() == flakiness_report::TestOutcome::Unexpected)
+        .map(|t| {
+            let e = t.test.attempts[0].errors.as_ref().and_then(|e| e.first());
+            (
+                t.test.title.clone(),
+                t.suite_path().iter().map(|s| s.to_string()).collect(),
+                e.and_then(|e| e.message.clone()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (
+                "com.acme.DatabaseTest".to_string(),
+                vec!["com.acme.DatabaseTest".to_string()],
+                Some(
+                    "java.lang.NoClassDefFoundError: Could not initialize class com.acme.Database"
+                        .to_string()
+                )
+            ),
+            (
+                "com.acme.CacheTest".to_string(),
+                vec!["com.acme.CacheTest".to_string()],
+                Some("the test failed (the report gives no message)".to_string())
+            ),
+        ]
+    );
+    let db = r
+        .all_tests()
+        .find(|t| t.test.title == "com.acme.DatabaseTest")
+        .expect("test");
+    let e = &db.test.attempts[0].errors.as_ref().expect("errors")[0];
+    assert!(e
+        .stack
+        .as_deref()
+        .is_some_and(|s| s.contains("DatabaseTest.java:21")));
+    assert_eq!(r.all_tests().count(), 3);
+    assert!(r
+        .unattributed_errors
+        .iter()
+        .flatten()
+        .any(|e| e.message.as_deref() == Some("connection refused: localhost:5432")));
+}
+
+/// Issue 16, "attribute values are whitespace-normalised as XML requires": a literal line
+/// break (`\r\n` counts once) or tab in an attribute reads as a blank, so that a name written
+/// over two lines is one title on every platform; a break written as a reference stays.
+#[test]
+fn attribute_values_are_whitespace_normalised() {
+    let xml = "<testsuite name=\"s\">\r\n  <testcase classname=\"s\" name=\"line one\r\nline\ttwo\nthree&#10;kept\" time=\"0.5\"/>\r\n</testsuite>";
+    let mut c = JunitCollector::default();
+    c.read(xml.as_bytes(), "crlf.xml", FALLBACK_MS, &Limits::default())
+        .expect("reads");
+    let r = junit_report(c, &meta(), FALLBACK_MS);
+    let titles: Vec<String> = r.all_tests().map(|t| t.test.title.clone()).collect();
+    assert_eq!(titles, ["line one line two three\nkept"]);
+}

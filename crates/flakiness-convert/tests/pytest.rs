@@ -608,3 +608,40 @@ fn extra_outcomes_agree_across_sources() {
     insta::assert_snapshot!("pytest_extra_reportlog", snapshot(log));
     insta::assert_snapshot!("pytest_extra_json_report", snapshot(json));
 }
+
+/// Issue 16, "pytest-rerunfailures in xunit1": with `junit_logging` on, junitxml writes each
+/// rerun as a `<testcase>` carrying its captured `<system-out>` (xunit1 and xunit2 alike),
+/// not as an empty one. A rerun is a failed attempt all the same: a test that failed every
+/// attempt is a failure, not a flake; every source of the run agrees (recorded in
+/// `rerun-output-*`, RECORD.md "pytest reruns that print").
+#[test]
+fn pytest_rerunfailures_reruns_that_print_are_failures() {
+    use TestOutcome::*;
+    let f = "rerun_output/test_rerun_output.py";
+    let expected: BTreeMap<Key, (TestOutcome, usize)> = [
+        (key(f, &[], "test_prints_and_always_fails"), (Unexpected, 3)),
+        (key(f, &[], "test_prints_and_fails_once"), (Flaky, 2)),
+        (key(f, &[], "test_prints_and_passes"), (Expected, 1)),
+    ]
+    .into_iter()
+    .collect();
+    let log = reportlog(&input("rerun-output-reportlog.jsonl")).expect("reportlog");
+    assert_eq!(outcomes(&log), expected);
+    for name in [
+        "rerun-output-junit-xunit1.xml",
+        "rerun-output-junit-xunit2.xml",
+    ] {
+        let r = junit(&input(name));
+        assert_eq!(outcomes(&r), expected, "{name}");
+        // The captured output of every attempt is kept.
+        let t = r
+            .all_tests()
+            .find(|t| t.test.title == "test_prints_and_always_fails")
+            .expect("test");
+        assert!(
+            t.test.attempts.iter().all(|a| a.stdio.is_some()),
+            "{name}: {:?}",
+            t.test.attempts
+        );
+    }
+}

@@ -159,20 +159,25 @@ pub fn read_report_dir(dir: &Path) -> Result<ReportDir, Error> {
     })
 }
 
-/// True when `dir` is an empty directory or holds only `report.json` and `attachments/`: the
-/// only kind of directory [`ReportDirWriter::finish`] will replace.
+/// True when `dir` is an empty directory, or a report directory a writer made: `report.json`
+/// and, beside it, nothing but `attachments/`. The only kind of directory
+/// [`ReportDirWriter::finish`] will replace: a folder holding only `attachments/` (a user's
+/// files, no report) is not one.
 pub fn is_report_dir(dir: &Path) -> io::Result<bool> {
+    let mut report = false;
+    let mut empty = true;
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
+        empty = false;
         let kind = entry.file_type()?;
         let name = entry.file_name();
-        let ok =
-            (name == REPORT_FILE && kind.is_file()) || (name == ATTACHMENTS_DIR && kind.is_dir());
-        if !ok {
+        if name == REPORT_FILE && kind.is_file() {
+            report = true;
+        } else if !(name == ATTACHMENTS_DIR && kind.is_dir()) {
             return Ok(false);
         }
     }
-    Ok(true)
+    Ok(empty || report)
 }
 
 /// Writes a report directory atomically.

@@ -231,6 +231,29 @@ fn writer_replaces_a_report_directory_but_nothing_else() {
         "years of work"
     );
 
+    // Issue 16: a folder holding only `attachments/` (the user's files, no report.json) is not
+    // a report directory we wrote: refused, its files kept.
+    let only_attachments = tmp.path().join("screenshots");
+    fs::create_dir_all(only_attachments.join(ATTACHMENTS_DIR)).expect("mkdir");
+    fs::write(
+        only_attachments.join(ATTACHMENTS_DIR).join("shot.png"),
+        "png",
+    )
+    .expect("write");
+    let err = ReportDirWriter::create(&only_attachments).expect_err("must refuse");
+    assert!(matches!(err, Error::NotAReportDirectory { .. }), "{err}");
+    assert_eq!(
+        fs::read_to_string(only_attachments.join(ATTACHMENTS_DIR).join("shot.png")).expect("kept"),
+        "png"
+    );
+    // An empty folder may be written into.
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).expect("mkdir");
+    ReportDirWriter::create(&empty)
+        .expect("an empty folder is fine")
+        .finish(&report("third"))
+        .expect("finish");
+
     // Changed between create and finish: still refused.
     let racy = tmp.path().join("racy");
     let w = ReportDirWriter::create(&racy).expect("create");
