@@ -17,6 +17,7 @@ while IFS= read -r f; do inputs+=("$f"); done < <(
   { find testdata/junit testdata/inputs/pytest testdata/inputs/cargo -name '*.xml'
     find testdata/inputs -name '*junit*.xml' -not -path 'testdata/inputs/pytest/*' -not -path 'testdata/inputs/cargo/*'
   } | sort -u)
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/go \( -name 'go-test*.json' -o -name 'gotestsum*.json' \) | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/pytest testdata/inputs/cargo testdata/cargotext testdata/pytest \( -name '*.json' -o -name '*.jsonl' -o -name '*.txt' \) 2>/dev/null | grep -v -- '-stderr.txt' | sort)
 if [ -d ../shared/corpus ]; then
   while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus -name '*.xml' | sort)

@@ -8,9 +8,9 @@ use std::process::Command;
 
 use flakiness_convert::{
     attachments_from_annotations, ci_run_url, detect, expand_input, fk_env_metadata, junit_report,
-    libtest_report, locate_suite_errors, relativize_paths, relativize_suite_paths,
-    AttachmentSource, CargoTextCollector, ConvertError, ConvertWarning, Format, JunitCollector,
-    LibtestCollector, Limits, Metadata, PytestCollector, RepoFiles, RootSink,
+    locate_suite_errors, relativize_paths, relativize_suite_paths, AttachmentSource, ConvertError,
+    ConvertWarning, Format, JunitCollector, Limits, Metadata, PytestCollector, Reader, RepoFiles,
+    RootSink,
 };
 use flakiness_report::{Report, ReportDirWriter, ReportStream, Suite};
 use flakiness_validate::{Options, Validator};
@@ -26,9 +26,10 @@ pub struct Args {
     /// The report directory to write (report.json + attachments/).
     #[arg(short, long, value_name = "OUTDIR")]
     output: PathBuf,
-    /// Input format; `auto` detects it from the content.
-    #[arg(long, value_enum, default_value_t = From::Auto)]
-    from: From,
+    /// Input format; `auto` detects it from the content (spec/convert.md lists them).
+    #[arg(long, default_value = "auto",
+          value_parser = clap::builder::PossibleValuesParser::new(flakiness_convert::formats::names()))]
+    from: String,
     /// Commit the tests ran on (default: `git rev-parse HEAD` at the git root).
     #[arg(long, value_name = "SHA")]
     commit_id: Option<String>,
@@ -98,17 +99,6 @@ fn memory() -> Option<String> {
     ))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum From {
-    Auto,
-    Junit,
-    PytestReportlog,
-    PytestJsonReport,
-    LibtestJson,
-    NextestLibtestJson,
-    CargoText,
-}
-
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
     let out = Command::new("git")
         .arg("-C")
@@ -173,29 +163,18 @@ fn locate_in_file(e: ConvertError, path: &Path) -> ConvertError {
 /// One input's converter state.
 enum Run {
     Junit(Box<JunitCollector>),
-    Libtest(LibtestCollector),
     Pytest(PytestCollector),
-    CargoText(CargoTextCollector),
+    /// Every other format, through its row of `flakiness_convert::FORMATS`.
+    Reader(Box<dyn Reader>),
 }
 
-fn forced(from: From) -> Option<Format> {
-    match from {
-        From::Auto => None,
-        From::Junit => Some(Format::Junit),
-        From::PytestReportlog => Some(Format::PytestReportlog),
-        From::PytestJsonReport => Some(Format::PytestJsonReport),
-        From::LibtestJson | From::NextestLibtestJson => Some(Format::LibtestJson),
-        From::CargoText => Some(Format::CargoText),
-    }
+fn forced(from: &str) -> Option<Format> {
+    flakiness_convert::formats::by_name(from)
 }
 
 fn same_family(a: Format, b: Format) -> bool {
-    let family = |f: Format| match f {
-        Format::Junit => 0,
-        Format::LibtestJson | Format::CargoText => 1,
-        Format::PytestReportlog | Format::PytestJsonReport => 2,
-    };
-    a == b || (family(a) == 2 && family(b) == 2)
+    use flakiness_convert::formats::spec;
+    a == b || spec(a).family == spec(b).family && spec(a).reader.is_none()
 }
 
 pub fn run(args: Args) -> u8 {
@@ -246,7 +225,7 @@ pub fn run(args: Args) -> u8 {
             if !walked.contains(f) {
                 return true;
             }
-            let known = sniff(f, args.from);
+            let known = sniff(f, &args.from);
             if !known {
                 eprintln!(
                     "flakiness: {}: warning: skipped, not a test result file (found by walking its directory)",
@@ -401,7 +380,7 @@ struct ReadInputs {
 
 /// True when the start of `file` is a format this command reads (or UTF-16, refused later
 /// with its own message); false for any other file, or one that cannot be read.
-fn sniff(file: &Path, from: From) -> bool {
+fn sniff(file: &Path, from: &str) -> bool {
     let Ok(f) = File::open(file) else {
         return false;
     };
@@ -457,7 +436,7 @@ fn read_inputs(
             );
             return Err(exit_codes::BAD_INPUT);
         }
-        let format = match forced(args.from).or_else(|| detect(&head)) {
+        let format = match forced(&args.from).or_else(|| detect(&head)) {
             Some(f) => f,
             None => {
                 let what = if head.iter().all(|b| b.is_ascii_whitespace()) {
@@ -488,11 +467,13 @@ fn read_inputs(
                         c.environment_per_project = args.env_name.is_none();
                         Run::Junit(c)
                     }
-                    Format::LibtestJson => Run::Libtest(LibtestCollector::default()),
                     Format::PytestReportlog | Format::PytestJsonReport => {
                         Run::Pytest(PytestCollector::default())
                     }
-                    Format::CargoText => Run::CargoText(CargoTextCollector::default()),
+                    other => match flakiness_convert::formats::spec(other).reader {
+                        Some(reader) => Run::Reader(reader()),
+                        None => Run::Pytest(PytestCollector::default()),
+                    },
                 },
             )
         });
@@ -508,12 +489,11 @@ fn read_inputs(
                     return Err(exit_codes::IO);
                 }
                 let r = match (other, format) {
-                    (Run::Libtest(c), _) => c.read(&data, &name, when, limits),
+                    (Run::Reader(c), _) => c.read(&data, &name, when, limits),
                     (Run::Pytest(c), Format::PytestJsonReport) => {
                         c.read_json_report(&data, &name, when, limits)
                     }
                     (Run::Pytest(c), _) => c.read_reportlog(&data, &name, when, limits),
-                    (Run::CargoText(c), _) => c.read(&data, &name, when, limits),
                     (Run::Junit(_), _) => Ok(()),
                 };
                 r.map_err(|e| e.locate(&data))
@@ -646,7 +626,7 @@ impl Finish<'_> {
         let runner = match &state {
             Run::Junit(c) => c.runner.clone(),
             Run::Pytest(_) => Some("pytest".to_string()),
-            Run::Libtest(_) | Run::CargoText(_) => None,
+            Run::Reader(_) => None,
         };
         let meta = Metadata {
             commit_id: commit_id.to_string(),
@@ -670,7 +650,7 @@ impl Finish<'_> {
                 attachments.append(&mut c.attachments);
                 junit_report(*c, &meta, fallback)
             }
-            Run::Libtest(c) => libtest_report(c, &meta, fallback),
+            Run::Reader(c) => c.into_report(&meta, fallback),
             Run::Pytest(c) => {
                 let mut report = c.into_report(&meta, fallback);
                 // pytest's paths are relative to the directory it ran in.
@@ -696,7 +676,6 @@ impl Finish<'_> {
                 }
                 report
             }
-            Run::CargoText(c) => c.into_report(&meta, fallback),
         };
         for w in &warnings {
             eprintln!("flakiness: warning: {w}");

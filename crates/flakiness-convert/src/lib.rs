@@ -6,6 +6,8 @@
 
 mod attachments;
 mod cargotext;
+pub mod formats;
+mod gotest;
 mod junit;
 mod libtest;
 mod pytest;
@@ -20,6 +22,8 @@ use flakiness_report::{
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
 pub use cargotext::CargoTextCollector;
+pub use formats::{Reader, FORMATS};
+pub use gotest::GoTestCollector;
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
@@ -300,16 +304,14 @@ pub enum Format {
     PytestJsonReport,
     /// Plain `cargo test` output, stdout and stderr interleaved.
     CargoText,
+    /// Go's test2json stream (`go test -json`).
+    GoTestJson,
 }
 
 impl Format {
     /// The report category this format defaults to.
     pub fn category(self) -> &'static str {
-        match self {
-            Format::Junit => flakiness_report::CATEGORY_JUNIT,
-            Format::LibtestJson | Format::CargoText => flakiness_report::CATEGORY_CARGO,
-            Format::PytestReportlog | Format::PytestJsonReport => flakiness_report::CATEGORY_PYTEST,
-        }
+        formats::spec(self).category
     }
 }
 
@@ -326,42 +328,10 @@ pub fn is_utf16(head: &[u8]) -> bool {
 pub const UTF16_MESSAGE: &str =
     "the input is UTF-16, which is not supported: convert the file to UTF-8";
 
-/// Detects the format from the first bytes of an input (64 KiB are plenty).
+/// Detects the format from the first bytes of an input (64 KiB are plenty): the first row of
+/// [`FORMATS`] that recognises them.
 pub fn detect(head: &[u8]) -> Option<Format> {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let first = head.iter().find(|b| !b.is_ascii_whitespace())?;
-    if *first == b'<' {
-        return Some(Format::Junit);
-    }
-    let text = String::from_utf8_lossy(&head[..head.len().min(64 * 1024)]);
-    let mut json_lines = text.lines().map(str::trim).filter(|l| l.starts_with('{'));
-    if let Some(first_json) = json_lines.next() {
-        if first_json.contains("\"$report_type\"") {
-            return Some(Format::PytestReportlog);
-        }
-        if first_json.contains("\"type\"")
-            && (first_json.contains("\"event\"") || first_json.contains("\"suite\""))
-        {
-            return Some(Format::LibtestJson);
-        }
-    }
-    if *first == b'{' {
-        let has = |k: &str| text.contains(&format!("\"{k}\""));
-        if has("exitcode") && has("root") && (has("tests") || has("summary")) {
-            return Some(Format::PytestJsonReport);
-        }
-    }
-    let cargo_line = |l: &str| {
-        l.starts_with("running ") && l.ends_with(" tests") && l.split(' ').count() == 3
-            || l.starts_with("running 1 test")
-            || l.starts_with("test result: ")
-            || l.starts_with("Running ")
-            || l.starts_with("Doc-tests ")
-    };
-    text.lines()
-        .map(str::trim)
-        .any(cargo_line)
-        .then_some(Format::CargoText)
+    formats::detect(head)
 }
 
 /// Every file an input argument names: the file itself, or the files of a directory (walked,

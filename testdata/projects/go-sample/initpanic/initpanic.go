@@ -1,0 +1,2 @@
+// Package initpanic has a test file whose init() panics before any test runs.
+package initpanic

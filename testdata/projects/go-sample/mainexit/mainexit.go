@@ -1,0 +1,2 @@
+// Package mainexit has a TestMain that exits non-zero after its tests pass.
+package mainexit
