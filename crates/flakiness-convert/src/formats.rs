@@ -212,34 +212,32 @@ pub fn detect(head: &[u8]) -> Option<Format> {
     FORMATS.iter().find(|s| (s.detect)(&h)).map(|s| s.format)
 }
 
-impl Reader for LibtestCollector {
-    fn read(
-        &mut self,
-        data: &[u8],
-        input: &str,
-        fallback_ms: f64,
-        limits: &Limits,
-    ) -> Result<(), ConvertError> {
-        LibtestCollector::read(self, data, input, fallback_ms, limits)
-    }
+/// Implements [`Reader`] for a collector with an inherent `read` of the same signature, and
+/// the function that makes its report.
+macro_rules! reader {
+    ($collector:ty, $report:path) => {
+        impl $crate::formats::Reader for $collector {
+            fn read(
+                &mut self,
+                data: &[u8],
+                input: &str,
+                fallback_ms: f64,
+                limits: &$crate::Limits,
+            ) -> Result<(), $crate::ConvertError> {
+                <$collector>::read(self, data, input, fallback_ms, limits)
+            }
 
-    fn into_report(self: Box<Self>, meta: &Metadata, fallback_ms: f64) -> Report {
-        crate::libtest_report(*self, meta, fallback_ms)
-    }
+            fn into_report(
+                self: Box<Self>,
+                meta: &$crate::Metadata,
+                fallback_ms: f64,
+            ) -> flakiness_report::Report {
+                $report(*self, meta, fallback_ms)
+            }
+        }
+    };
 }
+pub(crate) use reader;
 
-impl Reader for CargoTextCollector {
-    fn read(
-        &mut self,
-        data: &[u8],
-        input: &str,
-        fallback_ms: f64,
-        limits: &Limits,
-    ) -> Result<(), ConvertError> {
-        CargoTextCollector::read(self, data, input, fallback_ms, limits)
-    }
-
-    fn into_report(self: Box<Self>, meta: &Metadata, fallback_ms: f64) -> Report {
-        CargoTextCollector::into_report(*self, meta, fallback_ms)
-    }
-}
+reader!(LibtestCollector, crate::libtest_report);
+reader!(CargoTextCollector, CargoTextCollector::into_report);

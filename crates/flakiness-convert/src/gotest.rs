@@ -21,7 +21,6 @@ use flakiness_report::{
 };
 use serde::Deserialize;
 
-use crate::formats::Reader;
 use crate::{push_bounded, ConvertError, Limits, Metadata};
 
 /// The message of a failure whose output says nothing (a parent whose subtest failed gets the
@@ -475,21 +474,7 @@ fn located_message(line: &str) -> Option<String> {
     Some(msg.trim_end().to_string())
 }
 
-impl Reader for GoTestCollector {
-    fn read(
-        &mut self,
-        data: &[u8],
-        input: &str,
-        fallback_ms: f64,
-        limits: &Limits,
-    ) -> Result<(), ConvertError> {
-        GoTestCollector::read(self, data, input, fallback_ms, limits)
-    }
-
-    fn into_report(self: Box<Self>, meta: &Metadata, fallback_ms: f64) -> Report {
-        GoTestCollector::into_report(*self, meta, fallback_ms)
-    }
-}
+crate::formats::reader!(GoTestCollector, GoTestCollector::into_report);
 
 #[cfg(test)]
 mod tests {
