@@ -117,7 +117,12 @@ impl GoTestCollector {
     }
 
     fn event(&mut self, e: Event, limits: &Limits) {
-        let at = e.time.as_deref().and_then(crate::parse_timestamp_ms);
+        // A time before 1970 is no time the format can hold: taken as unknown.
+        let at = e
+            .time
+            .as_deref()
+            .and_then(crate::parse_timestamp_ms)
+            .filter(|ms| *ms >= 0.0);
         if let Some(ms) = at {
             self.widen(ms);
         }

@@ -181,3 +181,31 @@ fn other_input_is_refused() {
         .expect_err("bad event");
     assert!(e.to_string().contains("not a test2json event"), "{e}");
 }
+
+/// Found by the fuzz target `readers`: a time before 1970 in a package's failure gave a
+/// negative start; such a time is unknown, and every start stays >= 0.
+#[test]
+fn times_before_1970_are_unknown() {
+    let stream =
+        br#"{"Time":"1014-01-01T00:00:00Z","Action":"output","Package":"p","Output":"panic: x\n"}
+{"Time":"1014-01-01T00:00:00Z","Action":"fail","Package":"p","Elapsed":0.1}
+{"Time":"1014-01-01T00:00:00Z","Action":"run","Package":"q","Test":"TestA"}
+{"Time":"1014-01-01T00:00:01Z","Action":"pass","Package":"q","Test":"TestA","Elapsed":5}
+"#;
+    let mut c = GoTestCollector::default();
+    c.read(stream, "old.json", 1_000.0, &Limits::default())
+        .expect("reads");
+    let meta = Metadata {
+        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
+        category: "go".into(),
+        env_name: "go".into(),
+        ..Metadata::default()
+    };
+    let r = c.into_report(&meta, 1_000.0);
+    let bytes = serde_json::to_vec(&r).expect("serialize");
+    let o = Validator::new(Options::default())
+        .expect("validator")
+        .validate_bytes(&bytes);
+    assert!(o.valid(), "{:?}", o.errors);
+    assert_eq!(r.all_tests().count(), 2);
+}
