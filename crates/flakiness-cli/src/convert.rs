@@ -650,7 +650,10 @@ impl Finish<'_> {
                 attachments.append(&mut c.attachments);
                 junit_report(*c, &meta, fallback)
             }
-            Run::Reader(c) => c.into_report(&meta, fallback),
+            Run::Reader(mut c) => {
+                attachments.append(&mut c.attachments());
+                c.into_report(&meta, fallback)
+            }
             Run::Pytest(c) => {
                 let mut report = c.into_report(&meta, fallback);
                 // pytest's paths are relative to the directory it ran in.

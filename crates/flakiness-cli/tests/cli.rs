@@ -1936,3 +1936,98 @@ fn convert_reports_a_missing_input_before_the_commit_id() {
     assert!(err.contains("no-such-results.xml"), "{err}");
     assert!(!err.contains("commit"), "{err}");
 }
+
+/// Issue 16, "Flakiness reports": the report directories of CI shards of one run merge into
+/// one: environments once each, a test's attempts from every shard (in its shard's
+/// environment), attachments carried over; reports of another commit are refused (exit 4).
+#[test]
+fn convert_merges_report_directories_of_one_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let shard = |name: &str, env: &str, input: &str| {
+        let out = tmp.path().join(name);
+        let o = flakiness(&[
+            "convert",
+            "--commit-id",
+            SHA,
+            "--env-name",
+            env,
+            "-o",
+            out.to_str().expect("utf-8"),
+            input,
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out
+    };
+    // Two shards of the same tests on two machines, one with attachments.
+    let a = shard("shard-a", "linux", "testdata/junit/attachments/junit.xml");
+    let b = shard("shard-b", "macos", "testdata/junit/attachments/junit.xml");
+    let c = shard("shard-c", "linux", "testdata/junit/gotestsum-reruns.xml");
+    let merged = tmp.path().join("merged");
+    let (dir, err) = convert_ok(
+        &[
+            a.to_str().expect("utf-8"),
+            b.to_str().expect("utf-8"),
+            c.to_str().expect("utf-8"),
+        ],
+        &merged,
+    );
+    let r = &dir.report;
+    let envs: Vec<&str> = r.environments.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(envs, ["linux", "macos"], "{err}");
+    let one = flakiness_report::read_report_dir(&a).expect("shard a");
+    assert_eq!(
+        r.all_tests().count(),
+        one.report.all_tests().count() + 2,
+        "the tests of a and b are the same tests; c adds two"
+    );
+    for t in one.report.all_tests() {
+        let m = r
+            .all_tests()
+            .find(|m| m.test.title == t.test.title && m.suite_path() == t.suite_path())
+            .expect("merged");
+        let per_env: Vec<u32> = m
+            .test
+            .attempts
+            .iter()
+            .map(|x| x.environment_idx())
+            .collect();
+        assert_eq!(per_env.len(), 2 * t.test.attempts.len());
+        assert!(per_env.contains(&0) && per_env.contains(&1), "{per_env:?}");
+    }
+    // Every attachment of the shards is in the merged directory.
+    for id in flakiness_report::attachment_refs(&fs::read(a.join("report.json")).expect("read"))
+        .expect("refs")
+        .attachments
+        .iter()
+        .map(|(id, _)| id)
+    {
+        assert!(merged.join("attachments").join(id).is_file(), "{id}");
+    }
+    // A report of another commit is no shard of this run.
+    let other = tmp.path().join("other");
+    let o = flakiness(&[
+        "convert",
+        "--commit-id",
+        &"f".repeat(40),
+        "-o",
+        other.to_str().expect("utf-8"),
+        "testdata/junit/gotestsum-reruns.xml",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let refused = flakiness(&[
+        "convert",
+        "--commit-id",
+        SHA,
+        "-o",
+        tmp.path().join("bad").to_str().expect("utf-8"),
+        a.to_str().expect("utf-8"),
+        other.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only reports of one run merge"));
+}

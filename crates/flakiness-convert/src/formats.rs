@@ -10,6 +10,7 @@ use flakiness_report::Report;
 
 use crate::{
     CargoTextCollector, ConvertError, Format, GoTestCollector, LibtestCollector, Limits, Metadata,
+    ReportsCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -26,6 +27,12 @@ pub trait Reader: Send {
 
     /// The report of every document read.
     fn into_report(self: Box<Self>, meta: &Metadata, fallback_ms: f64) -> Report;
+
+    /// Files the report refers to as attachments, to copy into `attachments/` (asked before
+    /// [`into_report`](Self::into_report)).
+    fn attachments(&mut self) -> Vec<crate::AttachmentSource> {
+        Vec::new()
+    }
 }
 
 /// The first bytes of an input, as detection sees them.
@@ -108,6 +115,10 @@ fn go_test_json(h: &Head<'_>) -> bool {
     h.json_lines().take(8).any(crate::gotest::is_event_line)
 }
 
+fn flakiness_report(h: &Head<'_>) -> bool {
+    h.first == b'{' && crate::reports::is_report(h.text)
+}
+
 fn cargo_text(h: &Head<'_>) -> bool {
     h.text.lines().map(str::trim).any(|l| {
         l.starts_with("running ") && l.ends_with(" tests") && l.split(' ').count() == 3
@@ -128,6 +139,15 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 0,
         detect: junit,
         reader: None,
+    },
+    FormatSpec {
+        format: Format::FlakinessReport,
+        names: &["flakiness-report"],
+        what: "Flakiness reports (`report.json`: CI shards of one run, ours or the official reporters')",
+        category: flakiness_report::CATEGORY_JUNIT,
+        family: 4,
+        detect: flakiness_report,
+        reader: Some(|| Box::<ReportsCollector>::default()),
     },
     FormatSpec {
         format: Format::PytestReportlog,
@@ -215,6 +235,31 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// Implements [`Reader`] for a collector with an inherent `read` of the same signature, and
 /// the function that makes its report.
 macro_rules! reader {
+    ($collector:ty, $report:path, $attachments:ident) => {
+        impl $crate::formats::Reader for $collector {
+            fn read(
+                &mut self,
+                data: &[u8],
+                input: &str,
+                fallback_ms: f64,
+                limits: &$crate::Limits,
+            ) -> Result<(), $crate::ConvertError> {
+                <$collector>::read(self, data, input, fallback_ms, limits)
+            }
+
+            fn into_report(
+                self: Box<Self>,
+                meta: &$crate::Metadata,
+                fallback_ms: f64,
+            ) -> flakiness_report::Report {
+                $report(*self, meta, fallback_ms)
+            }
+
+            fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
+                <$collector>::$attachments(self)
+            }
+        }
+    };
     ($collector:ty, $report:path) => {
         impl $crate::formats::Reader for $collector {
             fn read(

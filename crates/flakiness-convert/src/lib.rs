@@ -11,6 +11,7 @@ mod gotest;
 mod junit;
 mod libtest;
 mod pytest;
+mod reports;
 mod stack;
 mod times;
 
@@ -27,6 +28,7 @@ pub use gotest::GoTestCollector;
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
+pub use reports::ReportsCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
 
@@ -306,6 +308,8 @@ pub enum Format {
     CargoText,
     /// Go's test2json stream (`go test -json`).
     GoTestJson,
+    /// Flakiness reports, merged into one.
+    FlakinessReport,
 }
 
 impl Format {

@@ -1,0 +1,86 @@
+//! Detection (`--from auto`) on every recorded input: each format's files are told apart from
+//! every other format's by the table of formats (`flakiness_convert::FORMATS`).
+
+use std::path::{Path, PathBuf};
+
+use flakiness_convert::{detect, formats, Format, FORMATS};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn files(dir: &str, ends: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(repo().join(dir))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(ends))
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "{dir}/*{ends}");
+    out
+}
+
+#[test]
+fn every_recorded_input_is_detected_as_its_format() {
+    let cases: Vec<(Vec<PathBuf>, Format)> = vec![
+        (files("testdata/inputs/pytest", ".xml"), Format::Junit),
+        (
+            files("testdata/inputs/go", "gotestsum-junit.xml"),
+            Format::Junit,
+        ),
+        (files("testdata/inputs/go", ".json"), Format::GoTestJson),
+        (
+            files("testdata/inputs/go/go1.27", ".json"),
+            Format::GoTestJson,
+        ),
+        (
+            files("testdata/inputs/pytest", "reportlog.jsonl"),
+            Format::PytestReportlog,
+        ),
+        (
+            files("testdata/inputs/pytest", "json-report.json"),
+            Format::PytestJsonReport,
+        ),
+        (
+            files("testdata/inputs/cargo", "libtest.json"),
+            Format::LibtestJson,
+        ),
+        (
+            files("testdata/inputs/cargo", "libtest-json.jsonl"),
+            Format::LibtestJson,
+        ),
+        (
+            files("testdata/inputs/cargo", "cargo-test.txt"),
+            Format::CargoText,
+        ),
+        (
+            files("testdata/reports/valid", ".json"),
+            Format::FlakinessReport,
+        ),
+        (
+            files("testdata/reports/warnings", ".json"),
+            Format::FlakinessReport,
+        ),
+    ];
+    for (paths, want) in cases {
+        for p in paths {
+            let head = std::fs::read(&p).expect("read");
+            let head = &head[..head.len().min(256 * 1024)];
+            assert_eq!(detect(head), Some(want), "{}", p.display());
+        }
+    }
+}
+
+#[test]
+fn every_format_has_a_name_and_a_row() {
+    for spec in FORMATS {
+        assert!(!spec.names.is_empty());
+        for name in spec.names {
+            assert_eq!(formats::by_name(name), Some(spec.format), "{name}");
+        }
+    }
+    assert_eq!(formats::names()[0], "auto");
+    assert_eq!(detect(b"   \n"), None);
+    assert_eq!(detect(b"just some notes\n"), None);
+}
