@@ -235,7 +235,7 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// Implements [`Reader`] for a collector with an inherent `read` of the same signature, and
 /// the function that makes its report.
 macro_rules! reader {
-    ($collector:ty, $report:path, $attachments:ident) => {
+    ($collector:ty, $report:path $(, $attachments:ident)?) => {
         impl $crate::formats::Reader for $collector {
             fn read(
                 &mut self,
@@ -255,30 +255,11 @@ macro_rules! reader {
                 $report(*self, meta, fallback_ms)
             }
 
-            fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
-                <$collector>::$attachments(self)
-            }
-        }
-    };
-    ($collector:ty, $report:path) => {
-        impl $crate::formats::Reader for $collector {
-            fn read(
-                &mut self,
-                data: &[u8],
-                input: &str,
-                fallback_ms: f64,
-                limits: &$crate::Limits,
-            ) -> Result<(), $crate::ConvertError> {
-                <$collector>::read(self, data, input, fallback_ms, limits)
-            }
-
-            fn into_report(
-                self: Box<Self>,
-                meta: &$crate::Metadata,
-                fallback_ms: f64,
-            ) -> flakiness_report::Report {
-                $report(*self, meta, fallback_ms)
-            }
+            $(
+                fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
+                    <$collector>::$attachments(self)
+                }
+            )?
         }
     };
 }
