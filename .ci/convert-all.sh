@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Converts every input in testdata/ (JUnit, pytest reportlog and json-report, libtest and nextest JSON,
-# cargo test text) and, when present, ../shared/corpus/, then checks each
+# cargo test text, Go's test2json, RSpec's and Mocha's JSON, mochawesome) and, when present,
+# ../shared/corpus/ and dorny/test-reporter's RSpec and Mocha fixtures, then checks each
 # output with our validator and with the official Zod schema. Inputs that are broken on purpose
 # must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
@@ -18,6 +19,8 @@ while IFS= read -r f; do inputs+=("$f"); done < <(
     find testdata/inputs -name '*junit*.xml' -not -path 'testdata/inputs/pytest/*' -not -path 'testdata/inputs/cargo/*'
   } | sort -u)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/go \( -name 'go-test*.json' -o -name 'gotestsum*.json' \) | sort)
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/rspec -name 'rspec*.json' | sort)
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/mocha \( -name 'mocha*.json' -o -name 'mocha-json-stdout.txt' \) | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/pytest testdata/inputs/cargo testdata/cargotext testdata/pytest \( -name '*.json' -o -name '*.jsonl' -o -name '*.txt' \) 2>/dev/null | grep -v -- '-stderr.txt' | sort)
 if [ -d ../shared/corpus ]; then
   while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus -name '*.xml' | sort)
@@ -25,6 +28,8 @@ if [ -d ../shared/corpus ]; then
 else
   echo "../shared/corpus is absent: checking testdata/ only"
 fi
+# dorny/test-reporter's RSpec and Mocha JSON fixtures, when there.
+while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures \( -name '*rspec*.json' -o -name '*mocha*.json' \) 2>/dev/null | sort)
 bad=0 converted=0 refused=0 i=0
 for f in "${inputs[@]}"; do
   i=$((i + 1))

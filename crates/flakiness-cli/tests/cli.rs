@@ -345,6 +345,74 @@ fn convert_reads_every_format_and_names_the_runner() {
     }
 }
 
+/// RSpec's and Mocha's JSON (issue 16): detected, their category and environment named after
+/// the runner, RSpec's `--only-failures` pair one run of two attempts, paths from the base
+/// directory and errors located from their stacks.
+#[test]
+fn convert_reads_rspec_and_mocha_json() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let in_git = repo_in_git();
+    for (inputs, base, category, tests) in [
+        (
+            &[
+                "testdata/inputs/rspec/rspec-only-failures-run1.json",
+                "testdata/inputs/rspec/rspec-only-failures-run2.json",
+            ][..],
+            "testdata/projects/rspec-sample",
+            "rspec",
+            22,
+        ),
+        (
+            &["testdata/inputs/mocha/mocha-json-stdout.txt"][..],
+            "testdata/projects/mocha-sample",
+            "mocha",
+            15,
+        ),
+        (
+            &["testdata/inputs/mocha/mochawesome.json"][..],
+            "testdata/projects/mocha-sample",
+            "mocha",
+            18,
+        ),
+    ] {
+        let out = tmp.path().join(inputs[0].replace('/', "_"));
+        let mut args = inputs.to_vec();
+        args.extend(["--base-dir", base]);
+        let (dir, _) = convert_ok(&args, &out);
+        let r = &dir.report;
+        assert_eq!(r.category, category, "{inputs:?}");
+        assert_eq!(r.environments[0].name, category, "{inputs:?}");
+        assert_eq!(
+            r.test_runner.as_ref().map(|t| t.name.as_str()),
+            Some(category)
+        );
+        assert_eq!(r.all_tests().count(), tests, "{inputs:?}");
+        if category == "rspec" {
+            let flaky = r
+                .all_tests()
+                .find(|t| t.test.title == "is flaky")
+                .expect("flaky");
+            assert!(flaky.test.is_flaky());
+            let want = if in_git {
+                "testdata/projects/rspec-sample/spec/outcomes_spec.rb"
+            } else {
+                "spec/outcomes_spec.rb"
+            };
+            assert_eq!(flaky.file(), Some(want));
+        }
+        if in_git {
+            let located = r
+                .all_tests()
+                .flat_map(|t| t.test.attempts.iter())
+                .flat_map(|a| a.errors.iter().flatten())
+                .filter_map(|e| e.location.as_ref())
+                .filter(|l| l.file.starts_with(base))
+                .count();
+            assert!(located > 0, "{inputs:?}");
+        }
+    }
+}
+
 /// Whether the repository is a git checkout (stack frames are then matched to tracked files).
 fn repo_in_git() -> bool {
     Command::new("git")

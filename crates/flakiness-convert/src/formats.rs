@@ -10,7 +10,7 @@ use flakiness_report::Report;
 
 use crate::{
     CargoTextCollector, ConvertError, Format, GoTestCollector, LibtestCollector, Limits, Metadata,
-    ReportsCollector,
+    MochaJsonCollector, MochawesomeCollector, ReportsCollector, RspecCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -119,6 +119,35 @@ fn flakiness_report(h: &Head<'_>) -> bool {
     h.first == b'{' && crate::reports::is_report(h.text)
 }
 
+/// True when a line of the head starts (in its first column) with `{`: a JSON document,
+/// alone or after other output.
+fn json_object_line(h: &Head<'_>) -> bool {
+    h.first == b'{' || h.text.lines().any(|l| l.starts_with('{'))
+}
+
+fn rspec_json(h: &Head<'_>) -> bool {
+    json_object_line(h)
+        && h.has_key("examples")
+        && ((h.has_key("full_description") && h.has_key("file_path"))
+            || (h.has_key("summary_line") && h.has_key("errors_outside_of_examples_count")))
+}
+
+fn mochawesome(h: &Head<'_>) -> bool {
+    json_object_line(h)
+        && h.has_key("stats")
+        && h.has_key("results")
+        && (h.has_key("testsRegistered") || h.has_key("passPercent"))
+}
+
+fn mocha_json(h: &Head<'_>) -> bool {
+    json_object_line(h)
+        && h.has_key("stats")
+        && h.has_key("tests")
+        && h.has_key("passes")
+        && h.has_key("pending")
+        && h.has_key("failures")
+}
+
 fn cargo_text(h: &Head<'_>) -> bool {
     h.text.lines().map(str::trim).any(|l| {
         l.starts_with("running ") && l.ends_with(" tests") && l.split(' ').count() == 3
@@ -184,6 +213,33 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 2,
         detect: pytest_json_report,
         reader: None,
+    },
+    FormatSpec {
+        format: Format::RspecJson,
+        names: &["rspec-json"],
+        what: "RSpec's JSON formatter (`rspec --format json`)",
+        category: "rspec",
+        family: 4,
+        detect: rspec_json,
+        reader: Some(|| Box::<RspecCollector>::default()),
+    },
+    FormatSpec {
+        format: Format::Mochawesome,
+        names: &["mochawesome"],
+        what: "mochawesome's JSON (`mocha --reporter mochawesome`)",
+        category: "mocha",
+        family: 5,
+        detect: mochawesome,
+        reader: Some(|| Box::<MochawesomeCollector>::default()),
+    },
+    FormatSpec {
+        format: Format::MochaJson,
+        names: &["mocha-json"],
+        what: "Mocha's JSON reporter (`mocha --reporter json`)",
+        category: "mocha",
+        family: 5,
+        detect: mocha_json,
+        reader: Some(|| Box::<MochaJsonCollector>::default()),
     },
     FormatSpec {
         format: Format::CargoText,

@@ -1,17 +1,22 @@
 //! # flakiness-convert
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
-//! reportlog and json-report files, libtest and nextest JSON, and plain `cargo test` output.
+//! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
+//! test2json, RSpec's JSON, Mocha's JSON and mochawesome (see [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
 mod cargotext;
 pub mod formats;
 mod gotest;
+mod jsondoc;
 mod junit;
 mod libtest;
+mod mochajson;
+mod mochawesome;
 mod pytest;
 mod reports;
+mod rspec;
 mod stack;
 mod times;
 
@@ -27,8 +32,11 @@ pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
+pub use mochajson::MochaJsonCollector;
+pub use mochawesome::MochawesomeCollector;
 pub use pytest::PytestCollector;
 pub use reports::ReportsCollector;
+pub use rspec::RspecCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
 
@@ -310,6 +318,12 @@ pub enum Format {
     GoTestJson,
     /// Flakiness reports, merged into one.
     FlakinessReport,
+    /// RSpec's JSON formatter (`rspec --format json`).
+    RspecJson,
+    /// Mocha's `json` reporter (`mocha --reporter json`).
+    MochaJson,
+    /// mochawesome's JSON (`mocha --reporter mochawesome`).
+    Mochawesome,
 }
 
 impl Format {
