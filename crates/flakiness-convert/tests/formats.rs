@@ -55,6 +55,18 @@ fn every_recorded_input_is_detected_as_its_format() {
             Format::CargoText,
         ),
         (
+            files("testdata/inputs/rspec", "rspec.json"),
+            Format::RspecJson,
+        ),
+        (
+            files("testdata/inputs/mocha", "mocha.json"),
+            Format::MochaJson,
+        ),
+        (
+            files("testdata/inputs/mocha", "mochawesome.json"),
+            Format::Mochawesome,
+        ),
+        (
             files("testdata/reports/valid", ".json"),
             Format::FlakinessReport,
         ),
