@@ -440,11 +440,18 @@ fn read_inputs(
             Some(f) => f,
             None => {
                 let what = if head.iter().all(|b| b.is_ascii_whitespace()) {
-                    "the input is empty"
+                    "the input is empty".to_string()
                 } else {
-                    "format not recognised: not JUnit XML, pytest reportlog or json-report, libtest JSON or cargo test output (pass --from to force one)"
+                    let known: Vec<&str> = flakiness_convert::FORMATS
+                        .iter()
+                        .map(|f| f.names[0])
+                        .collect();
+                    format!(
+                        "format not recognised: none of {} (pass --from to force one)",
+                        known.join(", ")
+                    )
                 };
-                eprintln!("flakiness: {}", ConvertError::at_start(&name, what));
+                eprintln!("flakiness: {}", ConvertError::at_start(&name, &what));
                 return Err(exit_codes::BAD_INPUT);
             }
         };
