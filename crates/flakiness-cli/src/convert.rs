@@ -440,11 +440,15 @@ fn read_inputs(
             Some(f) => f,
             None => {
                 let what = if head.iter().all(|b| b.is_ascii_whitespace()) {
-                    "the input is empty"
+                    "the input is empty".to_string()
                 } else {
-                    "format not recognised: not JUnit XML, pytest reportlog or json-report, libtest JSON or cargo test output (pass --from to force one)"
+                    let names = flakiness_convert::formats::names();
+                    format!(
+                        "format not recognised: none of {} (pass --from to force one)",
+                        names[1..].join(", ")
+                    )
                 };
-                eprintln!("flakiness: {}", ConvertError::at_start(&name, what));
+                eprintln!("flakiness: {}", ConvertError::at_start(&name, &what));
                 return Err(exit_codes::BAD_INPUT);
             }
         };
