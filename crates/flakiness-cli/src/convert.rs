@@ -41,7 +41,7 @@ pub struct Args {
     /// Report title.
     #[arg(long, env = "FLAKINESS_TITLE")]
     title: Option<String>,
-    /// Report category (default: junit, pytest or cargo, after the input format).
+    /// Report category (default: after the input format: junit, pytest, cargo, go, gtest).
     #[arg(long)]
     category: Option<String>,
     /// Flakiness.io project, `org/project`.

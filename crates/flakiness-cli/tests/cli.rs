@@ -326,6 +326,7 @@ fn convert_reads_every_format_and_names_the_runner() {
             "junit",
             "nextest",
         ),
+        ("testdata/inputs/gtest/gtest.json", "gtest", "gtest"),
     ] {
         let out = tmp.path().join(input.replace('/', "_"));
         let (dir, _) = convert_ok(&[input], &out);
@@ -400,6 +401,56 @@ fn convert_makes_paths_relative_to_the_git_root() {
                     .any(|f| f.starts_with("testdata/projects/pytest-sample/tests/")),
                 "{input}: {located:?}"
             );
+        }
+    }
+}
+
+/// GoogleTest gives test locations and `file:line` stacks: from where the binary ran, both
+/// become paths of the repository, and each failure is located at its assertion.
+#[test]
+fn convert_locates_cpp_failures_at_their_assertions() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let in_git = repo_in_git();
+    let source = |name: &str| {
+        if in_git {
+            format!("testdata/projects/cpp-sample/{name}")
+        } else {
+            name.to_string()
+        }
+    };
+    for (input, source, test, lines) in [
+        (
+            "testdata/inputs/gtest/gtest.json",
+            source("gtest_sample.cpp"),
+            "ExpectEqFails",
+            vec![15, 16],
+        ),
+        (
+            "testdata/inputs/gtest/gtest-repeat.json",
+            source("gtest_sample.cpp"),
+            "AssertStops",
+            vec![20],
+        ),
+    ] {
+        let out = tmp.path().join(input.replace('/', "_"));
+        let (dir, err) = convert_ok(&[input, "--base-dir", "testdata/projects/cpp-sample"], &out);
+        assert!(!err.contains("warning"), "{input}: {err}");
+        assert_eq!(dir.report.environments[0].name, dir.report.category);
+        let t = dir
+            .report
+            .all_tests()
+            .find(|t| t.test.title == test)
+            .unwrap_or_else(|| panic!("{input}: {test}"));
+        assert_eq!(t.file(), Some(source.as_str()), "{input}");
+        if in_git {
+            let located: Vec<(String, i64)> = t.test.attempts[0]
+                .errors
+                .iter()
+                .flatten()
+                .filter_map(|e| e.location.as_ref().map(|l| (l.file.clone(), l.line)))
+                .collect();
+            let want: Vec<(String, i64)> = lines.iter().map(|l| (source.clone(), *l)).collect();
+            assert_eq!(located, want, "{input}");
         }
     }
 }

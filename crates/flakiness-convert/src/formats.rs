@@ -9,7 +9,8 @@
 use flakiness_report::Report;
 
 use crate::{
-    CargoTextCollector, ConvertError, Format, GoTestCollector, LibtestCollector, Limits, Metadata,
+    CargoTextCollector, ConvertError, Format, GoTestCollector, GtestCollector, LibtestCollector,
+    Limits, Metadata,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -166,6 +167,11 @@ fn junit(h: &Head<'_>) -> bool {
     h.first == b'<' && h.xml_format().is_none_or(|f| f == Format::Junit)
 }
 
+/// GoogleTest's `--gtest_output=json`: `{"tests": …, "failures": …, "disabled": …, "testsuites": [`.
+fn gtest_json(h: &Head<'_>) -> bool {
+    h.first == b'{' && h.has_key("testsuites") && h.has_key("disabled") && h.has_key("failures")
+}
+
 fn pytest_reportlog(h: &Head<'_>) -> bool {
     h.json_lines()
         .next()
@@ -236,6 +242,15 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 3,
         detect: go_test_json,
         reader: Some(|| Box::<GoTestCollector>::default()),
+    },
+    FormatSpec {
+        format: Format::GtestJson,
+        names: &["gtest-json"],
+        what: "GoogleTest JSON (`--gtest_output=json`)",
+        category: crate::gtest::CATEGORY,
+        family: 4,
+        detect: gtest_json,
+        reader: Some(|| Box::<GtestCollector>::default()),
     },
     FormatSpec {
         format: Format::PytestJsonReport,
@@ -358,6 +373,10 @@ mod tests {
             // Nobody's root: JUnit's reader says what it is.
             (b"<!DOCTYPE html><html>", Format::Junit),
             (b"<unknown", Format::Junit),
+            (
+                b"{\"tests\": 1, \"failures\": 0, \"disabled\": 0, \"testsuites\": []}",
+                Format::GtestJson,
+            ),
         ] {
             assert_eq!(
                 detect(head),

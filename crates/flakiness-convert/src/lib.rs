@@ -1,13 +1,15 @@
 //! # flakiness-convert
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
-//! reportlog and json-report files, libtest and nextest JSON, and plain `cargo test` output.
+//! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
+//! test2json and GoogleTest JSON (the table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
 mod cargotext;
 pub mod formats;
 mod gotest;
+mod gtest;
 mod junit;
 mod libtest;
 mod pytest;
@@ -24,6 +26,7 @@ pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWar
 pub use cargotext::CargoTextCollector;
 pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
+pub use gtest::{GtestCollector, ENVIRONMENT_FAILED_TITLE, SUITE_FAILED_TITLE};
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
@@ -182,6 +185,18 @@ pub(crate) fn push_bounded(buf: &mut String, text: &str, limit: usize) {
     }
 }
 
+/// The byte offset of a 1-based line and column (serde_json's error position) in `data`.
+pub(crate) fn offset_of(data: &[u8], line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match data[start..].iter().position(|&b| b == b'\n') {
+            Some(i) => start += i + 1,
+            None => return data.len(),
+        }
+    }
+    (start + column.saturating_sub(1)).min(data.len())
+}
+
 /// Report-level facts the inputs do not carry.
 #[derive(Debug, Clone, Default)]
 pub struct Metadata {
@@ -306,6 +321,8 @@ pub enum Format {
     CargoText,
     /// Go's test2json stream (`go test -json`).
     GoTestJson,
+    /// GoogleTest's JSON (`--gtest_output=json`).
+    GtestJson,
 }
 
 impl Format {
