@@ -41,7 +41,8 @@ pub struct Args {
     /// Report title.
     #[arg(long, env = "FLAKINESS_TITLE")]
     title: Option<String>,
-    /// Report category (default: after the input format: junit, pytest, cargo, go, gtest).
+    /// Report category (default: after the input format: junit, pytest, cargo, go, gtest,
+    /// catch2).
     #[arg(long)]
     category: Option<String>,
     /// Flakiness.io project, `org/project`.

@@ -9,8 +9,8 @@
 use flakiness_report::Report;
 
 use crate::{
-    CargoTextCollector, ConvertError, Format, GoTestCollector, GtestCollector, LibtestCollector,
-    Limits, Metadata,
+    CargoTextCollector, Catch2Collector, ConvertError, Format, GoTestCollector, GtestCollector,
+    LibtestCollector, Limits, Metadata,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -72,6 +72,8 @@ pub const XML_ROOTS: &[(&str, Format)] = &[
     ("testsuites", Format::Junit),
     ("testsuite", Format::Junit),
     ("testcase", Format::Junit),
+    ("Catch", Format::Catch2Xml),
+    ("Catch2TestRun", Format::Catch2Xml),
 ];
 
 /// The local name (without a namespace prefix) of the root element of an XML document's first
@@ -167,6 +169,10 @@ fn junit(h: &Head<'_>) -> bool {
     h.first == b'<' && h.xml_format().is_none_or(|f| f == Format::Junit)
 }
 
+fn catch2_xml(h: &Head<'_>) -> bool {
+    h.xml_format() == Some(Format::Catch2Xml)
+}
+
 /// GoogleTest's `--gtest_output=json`: `{"tests": …, "failures": …, "disabled": …, "testsuites": [`.
 fn gtest_json(h: &Head<'_>) -> bool {
     h.first == b'{' && h.has_key("testsuites") && h.has_key("disabled") && h.has_key("failures")
@@ -251,6 +257,15 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 4,
         detect: gtest_json,
         reader: Some(|| Box::<GtestCollector>::default()),
+    },
+    FormatSpec {
+        format: Format::Catch2Xml,
+        names: &["catch2-xml"],
+        what: "Catch2's XML reporter (`--reporter xml`, v2 and v3)",
+        category: crate::catch2::CATEGORY,
+        family: 5,
+        detect: catch2_xml,
+        reader: Some(|| Box::<Catch2Collector>::default()),
     },
     FormatSpec {
         format: Format::PytestJsonReport,
@@ -369,6 +384,11 @@ mod tests {
         for (head, want) in [
             (&b"<?xml version=\"1.0\"?><testsuites/>"[..], Format::Junit),
             (b"<testcase name=\"t\"/>", Format::Junit),
+            (
+                b"<?xml version=\"1.0\"?>\n<Catch name=\"t\">",
+                Format::Catch2Xml,
+            ),
+            (b"\xEF\xBB\xBF<Catch2TestRun name=\"t\">", Format::Catch2Xml),
             (b"\xEF\xBB\xBF<testsuite name=\"t\">", Format::Junit),
             // Nobody's root: JUnit's reader says what it is.
             (b"<!DOCTYPE html><html>", Format::Junit),

@@ -2,11 +2,12 @@
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
-//! test2json and GoogleTest JSON (the table of formats is [`FORMATS`]).
+//! test2json, GoogleTest JSON and Catch2 XML (the table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
 mod cargotext;
+mod catch2;
 pub mod formats;
 mod gotest;
 mod gtest;
@@ -24,6 +25,7 @@ use flakiness_report::{
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
 pub use cargotext::CargoTextCollector;
+pub use catch2::{Catch2Collector, MAX_SECTION_DEPTH};
 pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
 pub use gtest::{GtestCollector, ENVIRONMENT_FAILED_TITLE, SUITE_FAILED_TITLE};
@@ -323,6 +325,8 @@ pub enum Format {
     GoTestJson,
     /// GoogleTest's JSON (`--gtest_output=json`).
     GtestJson,
+    /// Catch2's XML reporter (`--reporter xml`), v2 and v3.
+    Catch2Xml,
 }
 
 impl Format {
