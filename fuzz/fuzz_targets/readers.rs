@@ -1,6 +1,7 @@
-//! Fuzz target: every reader of `flakiness_convert::FORMATS` (Go's test2json, libtest and
-//! nextest JSON, cargo test text…) on arbitrary bytes. The first byte picks the reader. No input
-//! may panic, and whatever a reader accepts must become a report our validator accepts.
+//! Fuzz target: every reader of `flakiness_convert::FORMATS` (Go's test2json, GoogleTest JSON,
+//! Catch2 XML, libtest and nextest JSON, cargo test text…) on arbitrary bytes. The first byte
+//! picks the reader. No input may panic, and whatever a reader accepts must become a report our
+//! validator accepts.
 #![no_main]
 
 use std::sync::OnceLock;

@@ -41,7 +41,8 @@ pub struct Args {
     /// Report title.
     #[arg(long, env = "FLAKINESS_TITLE")]
     title: Option<String>,
-    /// Report category (default: junit, pytest or cargo, after the input format).
+    /// Report category (default: after the input format: junit, pytest, cargo, go, gtest,
+    /// catch2).
     #[arg(long)]
     category: Option<String>,
     /// Flakiness.io project, `org/project`.
@@ -442,13 +443,10 @@ fn read_inputs(
                 let what = if head.iter().all(|b| b.is_ascii_whitespace()) {
                     "the input is empty".to_string()
                 } else {
-                    let known: Vec<&str> = flakiness_convert::FORMATS
-                        .iter()
-                        .map(|f| f.names[0])
-                        .collect();
+                    let names = flakiness_convert::formats::names();
                     format!(
                         "format not recognised: none of {} (pass --from to force one)",
-                        known.join(", ")
+                        names[1..].join(", ")
                     )
                 };
                 eprintln!("flakiness: {}", ConvertError::at_start(&name, &what));

@@ -326,6 +326,9 @@ fn convert_reads_every_format_and_names_the_runner() {
             "junit",
             "nextest",
         ),
+        ("testdata/inputs/gtest/gtest.json", "gtest", "gtest"),
+        ("testdata/inputs/catch2/catch2-v2.xml", "catch2", "catch2"),
+        ("testdata/inputs/catch2/catch2-v3.xml", "catch2", "catch2"),
     ] {
         let out = tmp.path().join(input.replace('/', "_"));
         let (dir, _) = convert_ok(&[input], &out);
@@ -470,6 +473,122 @@ fn convert_makes_paths_relative_to_the_git_root() {
             );
         }
     }
+}
+
+/// GoogleTest and Catch2 give test locations and `file:line` stacks: from where the binary
+/// ran, both become paths of the repository, and each failure is located at its assertion.
+#[test]
+fn convert_locates_cpp_failures_at_their_assertions() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let in_git = repo_in_git();
+    let source = |name: &str| {
+        if in_git {
+            format!("testdata/projects/cpp-sample/{name}")
+        } else {
+            name.to_string()
+        }
+    };
+    for (input, source, test, lines) in [
+        (
+            "testdata/inputs/gtest/gtest.json",
+            source("gtest_sample.cpp"),
+            "ExpectEqFails",
+            vec![15, 16],
+        ),
+        (
+            "testdata/inputs/gtest/gtest-repeat.json",
+            source("gtest_sample.cpp"),
+            "AssertStops",
+            vec![20],
+        ),
+        (
+            "testdata/inputs/catch2/catch2-v3.xml",
+            source("catch2_sample.cpp"),
+            "check failures continue",
+            vec![29, 30],
+        ),
+        (
+            "testdata/inputs/catch2/catch2-v2.xml",
+            source("catch2_sample.cpp"),
+            "nested sections",
+            vec![38],
+        ),
+    ] {
+        let out = tmp.path().join(input.replace('/', "_"));
+        let (dir, err) = convert_ok(&[input, "--base-dir", "testdata/projects/cpp-sample"], &out);
+        assert!(!err.contains("warning"), "{input}: {err}");
+        assert_eq!(dir.report.environments[0].name, dir.report.category);
+        let t = dir
+            .report
+            .all_tests()
+            .find(|t| t.test.title == test)
+            .unwrap_or_else(|| panic!("{input}: {test}"));
+        assert_eq!(t.file(), Some(source.as_str()), "{input}");
+        if in_git {
+            let located: Vec<(String, i64)> = t.test.attempts[0]
+                .errors
+                .iter()
+                .flatten()
+                .filter_map(|e| e.location.as_ref().map(|l| (l.file.clone(), l.line)))
+                .collect();
+            let want: Vec<(String, i64)> = lines.iter().map(|l| (source.clone(), *l)).collect();
+            assert_eq!(located, want, "{input}");
+        }
+    }
+}
+
+/// A Catch2 XML with a DOCTYPE (external entity, billion laughs) is refused with exit 4 and
+/// no output; XML that is neither Catch2's nor JUnit's is still refused by the JUnit reader;
+/// GoogleTest and Catch2 inputs are not one run.
+#[test]
+fn convert_refuses_catch2_entities_and_mixed_cpp_formats() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report");
+    let xxe = tmp.path().join("xxe.xml");
+    fs::write(
+        &xxe,
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE Catch2TestRun [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<Catch2TestRun name=\"t\"><TestCase name=\"&x;\"><OverallResult success=\"true\"/></TestCase></Catch2TestRun>\n",
+    )
+    .expect("write");
+    let html = tmp.path().join("page.xml");
+    fs::write(
+        &html,
+        "<!-- saved --><!DOCTYPE html>\n<html><body/></html>\n",
+    )
+    .expect("write");
+    for (input, want) in [
+        (&xxe, "xxe.xml:2:1: a DOCTYPE is refused"),
+        (&html, "root element is <html>"),
+    ] {
+        let o = flakiness(&[
+            "convert",
+            input.to_str().expect("utf-8"),
+            "--commit-id",
+            SHA,
+            "-o",
+            out.to_str().expect("utf-8"),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(4), "{err}");
+        assert!(err.contains(want), "{err}");
+        assert!(!out.exists());
+    }
+    let o = flakiness(&[
+        "convert",
+        "testdata/inputs/gtest/gtest.json",
+        "testdata/inputs/catch2/catch2-v2.xml",
+        "--commit-id",
+        SHA,
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
 }
 
 /// JUnit root suites are written as they are read, with their paths and error locations

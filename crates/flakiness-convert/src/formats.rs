@@ -9,8 +9,9 @@
 use flakiness_report::Report;
 
 use crate::{
-    CargoTextCollector, ConvertError, Format, GoTestCollector, LibtestCollector, Limits, Metadata,
-    MochaJsonCollector, MochawesomeCollector, ReportsCollector, RspecCollector,
+    CargoTextCollector, Catch2Collector, ConvertError, Format, GoTestCollector, GtestCollector,
+    LibtestCollector, Limits, Metadata, MochaJsonCollector, MochawesomeCollector, ReportsCollector,
+    RspecCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -44,6 +45,8 @@ pub struct Head<'a> {
     pub text: &'a str,
     /// The first byte that is not whitespace.
     pub first: u8,
+    /// The name of the root element when the head is XML (see [`xml_root`]).
+    pub root: Option<&'a str>,
 }
 
 impl Head<'_> {
@@ -59,6 +62,85 @@ impl Head<'_> {
     pub fn has_key(&self, key: &str) -> bool {
         self.text.contains(&format!("\"{key}\""))
     }
+
+    /// The XML format whose root element the head starts with (see [`XML_ROOTS`]).
+    pub fn xml_format(&self) -> Option<Format> {
+        let root = self.root?;
+        XML_ROOTS
+            .iter()
+            .find(|(name, _)| *name == root)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// The root elements that name an XML format. XML whose root is none of these is JUnit's (whose
+/// reader then says what the root is: `<html>`…).
+pub const XML_ROOTS: &[(&str, Format)] = &[
+    ("testsuites", Format::Junit),
+    ("testsuite", Format::Junit),
+    ("testcase", Format::Junit),
+    ("Catch", Format::Catch2Xml),
+    ("Catch2TestRun", Format::Catch2Xml),
+];
+
+/// The local name (without a namespace prefix) of the root element of an XML document's first
+/// bytes: the XML declaration, processing instructions, comments, a DOCTYPE (with its internal
+/// subset) and blanks before it are skipped. `None` when the bytes do not start so, or end
+/// before the name does. A byte order mark must be removed first.
+pub fn xml_root(bytes: &[u8]) -> Option<&str> {
+    let mut i = 0;
+    loop {
+        while bytes.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        let rest = &bytes[i..];
+        if rest.starts_with(b"<?") {
+            i += find(rest, b"?>")? + 2;
+        } else if rest.starts_with(b"<!--") {
+            i += 4 + find(&rest[4..], b"-->")? + 3;
+        } else if rest.starts_with(b"<!") {
+            i += declaration_end(rest)?;
+        } else if rest.first() == Some(&b'<') {
+            let name = &rest[1..];
+            let end = name
+                .iter()
+                .position(|b| b.is_ascii_whitespace() || matches!(b, b'/' | b'>'))?;
+            let name = std::str::from_utf8(&name[..end]).ok()?;
+            return Some(name.rsplit(':').next().unwrap_or(name)).filter(|n| !n.is_empty());
+        } else {
+            return None;
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The length of a `<!DOCTYPE …>` at the start of `b`: to the `>` outside quotes, the internal
+/// subset's brackets and its comments.
+fn declaration_end(b: &[u8]) -> Option<usize> {
+    let (mut i, mut depth, mut quote) = (2, 0usize, None::<u8>);
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if b[i..].starts_with(b"<!--") => {
+                i += 4 + find(&b[i + 4..], b"-->")? + 3;
+                continue;
+            }
+            None => match c {
+                b'"' | b'\'' => quote = Some(c),
+                b'[' => depth += 1,
+                b']' => depth = depth.saturating_sub(1),
+                b'>' if depth == 0 => return Some(i + 1),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
 }
 
 /// One row of [`FORMATS`].
@@ -88,8 +170,19 @@ impl std::fmt::Debug for FormatSpec {
     }
 }
 
+/// XML with a JUnit root, or a root no other XML format claims (the JUnit reader refuses it,
+/// saying what the root is).
 fn junit(h: &Head<'_>) -> bool {
-    h.first == b'<'
+    h.first == b'<' && h.xml_format().is_none_or(|f| f == Format::Junit)
+}
+
+fn catch2_xml(h: &Head<'_>) -> bool {
+    h.xml_format() == Some(Format::Catch2Xml)
+}
+
+/// GoogleTest's `--gtest_output=json`: `{"tests": …, "failures": …, "disabled": …, "testsuites": [`.
+fn gtest_json(h: &Head<'_>) -> bool {
+    h.first == b'{' && h.has_key("testsuites") && h.has_key("disabled") && h.has_key("failures")
 }
 
 fn pytest_reportlog(h: &Head<'_>) -> bool {
@@ -206,6 +299,24 @@ pub const FORMATS: &[FormatSpec] = &[
         reader: Some(|| Box::<GoTestCollector>::default()),
     },
     FormatSpec {
+        format: Format::GtestJson,
+        names: &["gtest-json"],
+        what: "GoogleTest JSON (`--gtest_output=json`)",
+        category: crate::gtest::CATEGORY,
+        family: 4,
+        detect: gtest_json,
+        reader: Some(|| Box::<GtestCollector>::default()),
+    },
+    FormatSpec {
+        format: Format::Catch2Xml,
+        names: &["catch2-xml"],
+        what: "Catch2's XML reporter (`--reporter xml`, v2 and v3)",
+        category: crate::catch2::CATEGORY,
+        family: 5,
+        detect: catch2_xml,
+        reader: Some(|| Box::<Catch2Collector>::default()),
+    },
+    FormatSpec {
         format: Format::PytestJsonReport,
         names: &["pytest-json-report"],
         what: "pytest-json-report (`pytest --json-report`)",
@@ -284,6 +395,7 @@ pub fn detect(head: &[u8]) -> Option<Format> {
         bytes,
         text: &text,
         first,
+        root: (first == b'<').then(|| xml_root(bytes)).flatten(),
     };
     FORMATS.iter().find(|s| (s.detect)(&h)).map(|s| s.format)
 }
@@ -323,3 +435,57 @@ pub(crate) use reader;
 
 reader!(LibtestCollector, crate::libtest_report);
 reader!(CargoTextCollector, CargoTextCollector::into_report);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_element_is_found_behind_the_prolog() {
+        assert_eq!(xml_root(b"<testsuites>"), Some("testsuites"));
+        assert_eq!(xml_root(b"<Catch name=\"x\">"), Some("Catch"));
+        assert_eq!(xml_root(b"<Catch2TestRun/>"), Some("Catch2TestRun"));
+        assert_eq!(
+            xml_root(b"<?xml version=\"1.0\"?>\n<!-- a <comment> -->\n<?pi x?>\n<ns:TestRun xmlns:ns=\"u\">"),
+            Some("TestRun")
+        );
+        assert_eq!(
+            xml_root(b"<!DOCTYPE x [\n<!ENTITY a \"<b>]>\">\n<!-- ] > -->\n<!ENTITY c '>'>\n]>\n<test-run>"),
+            Some("test-run")
+        );
+        assert_eq!(xml_root(b"<!DOCTYPE html>\n<html>"), Some("html"));
+        // Cut before the name ends, or not XML.
+        assert_eq!(xml_root(b"<?xml version=\"1.0\"?><testsu"), None);
+        assert_eq!(xml_root(b"<!-- never closed"), None);
+        assert_eq!(xml_root(b"{\"a\": 1}"), None);
+        assert_eq!(xml_root(b"< x>"), None);
+    }
+
+    #[test]
+    fn xml_is_told_by_its_root_and_junit_takes_the_rest() {
+        for (head, want) in [
+            (&b"<?xml version=\"1.0\"?><testsuites/>"[..], Format::Junit),
+            (b"<testcase name=\"t\"/>", Format::Junit),
+            (
+                b"<?xml version=\"1.0\"?>\n<Catch name=\"t\">",
+                Format::Catch2Xml,
+            ),
+            (b"\xEF\xBB\xBF<Catch2TestRun name=\"t\">", Format::Catch2Xml),
+            (b"\xEF\xBB\xBF<testsuite name=\"t\">", Format::Junit),
+            // Nobody's root: JUnit's reader says what it is.
+            (b"<!DOCTYPE html><html>", Format::Junit),
+            (b"<unknown", Format::Junit),
+            (
+                b"{\"tests\": 1, \"failures\": 0, \"disabled\": 0, \"testsuites\": []}",
+                Format::GtestJson,
+            ),
+        ] {
+            assert_eq!(
+                detect(head),
+                Some(want),
+                "{}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+}

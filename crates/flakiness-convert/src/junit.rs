@@ -266,7 +266,7 @@ pub trait RootSink {
 
 /// The values of the attributes `names` (the first of each name), in one pass over the
 /// element's attributes; borrowed from the element unless something had to be replaced.
-fn attrs<'a, const N: usize>(
+pub(crate) fn attrs<'a, const N: usize>(
     e: &'a BytesStart<'_>,
     names: [&[u8]; N],
 ) -> Result<[Option<Cow<'a, str>>; N], quick_xml::Error> {

@@ -2,13 +2,16 @@
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
-//! test2json, RSpec's JSON, Mocha's JSON and mochawesome (see [`FORMATS`]).
+//! test2json, RSpec's JSON, Mocha's JSON, mochawesome, GoogleTest JSON, Catch2 XML and
+//! Flakiness reports (the table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
 mod cargotext;
+mod catch2;
 pub mod formats;
 mod gotest;
+mod gtest;
 mod jsondoc;
 mod junit;
 mod libtest;
@@ -28,8 +31,10 @@ use flakiness_report::{
 
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
 pub use cargotext::CargoTextCollector;
+pub use catch2::{Catch2Collector, MAX_SECTION_DEPTH};
 pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
+pub use gtest::{GtestCollector, ENVIRONMENT_FAILED_TITLE, SUITE_FAILED_TITLE};
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use mochajson::MochaJsonCollector;
@@ -192,6 +197,18 @@ pub(crate) fn push_bounded(buf: &mut String, text: &str, limit: usize) {
     }
 }
 
+/// The byte offset of a 1-based line and column (serde_json's error position) in `data`.
+pub(crate) fn offset_of(data: &[u8], line: usize, column: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match data[start..].iter().position(|&b| b == b'\n') {
+            Some(i) => start += i + 1,
+            None => return data.len(),
+        }
+    }
+    (start + column.saturating_sub(1)).min(data.len())
+}
+
 /// Report-level facts the inputs do not carry.
 #[derive(Debug, Clone, Default)]
 pub struct Metadata {
@@ -324,6 +341,10 @@ pub enum Format {
     MochaJson,
     /// mochawesome's JSON (`mocha --reporter mochawesome`).
     Mochawesome,
+    /// GoogleTest's JSON (`--gtest_output=json`).
+    GtestJson,
+    /// Catch2's XML reporter (`--reporter xml`), v2 and v3.
+    Catch2Xml,
 }
 
 impl Format {

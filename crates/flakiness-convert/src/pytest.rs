@@ -16,7 +16,7 @@ use flakiness_report::{
 };
 use serde_json::Value;
 
-use crate::{inferred_annotation, push_bounded, ConvertError, Limits, Metadata};
+use crate::{inferred_annotation, offset_of, push_bounded, ConvertError, Limits, Metadata};
 
 /// Annotation type of an expected failure (`xfail`), as Playwright writes `test.fail()`.
 const XFAIL_ANNOTATION: &str = "fail";
@@ -739,18 +739,6 @@ impl PytestCollector {
         });
         report
     }
-}
-
-/// The byte offset of a 1-based line and column (as serde_json reports them).
-fn offset_of(data: &[u8], line: usize, column: usize) -> usize {
-    let mut start = 0;
-    for _ in 1..line {
-        match data[start..].iter().position(|&b| b == b'\n') {
-            Some(i) => start += i + 1,
-            None => return data.len(),
-        }
-    }
-    (start + column.saturating_sub(1)).min(data.len())
 }
 
 /// A JSON value as text: strings as they are, anything else as JSON.

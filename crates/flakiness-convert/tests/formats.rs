@@ -55,6 +55,20 @@ fn every_recorded_input_is_detected_as_its_format() {
             Format::CargoText,
         ),
         (
+            files("testdata/inputs/gtest", "gtest.json"),
+            Format::GtestJson,
+        ),
+        (files("testdata/inputs/gtest", "gtest.xml"), Format::Junit),
+        (
+            files("testdata/inputs/catch2", "-v2.xml"),
+            Format::Catch2Xml,
+        ),
+        (
+            files("testdata/inputs/catch2", "-v3.xml"),
+            Format::Catch2Xml,
+        ),
+        (files("testdata/inputs/catch2", "-junit.xml"), Format::Junit),
+        (
             files("testdata/inputs/rspec", "rspec.json"),
             Format::RspecJson,
         ),
