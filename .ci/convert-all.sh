@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Converts every input in testdata/ (JUnit, pytest reportlog and json-report, libtest and nextest JSON,
-# cargo test text) and, when present, ../shared/corpus/, then checks each
+# cargo test text, Go's test2json, Jest's and Vitest's JSON) and, when present, ../shared/corpus/, then checks each
 # output with our validator and with the official Zod schema. Inputs that are broken on purpose
 # must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
@@ -18,6 +18,11 @@ while IFS= read -r f; do inputs+=("$f"); done < <(
     find testdata/inputs -name '*junit*.xml' -not -path 'testdata/inputs/pytest/*' -not -path 'testdata/inputs/cargo/*'
   } | sort -u)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/go \( -name 'go-test*.json' -o -name 'gotestsum*.json' \) | sort)
+# Jest's and Vitest's JSON: the identity samples' and the edge cases'.
+while IFS= read -r f; do inputs+=("$f"); done < <(
+  { find testdata/identity -path '*/out/*' \( -name 'jest*.json' -o -name 'vitest*.json' \) -not -path '*/official/*'
+    find testdata/inputs/jsjson -name '*.json'
+  } | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/pytest testdata/inputs/cargo testdata/cargotext testdata/pytest \( -name '*.json' -o -name '*.jsonl' -o -name '*.txt' \) 2>/dev/null | grep -v -- '-stderr.txt' | sort)
 if [ -d ../shared/corpus ]; then
   while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus -name '*.xml' | sort)

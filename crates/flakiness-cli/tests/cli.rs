@@ -326,6 +326,12 @@ fn convert_reads_every_format_and_names_the_runner() {
             "junit",
             "nextest",
         ),
+        ("testdata/identity/jest/out/jest.json", "jest", "jest"),
+        (
+            "testdata/identity/vitest/out/vitest.json",
+            "vitest",
+            "vitest",
+        ),
     ] {
         let out = tmp.path().join(input.replace('/', "_"));
         let (dir, _) = convert_ok(&[input], &out);

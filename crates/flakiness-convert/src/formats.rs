@@ -9,7 +9,8 @@
 use flakiness_report::Report;
 
 use crate::{
-    CargoTextCollector, ConvertError, Format, GoTestCollector, LibtestCollector, Limits, Metadata,
+    CargoTextCollector, ConvertError, Format, GoTestCollector, JestJsonCollector, JsRunner,
+    LibtestCollector, Limits, Metadata,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -26,6 +27,12 @@ pub trait Reader: Send {
 
     /// The report of every document read.
     fn into_report(self: Box<Self>, meta: &Metadata, fallback_ms: f64) -> Report;
+
+    /// The runner whose official reporter names the environment (`jest`, `vitest`), when the
+    /// environment is to be named after it rather than after the category.
+    fn runner(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The first bytes of an input, as detection sees them.
@@ -108,6 +115,22 @@ fn go_test_json(h: &Head<'_>) -> bool {
     h.json_lines().take(8).any(crate::gotest::is_event_line)
 }
 
+/// Jest's JSON shape: one document with `testResults` (Jest's and Vitest's alike).
+fn jest_shaped(h: &Head<'_>) -> bool {
+    h.first == b'{'
+        && h.has_key("testResults")
+        && (h.has_key("numTotalTests") || h.has_key("assertionResults"))
+}
+
+/// Vitest writes Jest's shape without the fields only Jest has (`numRuntimeErrorTestSuites`,
+/// the first of them, `openHandles`, `wasInterrupted`).
+fn vitest_json(h: &Head<'_>) -> bool {
+    jest_shaped(h)
+        && !h.has_key("numRuntimeErrorTestSuites")
+        && !h.has_key("openHandles")
+        && !h.has_key("wasInterrupted")
+}
+
 fn cargo_text(h: &Head<'_>) -> bool {
     h.text.lines().map(str::trim).any(|l| {
         l.starts_with("running ") && l.ends_with(" tests") && l.split(' ').count() == 3
@@ -164,6 +187,24 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 2,
         detect: pytest_json_report,
         reader: None,
+    },
+    FormatSpec {
+        format: Format::VitestJson,
+        names: &["vitest-json"],
+        what: "Vitest's JSON (`vitest --reporter=json`)",
+        category: "vitest",
+        family: 5,
+        detect: vitest_json,
+        reader: Some(|| Box::new(JestJsonCollector::new(JsRunner::Vitest))),
+    },
+    FormatSpec {
+        format: Format::JestJson,
+        names: &["jest-json"],
+        what: "Jest's JSON (`jest --json`)",
+        category: "jest",
+        family: 4,
+        detect: jest_shaped,
+        reader: Some(|| Box::new(JestJsonCollector::new(JsRunner::Jest))),
     },
     FormatSpec {
         format: Format::CargoText,

@@ -1,13 +1,15 @@
 //! # flakiness-convert
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
-//! reportlog and json-report files, libtest and nextest JSON, and plain `cargo test` output.
+//! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
+//! test2json, and Jest's and Vitest's JSON.
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
 mod cargotext;
 pub mod formats;
 mod gotest;
+mod jestjson;
 mod junit;
 mod libtest;
 mod pytest;
@@ -24,6 +26,7 @@ pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWar
 pub use cargotext::CargoTextCollector;
 pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
+pub use jestjson::{JestJsonCollector, JsRunner, SUITE_FAILED_TITLE};
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use pytest::PytestCollector;
@@ -306,6 +309,10 @@ pub enum Format {
     CargoText,
     /// Go's test2json stream (`go test -json`).
     GoTestJson,
+    /// Jest's JSON (`jest --json`).
+    JestJson,
+    /// Vitest's JSON (`vitest --reporter=json`), Jest's shape.
+    VitestJson,
 }
 
 impl Format {
@@ -465,14 +472,38 @@ pub fn relative_to_root(file: &str, base: &Path, root: &Path) -> String {
 }
 
 /// Makes every location of the report a POSIX path relative to `root`; see
-/// [`relative_to_root`].
+/// [`relative_to_root`]. A `file` suite titled with the absolute path of its own location
+/// (Jest's and Vitest's JSON name files so) gets the relative path as its title too.
 pub fn relativize_paths(report: &mut Report, base: &Path, root: &Path) {
+    for s in report.suites.iter_mut().flatten() {
+        retitle_file_suites(s, base, root);
+    }
     report.for_each_location_mut(|l| relativize_location(l, base, root));
 }
 
 /// [`relativize_paths`] for one suite (a root suite streamed out on its own).
 pub fn relativize_suite_paths(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
+    retitle_file_suites(suite, base, root);
     suite.for_each_location_mut(|l| relativize_location(l, base, root));
+}
+
+fn retitle_file_suites(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
+    let mut stack = vec![suite];
+    while let Some(s) = stack.pop() {
+        if s.kind == flakiness_report::SuiteType::File
+            && s.location.as_ref().is_some_and(|l| l.file == s.title)
+        {
+            let t = s.title.replace('\\', "/");
+            let windows_abs = t.len() > 2 && t.as_bytes()[1] == b':' && t.as_bytes()[2] == b'/';
+            if t.starts_with('/') || windows_abs {
+                let relative = relative_to_root(&s.title, base, root);
+                if !relative.is_empty() {
+                    s.title = relative;
+                }
+            }
+        }
+        stack.extend(s.suites.iter_mut().flatten());
+    }
 }
 
 fn relativize_location(l: &mut flakiness_report::Location, base: &Path, root: &Path) {
