@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Converts every input in testdata/ (JUnit, pytest reportlog and json-report, libtest and nextest JSON,
-# cargo test text, Go's test2json, RSpec's and Mocha's JSON, mochawesome, GoogleTest JSON, Catch2
-# XML) and, when present, ../shared/corpus/ and dorny/test-reporter's RSpec and Mocha fixtures,
-# then checks each output with our validator and with the official Zod schema. Inputs that are
-# broken on purpose must be refused with exit code 4 and leave no output.
+# cargo test text, Go's test2json, Jest's and Vitest's JSON, RSpec's and Mocha's JSON, mochawesome,
+# GoogleTest JSON, Catch2 XML) and, when present, ../shared/corpus/ and dorny/test-reporter's
+# RSpec and Mocha fixtures, then checks each output with our validator and with the official Zod
+# schema. Inputs that are broken on purpose must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,11 @@ while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/mocha \( 
 # JUnit files are taken above; its JSON reporter is not read).
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/gtest \( -name 'gtest*.json' -o -name 'gtest*.xml' \) | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/catch2 -name 'catch2-v*.xml' -not -name '*junit*' | sort)
+# Jest's and Vitest's JSON: the identity samples' and the edge cases'.
+while IFS= read -r f; do inputs+=("$f"); done < <(
+  { find testdata/identity -path '*/out/*' \( -name 'jest*.json' -o -name 'vitest*.json' \) -not -path '*/official/*'
+    find testdata/inputs/jsjson -name '*.json'
+  } | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/pytest testdata/inputs/cargo testdata/cargotext testdata/pytest \( -name '*.json' -o -name '*.jsonl' -o -name '*.txt' \) 2>/dev/null | grep -v -- '-stderr.txt' | sort)
 if [ -d ../shared/corpus ]; then
   while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/corpus -name '*.xml' | sort)

@@ -631,7 +631,7 @@ impl Finish<'_> {
         let runner = match &state {
             Run::Junit(c) => c.runner.clone(),
             Run::Pytest(_) => Some("pytest".to_string()),
-            Run::Reader(_) => None,
+            Run::Reader(c) => c.runner(),
         };
         let meta = Metadata {
             commit_id: commit_id.to_string(),

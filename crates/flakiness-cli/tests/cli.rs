@@ -329,6 +329,12 @@ fn convert_reads_every_format_and_names_the_runner() {
         ("testdata/inputs/gtest/gtest.json", "gtest", "gtest"),
         ("testdata/inputs/catch2/catch2-v2.xml", "catch2", "catch2"),
         ("testdata/inputs/catch2/catch2-v3.xml", "catch2", "catch2"),
+        ("testdata/identity/jest/out/jest.json", "jest", "jest"),
+        (
+            "testdata/identity/vitest/out/vitest.json",
+            "vitest",
+            "vitest",
+        ),
     ] {
         let out = tmp.path().join(input.replace('/', "_"));
         let (dir, _) = convert_ok(&[input], &out);

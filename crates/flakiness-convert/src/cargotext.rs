@@ -119,7 +119,7 @@ struct ReadState {
 }
 
 /// Removes ANSI escape sequences (colours, cursor moves, OSC titles, charset selection).
-fn strip_ansi(s: &str) -> Cow<'_, str> {
+pub(crate) fn strip_ansi(s: &str) -> Cow<'_, str> {
     if !s.contains('\x1b') {
         return Cow::Borrowed(s);
     }

@@ -10,8 +10,8 @@ use flakiness_report::Report;
 
 use crate::{
     CargoTextCollector, Catch2Collector, ConvertError, Format, GoTestCollector, GtestCollector,
-    LibtestCollector, Limits, Metadata, MochaJsonCollector, MochawesomeCollector, ReportsCollector,
-    RspecCollector,
+    JestJsonCollector, JsRunner, LibtestCollector, Limits, Metadata, MochaJsonCollector,
+    MochawesomeCollector, ReportsCollector, RspecCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -33,6 +33,12 @@ pub trait Reader: Send {
     /// [`into_report`](Self::into_report)).
     fn attachments(&mut self) -> Vec<crate::AttachmentSource> {
         Vec::new()
+    }
+
+    /// The runner whose official reporter names the environment (`jest`, `vitest`), when the
+    /// environment is to be named after it rather than after the category.
+    fn runner(&self) -> Option<String> {
+        None
     }
 }
 
@@ -241,6 +247,22 @@ fn mocha_json(h: &Head<'_>) -> bool {
         && h.has_key("failures")
 }
 
+/// Jest's JSON shape: one document with `testResults` (Jest's and Vitest's alike).
+fn jest_shaped(h: &Head<'_>) -> bool {
+    h.first == b'{'
+        && h.has_key("testResults")
+        && (h.has_key("numTotalTests") || h.has_key("assertionResults"))
+}
+
+/// Vitest writes Jest's shape without the fields only Jest has (`numRuntimeErrorTestSuites`,
+/// the first of them, `openHandles`, `wasInterrupted`).
+fn vitest_json(h: &Head<'_>) -> bool {
+    jest_shaped(h)
+        && !h.has_key("numRuntimeErrorTestSuites")
+        && !h.has_key("openHandles")
+        && !h.has_key("wasInterrupted")
+}
+
 fn cargo_text(h: &Head<'_>) -> bool {
     h.text.lines().map(str::trim).any(|l| {
         l.starts_with("running ") && l.ends_with(" tests") && l.split(' ').count() == 3
@@ -351,6 +373,24 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 5,
         detect: mocha_json,
         reader: Some(|| Box::<MochaJsonCollector>::default()),
+    },
+    FormatSpec {
+        format: Format::VitestJson,
+        names: &["vitest-json"],
+        what: "Vitest's JSON (`vitest --reporter=json`)",
+        category: "vitest",
+        family: 5,
+        detect: vitest_json,
+        reader: Some(|| Box::new(JestJsonCollector::new(JsRunner::Vitest))),
+    },
+    FormatSpec {
+        format: Format::JestJson,
+        names: &["jest-json"],
+        what: "Jest's JSON (`jest --json`)",
+        category: "jest",
+        family: 4,
+        detect: jest_shaped,
+        reader: Some(|| Box::new(JestJsonCollector::new(JsRunner::Jest))),
     },
     FormatSpec {
         format: Format::CargoText,

@@ -1431,7 +1431,7 @@ impl Dialect {
 
 /// Trailing `@word`s of a title, as tags (`login works @smoke @fast` → `login works`,
 /// `[smoke, fast]`); a title made of tags only stays whole.
-fn trailing_tags(title: &str) -> (String, Vec<String>) {
+pub(crate) fn trailing_tags(title: &str) -> (String, Vec<String>) {
     let mut rest = title.trim_end();
     let mut tags = Vec::new();
     while let Some((head, last)) = rest.rsplit_once(char::is_whitespace) {

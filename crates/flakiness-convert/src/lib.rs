@@ -2,8 +2,8 @@
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
-//! test2json, RSpec's JSON, Mocha's JSON, mochawesome, GoogleTest JSON, Catch2 XML and
-//! Flakiness reports (the table of formats is [`FORMATS`]).
+//! test2json, Jest's and Vitest's JSON, RSpec's JSON, Mocha's JSON, mochawesome, GoogleTest
+//! JSON, Catch2 XML and Flakiness reports (the table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
@@ -12,6 +12,7 @@ mod catch2;
 pub mod formats;
 mod gotest;
 mod gtest;
+mod jestjson;
 mod jsondoc;
 mod junit;
 mod libtest;
@@ -35,6 +36,7 @@ pub use catch2::{Catch2Collector, MAX_SECTION_DEPTH};
 pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
 pub use gtest::{GtestCollector, ENVIRONMENT_FAILED_TITLE, SUITE_FAILED_TITLE};
+pub use jestjson::{JestJsonCollector, JsRunner, SUITE_FAILED_TITLE as JEST_SUITE_FAILED_TITLE};
 pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES, MAX_XML_DEPTH};
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use mochajson::MochaJsonCollector;
@@ -345,6 +347,10 @@ pub enum Format {
     GtestJson,
     /// Catch2's XML reporter (`--reporter xml`), v2 and v3.
     Catch2Xml,
+    /// Jest's JSON (`jest --json`).
+    JestJson,
+    /// Vitest's JSON (`vitest --reporter=json`), Jest's shape.
+    VitestJson,
 }
 
 impl Format {
@@ -504,14 +510,38 @@ pub fn relative_to_root(file: &str, base: &Path, root: &Path) -> String {
 }
 
 /// Makes every location of the report a POSIX path relative to `root`; see
-/// [`relative_to_root`].
+/// [`relative_to_root`]. A `file` suite titled with the absolute path of its own location
+/// (Jest's and Vitest's JSON name files so) gets the relative path as its title too.
 pub fn relativize_paths(report: &mut Report, base: &Path, root: &Path) {
+    for s in report.suites.iter_mut().flatten() {
+        retitle_file_suites(s, base, root);
+    }
     report.for_each_location_mut(|l| relativize_location(l, base, root));
 }
 
 /// [`relativize_paths`] for one suite (a root suite streamed out on its own).
 pub fn relativize_suite_paths(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
+    retitle_file_suites(suite, base, root);
     suite.for_each_location_mut(|l| relativize_location(l, base, root));
+}
+
+fn retitle_file_suites(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
+    let mut stack = vec![suite];
+    while let Some(s) = stack.pop() {
+        if s.kind == flakiness_report::SuiteType::File
+            && s.location.as_ref().is_some_and(|l| l.file == s.title)
+        {
+            let t = s.title.replace('\\', "/");
+            let windows_abs = t.len() > 2 && t.as_bytes()[1] == b':' && t.as_bytes()[2] == b'/';
+            if t.starts_with('/') || windows_abs {
+                let relative = relative_to_root(&s.title, base, root);
+                if !relative.is_empty() {
+                    s.title = relative;
+                }
+            }
+        }
+        stack.extend(s.suites.iter_mut().flatten());
+    }
 }
 
 fn relativize_location(l: &mut flakiness_report::Location, base: &Path, root: &Path) {

@@ -58,6 +58,14 @@ fn every_recorded_input_is_detected_as_its_format() {
             files("testdata/inputs/gtest", "gtest.json"),
             Format::GtestJson,
         ),
+        (
+            files("testdata/identity/jest/out", "jest.json"),
+            Format::JestJson,
+        ),
+        (
+            files("testdata/identity/vitest/out", "vitest.json"),
+            Format::VitestJson,
+        ),
         (files("testdata/inputs/gtest", "gtest.xml"), Format::Junit),
         (
             files("testdata/inputs/catch2", "-v2.xml"),

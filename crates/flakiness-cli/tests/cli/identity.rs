@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use flakiness_report::Report;
+use flakiness_report::{Report, TestStatus};
 
 use super::repo;
 
@@ -128,6 +128,14 @@ fn identity_dir() -> PathBuf {
 /// checkout (a fresh one, in a temporary folder, so that paths are relative to it as the
 /// official reporters made them) and `--base-dir` is where the runner ran (`base`, inside it).
 fn convert(inputs: &[&str], base: &str) -> Report {
+    convert_moved(inputs, base, None)
+}
+
+/// [`convert`], the inputs first copied into the checkout with the absolute project directory
+/// they name (`moved`: the recording's, such as `/home/user/jest-sample`) replaced by the
+/// checkout's: as if the runner had run there, as Jest and Vitest name test files by absolute
+/// path.
+fn convert_moved(inputs: &[&str], base: &str, moved: Option<&str>) -> Report {
     let tmp = tempfile::tempdir().expect("tmp");
     let git = Command::new("git")
         .args(["init", "-q"])
@@ -143,7 +151,17 @@ fn convert(inputs: &[&str], base: &str) -> Report {
         .arg(&base_dir)
         .args(["--commit-id", &"0".repeat(40), "-o"])
         .arg(&out)
-        .args(inputs.iter().map(|i| identity_dir().join(i)))
+        .args(inputs.iter().map(|i| {
+            let path = identity_dir().join(i);
+            let Some(from) = moved else {
+                return path;
+            };
+            let text = std::fs::read_to_string(&path).expect("input");
+            let to = tmp.path().to_string_lossy().replace('\\', "/");
+            let copy = tmp.path().join(path.file_name().expect("a file"));
+            std::fs::write(&copy, text.replace(from, &to)).expect("copy");
+            copy
+        }))
         .env_remove("FLAKINESS_TITLE")
         .output()
         .expect("convert runs");
@@ -298,6 +316,75 @@ fn vitest_identities_are_the_vitest_reporters() {
         &[id("tests/special.test.js", &[], "x > y >= z")],
     );
     assert_eq!(env_names(&ours), official.environments);
+}
+
+/// Jest's own JSON (`jest --json`) gives every identity of the Jest reporter, the describe
+/// whose title holds ` › ` included (the JUnit above cannot), its tags, its environment and
+/// file suites titled as it titles them; the flaky test failed then passed.
+#[test]
+fn jest_json_identities_are_the_jest_reporters() {
+    let official = read_official(&identity_dir().join("jest/out/official/report.json"));
+    let ours = convert_moved(&["jest/out/jest.json"], "", Some("/home/user/jest-sample"));
+    assert_same_identities("jest.json", &ours, &official, &[], &[]);
+    assert_eq!(env_names(&ours), official.environments);
+    assert_eq!(env_names(&ours), ["jest"]);
+    assert_eq!(ours.category, "jest");
+    let tags: BTreeSet<(String, String, Vec<String>)> = ours
+        .all_tests()
+        .map(|t| {
+            let mut tags = t.test.tags.clone().unwrap_or_default();
+            tags.sort();
+            (
+                t.file().unwrap_or_default().to_string(),
+                t.test.title.clone(),
+                tags,
+            )
+        })
+        .collect();
+    assert_eq!(tags, official.tags);
+    let titles: BTreeSet<&str> = ours
+        .suites
+        .iter()
+        .flatten()
+        .map(|s| s.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        BTreeSet::from([
+            "tests/basic.test.js",
+            "tests/special.test.js",
+            "tests/status.test.js",
+            "tests/sub/deep.test.js"
+        ])
+    );
+    let flaky = ours
+        .all_tests()
+        .find(|t| t.test.title == "flaky passes on retry")
+        .expect("flaky");
+    let statuses: Vec<TestStatus> = flaky.test.attempts.iter().map(|a| a.status()).collect();
+    assert_eq!(statuses, [TestStatus::Failed, TestStatus::Passed]);
+}
+
+/// Vitest's JSON (`--reporter=json`) gives every identity of the Vitest reporter, the title
+/// holding ` > ` included (its JUnit cannot), its tags and its environment.
+#[test]
+fn vitest_json_identities_are_the_vitest_reporters() {
+    let official = read_official(&identity_dir().join("vitest/out/official/report.json"));
+    let ours = convert_moved(
+        &["vitest/out/vitest.json"],
+        "",
+        Some("/home/user/vitest-sample"),
+    );
+    assert_same_identities("vitest.json", &ours, &official, &[], &[]);
+    assert_eq!(env_names(&ours), official.environments);
+    assert_eq!(env_names(&ours), ["vitest"]);
+    assert_eq!(ours.category, "vitest");
+    let flaky = ours
+        .all_tests()
+        .find(|t| t.test.title == "flaky passes on retry")
+        .expect("flaky");
+    let statuses: Vec<TestStatus> = flaky.test.attempts.iter().map(|a| a.status()).collect();
+    assert_eq!(statuses, [TestStatus::Failed, TestStatus::Passed]);
 }
 
 /// Playwright: its JUnit, converted with `--base-dir` at the test directory, gives the
