@@ -487,6 +487,8 @@ fn read_inputs(
                 Some(out) => c.read_streaming(&mut reader, &name, when, limits, out),
                 None => c.read(&mut reader, &name, when, limits),
             },
+            // A reader that takes the input as it comes never holds it whole.
+            Run::Reader(c) if c.streams() => c.read_stream(&mut reader, &name, when, limits),
             other => {
                 let mut data = Vec::new();
                 if let Err(e) = reader.read_to_end(&mut data) {

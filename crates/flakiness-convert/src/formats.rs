@@ -29,6 +29,27 @@ pub trait Reader: Send {
     /// The report of every document read.
     fn into_report(self: Box<Self>, meta: &Metadata, fallback_ms: f64) -> Report;
 
+    /// Reads one document from a stream, for the readers that never need it whole
+    /// ([`streams`](Self::streams)); errors carry byte offsets, placed by the caller.
+    fn read_stream(
+        &mut self,
+        r: &mut dyn std::io::BufRead,
+        input: &str,
+        fallback_ms: f64,
+        limits: &Limits,
+    ) -> Result<(), ConvertError> {
+        let mut data = Vec::new();
+        r.read_to_end(&mut data)
+            .map_err(|e| ConvertError::at(input, 0, format!("cannot read: {e}")))?;
+        self.read(&data, input, fallback_ms, limits)
+    }
+
+    /// True for a reader that reads a stream as it comes ([`read_stream`](Self::read_stream)):
+    /// its input is never held whole.
+    fn streams(&self) -> bool {
+        false
+    }
+
     /// Files the report refers to as attachments, to copy into `attachments/` (asked before
     /// [`into_report`](Self::into_report)).
     fn attachments(&mut self) -> Vec<crate::AttachmentSource> {
@@ -443,7 +464,33 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// Implements [`Reader`] for a collector with an inherent `read` of the same signature, and
 /// the function that makes its report.
 macro_rules! reader {
+    ($collector:ty, $report:path; streams $stream:ident) => {
+        $crate::formats::reader!(@impl $collector, $report, {
+            fn read_stream(
+                &mut self,
+                r: &mut dyn std::io::BufRead,
+                input: &str,
+                fallback_ms: f64,
+                limits: &$crate::Limits,
+            ) -> Result<(), $crate::ConvertError> {
+                <$collector>::$stream(self, r, input, fallback_ms, limits)
+            }
+
+            fn streams(&self) -> bool {
+                true
+            }
+        });
+    };
     ($collector:ty, $report:path $(, $attachments:ident)?) => {
+        $crate::formats::reader!(@impl $collector, $report, {
+            $(
+                fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
+                    <$collector>::$attachments(self)
+                }
+            )?
+        });
+    };
+    (@impl $collector:ty, $report:path, { $($more:tt)* }) => {
         impl $crate::formats::Reader for $collector {
             fn read(
                 &mut self,
@@ -463,11 +510,7 @@ macro_rules! reader {
                 $report(*self, meta, fallback_ms)
             }
 
-            $(
-                fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
-                    <$collector>::$attachments(self)
-                }
-            )?
+            $($more)*
         }
     };
 }

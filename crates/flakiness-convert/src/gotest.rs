@@ -219,15 +219,37 @@ impl GoTestCollector {
         &mut self,
         data: &[u8],
         input: &str,
+        fallback_ms: f64,
+        limits: &Limits,
+    ) -> Result<(), ConvertError> {
+        self.read_stream(&mut &data[..], input, fallback_ms, limits)
+            .map_err(|e| e.locate(data))
+    }
+
+    /// Reads one stream line by line (never held whole: memory is what the report keeps).
+    /// Errors carry the byte offset; the caller places them at a line and column.
+    pub fn read_stream(
+        &mut self,
+        r: &mut dyn std::io::BufRead,
+        input: &str,
         _fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        let text = std::str::from_utf8(data)
-            .map_err(|e| ConvertError::at(input, e.valid_up_to() as u64, "invalid UTF-8".into()))?;
         let mut offset = 0u64;
-        for raw in text.split_inclusive('\n') {
+        let mut buf = Vec::with_capacity(1024);
+        loop {
+            buf.clear();
+            let n = r
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| ConvertError::at(input, offset, format!("cannot read: {e}")))?;
+            if n == 0 {
+                break;
+            }
             let here = offset;
-            offset += raw.len() as u64;
+            offset += n as u64;
+            let raw = std::str::from_utf8(&buf).map_err(|e| {
+                ConvertError::at(input, here + e.valid_up_to() as u64, "invalid UTF-8".into())
+            })?;
             let line = raw.trim();
             if line.starts_with('{') {
                 match serde_json::from_str::<Event>(line) {
@@ -240,8 +262,7 @@ impl GoTestCollector {
                             input,
                             here,
                             format!("not a test2json event: {err}"),
-                        )
-                        .locate(data));
+                        ));
                     }
                     Err(_) => {}
                 }
@@ -479,7 +500,7 @@ fn located_message(line: &str) -> Option<String> {
     Some(msg.trim_end().to_string())
 }
 
-crate::formats::reader!(GoTestCollector, GoTestCollector::into_report);
+crate::formats::reader!(GoTestCollector, GoTestCollector::into_report; streams read_stream);
 
 #[cfg(test)]
 mod tests {
