@@ -15,11 +15,9 @@
 //! | a test file that failed without a failed test (it did not run, or a hook or `afterAll` broke) | a failed test [`SUITE_FAILED_TITLE`] in its file suite, the file's `message` as its error |
 //! | the same test again (same file, describe blocks and title), in one document or several | more attempts of one test |
 
-use std::collections::HashMap;
-
 use flakiness_report::{
-    Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Suite,
-    SuiteType, Test, TestStatus, UnixTimestampMs,
+    Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Test,
+    TestStatus, UnixTimestampMs,
 };
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -131,82 +129,11 @@ struct Assertion {
     tags: Vec<String>,
 }
 
-/// A suite being built: its tests and child suites, each found again by title.
-#[derive(Debug)]
-struct Node {
-    suite: Suite,
-    tests: Vec<Test>,
-    test_by_title: HashMap<String, usize>,
-    children: Vec<Node>,
-    child_by_title: HashMap<String, usize>,
-}
-
-impl Node {
-    fn new(suite: Suite) -> Self {
-        Node {
-            suite,
-            tests: Vec::new(),
-            test_by_title: HashMap::new(),
-            children: Vec::new(),
-            child_by_title: HashMap::new(),
-        }
-    }
-
-    fn child(&mut self, title: &str) -> &mut Node {
-        let i = match self.child_by_title.get(title) {
-            Some(&i) => i,
-            None => {
-                self.children
-                    .push(Node::new(Suite::new(SuiteType::Suite, title)));
-                self.child_by_title
-                    .insert(title.to_string(), self.children.len() - 1);
-                self.children.len() - 1
-            }
-        };
-        &mut self.children[i]
-    }
-
-    /// Adds a test, or more attempts to the test of that title already there.
-    fn add(&mut self, test: Test) {
-        match self.test_by_title.get(&test.title) {
-            Some(&i) => {
-                let t = &mut self.tests[i];
-                t.attempts.extend(test.attempts);
-                if t.location.is_none() {
-                    t.location = test.location;
-                }
-                if let Some(tags) = test.tags {
-                    let mine = t.tags.get_or_insert_with(Vec::new);
-                    for tag in tags {
-                        if !mine.contains(&tag) {
-                            mine.push(tag);
-                        }
-                    }
-                }
-            }
-            None => {
-                self.test_by_title
-                    .insert(test.title.clone(), self.tests.len());
-                self.tests.push(test);
-            }
-        }
-    }
-
-    fn into_suite(self) -> Suite {
-        let mut suite = self.suite;
-        let children: Vec<Suite> = self.children.into_iter().map(Node::into_suite).collect();
-        suite.suites = (!children.is_empty()).then_some(children);
-        suite.tests = (!self.tests.is_empty()).then_some(self.tests);
-        suite
-    }
-}
-
 /// Reads Jest's and Vitest's JSON.
 #[derive(Debug)]
 pub struct JestJsonCollector {
     runner: JsRunner,
-    files: Vec<Node>,
-    file_by_path: HashMap<String, usize>,
+    tree: crate::tree::TestTree,
     unattributed: Vec<ReportError>,
     span: Option<(f64, f64)>,
 }
@@ -216,8 +143,7 @@ impl JestJsonCollector {
     pub fn new(runner: JsRunner) -> Self {
         JestJsonCollector {
             runner,
-            files: Vec::new(),
-            file_by_path: HashMap::new(),
+            tree: crate::tree::TestTree::default(),
             unattributed: Vec::new(),
             span: None,
         }
@@ -231,22 +157,6 @@ impl JestJsonCollector {
             Some((a, b)) => (a.min(ms), b.max(ms)),
             None => (ms, ms),
         });
-    }
-
-    fn file(&mut self, path: &str) -> &mut Node {
-        let i = match self.file_by_path.get(path) {
-            Some(&i) => i,
-            None => {
-                let mut suite = Suite::new(SuiteType::File, path);
-                // Made relative to the git root with every location; the identity's file.
-                suite.location = Some(Location::new(path, 0, 0));
-                self.files.push(Node::new(suite));
-                self.file_by_path
-                    .insert(path.to_string(), self.files.len() - 1);
-                self.files.len() - 1
-            }
-        };
-        &mut self.files[i]
     }
 
     /// Reads one document.
@@ -305,7 +215,6 @@ impl JestJsonCollector {
         }
         let path = relative_path(file.name.as_deref().unwrap_or_default(), root);
         let start = file.start_time.unwrap_or(run_start);
-        let node = self.file(&path);
         let mut a_test_failed = false;
         for a in file.assertion_results.unwrap_or_default() {
             let describes = a.ancestor_titles.clone();
@@ -314,11 +223,8 @@ impl JestJsonCollector {
                 .attempts
                 .iter()
                 .any(|a| !a.is_expected() && a.status() != TestStatus::Skipped);
-            let mut n = &mut *node;
-            for d in &describes {
-                n = n.child(d);
-            }
-            n.add(test);
+            let key = (Some(path.clone()), describes, test.title.clone());
+            self.tree.add(key, test);
         }
         // A file that failed without a failed test: it did not run, or broke outside its tests.
         let failed = matches!(file.status.as_deref(), Some("failed"));
@@ -341,7 +247,8 @@ impl JestJsonCollector {
             }
             let mut t = Test::new(SUITE_FAILED_TITLE);
             t.attempts = vec![a];
-            node.add(t);
+            self.tree
+                .add((Some(path.clone()), Vec::new(), t.title.clone()), t);
         }
     }
 
@@ -351,7 +258,7 @@ impl JestJsonCollector {
             Some((a, b)) => (a, b - a),
             None => (fallback_ms, 0.0),
         };
-        let suites = self.files.into_iter().map(Node::into_suite).collect();
+        let (suites, _) = self.tree.into_suites();
         let mut report =
             crate::build_report(suites, Vec::new(), self.unattributed, start, total, meta);
         report.test_runner = Some(NamedVersion {

@@ -23,6 +23,7 @@ mod reports;
 mod rspec;
 mod stack;
 mod times;
+mod tree;
 
 use std::path::{Path, PathBuf};
 

@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 
 use flakiness_report::{
     Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Stream, Suite,
-    SuiteType, Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
+    Test, TestStatus, TimedStdioEntry, UnixTimestampMs,
 };
 use serde_json::Value;
 
@@ -699,7 +699,7 @@ impl PytestCollector {
 
     /// The report.
     pub fn into_report(self, meta: &Metadata, fallback_ms: f64) -> Report {
-        let mut tree = Tree::default();
+        let mut tree = crate::tree::TestTree::default();
         let mut loose = Vec::new();
         for t in self.tests {
             let (file, classes, title) = split_nodeid(&t.nodeid);
@@ -713,14 +713,14 @@ impl PytestCollector {
             if let Some(line) = t.line {
                 test.location = Some(Location::new(file.clone(), line, 1));
             }
-            tree.insert(&file, &[], test);
+            tree.add((Some(file.clone()), Vec::new(), test.title.clone()), test);
         }
         let (start, total) = match self.span {
             Some((s, e)) => (s, e - s),
             None => (fallback_ms, 0.0),
         };
         let mut report = crate::build_report(
-            tree.into_suites(),
+            tree.into_suites().0,
             loose,
             self.unattributed,
             start,
@@ -1317,91 +1317,6 @@ fn render_traceback(tb: &Value, out: &mut String, limit: usize) {
     }
 }
 
-/// Suites built from (file, classes, test) triples: one `file` suite per file, a `suite` per
-/// class, tests of the same identity merged (their attempts appended in order).
-#[derive(Debug, Default)]
-struct Tree {
-    roots: Vec<Node>,
-    root_by_title: HashMap<String, usize>,
-}
-
-#[derive(Debug)]
-struct Node {
-    suite: Suite,
-    children: Vec<Node>,
-    child_by_title: HashMap<String, usize>,
-    tests: Vec<Test>,
-    test_by_title: HashMap<String, usize>,
-}
-
-impl Node {
-    fn new(suite: Suite) -> Self {
-        Node {
-            suite,
-            children: Vec::new(),
-            child_by_title: HashMap::new(),
-            tests: Vec::new(),
-            test_by_title: HashMap::new(),
-        }
-    }
-
-    fn into_suite(self) -> Suite {
-        let mut suite = self.suite;
-        let children: Vec<Suite> = self.children.into_iter().map(Node::into_suite).collect();
-        suite.suites = (!children.is_empty()).then_some(children);
-        suite.tests = (!self.tests.is_empty()).then_some(self.tests);
-        suite
-    }
-}
-
-impl Tree {
-    fn insert(&mut self, file: &str, classes: &[String], test: Test) {
-        let r = match self.root_by_title.get(file) {
-            Some(&r) => r,
-            None => {
-                let mut s = Suite::new(SuiteType::File, file);
-                s.location = Some(Location::new(file, 0, 0));
-                self.roots.push(Node::new(s));
-                self.root_by_title
-                    .insert(file.to_string(), self.roots.len() - 1);
-                self.roots.len() - 1
-            }
-        };
-        let mut node = &mut self.roots[r];
-        for class in classes {
-            let c = match node.child_by_title.get(class) {
-                Some(&c) => c,
-                None => {
-                    node.children
-                        .push(Node::new(Suite::new(SuiteType::Suite, class.as_str())));
-                    node.child_by_title
-                        .insert(class.clone(), node.children.len() - 1);
-                    node.children.len() - 1
-                }
-            };
-            node = &mut node.children[c];
-        }
-        match node.test_by_title.get(&test.title) {
-            Some(&t) => {
-                let existing = &mut node.tests[t];
-                if existing.location.is_none() {
-                    existing.location = test.location;
-                }
-                existing.attempts.extend(test.attempts);
-            }
-            None => {
-                node.test_by_title
-                    .insert(test.title.clone(), node.tests.len());
-                node.tests.push(test);
-            }
-        }
-    }
-
-    fn into_suites(self) -> Vec<Suite> {
-        self.roots.into_iter().map(Node::into_suite).collect()
-    }
-}
-
 /// Where a junitxml `classname` puts a test: its file and classes.
 ///
 /// pytest writes the classname as the node id's path with `/` turned into `.` and `.py`
@@ -1482,7 +1397,7 @@ fn merge_teardown_errors(attempts: &mut Vec<RunAttempt>) {
 /// Regroups the suites of a pytest junitxml document so that its tests get the identity the
 /// other pytest sources give them.
 pub(crate) fn regroup_junit(suites: Vec<Suite>) -> Vec<Suite> {
-    let mut tree = Tree::default();
+    let mut tree = crate::tree::TestTree::default();
     let mut kept = Vec::new();
     for mut root in suites {
         // Tests right in the `<testsuite>` have no classname of their own: kept where they are.
@@ -1505,7 +1420,7 @@ pub(crate) fn regroup_junit(suites: Vec<Suite>) -> Vec<Suite> {
                 };
                 test.title = test_title(&classes, test.title);
                 merge_teardown_errors(&mut test.attempts);
-                tree.insert(&file, &[], test);
+                tree.add((Some(file.clone()), Vec::new(), test.title.clone()), test);
             }
         }
         if direct.is_some() {
@@ -1513,7 +1428,7 @@ pub(crate) fn regroup_junit(suites: Vec<Suite>) -> Vec<Suite> {
             kept.push(root);
         }
     }
-    let mut out = tree.into_suites();
+    let mut out = tree.into_suites().0;
     out.extend(kept);
     out
 }

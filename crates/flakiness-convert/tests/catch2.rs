@@ -3,46 +3,27 @@
 //! expectations are RECORD.md's tables; then the XML dangers (entities, depth).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use flakiness_convert::{
-    detect, Catch2Collector, Format, Limits, Metadata, MAX_SECTION_DEPTH, MAX_XML_DEPTH,
-};
+use flakiness_convert::{detect, Catch2Collector, Format, MAX_SECTION_DEPTH, MAX_XML_DEPTH};
 use flakiness_report::{Location, Report, RunAttempt, Stream, TestOutcome, TestStatus, TestStep};
-use flakiness_validate::{Options, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn input(name: &str) -> Vec<u8> {
-    std::fs::read(repo().join("testdata/inputs/catch2").join(name)).expect("input")
+    common::input("catch2", name)
 }
 
 fn read(docs: &[(&str, &[u8])]) -> Result<Report, flakiness_convert::ConvertError> {
-    let mut c = Catch2Collector::default();
-    for (name, data) in docs {
-        c.read(data, name, 1_700_000_000_000.0, &Limits::default())
-            .map_err(|e| e.locate(data))?;
-    }
-    let meta = Metadata {
-        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
-        category: "catch2".into(),
-        env_name: "catch2".into(),
-        ..Metadata::default()
-    };
-    let r = c.into_report(&meta, 1_700_000_000_000.0);
-    let bytes = serde_json::to_vec(&r).expect("serialize");
-    let o = Validator::new(Options::default())
-        .expect("validator")
-        .validate_bytes(&bytes);
-    assert!(
-        o.valid() && o.warnings.is_empty(),
-        "{:?} {:?}",
-        o.errors,
-        o.warnings
-    );
-    Ok(r)
+    let docs: Vec<(&str, &[u8], f64)> = docs
+        .iter()
+        .map(|(n, d)| (*n, *d, 1_700_000_000_000.0))
+        .collect();
+    common::report_of(
+        Box::<Catch2Collector>::default(),
+        &docs,
+        "catch2",
+        1_700_000_000_000.0,
+    )
 }
 
 fn convert(names: &[&str]) -> Report {

@@ -1,13 +1,12 @@
 //! Detection (`--from auto`) on every recorded input: each format's files are told apart from
 //! every other format's by the table of formats (`flakiness_convert::FORMATS`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use flakiness_convert::{detect, formats, Format, FORMATS};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::repo;
 
 fn files(dir: &str, ends: &str) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = std::fs::read_dir(repo().join(dir))

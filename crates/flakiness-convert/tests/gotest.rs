@@ -2,44 +2,26 @@
 //! and Go 1.27 streams of the same sample project, gotestsum's reruns and `-count=2`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use flakiness_convert::{detect, Format, GoTestCollector, Limits, Metadata};
 use flakiness_report::{Report, TestStatus};
 use flakiness_validate::{Options, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn input(name: &str) -> Vec<u8> {
-    std::fs::read(repo().join("testdata/inputs/go").join(name)).expect("input")
+    common::input("go", name)
 }
 
 fn convert(names: &[&str]) -> Report {
-    let mut c = GoTestCollector::default();
-    for name in names {
-        c.read(&input(name), name, 0.0, &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-    let meta = Metadata {
-        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
-        category: "go".into(),
-        env_name: "go".into(),
-        ..Metadata::default()
-    };
-    let r = c.into_report(&meta, 0.0);
-    let bytes = serde_json::to_vec(&r).expect("serialize");
-    let o = Validator::new(Options::default())
-        .expect("validator")
-        .validate_bytes(&bytes);
-    assert!(
-        o.valid() && o.warnings.is_empty(),
-        "{:?} {:?}",
-        o.errors,
-        o.warnings
-    );
-    r
+    let data: Vec<Vec<u8>> = names.iter().map(|n| input(n)).collect();
+    let docs: Vec<(&str, &[u8], f64)> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| (*n, d.as_slice(), 0.0))
+        .collect();
+    common::report_of(Box::<GoTestCollector>::default(), &docs, "go", 0.0)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// (package's last part, test title) → statuses of its attempts.

@@ -3,44 +3,25 @@
 //! testdata/projects/cpp-sample/. The expectations are RECORD.md's tables.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use flakiness_convert::{detect, Format, GtestCollector, Limits, Metadata};
 use flakiness_report::{Location, Report, TestOutcome, TestStatus};
-use flakiness_validate::{Options, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn input(name: &str) -> Vec<u8> {
-    std::fs::read(repo().join("testdata/inputs/gtest").join(name)).expect("input")
+    common::input("gtest", name)
 }
 
 fn convert(names: &[&str]) -> Report {
-    let mut c = GtestCollector::default();
-    for name in names {
-        c.read(&input(name), name, 0.0, &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-    let meta = Metadata {
-        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
-        category: "gtest".into(),
-        env_name: "gtest".into(),
-        ..Metadata::default()
-    };
-    let r = c.into_report(&meta, 0.0);
-    let bytes = serde_json::to_vec(&r).expect("serialize");
-    let o = Validator::new(Options::default())
-        .expect("validator")
-        .validate_bytes(&bytes);
-    assert!(
-        o.valid() && o.warnings.is_empty(),
-        "{:?} {:?}",
-        o.errors,
-        o.warnings
-    );
-    r
+    let data: Vec<Vec<u8>> = names.iter().map(|n| input(n)).collect();
+    let docs: Vec<(&str, &[u8], f64)> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| (*n, d.as_slice(), 0.0))
+        .collect();
+    common::report_of(Box::<GtestCollector>::default(), &docs, "gtest", 0.0)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `Suite.Name` (as the console names it) → statuses of its attempts.

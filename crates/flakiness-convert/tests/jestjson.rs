@@ -3,18 +3,16 @@
 //! testdata/inputs/jsjson/ (RECORD.md there).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flakiness_convert::{
     detect, locate_errors, relativize_paths, Format, JestJsonCollector, JsRunner, Limits, Metadata,
     RepoFiles, INFERRED_ANNOTATION, JEST_SUITE_FAILED_TITLE as SUITE_FAILED_TITLE,
 };
 use flakiness_report::{Report, TestStatus};
-use flakiness_validate::{Options, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::repo;
 
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -28,28 +26,13 @@ fn convert(runner: JsRunner, paths: &[&str], root: &str) -> Report {
         c.read(&read(p), p, 0.0, &Limits::default())
             .unwrap_or_else(|e| panic!("{p}: {e}"));
     }
-    let meta = Metadata {
-        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
-        category: runner.name().into(),
-        env_name: runner.name().into(),
-        ..Metadata::default()
-    };
-    let mut r = c.into_report(&meta, 0.0);
+    let mut r = c.into_report(&common::meta(runner.name()), 0.0);
     relativize_paths(&mut r, Path::new(root), Path::new(root));
     // The samples' test files, as a checkout of the project tracks them.
     let files: Vec<String> = r.suites.iter().flatten().map(|s| s.title.clone()).collect();
     let repo = RepoFiles::new(files.iter().map(String::as_str));
     locate_errors(&mut r, |frame| repo.resolve(frame));
-    let bytes = serde_json::to_vec(&r).expect("serialize");
-    let o = Validator::new(Options::default())
-        .expect("validator")
-        .validate_bytes(&bytes);
-    assert!(
-        o.valid() && o.warnings.is_empty(),
-        "{paths:?}: {:?} {:?}",
-        o.errors,
-        o.warnings
-    );
+    common::assert_valid(&r);
     r
 }
 

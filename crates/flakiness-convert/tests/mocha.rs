@@ -3,46 +3,25 @@
 //! when /work/shared is there.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flakiness_convert::{
-    detect, Format, Limits, Metadata, MochaJsonCollector, MochawesomeCollector, Reader,
-    INFERRED_ANNOTATION,
+    detect, Format, Limits, MochaJsonCollector, MochawesomeCollector, Reader, INFERRED_ANNOTATION,
 };
 use flakiness_report::{Report, RunAttempt, TestStatus};
-use flakiness_validate::{Options, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn input(name: &str) -> Vec<u8> {
-    std::fs::read(repo().join("testdata/inputs/mocha").join(name)).expect("input")
+    common::input("mocha", name)
 }
 
-fn convert_with(mut c: Box<dyn Reader>, docs: &[(&str, Vec<u8>)]) -> Report {
-    for (name, data) in docs {
-        c.read(data, name, 1_800_000_000_000.0, &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-    let meta = Metadata {
-        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
-        category: "mocha".into(),
-        env_name: "mocha".into(),
-        ..Metadata::default()
-    };
-    let r = c.into_report(&meta, 1_800_000_000_000.0);
-    let bytes = serde_json::to_vec(&r).expect("serialize");
-    let o = Validator::new(Options::default())
-        .expect("validator")
-        .validate_bytes(&bytes);
-    assert!(
-        o.valid() && o.warnings.is_empty(),
-        "{:?} {:?}",
-        o.errors,
-        o.warnings
-    );
-    r
+fn convert_with(c: Box<dyn Reader>, docs: &[(&str, Vec<u8>)]) -> Report {
+    let docs: Vec<(&str, &[u8], f64)> = docs
+        .iter()
+        .map(|(n, d)| (*n, d.as_slice(), 1_800_000_000_000.0))
+        .collect();
+    common::report_of(c, &docs, "mocha", 1_800_000_000_000.0).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn mocha(name: &str) -> Report {

@@ -3,46 +3,31 @@
 //! /work/shared is there.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use flakiness_convert::{detect, Format, Limits, Metadata, RspecCollector, INFERRED_ANNOTATION};
+use flakiness_convert::{detect, Format, Limits, RspecCollector, INFERRED_ANNOTATION};
 use flakiness_report::{Report, RunAttempt, TestStatus};
-use flakiness_validate::{Options, Validator};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
 
 fn input(name: &str) -> Vec<u8> {
-    std::fs::read(repo().join("testdata/inputs/rspec").join(name)).expect("input")
+    common::input("rspec", name)
 }
 
 fn convert_data(docs: &[(&str, Vec<u8>)]) -> Report {
-    let mut c = RspecCollector::default();
-    for (i, (name, data)) in docs.iter().enumerate() {
-        // Each file written a minute after the one before.
-        let mtime = 1_800_000_000_000.0 + 60_000.0 * i as f64;
-        c.read(data, name, mtime, &Limits::default())
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-    }
-    let meta = Metadata {
-        commit_id: "0123456789abcdef0123456789abcdef01234567".into(),
-        category: "rspec".into(),
-        env_name: "rspec".into(),
-        ..Metadata::default()
-    };
-    let r = c.into_report(&meta, 1_800_000_000_000.0);
-    let bytes = serde_json::to_vec(&r).expect("serialize");
-    let o = Validator::new(Options::default())
-        .expect("validator")
-        .validate_bytes(&bytes);
-    assert!(
-        o.valid() && o.warnings.is_empty(),
-        "{:?} {:?}",
-        o.errors,
-        o.warnings
-    );
-    r
+    // Each file written a minute after the one before.
+    let docs: Vec<(&str, &[u8], f64)> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, d))| (*n, d.as_slice(), 1_800_000_000_000.0 + 60_000.0 * i as f64))
+        .collect();
+    common::report_of(
+        Box::<RspecCollector>::default(),
+        &docs,
+        "rspec",
+        1_800_000_000_000.0,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn convert(names: &[&str]) -> Report {

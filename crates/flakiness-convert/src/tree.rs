@@ -1,0 +1,138 @@
+//! The suites of a report built from where each test belongs (its file, the titles of its
+//! groups, its title): what the readers of formats without a suite tree of their own share
+//! (pytest, Jest/Vitest, RSpec, Mocha).
+
+use std::collections::HashMap;
+
+use flakiness_report::{Location, Suite, SuiteType, Test};
+
+/// Where a test belongs: its file, the titles of its group suites (outermost first), its
+/// title.
+pub(crate) type Key = (Option<String>, Vec<String>, String);
+
+/// Tests by [`Key`], in the order they first came: the same key again is the same test (more
+/// attempts), and tests that share a file and groups share those suites.
+#[derive(Debug, Default)]
+pub(crate) struct TestTree {
+    tests: Vec<(Key, Test)>,
+    by_key: HashMap<Key, usize>,
+}
+
+/// A suite being built.
+#[derive(Default)]
+struct Node {
+    suite: Suite,
+    children: Vec<usize>,
+    by_title: HashMap<String, usize>,
+}
+
+impl TestTree {
+    /// The test of a key, made (with no attempts) when it is new.
+    pub(crate) fn test(&mut self, key: Key) -> &mut Test {
+        let i = match self.by_key.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.tests.push((key.clone(), Test::new(key.2.clone())));
+                self.by_key.insert(key, self.tests.len() - 1);
+                self.tests.len() - 1
+            }
+        };
+        &mut self.tests[i].1
+    }
+
+    /// Adds a test, or, when its key is there already, its attempts (in order), the location
+    /// the first lacked and the tags it had not.
+    pub(crate) fn add(&mut self, key: Key, test: Test) {
+        match self.by_key.get(&key) {
+            Some(&i) => {
+                let t = &mut self.tests[i].1;
+                t.attempts.extend(test.attempts);
+                if t.location.is_none() {
+                    t.location = test.location;
+                }
+                if let Some(tags) = test.tags {
+                    let mine = t.tags.get_or_insert_with(Vec::new);
+                    for tag in tags {
+                        if !mine.contains(&tag) {
+                            mine.push(tag);
+                        }
+                    }
+                }
+            }
+            None => {
+                self.tests.push((key.clone(), test));
+                self.by_key.insert(key, self.tests.len() - 1);
+            }
+        }
+    }
+
+    /// The suites (a `file` suite per file, holding the group suites) and the tests that have
+    /// neither file nor group.
+    pub(crate) fn into_suites(self) -> (Vec<Suite>, Vec<Test>) {
+        // Node 0 is the report's root.
+        let mut nodes: Vec<Node> = vec![Node::default()];
+        let mut files: HashMap<String, usize> = HashMap::new();
+        let mut root_tests = Vec::new();
+        for ((file, groups, _), test) in self.tests {
+            let mut at = match file {
+                Some(f) => *files.entry(f.clone()).or_insert_with(|| {
+                    let mut s = Suite::new(SuiteType::File, f.clone());
+                    s.location = Some(Location::new(f, 0, 0));
+                    nodes.push(Node {
+                        suite: s,
+                        ..Node::default()
+                    });
+                    let i = nodes.len() - 1;
+                    nodes[0].children.push(i);
+                    i
+                }),
+                None if groups.is_empty() => {
+                    root_tests.push(test);
+                    continue;
+                }
+                None => 0,
+            };
+            for g in groups {
+                at = match nodes[at].by_title.get(&g) {
+                    Some(&c) => c,
+                    None => {
+                        nodes.push(Node {
+                            suite: Suite::new(SuiteType::Suite, g.clone()),
+                            ..Node::default()
+                        });
+                        let c = nodes.len() - 1;
+                        nodes[at].children.push(c);
+                        nodes[at].by_title.insert(g, c);
+                        c
+                    }
+                };
+            }
+            nodes[at]
+                .suite
+                .tests
+                .get_or_insert_with(Vec::new)
+                .push(test);
+        }
+        // Children come after their parents: build from the last node back.
+        let mut built: Vec<Option<Suite>> = vec![None; nodes.len()];
+        for i in (1..nodes.len()).rev() {
+            let node = std::mem::take(&mut nodes[i]);
+            let mut suite = node.suite;
+            let children: Vec<Suite> = node
+                .children
+                .iter()
+                .filter_map(|&c| built[c].take())
+                .collect();
+            if !children.is_empty() {
+                suite.suites = Some(children);
+            }
+            built[i] = Some(suite);
+        }
+        let suites = nodes[0]
+            .children
+            .iter()
+            .filter_map(|&c| built[c].take())
+            .collect();
+        (suites, root_tests)
+    }
+}
