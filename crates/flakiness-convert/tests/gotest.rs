@@ -14,14 +14,7 @@ fn input(name: &str) -> Vec<u8> {
 }
 
 fn convert(names: &[&str]) -> Report {
-    let data: Vec<Vec<u8>> = names.iter().map(|n| input(n)).collect();
-    let docs: Vec<(&str, &[u8], f64)> = names
-        .iter()
-        .zip(&data)
-        .map(|(n, d)| (*n, d.as_slice(), 0.0))
-        .collect();
-    common::report_of(Box::<GoTestCollector>::default(), &docs, "go", 0.0)
-        .unwrap_or_else(|e| panic!("{e}"))
+    common::report_of_inputs(Box::<GoTestCollector>::default(), "go", names, "go", 0.0)
 }
 
 /// (package's last part, test title) → statuses of its attempts.

@@ -14,14 +14,13 @@ fn input(name: &str) -> Vec<u8> {
 }
 
 fn convert(names: &[&str]) -> Report {
-    let data: Vec<Vec<u8>> = names.iter().map(|n| input(n)).collect();
-    let docs: Vec<(&str, &[u8], f64)> = names
-        .iter()
-        .zip(&data)
-        .map(|(n, d)| (*n, d.as_slice(), 0.0))
-        .collect();
-    common::report_of(Box::<GtestCollector>::default(), &docs, "gtest", 0.0)
-        .unwrap_or_else(|e| panic!("{e}"))
+    common::report_of_inputs(
+        Box::<GtestCollector>::default(),
+        "gtest",
+        names,
+        "gtest",
+        0.0,
+    )
 }
 
 /// `Suite.Name` (as the console names it) → statuses of its attempts.

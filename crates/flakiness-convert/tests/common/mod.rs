@@ -59,3 +59,20 @@ pub fn report_of(
     assert_valid(&r);
     Ok(r)
 }
+
+/// [`report_of`] the recorded inputs `names` of `testdata/inputs/<dir>/`, all read at `time`.
+pub fn report_of_inputs(
+    reader: Box<dyn Reader>,
+    dir: &str,
+    names: &[&str],
+    category: &str,
+    time: f64,
+) -> Report {
+    let data: Vec<Vec<u8>> = names.iter().map(|n| input(dir, n)).collect();
+    let docs: Vec<(&str, &[u8], f64)> = names
+        .iter()
+        .zip(&data)
+        .map(|(n, d)| (*n, d.as_slice(), time))
+        .collect();
+    report_of(reader, &docs, category, time).unwrap_or_else(|e| panic!("{e}"))
+}
