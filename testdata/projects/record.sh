@@ -43,6 +43,10 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo clean -q; rm -f "$flaky"
   cargo nextest run --no-fail-fast >/dev/null 2>&1
   cp target/nextest/default/junit.xml "$out/nextest-junit.xml"
+  # A stress run: every test three times, each iteration a suite `BINARY@stress-N`.
+  cargo clean -q; rm -f "$flaky"
+  cargo nextest run --no-fail-fast --stress-count 3 >/dev/null 2>&1
+  cp target/nextest/default/junit.xml "$out/nextest-stress-junit.xml"
   cargo clean -q; rm -f "$flaky"
   NEXTEST_EXPERIMENTAL_LIBTEST_JSON=1 cargo nextest run --no-fail-fast --message-format libtest-json-plus \
     >"$out/nextest-libtest-json.jsonl" 2>"$out/nextest-libtest-json-stderr.txt"

@@ -173,6 +173,7 @@ impl JestJsonCollector {
             })
             .locate(data)
         })?;
+        self.tree.next_document();
         let Some(results) = doc.test_results else {
             return Err(ConvertError::at_start(
                 input,
@@ -224,7 +225,7 @@ impl JestJsonCollector {
                 .iter()
                 .any(|a| !a.is_expected() && a.status() != TestStatus::Skipped);
             let key = (Some(path.clone()), describes, test.title.clone());
-            self.tree.add(key, test);
+            self.tree.add_distinct(key, test);
         }
         // A file that failed without a failed test: it did not run, or broke outside its tests.
         let failed = matches!(file.status.as_deref(), Some("failed"));

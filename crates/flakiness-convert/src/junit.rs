@@ -111,7 +111,7 @@ struct TestIndex {
 }
 
 /// A test of a [`TestIndex`], and which of its attempts the latest document that has it added.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Slot {
     /// Index into the suite's tests.
     test: usize,
@@ -119,6 +119,40 @@ struct Slot {
     document: u32,
     /// The test's first attempt from that document.
     first_attempt: u32,
+    /// The testcases of this identity in that document, as far as they are known
+    /// (spec/convert-junit.md, "Repeated testcases").
+    repeats: Repeats,
+}
+
+/// The testcases of one identity in one document: reruns of one test, or distinct tests.
+#[derive(Debug, Clone, Default)]
+struct Repeats {
+    /// One of them ended in a pass (a runner reruns only what did not pass).
+    passed: bool,
+    /// They were found to be distinct tests: the later ones are tests of their own.
+    distinct: bool,
+    /// How many there are.
+    count: u32,
+    /// Where in the test's attempts each one after the first starts, while they are reruns
+    /// (allocates only for an identity that repeats).
+    starts: Vec<u32>,
+}
+
+impl Repeats {
+    fn first(attempts: &[RunAttempt]) -> Self {
+        Repeats {
+            passed: ended_in_pass(attempts),
+            count: 1,
+            ..Repeats::default()
+        }
+    }
+}
+
+/// True when the last of a testcase's attempts passed.
+fn ended_in_pass(attempts: &[RunAttempt]) -> bool {
+    attempts
+        .last()
+        .is_some_and(|a| a.status() == TestStatus::Passed)
 }
 
 impl std::fmt::Debug for TestIndex {
@@ -178,6 +212,9 @@ struct Node {
     closed: bool,
     /// A root already handed to a [`RootSink`].
     taken: bool,
+    /// A nextest stress run's iteration (`BINARY@stress-N`, the suffix dropped from the
+    /// title): its testcases repeat those of the other iterations.
+    stress: bool,
 }
 
 impl Node {
@@ -192,6 +229,7 @@ impl Node {
             elapsed_ms: 0.0,
             closed: false,
             taken: false,
+            stress: false,
         }
     }
 }
@@ -210,6 +248,10 @@ pub struct JunitCollector {
     loose_index: TestIndex,
     /// Output of suites that belongs to no test.
     pub unattributed: Vec<ReportError>,
+    /// The current document is from a runner whose JUnit never writes a rerun as another
+    /// testcase (Jest, Vitest, Playwright, Bun, Mocha): its repeated identities are distinct
+    /// tests.
+    never_reruns: bool,
     /// Earliest timestamp seen (Unix ms).
     pub earliest_ms: Option<f64>,
     /// Sum of the durations of the top-level suites (ms).
@@ -533,6 +575,11 @@ impl JunitCollector {
                         root_id.is_some(),
                     );
                     self.pytest = root_name == "pytest tests" || root_name == "pytest";
+                    self.never_reruns = self.dialect != Dialect::Generic
+                        || matches!(
+                            runner_of(&root_name),
+                            Some("jest" | "vitest" | "playwright" | "bun" | "mocha")
+                        );
                     if self.pytest && self.emitted > 0 {
                         self.conflict = true;
                     }
@@ -604,17 +651,19 @@ impl JunitCollector {
                             };
                         }
                         let file = file.map(Cow::into_owned);
-                        let (kind, title) = suite_identity(
-                            title.as_deref().unwrap_or_default(),
-                            file.as_deref(),
-                            self.dialect,
-                            suites.is_empty(),
-                        );
+                        let title = title.as_deref().unwrap_or_default();
+                        let (title, stress) = match stress_iteration(title) {
+                            Some(binary) if suites.is_empty() => (binary, true),
+                            _ => (title, false),
+                        };
+                        let (kind, title) =
+                            suite_identity(title, file.as_deref(), self.dialect, suites.is_empty());
                         let ts = ts.and_then(|t| self.timestamp_ms(&t));
                         let time = time.and_then(|t| parse_duration_secs(&t));
                         let parent = suites.last().copied();
                         let idx = self.child(parent, kind, &title);
                         let node = &mut self.nodes[idx];
+                        node.stress |= stress;
                         // A file suite is at its file (taken from the base directory, then made
                         // relative to the git root, as every location).
                         let file =
@@ -802,7 +851,9 @@ impl JunitCollector {
                     match tag.as_ref() {
                         b"testsuite" => {
                             if let (Some(i), true) = (suites.pop(), suites.is_empty()) {
-                                self.nodes[i].closed = true;
+                                // A stress iteration's suite stays open: the next iteration
+                                // adds to it, until the document ends.
+                                self.nodes[i].closed = !self.nodes[i].stress;
                                 if let Some(out) = roots_out.as_deref_mut() {
                                     if self.emit_closed(out).is_break() {
                                         return Err(fail(
@@ -916,6 +967,22 @@ impl JunitCollector {
                 reader.get_ref().input_offset(reader.buffer_position()),
                 "truncated XML: the document ends inside an element".into(),
             ));
+        }
+        let mut stress = false;
+        for &root in &self.roots[self.emitted..] {
+            let node = &mut self.nodes[root];
+            if node.stress && !node.closed {
+                node.closed = true;
+                stress = true;
+            }
+        }
+        if let (true, Some(out)) = (stress, roots_out) {
+            if self.emit_closed(out).is_break() {
+                return Err(fail(
+                    &reader,
+                    "stopped: the output could not be written".into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -1184,6 +1251,13 @@ impl JunitCollector {
 
         let pytest = self.pytest;
         let document = self.documents;
+        // Reruns, unless the testcases of one identity are distinct tests (see `Repeats`).
+        // (In Playwright's JUnit with an environment per project, a test's testcases are its
+        // runs in each project: attempts in their environments.)
+        let reruns_only = pytest
+            || suite.is_some_and(|s| self.nodes[s].stress)
+            || self.current_environment.is_some();
+        let never_reruns = self.never_reruns && !reruns_only;
         // A testcase without a name is a test of its own: never merged as a rerun of another.
         let name = if name.is_empty() {
             let n = match suite {
@@ -1208,10 +1282,30 @@ impl JunitCollector {
                 let earlier = &mut tests[slot.test].attempts;
                 slot.document = document;
                 slot.first_attempt = u32::try_from(earlier.len()).unwrap_or(u32::MAX);
+                slot.repeats = Repeats::first(&attempts);
                 earlier.extend(attempts);
             }
-            // The same test again in one document: a rerun, kept as more attempts, in order.
+            // The same identity again in one document: a rerun (more attempts, in order)
+            // while none of its testcases so far passed, else a test of its own.
             Some(slot) => {
+                let distinct =
+                    !reruns_only && (never_reruns || slot.repeats.distinct || slot.repeats.passed);
+                if distinct {
+                    let slot = slot.clone();
+                    let (test, count) = (slot.test, slot.repeats.count);
+                    if !slot.repeats.distinct {
+                        split_repeats(tests, index, with_class, &slot);
+                    }
+                    if let Some(slot) = index.find(tests, with_class, &name) {
+                        slot.repeats.distinct = true;
+                        slot.repeats.count = count + 1;
+                        slot.repeats.starts = Vec::new();
+                    }
+                    let title = repeat_title(&name, count + 1);
+                    add_repeat(tests, index, with_class, test, title, attempts, document);
+                    return;
+                }
+                let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
                 let earlier = &mut tests[slot.test].attempts;
                 if pytest {
                     // pytest-rerunfailures makes junitxml write each rerun as a testcase
@@ -1220,14 +1314,25 @@ impl JunitCollector {
                     // document followed by another run of the same test was a failed run whose
                     // details pytest dropped (only failures are rerun). It is failed, with no
                     // error (none is known); its output is kept.
-                    let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
                     for a in earlier.iter_mut().skip(from).filter(|a| is_rerun_pass(a)) {
                         a.status = Some(TestStatus::Failed);
                         a.annotations.get_or_insert_with(Vec::new).push(inferred_annotation(
                             "pytest-rerunfailures reran this test: this attempt failed; pytest's junitxml does not record why",
                         ));
                     }
+                } else if !reruns_only && attempts.iter().any(|a| a.status() != TestStatus::Skipped)
+                {
+                    // TestNG writes an attempt its retry analyzer reruns as a bare
+                    // `<skipped/>`: followed by the rerun, it was a failure.
+                    for a in earlier.iter_mut().skip(from).filter(|a| is_retry_skip(a)) {
+                        a.status = Some(TestStatus::Failed);
+                        a.annotations = Some(vec![inferred_annotation(RETRIED_SKIP)]);
+                    }
                 }
+                let start = u32::try_from(earlier.len()).unwrap_or(u32::MAX);
+                slot.repeats.starts.push(start);
+                slot.repeats.count += 1;
+                slot.repeats.passed |= ended_in_pass(&attempts);
                 earlier.extend(attempts);
             }
             None => {
@@ -1240,14 +1345,7 @@ impl JunitCollector {
                         if line.is_some() { 1 } else { 0 },
                     ));
                 }
-                let slot = Slot {
-                    test: tests.len(),
-                    document,
-                    first_attempt: 0,
-                };
-                test.attempts = attempts;
-                tests.push(test);
-                index.insert(tests, with_class, slot);
+                push_test(tests, index, with_class, test, attempts, document);
             }
         }
     }
@@ -1552,6 +1650,123 @@ fn is_rerun_pass(a: &RunAttempt) -> bool {
             .iter()
             .flatten()
             .any(|an| an.kind == crate::INFERRED_ANNOTATION)
+}
+
+/// Why an attempt written as a bare skip is failed: a rerun of it followed.
+const RETRIED_SKIP: &str = "rerun after this attempt, which the JUnit file writes as a skip without a reason (as TestNG does for the attempts its retry analyzer reruns): it failed; the file does not record why";
+
+/// A skip without a reason or an inferred mark: what TestNG's JUnit reports write for an
+/// attempt that its retry analyzer reruns.
+fn is_retry_skip(a: &RunAttempt) -> bool {
+    a.status() == TestStatus::Skipped
+        && a.errors.is_none()
+        && a.annotations
+            .iter()
+            .flatten()
+            .all(|an| an.kind == "skip" && an.description.as_deref().is_none_or(str::is_empty))
+}
+
+/// The title of the `n`th testcase of an identity in a document when its testcases are
+/// distinct tests (the first keeps the name).
+fn repeat_title(name: &str, n: u32) -> String {
+    format!("{name} #{n}")
+}
+
+/// The binary of a nextest stress run's suite title (`BINARY@stress-N`).
+fn stress_iteration(title: &str) -> Option<&str> {
+    let (binary, n) = title.rsplit_once("@stress-")?;
+    (!binary.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(binary)
+}
+
+/// Makes the testcases of `slot`'s test read so far in its document as reruns tests of their
+/// own: the first keeps the test, the `n`th becomes `NAME #n`.
+fn split_repeats(tests: &mut Vec<Test>, index: &mut TestIndex, with_class: bool, slot: &Slot) {
+    let starts = &slot.repeats.starts;
+    if starts.is_empty() {
+        return;
+    }
+    let test = slot.test;
+    // Not reruns after all: the bare skips read as retried failures are skips again.
+    let from = usize::try_from(slot.first_attempt).unwrap_or(usize::MAX);
+    for a in tests[test].attempts.iter_mut().skip(from) {
+        let retried = a
+            .annotations
+            .as_deref()
+            .is_some_and(|an| an.len() == 1 && an[0].description.as_deref() == Some(RETRIED_SKIP));
+        if retried {
+            a.status = Some(TestStatus::Skipped);
+            a.annotations = Some(vec![Annotation {
+                kind: "skip".into(),
+                ..Default::default()
+            }]);
+        }
+    }
+    let mut later = Vec::with_capacity(starts.len());
+    for (k, &start) in starts.iter().enumerate().rev() {
+        let start = usize::try_from(start).unwrap_or(usize::MAX);
+        let all = &mut tests[test].attempts;
+        let attempts = all.split_off(start.min(all.len()));
+        later.push((k as u32 + 2, attempts));
+    }
+    let name = tests[test].title.clone();
+    for (n, attempts) in later.into_iter().rev() {
+        add_repeat(
+            tests,
+            index,
+            with_class,
+            test,
+            repeat_title(&name, n),
+            attempts,
+            slot.document,
+        );
+    }
+}
+
+/// Adds `attempts` to the test titled `title` (a later testcase of `like`'s identity): to
+/// the one an earlier document made, else to a new test with `like`'s tags and location.
+fn add_repeat(
+    tests: &mut Vec<Test>,
+    index: &mut TestIndex,
+    with_class: bool,
+    like: usize,
+    title: String,
+    attempts: Vec<RunAttempt>,
+    document: u32,
+) {
+    if let Some(slot) = index.find(tests, with_class, &title) {
+        let earlier = &mut tests[slot.test].attempts;
+        if slot.document != document {
+            slot.document = document;
+            slot.first_attempt = u32::try_from(earlier.len()).unwrap_or(u32::MAX);
+            slot.repeats = Repeats::first(&attempts);
+        }
+        earlier.extend(attempts);
+        return;
+    }
+    let mut test = Test::new(title);
+    test.tags.clone_from(&tests[like].tags);
+    test.location.clone_from(&tests[like].location);
+    push_test(tests, index, with_class, test, attempts, document);
+}
+
+/// Adds a test new to `index` with its first testcase's attempts (read from `document`).
+fn push_test(
+    tests: &mut Vec<Test>,
+    index: &mut TestIndex,
+    with_class: bool,
+    mut test: Test,
+    attempts: Vec<RunAttempt>,
+    document: u32,
+) {
+    let slot = Slot {
+        test: tests.len(),
+        document,
+        first_attempt: 0,
+        repeats: Repeats::first(&attempts),
+    };
+    test.attempts = attempts;
+    tests.push(test);
+    index.insert(tests, with_class, slot);
 }
 
 /// The runner a root element's `name` gives away: the defaults of the reporters that set one.

@@ -198,6 +198,7 @@ impl MochaJsonCollector {
         limits: &Limits,
     ) -> Result<(), ConvertError> {
         let doc: Doc = json_document(data, input, "not a Mocha JSON report")?;
+        self.tests.next_document();
         let (start, end) = run_span(Some(&doc.stats), fallback_ms);
         widen(&mut self.span, (start, end));
         // The pending list tells a skipped test; what is in the failures but not among the
@@ -255,7 +256,7 @@ impl MochaJsonCollector {
                 _ => {}
             }
             attempts.push(a);
-            self.tests.test(t.key()).attempts.extend(attempts);
+            self.tests.distinct(t.key()).attempts.extend(attempts);
         }
         for h in &doc.failures {
             if let Some(n) = failed.get_mut(&h.id()).filter(|n| **n > 0) {

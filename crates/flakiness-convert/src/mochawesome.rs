@@ -83,6 +83,7 @@ impl MochawesomeCollector {
         limits: &Limits,
     ) -> Result<(), ConvertError> {
         let doc: AwesomeDoc = json_document(data, input, "not a mochawesome JSON report")?;
+        self.tests.next_document();
         let (start, end) = run_span(doc.stats.as_ref(), fallback_ms);
         widen(&mut self.span, (start, end));
         if self.version.is_none() {
@@ -165,7 +166,7 @@ impl MochawesomeCollector {
                 a.annotations = Some(vec![skip_annotation(why)]);
             }
             self.tests
-                .test(key(file, groups, t.title.as_deref()))
+                .distinct(key(file, groups, t.title.as_deref()))
                 .attempts
                 .push(a);
         }

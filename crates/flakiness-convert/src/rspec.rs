@@ -101,6 +101,7 @@ impl RspecCollector {
         limits: &Limits,
     ) -> Result<(), ConvertError> {
         let doc: Doc = json_document(data, input, "not an RSpec JSON report")?;
+        self.tests.next_document();
         if self.version.is_none() {
             self.version = doc.version.clone().filter(|v| !v.trim().is_empty());
         }
@@ -218,7 +219,7 @@ impl RspecCollector {
             }
             attempts.push(a);
             let location = location_of(e, &key);
-            let test = self.tests.test(key);
+            let test = self.tests.distinct(key);
             if test.attempts.is_empty() {
                 test.location = location;
             }

@@ -16,6 +16,10 @@ pub(crate) type Key = (Option<String>, Vec<String>, String);
 pub(crate) struct TestTree {
     tests: Vec<(Key, Test)>,
     by_key: HashMap<Key, usize>,
+    /// For each test, the last document that had it and how many times it had it.
+    seen: Vec<(u32, u32)>,
+    /// The document being read (see [`next_document`](Self::next_document)).
+    document: u32,
 }
 
 /// A suite being built.
@@ -27,43 +31,83 @@ struct Node {
 }
 
 impl TestTree {
+    /// Starts a new document: the keys met again in it are the same tests again (another run),
+    /// while [`distinct`](Self::distinct) makes a repeat within one document a test of its own.
+    pub(crate) fn next_document(&mut self) {
+        self.document = self.document.wrapping_add(1);
+    }
+
     /// The test of a key, made (with no attempts) when it is new.
     pub(crate) fn test(&mut self, key: Key) -> &mut Test {
+        let i = self.index(key);
+        &mut self.tests[i].1
+    }
+
+    /// The test of a key in the formats whose documents never hold a rerun as another entry
+    /// (Mocha, RSpec, Jest's JSON): the key's `n`th entry in one document is a test of its own,
+    /// titled `TITLE #n` (spec/convert-junit.md, "Repeated testcases"), and a key of another
+    /// document is the same test again. Made with no attempts when new.
+    pub(crate) fn distinct(&mut self, key: Key) -> &mut Test {
+        let document = self.document;
         let i = match self.by_key.get(&key) {
-            Some(&i) => i,
-            None => {
-                self.tests.push((key.clone(), Test::new(key.2.clone())));
-                self.by_key.insert(key, self.tests.len() - 1);
-                self.tests.len() - 1
+            Some(&i) if self.seen[i].0 == document => {
+                self.seen[i].1 += 1;
+                let n = self.seen[i].1;
+                let (file, groups, title) = key;
+                let j = self.index((file, groups, format!("{title} #{n}")));
+                if self.seen[j].0 != document {
+                    self.seen[j] = (document, 1);
+                }
+                let (location, tags) = (
+                    self.tests[i].1.location.clone(),
+                    self.tests[i].1.tags.clone(),
+                );
+                let t = &mut self.tests[j].1;
+                if t.location.is_none() {
+                    t.location = location;
+                }
+                if t.tags.is_none() {
+                    t.tags = tags;
+                }
+                j
+            }
+            _ => {
+                let i = self.index(key);
+                self.seen[i] = (document, 1);
+                i
             }
         };
         &mut self.tests[i].1
+    }
+
+    fn index(&mut self, key: Key) -> usize {
+        match self.by_key.get(&key) {
+            Some(&i) => i,
+            None => {
+                self.tests.push((key.clone(), Test::new(key.2.clone())));
+                self.seen.push((self.document, 0));
+                self.by_key.insert(key, self.tests.len() - 1);
+                self.tests.len() - 1
+            }
+        }
     }
 
     /// Adds a test, or, when its key is there already, its attempts (in order), the location
     /// the first lacked and the tags it had not.
     pub(crate) fn add(&mut self, key: Key, test: Test) {
         match self.by_key.get(&key) {
-            Some(&i) => {
-                let t = &mut self.tests[i].1;
-                t.attempts.extend(test.attempts);
-                if t.location.is_none() {
-                    t.location = test.location;
-                }
-                if let Some(tags) = test.tags {
-                    let mine = t.tags.get_or_insert_with(Vec::new);
-                    for tag in tags {
-                        if !mine.contains(&tag) {
-                            mine.push(tag);
-                        }
-                    }
-                }
-            }
+            Some(&i) => merge(&mut self.tests[i].1, test),
             None => {
                 self.tests.push((key.clone(), test));
+                self.seen.push((self.document, 1));
                 self.by_key.insert(key, self.tests.len() - 1);
             }
         }
+    }
+
+    /// [`add`](Self::add) by the rule of [`distinct`](Self::distinct).
+    pub(crate) fn add_distinct(&mut self, key: Key, test: Test) {
+        merge(self.distinct(key), test);
     }
 
     /// The suites (a `file` suite per file, holding the group suites) and the tests that have
@@ -134,5 +178,21 @@ impl TestTree {
             .filter_map(|&c| built[c].take())
             .collect();
         (suites, root_tests)
+    }
+}
+
+/// Adds `test`'s attempts to `t`, and the location `t` lacked and the tags it had not.
+fn merge(t: &mut Test, test: Test) {
+    t.attempts.extend(test.attempts);
+    if t.location.is_none() {
+        t.location = test.location;
+    }
+    if let Some(tags) = test.tags {
+        let mine = t.tags.get_or_insert_with(Vec::new);
+        for tag in tags {
+            if !mine.contains(&tag) {
+                mine.push(tag);
+            }
+        }
     }
 }

@@ -99,6 +99,176 @@ fn repeated_testcases_are_reruns_in_order() {
     insta::assert_snapshot!("gotestsum_reruns", snapshot(r));
 }
 
+/// The titles of a report's tests (with their suites) and the statuses of their attempts.
+fn statuses_by_title(r: &Report) -> Vec<(String, Vec<TestStatus>)> {
+    r.all_tests()
+        .map(|t| {
+            let mut path: Vec<&str> = t.suites.iter().map(|s| s.title.as_str()).collect();
+            path.push(&t.test.title);
+            let statuses = t.test.attempts.iter().map(|a| a.status()).collect();
+            (path.join("/"), statuses)
+        })
+        .collect()
+}
+
+fn recorded(path: &str) -> PathBuf {
+    repo().join("testdata/inputs").join(path)
+}
+
+/// TestNG's JUnit report (recorded: testdata/inputs/testng) repeats a name for each row of a
+/// data provider, and writes an attempt its retry analyzer reruns as a bare `<skipped/>`
+/// followed by the rerun. Rows are tests of their own (`addition #3`: the one wrong row fails
+/// alone, no flake), a retried test is one test whose skipped attempt was a failure.
+#[test]
+fn repeated_testcases_testng_data_provider_rows_and_retries() {
+    let path = recorded("testng/testng-junitreports.xml");
+    let r = convert(std::slice::from_ref(&path)).expect("converts");
+    assert_valid(&r);
+    use TestStatus::*;
+    let c = "sample.CalculatorTest";
+    let want: Vec<(String, Vec<TestStatus>)> = [
+        ("broken", vec![Failed, Failed]),
+        ("skipped", vec![Skipped]),
+        ("passes", vec![Passed]),
+        ("flaky", vec![Failed, Passed]),
+        ("addition", vec![Passed]),
+        ("nonEmpty", vec![Passed]),
+        ("addition #2", vec![Failed]),
+        ("nonEmpty #2", vec![Passed]),
+        ("addition #3", vec![Passed]),
+        ("nonEmpty #3", vec![Passed]),
+        ("addition #4", vec![Passed]),
+    ]
+    .into_iter()
+    .map(|(t, v)| (format!("{c}/{t}"), v))
+    .collect();
+    assert_eq!(statuses_by_title(&r), want);
+    let flaky = r
+        .all_tests()
+        .find(|t| t.test.title == "flaky")
+        .expect("flaky");
+    assert!(flaky.test.is_flaky());
+    let first = &flaky.test.attempts[0];
+    assert!(first.errors.is_none(), "no reason is invented");
+    assert!(first
+        .annotations
+        .iter()
+        .flatten()
+        .any(|a| a.kind == "flakiness-inferred"));
+    // The real skip keeps its annotation and status.
+    let skipped = r
+        .all_tests()
+        .find(|t| t.test.title == "skipped")
+        .expect("skip");
+    assert!(skipped.test.attempts[0]
+        .annotations
+        .iter()
+        .flatten()
+        .all(|a| a.kind == "skip"));
+    // The same file twice (two runs): each row gathers its attempts, never reruns.
+    let r = convert(&[path.clone(), path]).expect("converts");
+    let twice = statuses_by_title(&r);
+    assert_eq!(twice.len(), 11);
+    assert!(twice.contains(&(format!("{c}/addition #3"), vec![Passed, Passed])));
+    assert!(twice.contains(&(format!("{c}/addition #2"), vec![Failed, Failed])));
+    assert!(twice.contains(&(format!("{c}/flaky"), vec![Failed, Passed, Failed, Passed])));
+}
+
+/// Testcases of one identity in one file that cannot be reruns (one passed and another
+/// followed) are tests of their own; when they are found to be so late, what was read as a
+/// retried bare skip is a skip again. Runners whose JUnit never holds reruns (Jest's, here)
+/// make every repeat a test of its own, even after a failure.
+#[test]
+fn repeated_testcases_that_cannot_be_reruns_are_tests() {
+    use TestStatus::*;
+    let read = |xml: &str| {
+        let mut c = JunitCollector::default();
+        c.read(xml.as_bytes(), "r.xml", FALLBACK_MS, &Limits::default())
+            .expect("reads");
+        let r = junit_report(c, &meta(), FALLBACK_MS);
+        assert_valid(&r);
+        r
+    };
+    let generic = read(
+        r#"<testsuite name="S">
+        <testcase name="a"><skipped/></testcase>
+        <testcase name="a"/>
+        <testcase name="a"><skipped/></testcase>
+        <testcase name="b"><failure/></testcase>
+        <testcase name="b"><failure/></testcase>
+        <testcase name="b"/>
+    </testsuite>"#,
+    );
+    assert_eq!(
+        statuses_by_title(&generic),
+        [
+            ("S/a".to_string(), vec![Skipped]),
+            ("S/a #2".to_string(), vec![Passed]),
+            ("S/a #3".to_string(), vec![Skipped]),
+            ("S/b".to_string(), vec![Failed, Failed, Passed]),
+        ]
+    );
+    let a = generic
+        .all_tests()
+        .find(|t| t.test.title == "a")
+        .expect("a");
+    assert!(a.test.attempts[0]
+        .annotations
+        .iter()
+        .flatten()
+        .all(|x| x.kind == "skip"));
+    // jest-junit with its default `{title}` names: two describe blocks' `works`.
+    let jest = read(
+        r#"<testsuites name="jest tests"><testsuite name="x.test.js">
+        <testcase classname="works" name="works"><failure>boom</failure></testcase>
+        <testcase classname="works" name="works"/>
+    </testsuite></testsuites>"#,
+    );
+    assert_eq!(
+        statuses_by_title(&jest),
+        [
+            ("x.test.js/works".to_string(), vec![Failed]),
+            ("x.test.js/works #2".to_string(), vec![Passed]),
+        ]
+    );
+}
+
+/// nextest's stress runs (recorded: `--stress-count 3`) write each iteration as suites
+/// `BINARY@stress-N`: the iterations are attempts of one test in the binary's suite, so that
+/// a test failing in one iteration only is flaky. Streaming gives the same report, without
+/// reading again.
+#[test]
+fn repeated_testcases_nextest_stress_iterations_are_attempts() {
+    let path = recorded("cargo/nextest-stress-junit.xml");
+    let r = convert(std::slice::from_ref(&path)).expect("converts");
+    assert_valid(&r);
+    let got = statuses_by_title(&r);
+    assert_eq!(got.len(), 12, "{got:?}");
+    assert!(r
+        .suites
+        .iter()
+        .flatten()
+        .map(|s| s.title.as_str())
+        .eq(["cargo-sample", "cargo-sample::integration"]));
+    use TestStatus::*;
+    let of = |t: &str| &got.iter().find(|(p, _)| p == t).expect(t).1;
+    assert_eq!(
+        of("cargo-sample/tests::flaky"),
+        &[Failed, Passed, Passed, Passed]
+    );
+    assert_eq!(of("cargo-sample/tests::add_works"), &[Passed; 3]);
+    assert_eq!(
+        of("cargo-sample::integration/integration_fails"),
+        &[Failed; 9],
+        "3 iterations of 3 attempts"
+    );
+    let data = std::fs::read(&path).expect("read");
+    let one = [(path.display().to_string(), data)];
+    let (streamed, n, again) = convert_streaming(&one);
+    assert!(!again && n == 2, "streamed {n}, again {again}");
+    assert_eq!(streamed, convert_whole(&one));
+}
+
 /// Identity within one suite: a testcase with the suite's own name as classname and one with no
 /// classname are different tests, even with the same name; each repeats as its own reruns, and
 /// the same name in another class is another test again.
@@ -119,19 +289,24 @@ fn identity_within_a_suite_is_the_class_and_the_name() {
     let mut seen: Vec<(Vec<String>, Vec<TestStatus>)> = r
         .all_tests()
         .map(|t| {
-            let path = t.suites.iter().map(|s| s.title.clone()).collect();
+            let mut path: Vec<String> = t.suites.iter().map(|s| s.title.clone()).collect();
+            path.push(t.test.title.clone());
             (path, t.test.attempts.iter().map(|a| a.status()).collect())
         })
         .collect();
-    seen.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.len().cmp(&b.1.len())));
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     use TestStatus::*;
+    // A classname that repeats its suite's name adds nothing: one identity, as without it.
+    // Its four testcases are not reruns (the second passed and more followed): four tests.
     assert_eq!(
         seen,
         [
-            // A classname that repeats its suite's name adds nothing: one test, as without it.
-            (s(&["pkg.S"]), vec![Failed, Passed, Passed, Failed]),
-            (s(&["pkg.S", "pkg.Other"]), vec![Skipped]),
+            (s(&["pkg.S", "pkg.Other", "t"]), vec![Skipped]),
+            (s(&["pkg.S", "t"]), vec![Failed]),
+            (s(&["pkg.S", "t #2"]), vec![Passed]),
+            (s(&["pkg.S", "t #3"]), vec![Passed]),
+            (s(&["pkg.S", "t #4"]), vec![Failed]),
         ]
     );
 }
