@@ -331,6 +331,12 @@ fn convert_reads_every_format_and_names_the_runner() {
         ("testdata/inputs/gtest/gtest.json", "gtest", "gtest"),
         ("testdata/inputs/catch2/catch2-v2.xml", "catch2", "catch2"),
         ("testdata/inputs/catch2/catch2-v3.xml", "catch2", "catch2"),
+        ("testdata/inputs/nunit/nunit2-run1.xml", "nunit", "nunit"),
+        (
+            "testdata/inputs/nunit/nunit3-handwritten.xml",
+            "nunit",
+            "nunit",
+        ),
         ("testdata/identity/jest/out/jest.json", "jest", "jest"),
         (
             "testdata/identity/vitest/out/vitest.json",

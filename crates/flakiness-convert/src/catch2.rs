@@ -314,6 +314,48 @@ impl Case {
     }
 }
 
+/// An XML document's bytes without a UTF-8 byte order mark, and the length of the mark
+/// (offsets in errors count it); UTF-16 is refused.
+pub(crate) fn xml_body<'a>(data: &'a [u8], input: &str) -> Result<(&'a [u8], u64), ConvertError> {
+    if crate::is_utf16(data) || data.starts_with(&[b'<', 0]) {
+        return Err(ConvertError::at(input, 0, crate::UTF16_MESSAGE.into()));
+    }
+    let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    Ok((body, (data.len() - body.len()) as u64))
+}
+
+/// The text of a reference: character references and the five predefined entities are
+/// resolved; there is no DTD (the readers refuse one), so any other entity stays as written.
+pub(crate) fn reference_text(r: &quick_xml::events::BytesRef<'_>) -> String {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => c.to_string(),
+        _ => {
+            let raw = String::from_utf8_lossy(r).into_owned();
+            match quick_xml::escape::resolve_predefined_entity(&raw) {
+                Some(s) => s.to_string(),
+                None => format!("&{raw};"),
+            }
+        }
+    }
+}
+
+/// Refuses an XML declaration naming an encoding other than UTF-8 (or its subset US-ASCII),
+/// which `writer` (the runner) always writes.
+pub(crate) fn check_encoding(
+    d: &quick_xml::events::BytesDecl<'_>,
+    writer: &str,
+) -> Result<(), String> {
+    if let Some(Ok(enc)) = d.encoding() {
+        let enc = String::from_utf8_lossy(&enc).trim().to_ascii_lowercase();
+        if !matches!(enc.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+            return Err(format!(
+                "encoding {enc:?} is not supported: {writer} writes UTF-8"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One document being read.
 struct Doc<'l> {
     limits: &'l Limits,
@@ -518,11 +560,7 @@ impl Catch2Collector {
         fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        if crate::is_utf16(data) || data.starts_with(&[b'<', 0]) {
-            return Err(ConvertError::at(input, 0, crate::UTF16_MESSAGE.into()));
-        }
-        let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-        let skipped = (data.len() - body.len()) as u64;
+        let (body, skipped) = xml_body(data, input)?;
         let fail =
             |offset: u64, message: String| ConvertError::at(input, skipped + offset, message);
         let mut reader = Reader::from_reader(body);
@@ -591,36 +629,14 @@ impl Catch2Collector {
                 Event::CData(t) => doc.text(&String::from_utf8_lossy(&t)),
                 // Character references and the five predefined entities are resolved; there
                 // is no DTD (refused below), so any other entity stays as written.
-                Event::GeneralRef(r) => {
-                    let text = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => {
-                            let raw = String::from_utf8_lossy(&r).into_owned();
-                            match quick_xml::escape::resolve_predefined_entity(&raw) {
-                                Some(s) => s.to_string(),
-                                None => format!("&{raw};"),
-                            }
-                        }
-                    };
-                    doc.text(&text);
-                }
+                Event::GeneralRef(r) => doc.text(&reference_text(&r)),
                 Event::DocType(_) => {
                     return Err(fail(
                         at,
                         "a DOCTYPE is refused: Catch2 never writes one, and its entities are never expanded".into(),
                     ));
                 }
-                Event::Decl(d) => {
-                    if let Some(Ok(enc)) = d.encoding() {
-                        let enc = String::from_utf8_lossy(&enc).trim().to_ascii_lowercase();
-                        if !matches!(enc.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
-                            return Err(fail(
-                                at,
-                                format!("encoding {enc:?} is not supported: Catch2 writes UTF-8"),
-                            ));
-                        }
-                    }
-                }
+                Event::Decl(d) => check_encoding(&d, "Catch2").map_err(|m| fail(at, m))?,
                 Event::Eof => break,
                 _ => {}
             }

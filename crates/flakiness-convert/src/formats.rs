@@ -11,7 +11,7 @@ use flakiness_report::Report;
 use crate::{
     CargoTextCollector, Catch2Collector, ConvertError, Format, GoTestCollector, GtestCollector,
     JestJsonCollector, JsRunner, LibtestCollector, Limits, Metadata, MochaJsonCollector,
-    MochawesomeCollector, ReportsCollector, RspecCollector,
+    MochawesomeCollector, NunitCollector, ReportsCollector, RspecCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -53,6 +53,12 @@ pub trait Reader: Send {
     /// Files the report refers to as attachments, to copy into `attachments/` (asked before
     /// [`into_report`](Self::into_report)).
     fn attachments(&mut self) -> Vec<crate::AttachmentSource> {
+        Vec::new()
+    }
+
+    /// Odd things met while reading that did not stop it (a missing attachment file), asked
+    /// before [`into_report`](Self::into_report).
+    fn warnings(&mut self) -> Vec<crate::ConvertWarning> {
         Vec::new()
     }
 
@@ -108,6 +114,8 @@ pub const XML_ROOTS: &[(&str, Format)] = &[
     ("testcase", Format::Junit),
     ("Catch", Format::Catch2Xml),
     ("Catch2TestRun", Format::Catch2Xml),
+    ("test-run", Format::NunitXml),
+    ("test-results", Format::NunitXml),
 ];
 
 /// The local name (without a namespace prefix) of the root element of an XML document's first
@@ -205,6 +213,10 @@ fn junit(h: &Head<'_>) -> bool {
 
 fn catch2_xml(h: &Head<'_>) -> bool {
     h.xml_format() == Some(Format::Catch2Xml)
+}
+
+fn nunit_xml(h: &Head<'_>) -> bool {
+    h.xml_format() == Some(Format::NunitXml)
 }
 
 /// GoogleTest's `--gtest_output=json`: `{"tests": …, "failures": …, "disabled": …, "testsuites": [`.
@@ -360,6 +372,15 @@ pub const FORMATS: &[FormatSpec] = &[
         reader: Some(|| Box::<Catch2Collector>::default()),
     },
     FormatSpec {
+        format: Format::NunitXml,
+        names: &["nunit", "nunit3", "nunit-xml"],
+        what: "NUnit XML (NUnit 3 `<test-run>`: nunit3-console, NUnit3TestAdapter, pytest-nunit; NUnit 2 `<test-results>`)",
+        category: crate::nunit::CATEGORY,
+        family: 6,
+        detect: nunit_xml,
+        reader: Some(|| Box::<NunitCollector>::default()),
+    },
+    FormatSpec {
         format: Format::PytestJsonReport,
         names: &["pytest-json-report"],
         what: "pytest-json-report (`pytest --json-report`)",
@@ -481,11 +502,16 @@ macro_rules! reader {
             }
         });
     };
-    ($collector:ty, $report:path $(, $attachments:ident)?) => {
+    ($collector:ty, $report:path $(, $attachments:ident)? $(; warnings $warnings:ident)?) => {
         $crate::formats::reader!(@impl $collector, $report, {
             $(
                 fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
                     <$collector>::$attachments(self)
+                }
+            )?
+            $(
+                fn warnings(&mut self) -> Vec<$crate::ConvertWarning> {
+                    <$collector>::$warnings(self)
                 }
             )?
         });
@@ -555,6 +581,11 @@ mod tests {
             ),
             (b"\xEF\xBB\xBF<Catch2TestRun name=\"t\">", Format::Catch2Xml),
             (b"\xEF\xBB\xBF<testsuite name=\"t\">", Format::Junit),
+            (
+                b"<?xml version=\"1.0\"?>\n<test-run id=\"2\">",
+                Format::NunitXml,
+            ),
+            (b"<!--c-->\n<test-results name=\"x.dll\">", Format::NunitXml),
             // Nobody's root: JUnit's reader says what it is.
             (b"<!DOCTYPE html><html>", Format::Junit),
             (b"<unknown", Format::Junit),

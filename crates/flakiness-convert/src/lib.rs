@@ -3,7 +3,7 @@
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
 //! test2json, Jest's and Vitest's JSON, RSpec's JSON, Mocha's JSON, mochawesome, GoogleTest
-//! JSON, Catch2 XML and Flakiness reports (the table of formats is [`FORMATS`]).
+//! JSON, Catch2 XML, NUnit XML and Flakiness reports (the table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
@@ -18,6 +18,7 @@ mod junit;
 mod libtest;
 mod mochajson;
 mod mochawesome;
+mod nunit;
 mod pytest;
 mod reports;
 mod rspec;
@@ -42,6 +43,10 @@ pub use junit::{JunitCollector, RootSink, MAX_SUITE_DEPTH, MAX_SUITE_PROPERTIES,
 pub use libtest::{binary_from_cargo_line, parse_panic, LibtestCollector};
 pub use mochajson::MochaJsonCollector;
 pub use mochawesome::MochawesomeCollector;
+pub use nunit::{
+    NunitCollector, SETUP_FAILED_TITLE as NUNIT_SETUP_FAILED_TITLE,
+    TEARDOWN_FAILED_TITLE as NUNIT_TEARDOWN_FAILED_TITLE,
+};
 pub use pytest::PytestCollector;
 pub use reports::ReportsCollector;
 pub use rspec::RspecCollector;
@@ -352,6 +357,8 @@ pub enum Format {
     JestJson,
     /// Vitest's JSON (`vitest --reporter=json`), Jest's shape.
     VitestJson,
+    /// NUnit's result XML: NUnit 3's `<test-run>` and NUnit 2.x's `<test-results>`.
+    NunitXml,
 }
 
 impl Format {

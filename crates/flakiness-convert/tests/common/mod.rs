@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use flakiness_convert::{ConvertError, Limits, Metadata, Reader};
-use flakiness_report::Report;
+use flakiness_report::{Report, RunAttempt};
 use flakiness_validate::{Options, Validator};
 
 pub fn repo() -> PathBuf {
@@ -75,4 +75,13 @@ pub fn report_of_inputs(
         .map(|(n, d)| (*n, d.as_slice(), time))
         .collect();
     report_of(reader, &docs, category, time).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The messages of an attempt's errors.
+pub fn messages(a: &RunAttempt) -> Vec<String> {
+    a.errors
+        .iter()
+        .flatten()
+        .map(|e| e.message.clone().unwrap_or_default())
+        .collect()
 }
