@@ -43,13 +43,7 @@ fn attempt<'r>(r: &'r Report, title: &str) -> &'r RunAttempt {
     &test(r, title).attempts[0]
 }
 
-fn messages(a: &RunAttempt) -> Vec<String> {
-    a.errors
-        .iter()
-        .flatten()
-        .map(|e| e.message.clone().unwrap_or_default())
-        .collect()
-}
+use common::messages;
 
 fn stacks(a: &RunAttempt) -> Vec<String> {
     a.errors

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use flakiness_convert::{ConvertError, Limits, Metadata, Reader};
-use flakiness_report::Report;
+use flakiness_report::{Report, RunAttempt};
 use flakiness_validate::{Options, Validator};
 
 pub fn repo() -> PathBuf {
@@ -75,4 +75,26 @@ pub fn report_of_inputs(
         .map(|(n, d)| (*n, d.as_slice(), time))
         .collect();
     report_of(reader, &docs, category, time).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The messages of an attempt's errors, in order.
+pub fn messages(a: &RunAttempt) -> Vec<String> {
+    a.errors
+        .iter()
+        .flatten()
+        .map(|e| e.message.clone().unwrap_or_default())
+        .collect()
+}
+
+/// A fixture of dorny/test-reporter under /work/shared/dorny/fixtures/, `None` (said on
+/// stderr) when that folder is absent: the tests that read them skip.
+pub fn dorny_fixture(name: &str) -> Option<Vec<u8>> {
+    let path = Path::new("/work/shared/dorny/fixtures").join(name);
+    match std::fs::read(&path) {
+        Ok(data) => Some(data),
+        Err(_) => {
+            eprintln!("skipped: {} is absent", path.display());
+            None
+        }
+    }
 }
