@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Converts every input in testdata/ (JUnit, pytest reportlog and json-report, libtest and nextest JSON,
-# cargo test text, Go's test2json, Jest's and Vitest's JSON, RSpec's and Mocha's JSON, mochawesome,
+# cargo test text, Go's test2json, Dart's and Flutter's JSON, Jest's and Vitest's JSON, RSpec's and Mocha's JSON, mochawesome,
 # GoogleTest JSON, Catch2 XML, NUnit XML) and, when present, ../shared/corpus/ and dorny/test-reporter's
-# RSpec, Mocha and NUnit fixtures, then checks each output with our validator and with the official Zod
+# RSpec, Mocha, Dart/Flutter and NUnit fixtures, then checks each output with our validator and with the official Zod
 # schema. Inputs that are broken on purpose must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
 set -uo pipefail
@@ -19,6 +19,8 @@ while IFS= read -r f; do inputs+=("$f"); done < <(
     find testdata/inputs -name '*junit*.xml' -not -path 'testdata/inputs/pytest/*' -not -path 'testdata/inputs/cargo/*'
   } | sort -u)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/go \( -name 'go-test*.json' -o -name 'gotestsum*.json' \) | sort)
+# Dart's and Flutter's JSON (written by hand from the protocol: testdata/inputs/dart/RECORD.md).
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/dart -name '*.json' | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/rspec -name 'rspec*.json' | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/mocha \( -name 'mocha*.json' -o -name 'mocha-json-stdout.txt' \) | sort)
 # GoogleTest's JSON (and its XML, read as JUnit); Catch2's XML reporter, v2 and v3 (its
@@ -39,8 +41,8 @@ if [ -d ../shared/corpus ]; then
 else
   echo "../shared/corpus is absent: checking testdata/ only"
 fi
-# dorny/test-reporter's RSpec and Mocha JSON and NUnit XML fixtures, when there.
-while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures \( -name '*rspec*.json' -o -name '*mocha*.json' -o -name '*nunit*.xml' \) 2>/dev/null | sort)
+# dorny/test-reporter's RSpec, Mocha and Dart/Flutter JSON and NUnit XML fixtures, when there.
+while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures \( -name '*rspec*.json' -o -name '*mocha*.json' -o -name 'dart-json.json' -o -name 'provider-test-results.json' -o -name '*nunit*.xml' \) 2>/dev/null | sort)
 bad=0 converted=0 refused=0 i=0
 for f in "${inputs[@]}"; do
   i=$((i + 1))

@@ -329,6 +329,12 @@ fn convert_reads_every_format_and_names_the_runner() {
             "nextest",
         ),
         ("testdata/inputs/gtest/gtest.json", "gtest", "gtest"),
+        ("testdata/inputs/dart/dart-test.json", "dart", "dart"),
+        (
+            "testdata/inputs/dart/dart-test-interrupted.json",
+            "dart",
+            "dart",
+        ),
         ("testdata/inputs/catch2/catch2-v2.xml", "catch2", "catch2"),
         ("testdata/inputs/catch2/catch2-v3.xml", "catch2", "catch2"),
         ("testdata/inputs/nunit/nunit2-run1.xml", "nunit", "nunit"),
@@ -359,6 +365,37 @@ fn convert_reads_every_format_and_names_the_runner() {
         if cfg!(target_os = "linux") {
             assert!(sys.os_version.is_some(), "{input}");
         }
+    }
+}
+
+/// Dart's and Flutter's JSON (issue 16): category `dart`; flutter's stream names its
+/// environment and runner `flutter`; `--from flutter-json` is the same reader.
+#[test]
+fn convert_reads_dart_and_flutter_json() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (args, env, tests) in [
+        (&["testdata/inputs/dart/dart-test.json"][..], "dart", 10),
+        (
+            &[
+                "testdata/inputs/dart/flutter-machine.json",
+                "--from",
+                "flutter-json",
+            ][..],
+            "flutter",
+            2,
+        ),
+    ] {
+        let out = tmp.path().join(args[0].replace('/', "_"));
+        let (dir, _) = convert_ok(args, &out);
+        let r = &dir.report;
+        assert_eq!(r.category, "dart", "{args:?}");
+        assert_eq!(r.environments[0].name, env, "{args:?}");
+        assert_eq!(
+            r.test_runner.as_ref().map(|t| t.name.as_str()),
+            Some(env),
+            "{args:?}"
+        );
+        assert_eq!(r.all_tests().count(), tests, "{args:?}");
     }
 }
 

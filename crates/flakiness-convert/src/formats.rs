@@ -9,9 +9,9 @@
 use flakiness_report::Report;
 
 use crate::{
-    CargoTextCollector, Catch2Collector, ConvertError, Format, GoTestCollector, GtestCollector,
-    JestJsonCollector, JsRunner, LibtestCollector, Limits, Metadata, MochaJsonCollector,
-    MochawesomeCollector, NunitCollector, ReportsCollector, RspecCollector,
+    CargoTextCollector, Catch2Collector, ConvertError, DartJsonCollector, Format, GoTestCollector,
+    GtestCollector, JestJsonCollector, JsRunner, LibtestCollector, Limits, Metadata,
+    MochaJsonCollector, MochawesomeCollector, NunitCollector, ReportsCollector, RspecCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -243,6 +243,12 @@ fn pytest_json_report(h: &Head<'_>) -> bool {
         && (h.has_key("tests") || h.has_key("summary"))
 }
 
+/// `dart test --reporter json`, `flutter test --machine`: one of the first JSON lines is an
+/// event of the protocol (`"protocolVersion"`, `"testID"`, `"groupIDs"`…).
+fn dart_json(h: &Head<'_>) -> bool {
+    h.json_lines().take(8).any(crate::dart::is_event_line)
+}
+
 fn go_test_json(h: &Head<'_>) -> bool {
     h.json_lines().take(8).any(crate::gotest::is_event_line)
 }
@@ -334,6 +340,15 @@ pub const FORMATS: &[FormatSpec] = &[
         family: 2,
         detect: pytest_reportlog,
         reader: None,
+    },
+    FormatSpec {
+        format: Format::DartJson,
+        names: &["dart-json", "flutter-json"],
+        what: "Dart's and Flutter's JSON (`dart test --reporter json`, `flutter test --machine`)",
+        category: crate::dart::CATEGORY,
+        family: 6,
+        detect: dart_json,
+        reader: Some(|| Box::<DartJsonCollector>::default()),
     },
     FormatSpec {
         format: Format::LibtestJson,
@@ -483,49 +498,69 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 }
 
 /// Implements [`Reader`] for a collector with an inherent `read` of the same signature, and
-/// the function that makes its report.
+/// the function that makes its report; a collector that streams (`; streams read_stream`) has
+/// an inherent `read_stream` instead, which also reads whole documents (errors placed in
+/// them), and may name its runner (`; runner name`).
 macro_rules! reader {
-    ($collector:ty, $report:path; streams $stream:ident) => {
-        $crate::formats::reader!(@impl $collector, $report, {
-            fn read_stream(
-                &mut self,
-                r: &mut dyn std::io::BufRead,
-                input: &str,
-                fallback_ms: f64,
-                limits: &$crate::Limits,
-            ) -> Result<(), $crate::ConvertError> {
-                <$collector>::$stream(self, r, input, fallback_ms, limits)
-            }
+    ($collector:ty, $report:path; streams $stream:ident $(; runner $runner:ident)?) => {
+        $crate::formats::reader!(@impl $collector, $report,
+            |this, data, input, fallback_ms, limits| {
+                <$collector>::$stream(this, &mut &data[..], input, fallback_ms, limits)
+                    .map_err(|e| e.locate(data))
+            },
+            {
+                fn read_stream(
+                    &mut self,
+                    r: &mut dyn std::io::BufRead,
+                    input: &str,
+                    fallback_ms: f64,
+                    limits: &$crate::Limits,
+                ) -> Result<(), $crate::ConvertError> {
+                    <$collector>::$stream(self, r, input, fallback_ms, limits)
+                }
 
-            fn streams(&self) -> bool {
-                true
-            }
-        });
+                fn streams(&self) -> bool {
+                    true
+                }
+
+                $(
+                    fn runner(&self) -> Option<String> {
+                        <$collector>::$runner(self)
+                    }
+                )?
+            });
     };
     ($collector:ty, $report:path $(, $attachments:ident)? $(; warnings $warnings:ident)?) => {
-        $crate::formats::reader!(@impl $collector, $report, {
-            $(
-                fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
-                    <$collector>::$attachments(self)
-                }
-            )?
-            $(
-                fn warnings(&mut self) -> Vec<$crate::ConvertWarning> {
-                    <$collector>::$warnings(self)
-                }
-            )?
-        });
+        $crate::formats::reader!(@impl $collector, $report,
+            |this, data, input, fallback_ms, limits| {
+                <$collector>::read(this, data, input, fallback_ms, limits)
+            },
+            {
+                $(
+                    fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
+                        <$collector>::$attachments(self)
+                    }
+                )?
+                $(
+                    fn warnings(&mut self) -> Vec<$crate::ConvertWarning> {
+                        <$collector>::$warnings(self)
+                    }
+                )?
+            });
     };
-    (@impl $collector:ty, $report:path, { $($more:tt)* }) => {
+    (@impl $collector:ty, $report:path,
+        |$this:ident, $data:ident, $input:ident, $fallback:ident, $limits:ident| $read:block,
+        { $($more:tt)* }) => {
         impl $crate::formats::Reader for $collector {
             fn read(
                 &mut self,
-                data: &[u8],
-                input: &str,
-                fallback_ms: f64,
-                limits: &$crate::Limits,
+                $data: &[u8],
+                $input: &str,
+                $fallback: f64,
+                $limits: &$crate::Limits,
             ) -> Result<(), $crate::ConvertError> {
-                <$collector>::read(self, data, input, fallback_ms, limits)
+                let $this = self;
+                $read
             }
 
             fn into_report(

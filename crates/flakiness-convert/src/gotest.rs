@@ -214,18 +214,6 @@ impl GoTestCollector {
         }
     }
 
-    /// Reads one stream.
-    pub fn read(
-        &mut self,
-        data: &[u8],
-        input: &str,
-        fallback_ms: f64,
-        limits: &Limits,
-    ) -> Result<(), ConvertError> {
-        self.read_stream(&mut &data[..], input, fallback_ms, limits)
-            .map_err(|e| e.locate(data))
-    }
-
     /// Reads one stream line by line (never held whole: memory is what the report keeps).
     /// Errors carry the byte offset; the caller places them at a line and column.
     pub fn read_stream(
@@ -235,21 +223,7 @@ impl GoTestCollector {
         _fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        let mut offset = 0u64;
-        let mut buf = Vec::with_capacity(1024);
-        loop {
-            buf.clear();
-            let n = r
-                .read_until(b'\n', &mut buf)
-                .map_err(|e| ConvertError::at(input, offset, format!("cannot read: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            let here = offset;
-            offset += n as u64;
-            let raw = std::str::from_utf8(&buf).map_err(|e| {
-                ConvertError::at(input, here + e.valid_up_to() as u64, "invalid UTF-8".into())
-            })?;
+        crate::for_each_line(r, input, |here, raw| {
             let line = raw.trim();
             if line.starts_with('{') {
                 match serde_json::from_str::<Event>(line) {
@@ -275,7 +249,8 @@ impl GoTestCollector {
                     p.ended = true;
                 }
             }
-        }
+            Ok(())
+        })?;
         if !self.saw_event {
             return Err(ConvertError::at_start(
                 input,

@@ -2,13 +2,15 @@
 //!
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
-//! test2json, Jest's and Vitest's JSON, RSpec's JSON, Mocha's JSON, mochawesome, GoogleTest
-//! JSON, Catch2 XML, NUnit XML and Flakiness reports (the table of formats is [`FORMATS`]).
+//! test2json, Dart's and Flutter's JSON, Jest's and Vitest's JSON, RSpec's JSON, Mocha's JSON,
+//! mochawesome, GoogleTest JSON, Catch2 XML, NUnit XML and Flakiness reports (the table of
+//! formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
 mod cargotext;
 mod catch2;
+mod dart;
 pub mod formats;
 mod gotest;
 mod gtest;
@@ -35,6 +37,7 @@ use flakiness_report::{
 pub use attachments::{attachments_from_annotations, AttachmentSource, ConvertWarning};
 pub use cargotext::CargoTextCollector;
 pub use catch2::{Catch2Collector, MAX_SECTION_DEPTH};
+pub use dart::{DartJsonCollector, ERROR_ANNOTATION as DART_ERROR_ANNOTATION, LOAD_FAILED_TITLE};
 pub use formats::{Reader, FORMATS};
 pub use gotest::GoTestCollector;
 pub use gtest::{GtestCollector, ENVIRONMENT_FAILED_TITLE, SUITE_FAILED_TITLE};
@@ -205,6 +208,32 @@ pub(crate) fn push_bounded(buf: &mut String, text: &str, limit: usize) {
     }
 }
 
+/// Calls `f` with the byte offset and text of each line of a stream (its newline kept), read one
+/// at a time; invalid UTF-8 is an error at its byte.
+pub(crate) fn for_each_line(
+    r: &mut dyn std::io::BufRead,
+    input: &str,
+    mut f: impl FnMut(u64, &str) -> Result<(), ConvertError>,
+) -> Result<(), ConvertError> {
+    let mut offset = 0u64;
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        let n = r
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ConvertError::at(input, offset, format!("cannot read: {e}")))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let here = offset;
+        offset += n as u64;
+        let raw = std::str::from_utf8(&buf).map_err(|e| {
+            ConvertError::at(input, here + e.valid_up_to() as u64, "invalid UTF-8".into())
+        })?;
+        f(here, raw)?;
+    }
+}
+
 /// The byte offset of a 1-based line and column (serde_json's error position) in `data`.
 pub(crate) fn offset_of(data: &[u8], line: usize, column: usize) -> usize {
     let mut start = 0;
@@ -359,6 +388,9 @@ pub enum Format {
     VitestJson,
     /// NUnit's result XML: NUnit 3's `<test-run>` and NUnit 2.x's `<test-results>`.
     NunitXml,
+    /// Dart's `package:test` JSON reporter (`dart test --reporter json`) and
+    /// `flutter test --machine`: one event a line.
+    DartJson,
 }
 
 impl Format {

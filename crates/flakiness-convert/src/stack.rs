@@ -20,6 +20,7 @@ const MAX_LINE_DIGITS: usize = 9;
 /// | Python | `File "tests/test_x.py", line 12, in f`; pytest's `tests/test_x.py:12: AssertionError` |
 /// | JavaScript, TypeScript | `at fn (/abs/file.test.ts:10:5)`, `at /x/y.js:3:7`, `file:///…` |
 /// | Rust | `panicked at src/lib.rs:4:5:`, old `panicked at 'msg', src/lib.rs:4:5` |
+/// | Dart | package:stack_trace's terse `test/a_test.dart 12:5  main.<fn>`, the VM's `#0 main.<fn> (file:///…/a_test.dart:12:5)` |
 /// | Go, C, C++, gtest, Catch2, PHP, Ruby… | a word `path.ext:LINE[:COL]…` or `path.ext(LINE)` |
 ///
 /// A column is `1` when the frame gives none.
@@ -51,6 +52,9 @@ fn frame_of_line(line: &str) -> Option<Location> {
             return Some(loc);
         }
     }
+    if let Some(loc) = dart_terse(trimmed) {
+        return Some(loc);
+    }
     if let Some((_, rest)) = trimmed.split_once("panicked at ") {
         // The location ends the old format (`'msg', FILE:L:C`) and is alone in the new one.
         if let Some(loc) = rest.split_whitespace().rev().find_map(word_location) {
@@ -67,6 +71,30 @@ fn csharp(line: &str) -> Option<Location> {
     let line_no = leading_number(tail)?;
     let path = path.trim();
     has_extension(path).then(|| Location::new(path, line_no, 1))
+}
+
+/// package:stack_trace's terse frame: `test/a_test.dart 12:5  main.<fn>`,
+/// `package:x/y.dart 3  f` (no column), `file:///C:/w/a_test.dart 7:1  f`.
+fn dart_terse(line: &str) -> Option<Location> {
+    let mut words = line.split_whitespace();
+    let path = strip_scheme(words.next()?);
+    if !path.ends_with(".dart") || !has_extension(path) {
+        return None;
+    }
+    let place = words.next()?;
+    let (line_no, column) = match place.split_once(':') {
+        Some((l, c)) if is_number(l) && is_number(c) => (leading_number(l)?, leading_number(c)?),
+        None if is_number(place) => (leading_number(place)?, 1),
+        _ => return None,
+    };
+    // `file:///C:/w/a.dart` keeps no slash before the drive.
+    let b = path.as_bytes();
+    let path = if b.len() > 3 && b[0] == b'/' && b[2] == b':' && b[1].is_ascii_alphabetic() {
+        &path[1..]
+    } else {
+        path
+    };
+    Some(Location::new(path, line_no, column))
 }
 
 /// `File "path", line 12, in f`.
@@ -473,6 +501,38 @@ src\\widget.cpp(31): error: Value of: ok";
                     263,
                     1
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn dart_terse_and_vm_frames() {
+        let terse = "package:matcher                 expect
+test/calc_test.dart 15:7  main.<fn>.<fn>.<fn>
+package:dart_sample/calc.dart 5:5  divide
+test\\main_test.dart 24  main.<fn>
+file:///C:/w/app/test/b_test.dart 3:1  main
+dart:isolate  _RawReceivePortImpl._handleMessage
+===== asynchronous gap ===========================";
+        assert_eq!(
+            frames(terse),
+            [
+                f("test/calc_test.dart", 15, 7),
+                f("package:dart_sample/calc.dart", 5, 5),
+                f("test\\main_test.dart", 24, 1),
+                f("C:/w/app/test/b_test.dart", 3, 1),
+            ]
+        );
+        let vm = "#0      fail (package:test_api/src/frontend/expect.dart:155:31)
+#4      main.<anonymous closure>.<anonymous closure> (file:///home/u/app/test/a_test.dart:112:34)
+<asynchronous suspension>
+#5      _rootRun (dart:async/zone.dart:1399)";
+        assert_eq!(
+            frames(vm),
+            [
+                f("package:test_api/src/frontend/expect.dart", 155, 31),
+                f("/home/u/app/test/a_test.dart", 112, 34),
+                f("dart:async/zone.dart", 1399, 1),
             ]
         );
     }

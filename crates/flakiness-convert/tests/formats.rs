@@ -29,6 +29,7 @@ fn every_recorded_input_is_detected_as_its_format() {
             Format::Junit,
         ),
         (files("testdata/inputs/go", ".json"), Format::GoTestJson),
+        (files("testdata/inputs/dart", ".json"), Format::DartJson),
         (
             files("testdata/inputs/go/go1.27", ".json"),
             Format::GoTestJson,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use flakiness_convert::{detect, Format, GoTestCollector, Limits, Metadata};
+use flakiness_convert::{detect, Format, GoTestCollector, Limits, Metadata, Reader};
 use flakiness_report::{Report, TestStatus};
 use flakiness_validate::{Options, Validator};
 

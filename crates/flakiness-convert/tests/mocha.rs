@@ -46,13 +46,7 @@ fn key(suite: &str, title: &str) -> (String, String) {
     (suite.to_string(), title.to_string())
 }
 
-fn attempts<'a>(r: &'a Report, title: &str) -> &'a [RunAttempt] {
-    &r.all_tests()
-        .find(|t| t.test.title == title)
-        .unwrap_or_else(|| panic!("{title}"))
-        .test
-        .attempts
-}
+use common::attempts;
 
 fn message(a: &RunAttempt) -> String {
     a.errors.as_ref().expect("errors")[0]

@@ -51,13 +51,7 @@ fn tests(r: &Report) -> BTreeMap<String, (String, Vec<String>, Vec<TestStatus>)>
         .collect()
 }
 
-fn attempts<'a>(r: &'a Report, title: &str) -> &'a [RunAttempt] {
-    &r.all_tests()
-        .find(|t| t.test.title == title)
-        .unwrap_or_else(|| panic!("{title}"))
-        .test
-        .attempts
-}
+use common::attempts;
 
 fn message(a: &RunAttempt) -> String {
     a.errors.as_ref().expect("errors")[0]

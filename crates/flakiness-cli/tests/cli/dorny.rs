@@ -34,13 +34,10 @@ const EXPECTED_DIFFERENCES: &[(&str, Counts, Counts, &str)] = &[
 
 /// Fixtures of formats `convert` does not read yet, with the reason.
 const NOT_READ: &[&str] = &[
-    "dart-json.json",
-    "dotnet-nunit.xml",
     "dotnet-trx.trx",
     "dotnet-xunitv3.trx",
     "external/FluentValidation.Tests.trx",
     "external/SilentNotes.trx",
-    "external/flutter/provider-test-results.json",
 ];
 
 /// The reasons [`EXPECTED_DIFFERENCES`] may give, each a section of spec/dorny-counts.md.

@@ -77,11 +77,33 @@ pub fn report_of_inputs(
     report_of(reader, &docs, category, time).unwrap_or_else(|e| panic!("{e}"))
 }
 
-/// The messages of an attempt's errors.
+/// The messages of an attempt's errors, in order.
 pub fn messages(a: &RunAttempt) -> Vec<String> {
     a.errors
         .iter()
         .flatten()
         .map(|e| e.message.clone().unwrap_or_default())
         .collect()
+}
+
+/// A fixture of dorny/test-reporter under /work/shared/dorny/fixtures/, `None` (said on
+/// stderr) when that folder is absent: the tests that read them skip.
+pub fn dorny_fixture(name: &str) -> Option<Vec<u8>> {
+    let path = Path::new("/work/shared/dorny/fixtures").join(name);
+    match std::fs::read(&path) {
+        Ok(data) => Some(data),
+        Err(_) => {
+            eprintln!("skipped: {} is absent", path.display());
+            None
+        }
+    }
+}
+
+/// The attempts of the test titled `title` (the first of that title).
+pub fn attempts<'a>(r: &'a Report, title: &str) -> &'a [flakiness_report::RunAttempt] {
+    &r.all_tests()
+        .find(|t| t.test.title == title)
+        .unwrap_or_else(|| panic!("{title}"))
+        .test
+        .attempts
 }
