@@ -463,7 +463,7 @@ impl CargoTextCollector {
         };
         let mut a = RunAttempt::with_status(TestStatus::Passed);
         a.start_timestamp = Some(start);
-        bin.tests[test].attempts.push(a);
+        crate::push_attempt(&mut bin.tests[test].attempts, a);
         let attempt = bin.tests[test].attempts.len() - 1;
         block.entries.push(Entry {
             name: name.to_string(),

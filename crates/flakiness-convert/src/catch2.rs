@@ -309,7 +309,7 @@ impl Case {
         let mut test = Test::new(self.name);
         test.location = self.at.as_ref().map(location);
         test.tags = (!self.tags.is_empty()).then_some(self.tags);
-        test.attempts.push(a);
+        crate::push_attempt(&mut test.attempts, a);
         (test, outcome.duration_ms.unwrap_or(0.0))
     }
 }

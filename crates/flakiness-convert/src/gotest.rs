@@ -184,7 +184,7 @@ impl GoTestCollector {
                     // A result the stream lost (see `result_line`), else a run cut short.
                     let status =
                         result_line(&open.output, &test.name).unwrap_or(TestStatus::Interrupted);
-                    test.attempts.push(finish(open, status, None, at));
+                    crate::push_attempt(&mut test.attempts, finish(open, status, None, at));
                 }
                 test.open = Some(Attempt {
                     start_ms: at,
@@ -208,7 +208,7 @@ impl GoTestCollector {
                     start_ms: None,
                     output: String::new(),
                 });
-                test.attempts.push(finish(open, status, e.elapsed, at));
+                crate::push_attempt(&mut test.attempts, finish(open, status, e.elapsed, at));
             }
             _ => {}
         }
@@ -284,7 +284,7 @@ impl GoTestCollector {
                     .and_then(|o| result_line(&o.output, &t.name))
                 {
                     if let Some(open) = t.open.take() {
-                        t.attempts.push(finish(open, status, None, p.end_ms));
+                        crate::push_attempt(&mut t.attempts, finish(open, status, None, p.end_ms));
                     }
                 }
                 if let Some(open) = t.open.take() {
@@ -294,7 +294,7 @@ impl GoTestCollector {
                     } else {
                         "the stream ends before this test did: the run was interrupted"
                     })]);
-                    t.attempts.push(a);
+                    crate::push_attempt(&mut t.attempts, a);
                 }
                 a_test_failed |= t.attempts.iter().any(|a| a.status() == TestStatus::Failed);
                 let mut test = Test::new(t.name);

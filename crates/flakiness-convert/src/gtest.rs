@@ -250,7 +250,7 @@ impl GtestCollector {
                     suite.tests.len() - 1
                 }
             };
-            suite.tests[k].attempts.push(a);
+            crate::push_attempt(&mut suite.tests[k].attempts, a);
         }
         let start = run_start.unwrap_or(fallback_ms);
         let end = run_ms.map_or(end, |d| end.max(start + d));

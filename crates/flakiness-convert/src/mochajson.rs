@@ -256,7 +256,7 @@ impl MochaJsonCollector {
                 _ => {}
             }
             attempts.push(a);
-            self.tests.distinct(t.key()).attempts.extend(attempts);
+            crate::extend_attempts(&mut self.tests.distinct(t.key()).attempts, attempts);
         }
         for h in &doc.failures {
             if let Some(n) = failed.get_mut(&h.id()).filter(|n| **n > 0) {
@@ -272,7 +272,7 @@ impl MochaJsonCollector {
                 .map(DurationMs);
             a.errors = Some(vec![error_of(h.err.as_ref(), limits)]);
             a.timeout = timeout_of(h.err.as_ref()).flatten().map(DurationMs);
-            self.tests.test(h.key()).attempts.push(a);
+            crate::push_attempt(&mut self.tests.test(h.key()).attempts, a);
         }
         Ok(())
     }

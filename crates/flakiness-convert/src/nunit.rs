@@ -691,7 +691,7 @@ impl Doc<'_> {
         let title = short_title(&case.name, &self.suites);
         let mut test = Test::new(title);
         test.tags = (!tags.is_empty()).then_some(tags);
-        test.attempts.push(a);
+        crate::push_attempt(&mut test.attempts, a);
         (self.groups(), test)
     }
 
@@ -719,7 +719,7 @@ impl Doc<'_> {
             SETUP_FAILED_TITLE
         };
         let mut test = Test::new(title);
-        test.attempts.push(a);
+        crate::push_attempt(&mut test.attempts, a);
         self.tests.push((groups, test));
     }
 }

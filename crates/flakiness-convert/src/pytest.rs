@@ -512,7 +512,7 @@ impl PytestCollector {
         a.duration = Some(DurationMs(duration));
         a.stdio = (!stdio.is_empty()).then_some(stdio);
         a.parallel_index = open.worker;
-        test.attempts.push(a);
+        crate::push_attempt(&mut test.attempts, a);
     }
 
     /// Reads one pytest-json-report file (`--json-report`).
@@ -685,9 +685,9 @@ impl PytestCollector {
                 earlier.annotations = Some(vec![inferred_annotation(
                     "pytest-rerunfailures reran this test: an earlier attempt failed; pytest-json-report keeps only the last attempt, so how many failed, and why, is not recorded",
                 )]);
-                test.attempts.push(earlier);
+                crate::push_attempt(&mut test.attempts, earlier);
             }
-            test.attempts.push(a);
+            crate::push_attempt(&mut test.attempts, a);
         }
         let end = match total {
             Some(d) => session_start + d,

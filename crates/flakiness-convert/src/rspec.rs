@@ -223,7 +223,7 @@ impl RspecCollector {
             if test.attempts.is_empty() {
                 test.location = location;
             }
-            test.attempts.extend(attempts);
+            crate::extend_attempts(&mut test.attempts, attempts);
         }
         Ok(())
     }

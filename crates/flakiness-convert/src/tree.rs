@@ -183,7 +183,7 @@ impl TestTree {
 
 /// Adds `test`'s attempts to `t`, and the location `t` lacked and the tags it had not.
 fn merge(t: &mut Test, test: Test) {
-    t.attempts.extend(test.attempts);
+    crate::extend_attempts(&mut t.attempts, test.attempts);
     if t.location.is_none() {
         t.location = test.location;
     }
