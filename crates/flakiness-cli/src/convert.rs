@@ -659,6 +659,7 @@ impl Finish<'_> {
             }
             Run::Reader(mut c) => {
                 attachments.append(&mut c.attachments());
+                warnings.append(&mut c.warnings());
                 c.into_report(&meta, fallback)
             }
             Run::Pytest(c) => {

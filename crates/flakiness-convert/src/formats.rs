@@ -11,7 +11,7 @@ use flakiness_report::Report;
 use crate::{
     CargoTextCollector, Catch2Collector, ConvertError, Format, GoTestCollector, GtestCollector,
     JestJsonCollector, JsRunner, LibtestCollector, Limits, Metadata, MochaJsonCollector,
-    MochawesomeCollector, ReportsCollector, RspecCollector,
+    MochawesomeCollector, ReportsCollector, RspecCollector, TrxCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -53,6 +53,12 @@ pub trait Reader: Send {
     /// Files the report refers to as attachments, to copy into `attachments/` (asked before
     /// [`into_report`](Self::into_report)).
     fn attachments(&mut self) -> Vec<crate::AttachmentSource> {
+        Vec::new()
+    }
+
+    /// What was odd but did not stop the reading (a missing attachment file), asked with
+    /// [`attachments`](Self::attachments).
+    fn warnings(&mut self) -> Vec<crate::ConvertWarning> {
         Vec::new()
     }
 
@@ -108,6 +114,7 @@ pub const XML_ROOTS: &[(&str, Format)] = &[
     ("testcase", Format::Junit),
     ("Catch", Format::Catch2Xml),
     ("Catch2TestRun", Format::Catch2Xml),
+    ("TestRun", Format::Trx),
 ];
 
 /// The local name (without a namespace prefix) of the root element of an XML document's first
@@ -205,6 +212,10 @@ fn junit(h: &Head<'_>) -> bool {
 
 fn catch2_xml(h: &Head<'_>) -> bool {
     h.xml_format() == Some(Format::Catch2Xml)
+}
+
+fn trx(h: &Head<'_>) -> bool {
+    h.xml_format() == Some(Format::Trx)
 }
 
 /// GoogleTest's `--gtest_output=json`: `{"tests": …, "failures": …, "disabled": …, "testsuites": [`.
@@ -360,6 +371,15 @@ pub const FORMATS: &[FormatSpec] = &[
         reader: Some(|| Box::<Catch2Collector>::default()),
     },
     FormatSpec {
+        format: Format::Trx,
+        names: &["trx"],
+        what: ".NET's TRX (`dotnet test --logger trx`: MSTest, xUnit, NUnit)",
+        category: crate::trx::CATEGORY,
+        family: 6,
+        detect: trx,
+        reader: Some(|| Box::<TrxCollector>::default()),
+    },
+    FormatSpec {
         format: Format::PytestJsonReport,
         names: &["pytest-json-report"],
         what: "pytest-json-report (`pytest --json-report`)",
@@ -464,8 +484,19 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// Implements [`Reader`] for a collector with an inherent `read` of the same signature, and
 /// the function that makes its report.
 macro_rules! reader {
-    ($collector:ty, $report:path; streams $stream:ident) => {
+    ($collector:ty, $report:path; streams $stream:ident
+        $(; attachments $attachments:ident, warnings $warnings:ident)?) => {
         $crate::formats::reader!(@impl $collector, $report, {
+            $(
+                fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
+                    <$collector>::$attachments(self)
+                }
+
+                fn warnings(&mut self) -> Vec<$crate::ConvertWarning> {
+                    <$collector>::$warnings(self)
+                }
+            )?
+
             fn read_stream(
                 &mut self,
                 r: &mut dyn std::io::BufRead,

@@ -3,7 +3,7 @@
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
 //! test2json, Jest's and Vitest's JSON, RSpec's JSON, Mocha's JSON, mochawesome, GoogleTest
-//! JSON, Catch2 XML and Flakiness reports (the table of formats is [`FORMATS`]).
+//! JSON, Catch2 XML, .NET's TRX and Flakiness reports (the table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
@@ -24,6 +24,8 @@ mod rspec;
 mod stack;
 mod times;
 mod tree;
+mod trx;
+mod xmldoc;
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +49,7 @@ pub use reports::ReportsCollector;
 pub use rspec::RspecCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
+pub use trx::{TrxCollector, MAX_INNER_DEPTH as MAX_TRX_INNER_DEPTH};
 
 /// The type of the annotation on a failed attempt whose failure the converter inferred: the
 /// input shows that the test failed there but not how, so the attempt has no error (an
@@ -352,6 +355,8 @@ pub enum Format {
     JestJson,
     /// Vitest's JSON (`vitest --reporter=json`), Jest's shape.
     VitestJson,
+    /// .NET's TRX (`dotnet test --logger trx`).
+    Trx,
 }
 
 impl Format {
