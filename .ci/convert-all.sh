@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Converts every input in testdata/ (JUnit, pytest reportlog and json-report, libtest and nextest JSON,
 # cargo test text, Go's test2json, Jest's and Vitest's JSON, RSpec's and Mocha's JSON, mochawesome,
-# GoogleTest JSON, Catch2 XML) and, when present, ../shared/corpus/ and dorny/test-reporter's
-# RSpec and Mocha fixtures, then checks each output with our validator and with the official Zod
+# GoogleTest JSON, Catch2 XML, .NET TRX) and, when present, ../shared/corpus/ and dorny/test-reporter's
+# RSpec, Mocha and TRX fixtures, then checks each output with our validator and with the official Zod
 # schema. Inputs that are broken on purpose must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
 set -uo pipefail
@@ -25,6 +25,8 @@ while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/mocha \( 
 # JUnit files are taken above; its JSON reporter is not read).
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/gtest \( -name 'gtest*.json' -o -name 'gtest*.xml' \) | sort)
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/catch2 -name 'catch2-v*.xml' -not -name '*junit*' | sort)
+# .NET's TRX: the recordings of the npm TRX writers and the hand-written .NET shapes.
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/trx -name '*.trx' | sort)
 # Jest's and Vitest's JSON: the identity samples' and the edge cases'.
 while IFS= read -r f; do inputs+=("$f"); done < <(
   { find testdata/identity -path '*/out/*' \( -name 'jest*.json' -o -name 'vitest*.json' \) -not -path '*/official/*'
@@ -37,8 +39,8 @@ if [ -d ../shared/corpus ]; then
 else
   echo "../shared/corpus is absent: checking testdata/ only"
 fi
-# dorny/test-reporter's RSpec and Mocha JSON fixtures, when there.
-while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures \( -name '*rspec*.json' -o -name '*mocha*.json' \) 2>/dev/null | sort)
+# dorny/test-reporter's RSpec and Mocha JSON fixtures and its TRX ones, when there.
+while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures \( -name '*rspec*.json' -o -name '*mocha*.json' -o -name '*.trx' \) 2>/dev/null | sort)
 bad=0 converted=0 refused=0 i=0
 for f in "${inputs[@]}"; do
   i=$((i + 1))

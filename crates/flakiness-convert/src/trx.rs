@@ -736,7 +736,12 @@ fn attempt(res: &Res, start: f64, duration: Option<f64>) -> RunAttempt {
     let mut annotations: Vec<Annotation> = note.into_iter().collect();
     let message = res.error_message.clone().filter(|m| !m.trim().is_empty());
     let stack = res.error_stack.clone().filter(|s| !s.trim().is_empty());
-    if message.is_some() || stack.is_some() {
+    if status == TestStatus::Skipped {
+        // A skipped test's ErrorInfo is why it was skipped (`[Ignore("…")]`, Inconclusive).
+        if let (Some(skip), Some(m)) = (annotations.first_mut(), message) {
+            skip.description = Some(m);
+        }
+    } else if message.is_some() || stack.is_some() {
         a.errors = Some(vec![ReportError {
             message,
             stack,

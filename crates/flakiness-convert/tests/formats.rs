@@ -75,6 +75,7 @@ fn every_recorded_input_is_detected_as_its_format() {
             Format::Catch2Xml,
         ),
         (files("testdata/inputs/catch2", "-junit.xml"), Format::Junit),
+        (files("testdata/inputs/trx", ".trx"), Format::Trx),
         (
             files("testdata/inputs/rspec", "rspec.json"),
             Format::RspecJson,
