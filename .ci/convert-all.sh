@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Converts every input in testdata/ (JUnit, pytest reportlog and json-report, libtest and nextest JSON,
 # cargo test text, Go's test2json, Dart's and Flutter's JSON, Jest's and Vitest's JSON, RSpec's and Mocha's JSON, mochawesome,
-# GoogleTest JSON, Catch2 XML, NUnit XML) and, when present, ../shared/corpus/ and dorny/test-reporter's
-# RSpec, Mocha, Dart/Flutter and NUnit fixtures, then checks each output with our validator and with the official Zod
+# GoogleTest JSON, Catch2 XML, NUnit XML, .NET TRX) and, when present, ../shared/corpus/ and every
+# result file of dorny/test-reporter's fixtures, then checks each output with our validator and with the official Zod
 # schema. Inputs that are broken on purpose must be refused with exit code 4 and leave no output.
 #   bash .ci/convert-all.sh FLAKINESS_BIN
 set -uo pipefail
@@ -29,6 +29,8 @@ while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/gtest \( 
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/catch2 -name 'catch2-v*.xml' -not -name '*junit*' | sort)
 # NUnit XML: NUnit 2.6 (Mono), pytest-nunit's NUnit 3, the hand-written NUnit 3 file.
 while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/nunit -name '*.xml' | sort)
+# .NET's TRX: the recordings of the npm TRX writers and the hand-written .NET shapes.
+while IFS= read -r f; do inputs+=("$f"); done < <(find testdata/inputs/trx -name '*.trx' | sort)
 # Jest's and Vitest's JSON: the identity samples' and the edge cases'.
 while IFS= read -r f; do inputs+=("$f"); done < <(
   { find testdata/identity -path '*/out/*' \( -name 'jest*.json' -o -name 'vitest*.json' \) -not -path '*/official/*'
@@ -41,8 +43,8 @@ if [ -d ../shared/corpus ]; then
 else
   echo "../shared/corpus is absent: checking testdata/ only"
 fi
-# dorny/test-reporter's RSpec, Mocha and Dart/Flutter JSON and NUnit XML fixtures, when there.
-while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures \( -name '*rspec*.json' -o -name '*mocha*.json' -o -name 'dart-json.json' -o -name 'provider-test-results.json' -o -name '*nunit*.xml' \) 2>/dev/null | sort)
+# Every result file of dorny/test-reporter's fixtures (all formats), when there.
+while IFS= read -r f; do inputs+=("$f"); done < <(find -L ../shared/dorny/fixtures -type f -not -name 'files.txt' 2>/dev/null | sort)
 bad=0 converted=0 refused=0 i=0
 for f in "${inputs[@]}"; do
   i=$((i + 1))

@@ -310,6 +310,49 @@ fn convert_copies_attachments_and_warns_about_missing_ones() {
     );
 }
 
+/// TRX (issue 16): a `ResultFile` is copied into `attachments/`, a missing one is a warning;
+/// a rerun's two documents are one run whose flaky test has two attempts.
+#[test]
+fn convert_reads_trx_result_files_and_reruns() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("mstest");
+    let (dir, err) = convert_ok(&["testdata/inputs/trx/mstest.trx"], &out);
+    assert!(
+        err.contains("warning") && err.contains("missing.log"),
+        "{err}"
+    );
+    let t = dir
+        .report
+        .all_tests()
+        .find(|t| t.test.title == "WritesOutput")
+        .expect("test");
+    let id = &t.test.attempts[0]
+        .attachments
+        .as_ref()
+        .expect("attachments")[0]
+        .id;
+    assert!(out.join("attachments").join(id).is_file());
+    let out = tmp.path().join("rerun");
+    let (dir, _) = convert_ok(
+        &[
+            "testdata/inputs/trx/rerun-1.trx",
+            "testdata/inputs/trx/rerun-2.trx",
+        ],
+        &out,
+    );
+    let flaky: Vec<_> = dir
+        .report
+        .all_tests()
+        .filter(|t| t.test.is_flaky())
+        .collect();
+    assert_eq!(flaky.len(), 1);
+    assert_eq!(flaky[0].test.title, "SavesOrder");
+    assert_eq!(
+        dir.report.unattributed_errors.as_ref().map(Vec::len),
+        Some(1)
+    );
+}
+
 #[test]
 fn convert_reads_every_format_and_names_the_runner() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -343,6 +386,8 @@ fn convert_reads_every_format_and_names_the_runner() {
             "nunit",
             "nunit",
         ),
+        ("testdata/inputs/trx/mstest.trx", "dotnet", "mstest"),
+        ("testdata/inputs/trx/jest-trx.trx", "dotnet", "dotnet"),
         ("testdata/identity/jest/out/jest.json", "jest", "jest"),
         (
             "testdata/identity/vitest/out/vitest.json",
@@ -359,6 +404,10 @@ fn convert_reads_every_format_and_names_the_runner() {
             Some(runner),
             "{input}"
         );
+        if category == "dotnet" {
+            // No official .NET reporter: the environment is named after the category.
+            assert_eq!(r.environments[0].name, "dotnet", "{input}");
+        }
         assert!(r.all_tests().count() >= 5, "{input}");
         let sys = r.environments[0].system_data.as_ref().expect("systemData");
         assert!(sys.os_name.is_some() && sys.os_arch.is_some(), "{input}");

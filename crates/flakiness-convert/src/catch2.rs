@@ -20,12 +20,10 @@ use flakiness_report::{
     Annotation, DurationMs, Location, NamedVersion, Report, ReportError, RunAttempt, Stream, Suite,
     SuiteType, Test, TestStatus, TestStep, TimedStdioEntry, UnixTimestampMs,
 };
-use quick_xml::errors::SyntaxError;
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+use quick_xml::events::BytesStart;
 
 use crate::junit::attrs;
-use crate::{inferred_annotation, push_bounded, ConvertError, Limits, Metadata, MAX_XML_DEPTH};
+use crate::{inferred_annotation, push_bounded, ConvertError, Limits, Metadata};
 
 /// The default category of Catch2 reports (and so the environment's name).
 pub(crate) const CATEGORY: &str = "catch2";
@@ -314,48 +312,6 @@ impl Case {
     }
 }
 
-/// An XML document's bytes without a UTF-8 byte order mark, and the length of the mark
-/// (offsets in errors count it); UTF-16 is refused.
-pub(crate) fn xml_body<'a>(data: &'a [u8], input: &str) -> Result<(&'a [u8], u64), ConvertError> {
-    if crate::is_utf16(data) || data.starts_with(&[b'<', 0]) {
-        return Err(ConvertError::at(input, 0, crate::UTF16_MESSAGE.into()));
-    }
-    let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-    Ok((body, (data.len() - body.len()) as u64))
-}
-
-/// The text of a reference: character references and the five predefined entities are
-/// resolved; there is no DTD (the readers refuse one), so any other entity stays as written.
-pub(crate) fn reference_text(r: &quick_xml::events::BytesRef<'_>) -> String {
-    match r.resolve_char_ref() {
-        Ok(Some(c)) => c.to_string(),
-        _ => {
-            let raw = String::from_utf8_lossy(r).into_owned();
-            match quick_xml::escape::resolve_predefined_entity(&raw) {
-                Some(s) => s.to_string(),
-                None => format!("&{raw};"),
-            }
-        }
-    }
-}
-
-/// Refuses an XML declaration naming an encoding other than UTF-8 (or its subset US-ASCII),
-/// which `writer` (the runner) always writes.
-pub(crate) fn check_encoding(
-    d: &quick_xml::events::BytesDecl<'_>,
-    writer: &str,
-) -> Result<(), String> {
-    if let Some(Ok(enc)) = d.encoding() {
-        let enc = String::from_utf8_lossy(&enc).trim().to_ascii_lowercase();
-        if !matches!(enc.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
-            return Err(format!(
-                "encoding {enc:?} is not supported: {writer} writes UTF-8"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// One document being read.
 struct Doc<'l> {
     limits: &'l Limits,
@@ -366,6 +322,39 @@ struct Doc<'l> {
     piece: Option<(Piece, At)>,
     text: String,
     done: Vec<Case>,
+}
+
+/// Catch2's XML, as the messages of [`crate::xmldoc::read`] name it.
+const FORMAT: crate::xmldoc::XmlFormat = crate::xmldoc::XmlFormat {
+    what: "a Catch2 XML file",
+    roots: &["Catch", "Catch2TestRun"],
+    writer: "Catch2",
+};
+
+impl crate::xmldoc::XmlDoc for Doc<'_> {
+    fn root(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
+        let [name, version] = attrs(e, [b"name", b"catch2-version"])
+            .map_err(|err| format!("bad attribute: {err}"))?;
+        self.run = name.map(|n| n.into_owned());
+        self.version = version.map(|v| v.into_owned());
+        Ok(())
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>) -> Result<(), String> {
+        Doc::start(self, e)
+    }
+
+    fn end(&mut self, tag: &[u8]) {
+        Doc::end(self, tag)
+    }
+
+    fn wants_text(&self) -> bool {
+        self.piece.is_some()
+    }
+
+    fn text(&mut self, text: &str) {
+        Doc::text(self, text)
+    }
 }
 
 /// `durationInSeconds` in ms; past three centuries it is not believed (sums of durations
@@ -560,11 +549,6 @@ impl Catch2Collector {
         fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        let (body, skipped) = xml_body(data, input)?;
-        let fail =
-            |offset: u64, message: String| ConvertError::at(input, skipped + offset, message);
-        let mut reader = Reader::from_reader(body);
-        reader.config_mut().expand_empty_elements = true;
         let mut doc = Doc {
             limits,
             run: None,
@@ -575,75 +559,8 @@ impl Catch2Collector {
             text: String::new(),
             done: Vec::new(),
         };
-        let mut depth = 0usize;
-        let mut saw_root = false;
-        loop {
-            let at = reader.buffer_position();
-            let event = match reader.read_event() {
-                Ok(e) => e,
-                // The binary was stopped while it wrote: what it wrote is kept.
-                Err(quick_xml::Error::Syntax(
-                    SyntaxError::UnclosedTag
-                    | SyntaxError::UnclosedCData
-                    | SyntaxError::UnclosedComment
-                    | SyntaxError::UnclosedPIOrXmlDecl,
-                )) if saw_root => break,
-                Err(e) => {
-                    return Err(fail(reader.error_position(), format!("malformed XML: {e}")));
-                }
-            };
-            match event {
-                Event::Start(e) => {
-                    depth += 1;
-                    if depth > MAX_XML_DEPTH {
-                        return Err(fail(
-                            at,
-                            format!("elements nested deeper than {MAX_XML_DEPTH} levels"),
-                        ));
-                    }
-                    if !saw_root {
-                        let root = e.local_name();
-                        if !matches!(root.as_ref(), b"Catch" | b"Catch2TestRun") {
-                            let root = String::from_utf8_lossy(root.as_ref()).into_owned();
-                            return Err(fail(at, format!("not a Catch2 XML file: the root element is <{root}>, not <Catch> or <Catch2TestRun>")));
-                        }
-                        saw_root = true;
-                        let [name, version] = attrs(&e, [b"name", b"catch2-version"])
-                            .map_err(|err| fail(at, format!("bad attribute: {err}")))?;
-                        doc.run = name.map(|n| n.into_owned());
-                        doc.version = version.map(|v| v.into_owned());
-                        continue;
-                    }
-                    doc.start(&e).map_err(|m| fail(at, m))?;
-                }
-                Event::End(e) => {
-                    depth = depth.saturating_sub(1);
-                    doc.end(e.local_name().as_ref());
-                }
-                Event::Text(t) => {
-                    let text = t.xml_content().unwrap_or_else(|_| {
-                        String::from_utf8_lossy(&t).replace("\r\n", "\n").into()
-                    });
-                    doc.text(&text);
-                }
-                Event::CData(t) => doc.text(&String::from_utf8_lossy(&t)),
-                // Character references and the five predefined entities are resolved; there
-                // is no DTD (refused below), so any other entity stays as written.
-                Event::GeneralRef(r) => doc.text(&reference_text(&r)),
-                Event::DocType(_) => {
-                    return Err(fail(
-                        at,
-                        "a DOCTYPE is refused: Catch2 never writes one, and its entities are never expanded".into(),
-                    ));
-                }
-                Event::Decl(d) => check_encoding(&d, "Catch2").map_err(|m| fail(at, m))?,
-                Event::Eof => break,
-                _ => {}
-            }
-        }
-        if !saw_root {
-            return Err(fail(0, "not a Catch2 XML file: no element found".into()));
-        }
+        let mut r = data;
+        crate::xmldoc::read(&mut r, input, &FORMAT, &mut doc)?;
         // A test case the document ends in: the binary stopped while it ran.
         if let Some(case) = doc.case.take() {
             doc.done.push(case);
@@ -684,10 +601,7 @@ impl Catch2Collector {
                 }
             }
         }
-        self.span = Some(match self.span {
-            Some((a, b)) => (a.min(fallback_ms), b.max(clock)),
-            None => (fallback_ms, clock),
-        });
+        crate::times::widen(&mut self.span, fallback_ms, clock);
         Ok(())
     }
 

@@ -12,6 +12,7 @@ use crate::{
     CargoTextCollector, Catch2Collector, ConvertError, DartJsonCollector, Format, GoTestCollector,
     GtestCollector, JestJsonCollector, JsRunner, LibtestCollector, Limits, Metadata,
     MochaJsonCollector, MochawesomeCollector, NunitCollector, ReportsCollector, RspecCollector,
+    TrxCollector,
 };
 
 /// A reader of one input format: documents in, one report out.
@@ -116,6 +117,7 @@ pub const XML_ROOTS: &[(&str, Format)] = &[
     ("Catch2TestRun", Format::Catch2Xml),
     ("test-run", Format::NunitXml),
     ("test-results", Format::NunitXml),
+    ("TestRun", Format::Trx),
 ];
 
 /// The local name (without a namespace prefix) of the root element of an XML document's first
@@ -217,6 +219,10 @@ fn catch2_xml(h: &Head<'_>) -> bool {
 
 fn nunit_xml(h: &Head<'_>) -> bool {
     h.xml_format() == Some(Format::NunitXml)
+}
+
+fn trx(h: &Head<'_>) -> bool {
+    h.xml_format() == Some(Format::Trx)
 }
 
 /// GoogleTest's `--gtest_output=json`: `{"tests": …, "failures": …, "disabled": …, "testsuites": [`.
@@ -396,6 +402,15 @@ pub const FORMATS: &[FormatSpec] = &[
         reader: Some(|| Box::<NunitCollector>::default()),
     },
     FormatSpec {
+        format: Format::Trx,
+        names: &["trx"],
+        what: ".NET's TRX (`dotnet test --logger trx`: MSTest, xUnit, NUnit)",
+        category: crate::trx::CATEGORY,
+        family: 7,
+        detect: trx,
+        reader: Some(|| Box::<TrxCollector>::default()),
+    },
+    FormatSpec {
         format: Format::PytestJsonReport,
         names: &["pytest-json-report"],
         what: "pytest-json-report (`pytest --json-report`)",
@@ -502,7 +517,8 @@ pub fn detect(head: &[u8]) -> Option<Format> {
 /// an inherent `read_stream` instead, which also reads whole documents (errors placed in
 /// them), and may name its runner (`; runner name`).
 macro_rules! reader {
-    ($collector:ty, $report:path; streams $stream:ident $(; runner $runner:ident)?) => {
+    ($collector:ty, $report:path; streams $stream:ident $(; runner $runner:ident)?
+        $(; attachments $attachments:ident, warnings $warnings:ident)?) => {
         $crate::formats::reader!(@impl $collector, $report,
             |this, data, input, fallback_ms, limits| {
                 <$collector>::$stream(this, &mut &data[..], input, fallback_ms, limits)
@@ -526,6 +542,15 @@ macro_rules! reader {
                 $(
                     fn runner(&self) -> Option<String> {
                         <$collector>::$runner(self)
+                    }
+                )?
+                $(
+                    fn attachments(&mut self) -> Vec<$crate::AttachmentSource> {
+                        <$collector>::$attachments(self)
+                    }
+
+                    fn warnings(&mut self) -> Vec<$crate::ConvertWarning> {
+                        <$collector>::$warnings(self)
                     }
                 )?
             });

@@ -110,10 +110,7 @@ impl GoTestCollector {
     }
 
     fn widen(&mut self, ms: f64) {
-        self.span = Some(match self.span {
-            Some((a, b)) => (a.min(ms), b.max(ms)),
-            None => (ms, ms),
-        });
+        crate::times::widen(&mut self.span, ms, ms);
     }
 
     fn event(&mut self, e: Event, limits: &Limits) {

@@ -254,10 +254,7 @@ impl GtestCollector {
         }
         let start = run_start.unwrap_or(fallback_ms);
         let end = run_ms.map_or(end, |d| end.max(start + d));
-        self.span = Some(match self.span {
-            Some((a, b)) => (a.min(start), b.max(end)),
-            None => (start, end),
-        });
+        crate::times::widen(&mut self.span, start, end);
         Ok(())
     }
 

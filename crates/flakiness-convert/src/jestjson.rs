@@ -153,10 +153,7 @@ impl JestJsonCollector {
         if !ms.is_finite() || ms < 0.0 {
             return;
         }
-        self.span = Some(match self.span {
-            Some((a, b)) => (a.min(ms), b.max(ms)),
-            None => (ms, ms),
-        });
+        crate::times::widen(&mut self.span, ms, ms);
     }
 
     /// Reads one document.

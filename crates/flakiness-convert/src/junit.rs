@@ -306,6 +306,22 @@ pub trait RootSink {
     fn root_suite(&mut self, suite: Suite) -> ControlFlow<()>;
 }
 
+/// The text an entity or character reference stands for: character references and the five
+/// predefined entities are resolved; any other entity is kept as written, never expanded (no
+/// DTD is read).
+pub(crate) fn ref_text(r: &quick_xml::events::BytesRef<'_>) -> String {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => c.to_string(),
+        _ => {
+            let raw = String::from_utf8_lossy(r).into_owned();
+            match quick_xml::escape::resolve_predefined_entity(&raw) {
+                Some(s) => s.to_string(),
+                None => format!("&{raw};"),
+            }
+        }
+    }
+}
+
 /// The values of the attributes `names` (the first of each name), in one pass over the
 /// element's attributes; borrowed from the element unless something had to be replaced.
 pub(crate) fn attrs<'a, const N: usize>(
@@ -911,18 +927,7 @@ impl JunitCollector {
                             .map_err(|e| fail(&reader, format!("CDATA is not valid UTF-8: {e}")))?,
                         // Character references and the five predefined entities are resolved;
                         // any other entity is kept as written: never expanded (no DTD is read).
-                        Event::GeneralRef(r) => match r.resolve_char_ref() {
-                            Ok(Some(c)) => Cow::Owned(c.to_string()),
-                            _ => {
-                                let raw = r.decode().map(|s| s.into_owned()).unwrap_or_default();
-                                Cow::Owned(
-                                    match quick_xml::escape::resolve_predefined_entity(&raw) {
-                                        Some(s) => s.to_string(),
-                                        None => format!("&{raw};"),
-                                    },
-                                )
-                            }
-                        },
+                        Event::GeneralRef(r) => Cow::Owned(ref_text(r)),
                         _ => Cow::Borrowed(""),
                     };
                     self.collect(&text, sink, &mut case, &mut result, &mut prop, limits);

@@ -3,8 +3,8 @@
 //! Turns test-runner output into Flakiness reports: JUnit XML (every common dialect), pytest's
 //! reportlog and json-report files, libtest and nextest JSON, plain `cargo test` output, Go's
 //! test2json, Dart's and Flutter's JSON, Jest's and Vitest's JSON, RSpec's JSON, Mocha's JSON,
-//! mochawesome, GoogleTest JSON, Catch2 XML, NUnit XML and Flakiness reports (the table of
-//! formats is [`FORMATS`]).
+//! mochawesome, GoogleTest JSON, Catch2 XML, NUnit XML, .NET's TRX and Flakiness reports (the
+//! table of formats is [`FORMATS`]).
 //! Every converter fills the [`flakiness_report`] model; nothing here prints.
 
 mod attachments;
@@ -27,6 +27,8 @@ mod rspec;
 mod stack;
 mod times;
 mod tree;
+mod trx;
+mod xmldoc;
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +57,7 @@ pub use reports::ReportsCollector;
 pub use rspec::RspecCollector;
 pub use stack::{locate_errors, locate_suite_errors, stack_frames};
 pub use times::{parse_duration_secs, parse_timestamp_ms};
+pub use trx::{TrxCollector, MAX_INNER_DEPTH as MAX_TRX_INNER_DEPTH};
 
 /// The type of the annotation on a failed attempt whose failure the converter inferred: the
 /// input shows that the test failed there but not how, so the attempt has no error (an
@@ -391,6 +394,8 @@ pub enum Format {
     /// Dart's `package:test` JSON reporter (`dart test --reporter json`) and
     /// `flutter test --machine`: one event a line.
     DartJson,
+    /// .NET's TRX (`dotnet test --logger trx`).
+    Trx,
 }
 
 impl Format {

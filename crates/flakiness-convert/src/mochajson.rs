@@ -132,13 +132,6 @@ pub(crate) fn run_span(stats: Option<&Stats>, fallback_ms: f64) -> (f64, f64) {
     }
 }
 
-pub(crate) fn widen(span: &mut Option<(f64, f64)>, (a, b): (f64, f64)) {
-    *span = Some(match *span {
-        Some((x, y)) => (x.min(a), y.max(b)),
-        None => (a, b),
-    });
-}
-
 /// A string member of an object, or any other value as JSON.
 fn text_of(v: Option<&Value>) -> Option<String> {
     match v? {
@@ -200,7 +193,7 @@ impl MochaJsonCollector {
         let doc: Doc = json_document(data, input, "not a Mocha JSON report")?;
         self.tests.next_document();
         let (start, end) = run_span(Some(&doc.stats), fallback_ms);
-        widen(&mut self.span, (start, end));
+        crate::times::widen(&mut self.span, start, end);
         // The pending list tells a skipped test; what is in the failures but not among the
         // failed tests is a hook that failed.
         let mut pending: HashMap<(Option<&str>, &str), usize> = HashMap::new();

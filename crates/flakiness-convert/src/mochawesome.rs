@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::jsondoc::{json_document, Key, TestTree};
-use crate::mochajson::{error_of, mocha_report, run_span, skip_annotation, widen, Stats};
+use crate::mochajson::{error_of, mocha_report, run_span, skip_annotation, Stats};
 use crate::{ConvertError, Limits, Metadata};
 
 #[derive(Deserialize)]
@@ -85,7 +85,7 @@ impl MochawesomeCollector {
         let doc: AwesomeDoc = json_document(data, input, "not a mochawesome JSON report")?;
         self.tests.next_document();
         let (start, end) = run_span(doc.stats.as_ref(), fallback_ms);
-        widen(&mut self.span, (start, end));
+        crate::times::widen(&mut self.span, start, end);
         if self.version.is_none() {
             self.version = doc
                 .meta

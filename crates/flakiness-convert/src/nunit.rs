@@ -26,9 +26,9 @@ use flakiness_report::{
 use quick_xml::events::{BytesStart, Event};
 
 use crate::attachments::{AttachmentFolder, Resolved};
-use crate::catch2::xml_body;
 use crate::junit::attrs;
 use crate::tree::TestTree;
+use crate::xmldoc::xml_body;
 use crate::{
     inferred_annotation, push_bounded, AttachmentSource, ConvertError, ConvertWarning, Limits,
     Metadata, MAX_XML_DEPTH,
@@ -892,7 +892,7 @@ impl NunitCollector {
                 }
                 Event::GeneralRef(r) => {
                     if let Some(d) = doc.as_mut() {
-                        d.text(&crate::catch2::reference_text(&r));
+                        d.text(&crate::junit::ref_text(&r));
                     }
                 }
                 Event::DocType(_) => {
@@ -902,7 +902,7 @@ impl NunitCollector {
                     ));
                 }
                 Event::Decl(d) => {
-                    crate::catch2::check_encoding(&d, "NUnit").map_err(|m| fail(at, m))?;
+                    crate::xmldoc::check_encoding(&d, "NUnit").map_err(|m| fail(at, m))?;
                 }
                 Event::Eof => break,
                 _ => {}

@@ -250,10 +250,7 @@ impl PytestCollector {
 
     fn widen_span(&mut self, start: f64, end: f64) {
         let end = end.max(start);
-        self.span = Some(match self.span {
-            Some((s, e)) => (s.min(start), e.max(end)),
-            None => (start, end),
-        });
+        crate::times::widen(&mut self.span, start, end);
     }
 
     /// Reads one pytest-reportlog file (`--report-log`).

@@ -115,10 +115,7 @@ impl RspecCollector {
                     .sum()
             });
         let start = (fallback_ms - total).max(0.0);
-        self.span = Some(match self.span {
-            Some((a, b)) => (a.min(start), b.max(start + total)),
-            None => (start, start + total),
-        });
+        crate::times::widen(&mut self.span, start, start + total);
         let messages: Vec<&str> = doc
             .messages
             .iter()

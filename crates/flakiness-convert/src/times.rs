@@ -14,6 +14,14 @@ pub fn parse_duration_secs(s: &str) -> Option<f64> {
     (v.is_finite() && v >= 0.0).then_some(v)
 }
 
+/// Widens the span `(start, end)` of what was read so far to hold `start..end`.
+pub(crate) fn widen(span: &mut Option<(f64, f64)>, start: f64, end: f64) {
+    *span = Some(match *span {
+        Some((a, b)) => (a.min(start), b.max(end)),
+        None => (start, end),
+    });
+}
+
 /// Common time-zone abbreviations JUnit writers emit (TestNG, Ant) and their UTC offsets.
 const ZONES: &[(&str, i32)] = &[
     ("UTC", 0),

@@ -77,6 +77,7 @@ fn every_recorded_input_is_detected_as_its_format() {
         ),
         (files("testdata/inputs/catch2", "-junit.xml"), Format::Junit),
         (files("testdata/inputs/nunit", ".xml"), Format::NunitXml),
+        (files("testdata/inputs/trx", ".trx"), Format::Trx),
         (
             files("testdata/inputs/rspec", "rspec.json"),
             Format::RspecJson,

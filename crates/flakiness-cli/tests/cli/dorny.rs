@@ -32,14 +32,6 @@ const EXPECTED_DIFFERENCES: &[(&str, Counts, Counts, &str)] = &[
     ("external/java/TEST-org.apache.pulsar.AddMissingPatchVersionTest.xml", (0, 1, 1), (0, 2, 0), "testng-retried-attempts"),
 ];
 
-/// Fixtures of formats `convert` does not read yet, with the reason.
-const NOT_READ: &[&str] = &[
-    "dotnet-trx.trx",
-    "dotnet-xunitv3.trx",
-    "external/FluentValidation.Tests.trx",
-    "external/SilentNotes.trx",
-];
-
 /// The reasons [`EXPECTED_DIFFERENCES`] may give, each a section of spec/dorny-counts.md.
 const REASONS: [&str; 2] = ["xfail-is-an-expected-failure", "testng-retried-attempts"];
 
@@ -132,12 +124,6 @@ fn counts_match_dorny_test_reporter() {
     for (i, (fixture, theirs)) in expected.iter().enumerate() {
         let path = dorny().join("fixtures").join(fixture);
         let got = convert(&path, &tmp.path().join(i.to_string()));
-        if NOT_READ.contains(&fixture.as_str()) {
-            if got.is_ok() {
-                problems.push(format!("{fixture}: listed as not read, but it converts"));
-            }
-            continue;
-        }
         let ours = match got {
             Ok(r) => ours(&r),
             Err(e) => {
