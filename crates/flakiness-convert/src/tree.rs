@@ -3,8 +3,10 @@
 //! (pytest, Jest/Vitest, RSpec, Mocha).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use flakiness_report::{Location, Suite, SuiteType, Test};
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// Where a test belongs: its file, the titles of its group suites (outermost first), its
 /// title.
@@ -12,14 +14,26 @@ pub(crate) type Key = (Option<String>, Vec<String>, String);
 
 /// Tests by [`Key`], in the order they first came: the same key again is the same test (more
 /// attempts), and tests that share a file and groups share those suites.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct TestTree {
-    tests: Vec<(Key, Test)>,
-    by_key: HashMap<Key, usize>,
+    /// Each test with its file and groups (its title is the test's).
+    tests: Vec<(Option<String>, Vec<String>, Test)>,
+    /// Indexes into `tests` by key, the key kept once (in `tests`): a key is some hundred
+    /// bytes, a test of a 200 MB TRX file about a kilobyte in all.
+    by_key: HashTable<usize>,
+    hasher: DefaultHashBuilder,
     /// For each test, the last document that had it and how many times it had it.
     seen: Vec<(u32, u32)>,
     /// The document being read (see [`next_document`](Self::next_document)).
     document: u32,
+}
+
+impl std::fmt::Debug for TestTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestTree")
+            .field("tests", &self.tests.len())
+            .finish()
+    }
 }
 
 /// A suite being built.
@@ -40,7 +54,37 @@ impl TestTree {
     /// The test of a key, made (with no attempts) when it is new.
     pub(crate) fn test(&mut self, key: Key) -> &mut Test {
         let i = self.index(key);
-        &mut self.tests[i].1
+        &mut self.tests[i].2
+    }
+
+    /// The hash of a key.
+    fn hash(&self, file: Option<&str>, groups: &[String], title: &str) -> u64 {
+        self.hasher.hash_one((file, groups, title))
+    }
+
+    /// The index of the test of a key.
+    fn find(&self, key: &Key) -> Option<usize> {
+        let hash = self.hash(key.0.as_deref(), &key.1, &key.2);
+        self.by_key
+            .find(hash, |&i| {
+                let (f, g, t) = &self.tests[i];
+                f == &key.0 && g == &key.1 && t.title == key.2
+            })
+            .copied()
+    }
+
+    /// Adds a test new to the tree.
+    fn push(&mut self, file: Option<String>, groups: Vec<String>, test: Test, seen: u32) -> usize {
+        let hash = self.hash(file.as_deref(), &groups, &test.title);
+        let i = self.tests.len();
+        self.tests.push((file, groups, test));
+        self.seen.push((self.document, seen));
+        let (tests, hasher) = (&self.tests, &self.hasher);
+        self.by_key.insert_unique(hash, i, |&j| {
+            let (f, g, t) = &tests[j];
+            hasher.hash_one((f.as_deref(), g.as_slice(), t.title.as_str()))
+        });
+        i
     }
 
     /// The test of a key in the formats whose documents never hold a rerun as another entry
@@ -49,8 +93,8 @@ impl TestTree {
     /// document is the same test again. Made with no attempts when new.
     pub(crate) fn distinct(&mut self, key: Key) -> &mut Test {
         let document = self.document;
-        let i = match self.by_key.get(&key) {
-            Some(&i) if self.seen[i].0 == document => {
+        let i = match self.find(&key) {
+            Some(i) if self.seen[i].0 == document => {
                 self.seen[i].1 += 1;
                 let n = self.seen[i].1;
                 let (file, groups, title) = key;
@@ -59,10 +103,10 @@ impl TestTree {
                     self.seen[j] = (document, 1);
                 }
                 let (location, tags) = (
-                    self.tests[i].1.location.clone(),
-                    self.tests[i].1.tags.clone(),
+                    self.tests[i].2.location.clone(),
+                    self.tests[i].2.tags.clone(),
                 );
-                let t = &mut self.tests[j].1;
+                let t = &mut self.tests[j].2;
                 if t.location.is_none() {
                     t.location = location;
                 }
@@ -77,17 +121,15 @@ impl TestTree {
                 i
             }
         };
-        &mut self.tests[i].1
+        &mut self.tests[i].2
     }
 
     fn index(&mut self, key: Key) -> usize {
-        match self.by_key.get(&key) {
-            Some(&i) => i,
+        match self.find(&key) {
+            Some(i) => i,
             None => {
-                self.tests.push((key.clone(), Test::new(key.2.clone())));
-                self.seen.push((self.document, 0));
-                self.by_key.insert(key, self.tests.len() - 1);
-                self.tests.len() - 1
+                let (file, groups, title) = key;
+                self.push(file, groups, Test::new(title), 0)
             }
         }
     }
@@ -95,12 +137,11 @@ impl TestTree {
     /// Adds a test, or, when its key is there already, its attempts (in order), the location
     /// the first lacked and the tags it had not.
     pub(crate) fn add(&mut self, key: Key, test: Test) {
-        match self.by_key.get(&key) {
-            Some(&i) => merge(&mut self.tests[i].1, test),
+        match self.find(&key) {
+            Some(i) => merge(&mut self.tests[i].2, test),
             None => {
-                self.tests.push((key.clone(), test));
-                self.seen.push((self.document, 1));
-                self.by_key.insert(key, self.tests.len() - 1);
+                let (file, groups, _) = key;
+                self.push(file, groups, test, 1);
             }
         }
     }
@@ -117,7 +158,7 @@ impl TestTree {
         let mut nodes: Vec<Node> = vec![Node::default()];
         let mut files: HashMap<String, usize> = HashMap::new();
         let mut root_tests = Vec::new();
-        for ((file, groups, _), test) in self.tests {
+        for (file, groups, test) in self.tests {
             let mut at = match file {
                 Some(f) => *files.entry(f.clone()).or_insert_with(|| {
                     let mut s = Suite::new(SuiteType::File, f.clone());

@@ -18,8 +18,9 @@
 //! | `TestCategory/TestCategoryItem@TestCategory` | tags |
 //! | `ResultSummary/RunInfos/RunInfo` of an error (not xUnit's `[FAIL]` echo lines) | unattributed errors |
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
+use std::rc::Rc;
 
 use flakiness_report::{
     Annotation, DurationMs, NamedVersion, Report, ReportError, RunAttempt, Stream, Suite, Test,
@@ -174,14 +175,50 @@ struct Res {
     files: Vec<String>,
 }
 
-/// A `UnitTest` definition.
+impl Doc {
+    /// The one copy of a name.
+    fn shared(&mut self, name: &str) -> Rc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Rc<str> = Rc::from(name);
+        self.names.insert(n.clone());
+        n
+    }
+}
+
+impl Res {
+    /// The result as it is held until the definitions come (after every result in a TRX):
+    /// no room to spare in its texts, and no execution id when no file needs it.
+    fn held(mut self) -> Self {
+        if self.files.is_empty() {
+            self.execution_id = String::new();
+        }
+        for s in [
+            &mut self.test_id,
+            &mut self.execution_id,
+            &mut self.name,
+            &mut self.stdout,
+            &mut self.stderr,
+            &mut self.debug,
+        ] {
+            s.shrink_to_fit();
+        }
+        self.messages.shrink_to_fit();
+        self.files.shrink_to_fit();
+        self
+    }
+}
+
+/// A `UnitTest` definition. The assembly, class and adapter are shared by many: one copy each
+/// ([`Doc::shared`]).
 #[derive(Debug, Default, Clone)]
 struct Def {
     name: String,
-    class: String,
+    class: Rc<str>,
     method: String,
-    assembly: String,
-    adapter: String,
+    assembly: Rc<str>,
+    adapter: Rc<str>,
     tags: Vec<String>,
 }
 
@@ -212,7 +249,12 @@ struct Doc {
     times: (Option<f64>, Option<f64>),
     /// The open results, innermost last.
     open: Vec<Res>,
-    done: Vec<Res>,
+    /// The results read, each boxed: freed one by one as the report takes them, while the
+    /// tests they make grow (a result is some 340 bytes, 200,000 of them in a 200 MB file).
+    #[allow(clippy::vec_box)] // boxed on purpose: see above
+    done: Vec<Box<Res>>,
+    /// One copy of each assembly, class and adapter name.
+    names: HashSet<Rc<str>>,
     defs: HashMap<String, Def>,
     def: Option<Def>,
     def_id: Option<String>,
@@ -380,7 +422,12 @@ impl crate::xmldoc::XmlDoc for Doc {
                         "" => Outcome::NotExecuted,
                         o => Outcome::of(o),
                     },
-                    raw_outcome: bounded(&raw_outcome),
+                    // Only what is not a pass needs its words (most results pass).
+                    raw_outcome: if raw_outcome.trim() == "Passed" {
+                        String::new()
+                    } else {
+                        bounded(&raw_outcome)
+                    },
                     duration_ms: duration.as_deref().and_then(timespan_ms),
                     start_ms: timestamp_ms(start.as_deref()),
                     end_ms: timestamp_ms(end.as_deref()),
@@ -401,25 +448,31 @@ impl crate::xmldoc::XmlDoc for Doc {
             }
             b"UnitTest" | b"OrderedTest" | b"GenericTest" => {
                 let [id, name, storage] = attrs(e, [b"id", b"name", b"storage"]).map_err(bad)?;
+                let assembly = storage.as_deref().map(assembly_name).unwrap_or_default();
                 let def = Def {
                     name: bounded(name.as_deref().unwrap_or("")),
-                    assembly: storage.as_deref().map(assembly_name).unwrap_or_default(),
+                    assembly: self.shared(&assembly),
                     ..Def::default()
                 };
                 self.def = Some(def);
                 self.def_id = id.map(|i| i.trim().to_ascii_lowercase());
             }
-            b"TestMethod" => {
+            b"TestMethod" if self.def.is_some() => {
+                let [code_base, class, name, adapter] =
+                    attrs(e, [b"codeBase", b"className", b"name", b"adapterTypeName"])
+                        .map_err(bad)?;
+                let assembly = code_base
+                    .filter(|c| !c.trim().is_empty())
+                    .map(|c| self.shared(&assembly_name(&c)));
+                let class = self.shared(&bounded(&class_name(class.as_deref().unwrap_or(""))));
+                let adapter = self.shared(adapter.as_deref().unwrap_or(""));
                 if let Some(def) = self.def.as_mut() {
-                    let [code_base, class, name, adapter] =
-                        attrs(e, [b"codeBase", b"className", b"name", b"adapterTypeName"])
-                            .map_err(bad)?;
-                    if let Some(c) = code_base.filter(|c| !c.trim().is_empty()) {
-                        def.assembly = assembly_name(&c);
+                    if let Some(a) = assembly {
+                        def.assembly = a;
                     }
-                    def.class = bounded(&class_name(class.as_deref().unwrap_or("")));
+                    def.class = class;
                     def.method = bounded(name.as_deref().unwrap_or(""));
-                    def.adapter = adapter.map(|a| a.into_owned()).unwrap_or_default();
+                    def.adapter = adapter;
                 }
             }
             b"TestCategoryItem" => {
@@ -501,7 +554,7 @@ impl crate::xmldoc::XmlDoc for Doc {
         match tag {
             b"UnitTestResult" | b"TestResultAggregation" => {
                 if let Some(r) = self.open.pop() {
-                    self.done.push(r);
+                    self.done.push(Box::new(r.held()));
                 }
             }
             b"ErrorInfo" => self.in_error_info = false,
@@ -580,7 +633,7 @@ impl TrxCollector {
         crate::xmldoc::read(r, input, &FORMAT, &mut doc)?;
         // Results the document ends inside of (a cut copy) are kept as they are.
         while let Some(r) = doc.open.pop() {
-            doc.done.push(r);
+            doc.done.push(Box::new(r));
         }
         self.finish(doc, input, fallback_ms, limits)
     }
@@ -659,11 +712,11 @@ impl TrxCollector {
             let groups: Vec<String> = [&def.assembly, &def.class]
                 .into_iter()
                 .filter(|g| !g.is_empty())
-                .cloned()
+                .map(|g| g.to_string())
                 .collect();
             let mut test = Test::new(title.clone());
             test.tags = (!def.tags.is_empty()).then(|| def.tags.clone());
-            test.attempts.push(a);
+            crate::push_attempt(&mut test.attempts, a);
             self.tree.add((None, groups, title), test);
         }
         let errors = doc.run_errors.len();
