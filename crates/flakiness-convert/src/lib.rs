@@ -211,6 +211,11 @@ pub(crate) fn push_bounded(buf: &mut String, text: &str, limit: usize) {
     }
 }
 
+/// The longest line the readers of line streams (Go's test2json, Dart's JSON) take: a longer
+/// one is refused rather than held (an event carries one line of output; Go's test2json cuts
+/// longer output lines itself).
+pub const MAX_LINE_BYTES: u64 = 64 << 20;
+
 /// Calls `f` with the byte offset and text of each line of a stream (its newline kept), read one
 /// at a time; invalid UTF-8 is an error at its byte.
 pub(crate) fn for_each_line(
@@ -218,15 +223,26 @@ pub(crate) fn for_each_line(
     input: &str,
     mut f: impl FnMut(u64, &str) -> Result<(), ConvertError>,
 ) -> Result<(), ConvertError> {
+    use std::io::BufRead as _;
     let mut offset = 0u64;
     let mut buf = Vec::with_capacity(1024);
     loop {
         buf.clear();
-        let n = r
+        let n = std::io::Read::take(&mut *r, MAX_LINE_BYTES + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|e| ConvertError::at(input, offset, format!("cannot read: {e}")))?;
         if n == 0 {
             return Ok(());
+        }
+        if n as u64 > MAX_LINE_BYTES {
+            return Err(ConvertError::at(
+                input,
+                offset,
+                format!(
+                    "a line longer than {} MiB: no event of a test runner's stream is that long",
+                    MAX_LINE_BYTES >> 20
+                ),
+            ));
         }
         let here = offset;
         offset += n as u64;

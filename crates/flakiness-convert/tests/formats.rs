@@ -120,3 +120,37 @@ fn every_format_has_a_name_and_a_row() {
     assert_eq!(detect(b"   \n"), None);
     assert_eq!(detect(b"just some notes\n"), None);
 }
+
+/// The readers of line streams (Go's test2json, Dart's JSON) refuse a line longer than
+/// `MAX_LINE_BYTES` with an error at its start, without holding it, and take JSON nested past
+/// serde_json's depth limit without a panic (an error, or a line skipped).
+#[test]
+fn stream_readers_refuse_huge_lines_and_survive_deep_nesting() {
+    use flakiness_convert::{Limits, MAX_LINE_BYTES};
+    let streaming: Vec<_> = FORMATS
+        .iter()
+        .filter(|f| matches!(f.format, Format::GoTestJson | Format::DartJson))
+        .filter_map(|f| f.reader.map(|r| (f.names[0], r)))
+        .collect();
+    assert_eq!(streaming.len(), 2);
+    let first = b"{\"Time\":\"2026-12-07T00:00:00Z\",\"Action\":\"run\",\"Package\":\"p\",\"Test\":\"T\"}\n";
+    let mut huge = first.to_vec();
+    huge.resize(first.len() + MAX_LINE_BYTES as usize + 10, b'a');
+    let deep = format!(
+        "{{\"type\":\"testStart\",\"time\":1,\"test\":{}1{}}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    for (name, make) in streaming {
+        let mut reader = make();
+        let mut r: &[u8] = &huge;
+        let e = reader
+            .read_stream(&mut r, "huge", 0.0, &Limits::default())
+            .expect_err(name);
+        assert!(e.message.contains("longer than 64 MiB"), "{name}: {e}");
+        assert_eq!(e.offset, first.len() as u64, "{name}");
+        let mut reader = make();
+        let mut r: &[u8] = deep.as_bytes();
+        let _ = reader.read_stream(&mut r, "deep", 0.0, &Limits::default());
+    }
+}
