@@ -16,11 +16,15 @@ pub(crate) type Key = (Option<String>, Vec<String>, String);
 /// attempts), and tests that share a file and groups share those suites.
 #[derive(Default)]
 pub(crate) struct TestTree {
-    /// Each test with its file and groups (its title is the test's).
-    tests: Vec<(Option<String>, Vec<String>, Test)>,
-    /// Indexes into `tests` by key, the key kept once (in `tests`): a key is some hundred
-    /// bytes, a test of a 200 MB TRX file about a kilobyte in all.
+    /// Each test with its place (an index into `places`; its title is the test's).
+    tests: Vec<(u32, Test)>,
+    /// Indexes into `tests` by place and title: a key is kept once, its place once for all
+    /// the tests there (a place is some hundred bytes, a test of a 200 MB TRX file about a
+    /// kilobyte in all).
     by_key: HashTable<usize>,
+    /// The file and groups of tests, each once.
+    places: Vec<(Option<String>, Vec<String>)>,
+    place_index: HashTable<u32>,
     hasher: DefaultHashBuilder,
     /// For each test, the last document that had it and how many times it had it.
     seen: Vec<(u32, u32)>,
@@ -54,35 +58,59 @@ impl TestTree {
     /// The test of a key, made (with no attempts) when it is new.
     pub(crate) fn test(&mut self, key: Key) -> &mut Test {
         let i = self.index(key);
-        &mut self.tests[i].2
+        &mut self.tests[i].1
     }
 
-    /// The hash of a key.
-    fn hash(&self, file: Option<&str>, groups: &[String], title: &str) -> u64 {
-        self.hasher.hash_one((file, groups, title))
+    /// The index of a place, if it has one.
+    fn find_place(&self, file: Option<&str>, groups: &[String]) -> Option<u32> {
+        let hash = self.hasher.hash_one((file, groups));
+        self.place_index
+            .find(hash, |&p| {
+                let (f, g) = &self.places[p as usize];
+                f.as_deref() == file && g.as_slice() == groups
+            })
+            .copied()
+    }
+
+    /// The index of a place, given one when new.
+    fn place(&mut self, file: Option<String>, groups: Vec<String>) -> u32 {
+        if let Some(p) = self.find_place(file.as_deref(), &groups) {
+            return p;
+        }
+        let hash = self.hasher.hash_one((file.as_deref(), groups.as_slice()));
+        let p = u32::try_from(self.places.len()).unwrap_or(u32::MAX);
+        self.places.push((file, groups));
+        let (places, hasher) = (&self.places, &self.hasher);
+        self.place_index.insert_unique(hash, p, |&q| {
+            let (f, g) = &places[q as usize];
+            hasher.hash_one((f.as_deref(), g.as_slice()))
+        });
+        p
     }
 
     /// The index of the test of a key.
     fn find(&self, key: &Key) -> Option<usize> {
-        let hash = self.hash(key.0.as_deref(), &key.1, &key.2);
+        let place = self.find_place(key.0.as_deref(), &key.1)?;
+        let hash = self.hasher.hash_one((place, key.2.as_str()));
         self.by_key
             .find(hash, |&i| {
-                let (f, g, t) = &self.tests[i];
-                f == &key.0 && g == &key.1 && t.title == key.2
+                let (p, t) = &self.tests[i];
+                *p == place && t.title == key.2
             })
             .copied()
     }
 
     /// Adds a test new to the tree.
     fn push(&mut self, file: Option<String>, groups: Vec<String>, test: Test, seen: u32) -> usize {
-        let hash = self.hash(file.as_deref(), &groups, &test.title);
+        let place = self.place(file, groups);
+        let hash = self.hasher.hash_one((place, test.title.as_str()));
         let i = self.tests.len();
-        self.tests.push((file, groups, test));
+        self.tests.push((place, test));
         self.seen.push((self.document, seen));
         let (tests, hasher) = (&self.tests, &self.hasher);
         self.by_key.insert_unique(hash, i, |&j| {
-            let (f, g, t) = &tests[j];
-            hasher.hash_one((f.as_deref(), g.as_slice(), t.title.as_str()))
+            let (p, t) = &tests[j];
+            hasher.hash_one((*p, t.title.as_str()))
         });
         i
     }
@@ -103,10 +131,10 @@ impl TestTree {
                     self.seen[j] = (document, 1);
                 }
                 let (location, tags) = (
-                    self.tests[i].2.location.clone(),
-                    self.tests[i].2.tags.clone(),
+                    self.tests[i].1.location.clone(),
+                    self.tests[i].1.tags.clone(),
                 );
-                let t = &mut self.tests[j].2;
+                let t = &mut self.tests[j].1;
                 if t.location.is_none() {
                     t.location = location;
                 }
@@ -121,7 +149,7 @@ impl TestTree {
                 i
             }
         };
-        &mut self.tests[i].2
+        &mut self.tests[i].1
     }
 
     fn index(&mut self, key: Key) -> usize {
@@ -138,7 +166,7 @@ impl TestTree {
     /// the first lacked and the tags it had not.
     pub(crate) fn add(&mut self, key: Key, test: Test) {
         match self.find(&key) {
-            Some(i) => merge(&mut self.tests[i].2, test),
+            Some(i) => merge(&mut self.tests[i].1, test),
             None => {
                 let (file, groups, _) = key;
                 self.push(file, groups, test, 1);
@@ -158,40 +186,51 @@ impl TestTree {
         let mut nodes: Vec<Node> = vec![Node::default()];
         let mut files: HashMap<String, usize> = HashMap::new();
         let mut root_tests = Vec::new();
-        for (file, groups, test) in self.tests {
-            let mut at = match file {
-                Some(f) => *files.entry(f.clone()).or_insert_with(|| {
-                    let mut s = Suite::new(SuiteType::File, f.clone());
-                    s.location = Some(Location::new(f, 0, 0));
-                    nodes.push(Node {
-                        suite: s,
-                        ..Node::default()
-                    });
-                    let i = nodes.len() - 1;
-                    nodes[0].children.push(i);
-                    i
-                }),
-                None if groups.is_empty() => {
-                    root_tests.push(test);
-                    continue;
-                }
-                None => 0,
-            };
-            for g in groups {
-                at = match nodes[at].by_title.get(&g) {
-                    Some(&c) => c,
-                    None => {
-                        nodes.push(Node {
-                            suite: Suite::new(SuiteType::Suite, g.clone()),
-                            ..Node::default()
-                        });
-                        let c = nodes.len() - 1;
-                        nodes[at].children.push(c);
-                        nodes[at].by_title.insert(g, c);
-                        c
-                    }
-                };
+        // The node of each place, made when its first test comes (in the order of the tests).
+        let mut place_node: Vec<Option<usize>> = vec![None; self.places.len()];
+        for (place, test) in self.tests {
+            let p = place as usize;
+            let (file, groups) = &self.places[p];
+            if file.is_none() && groups.is_empty() {
+                root_tests.push(test);
+                continue;
             }
+            let at = match place_node[p] {
+                Some(at) => at,
+                None => {
+                    let mut at = match file {
+                        Some(f) => *files.entry(f.clone()).or_insert_with(|| {
+                            let mut s = Suite::new(SuiteType::File, f.clone());
+                            s.location = Some(Location::new(f.clone(), 0, 0));
+                            nodes.push(Node {
+                                suite: s,
+                                ..Node::default()
+                            });
+                            let i = nodes.len() - 1;
+                            nodes[0].children.push(i);
+                            i
+                        }),
+                        None => 0,
+                    };
+                    for g in groups {
+                        at = match nodes[at].by_title.get(g) {
+                            Some(&c) => c,
+                            None => {
+                                nodes.push(Node {
+                                    suite: Suite::new(SuiteType::Suite, g.clone()),
+                                    ..Node::default()
+                                });
+                                let c = nodes.len() - 1;
+                                nodes[at].children.push(c);
+                                nodes[at].by_title.insert(g.clone(), c);
+                                c
+                            }
+                        };
+                    }
+                    place_node[p] = Some(at);
+                    at
+                }
+            };
             nodes[at]
                 .suite
                 .tests
