@@ -52,7 +52,7 @@ for f in "${inputs[@]}"; do
   "$bin" convert --commit-id "$sha" "$f" -o "$dest" 2>"$out/err"
   code=$?
   case "$f" in
-    *truncated*|*html.xml|*empty.xml|*corrupt*|*non-junit*|*compile_fail.json|*/outside-*) broken=1 ;;
+    *truncated*|*html.xml|*/empty.xml|*corrupt*|*non-junit*|*compile_fail.json|*/outside-*) broken=1 ;;
     *) broken=0 ;;
   esac
   if [ "$broken" = 1 ]; then
