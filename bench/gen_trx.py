@@ -79,7 +79,8 @@ def main():
         a += 1
     with open(args.out, "w") as f:
         f.write('<?xml version="1.0" encoding="utf-8"?>\n<TestRun id="%s" name="bench" xmlns="http://microsoft.com/schemas/VisualStudio/TeamTest/2010">\n' % ns)
-        f.write('  <Times creation="2026-12-07T10:00:00Z" queuing="2026-12-07T10:00:00Z" start="2026-12-07T10:00:00Z" finish="2026-12-07T11:00:00Z" />\n')
+        # With the fraction of a second, as vstest always writes it (dorny's reader requires it).
+        f.write('  <Times creation="2026-12-07T10:00:00.0000000Z" queuing="2026-12-07T10:00:00.0000000Z" start="2026-12-07T10:00:00.0000000Z" finish="2026-12-07T11:00:00.0000000Z" />\n')
         f.write('  <TestSettings name="default" id="%s"><Deployment runDeploymentRoot="ci_2026-12-07" /></TestSettings>\n  <Results>\n' % ns)
         f.writelines(results)
         f.write("  </Results>\n  <TestDefinitions>\n")

@@ -10,7 +10,7 @@
 #
 #   (a) ours       target/release/flakiness convert FILE -o DIR --commit-id C
 #   (b) xml-loop   target/release/flakiness-bench xml-loop FILE   (read_event_into, 64 KiB BufReader)
-#   (c) dorny      node DORNY_TRX FILE   (when DORNY_TRX names a script running dorny/test-reporter's
+#   (c) dorny      DORNY_TRX FILE   (when DORNY_TRX names a script running dorny/test-reporter's
 #                  TRX parser on one file; not part of this repository)
 #
 # Needs bash >= 5, GNU time at /usr/bin/time, python3, cargo.
@@ -50,7 +50,7 @@ for s in "${SIZES[@]}"; do
         run "ours-$s" "$REL/flakiness" convert "$file" -o "$TMP/ours" --commit-id "$COMMIT"
         run "xml-loop-$s" "$REL/flakiness-bench" xml-loop "$file"
         if [ -n "${DORNY_TRX:-}" ]; then
-            run "dorny-$s" node --max-old-space-size=8192 "$DORNY_TRX" "$file"
+            run "dorny-$s" "$DORNY_TRX" "$file"
         fi
     done
     for tool in ours xml-loop dorny; do
