@@ -1,4 +1,5 @@
-//! `flakiness`: validate, convert, analyze and upload Flakiness reports.
+//! `flakiness`: convert, validate, analyze, upload, serve and show Flakiness reports (see
+//! [`ABOUT`]).
 
 /// Every line this binary prints to stderr goes through [`terminal::eprint_line`]: control
 /// characters from inputs or the network are escaped (this shadows the standard macro in
@@ -52,9 +53,15 @@ fn configure_allocator() {
 
 use clap::{Parser, Subcommand};
 
-/// Turn test-runner output into Flakiness reports, check them, find flaky tests.
+/// What `flakiness --help` says first: every subcommand by name and purpose (a test holds it
+/// to the list of subcommands).
+const ABOUT: &str = "Flakiness reports from the command line: `convert` test-runner output \
+into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a history of runs \
+for flaky and broken tests and keep a `quarantine` list, `upload` reports to Flakiness.io or to \
+`serve` (a self-hosted upload server with web pages), and `show` reports in the browser.";
+
 #[derive(Debug, Parser)]
-#[command(name = "flakiness", version, about, long_about = None)]
+#[command(name = "flakiness", version, about = ABOUT, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -111,4 +118,26 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The first lines of `--help` name every subcommand, so that none is left out when one
+    /// is added (they left out `serve` and `show`; issue 17).
+    #[test]
+    fn the_about_names_every_subcommand() {
+        let cli = Cli::command();
+        cli.clone().debug_assert();
+        let about = cli.get_about().map(|a| a.to_string()).unwrap_or_default();
+        for sub in cli.get_subcommands() {
+            let name = sub.get_name();
+            assert!(
+                about.contains(&format!("`{name}`")),
+                "{name} is missing: {about}"
+            );
+        }
+    }
 }

@@ -1,6 +1,5 @@
 //! `flakiness serve`: the self-hosted upload server; `flakiness serve token create`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args as ClapArgs, Subcommand};
@@ -12,34 +11,55 @@ use crate::exit_codes;
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<ServeCommand>,
-    /// Address to listen on (loopback by default; port 0 picks a free one).
-    #[arg(long, env = "FLAKINESS_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
+    /// Address to listen on: `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT` (the first of the host's
+    /// addresses that can be bound; loopback by default; port 0 picks a free one).
+    #[arg(
+        long,
+        global = true,
+        env = "FLAKINESS_BIND",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub bind: String,
     /// Where the server keeps its data: server.db, blobs/, and the history store.
-    #[arg(long, env = "FLAKINESS_DATA", default_value = ".flakiness/server")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLAKINESS_DATA",
+        default_value = ".flakiness/server"
+    )]
     pub data: PathBuf,
     /// Keep the history in PostgreSQL instead of `DATA/history.db`.
-    #[arg(long, env = "FLAKINESS_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FLAKINESS_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// The server's public URL, for the presigned URLs it hands out (default: from each
     /// request's Host header).
-    #[arg(long, env = "FLAKINESS_PUBLIC_URL")]
+    #[arg(long, global = true, env = "FLAKINESS_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Require this token to read: the pages (open one with `?token=TOKEN` once; a cookie
     /// keeps it) and the JSON API (`Authorization: Bearer TOKEN`). Uploads keep their own
     /// tokens.
-    #[arg(long, env = "FLAKINESS_READ_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "FLAKINESS_READ_TOKEN",
+        hide_env_values = true
+    )]
     pub read_token: Option<String>,
     /// Seconds a client has to send a request's head (an idle kept-alive connection waits
     /// that long for its next request).
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
     /// Connections open at once from one client address, at most (behind a reverse proxy,
     /// every client has the proxy's address).
-    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections_per_client: u64,
     /// Connections open at once, at most.
-    #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, global = true, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
 }
 
@@ -121,7 +141,13 @@ pub fn run(args: Args) -> u8 {
         Some(ServeCommand::Token(TokenCommand::Create { project })) => {
             return match server.create_token(project) {
                 Ok(token) => {
-                    eprintln!("flakiness: a token for {project}; it is shown once, keep it");
+                    let data =
+                        std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
+                    eprintln!(
+                        "flakiness: a token for {project}, stored (hashed) in {}: `flakiness serve --data {}` takes it; it is shown once, keep it",
+                        data.join("server.db").display(),
+                        data.display()
+                    );
                     println!("{token}");
                     exit_codes::SUCCESS
                 }
@@ -174,24 +200,64 @@ pub fn run(args: Args) -> u8 {
         Err(code) => return code,
     };
     let served = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.bind).await?;
-        let addr = listener.local_addr()?;
+        let listener = bind(&args.bind).await?;
+        let addr = listener.local_addr().map_err(Bind::Io)?;
         eprintln!(
             "flakiness: serving {} on http://{addr} (Ctrl-C stops)",
             args.data.display()
         );
-        flakiness_server::serve(listener, server.clone()).await
+        flakiness_server::serve(listener, server.clone())
+            .await
+            .map_err(Bind::Io)
     });
     // The store's connections close here, outside the runtime.
     drop(runtime);
     drop(server);
     match served {
         Ok(()) => exit_codes::SUCCESS,
-        Err(e) => {
+        Err(Bind::Resolve(e)) => {
+            eprintln!(
+                "flakiness: --bind {}: {e} (expected IP:PORT, [IPv6]:PORT or HOST:PORT)",
+                args.bind
+            );
+            exit_codes::USAGE
+        }
+        Err(Bind::Io(e)) => {
             eprintln!("flakiness: {}: {e}", args.bind);
             exit_codes::IO
         }
     }
+}
+
+/// Why `serve` could not listen, or stopped.
+enum Bind {
+    /// `--bind` names no address.
+    Resolve(std::io::Error),
+    /// Binding or serving failed.
+    Io(std::io::Error),
+}
+
+/// A listener on `addr`: `IP:PORT`, `[IPv6]:PORT`, or `HOST:PORT`, resolved, bound on the first
+/// of its addresses that can be.
+async fn bind(addr: &str) -> Result<tokio::net::TcpListener, Bind> {
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(addr)
+        .await
+        .map_err(Bind::Resolve)?
+        .collect();
+    let mut last = None;
+    for a in addrs {
+        match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => Bind::Io(e),
+        None => Bind::Resolve(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the name has no address",
+        )),
+    })
 }
 
 /// A multi-threaded async runtime, or the exit code after saying why there is none.

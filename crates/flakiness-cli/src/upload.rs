@@ -112,8 +112,13 @@ pub fn run(args: Args) -> u8 {
                 match &up.web_url {
                     Some(url) => {
                         eprintln!(
-                            "flakiness: {}: uploaded ({} attachment(s), report {} -> {} bytes {}, {secs:.2} s{})",
+                            "flakiness: {}: {} ({} attachment(s), report {} -> {} bytes {}, {secs:.2} s{})",
                             dir.display(),
+                            if up.already_uploaded {
+                                "already uploaded: the server has this report as a run, whose page follows"
+                            } else {
+                                "uploaded"
+                            },
                             up.attachments,
                             up.report_bytes,
                             up.report_compressed_bytes,

@@ -1321,6 +1321,35 @@ fn upload_to_a_server_of_our_own() {
     assert!(!err.contains("flk_0123456789abcdef"), "{err}");
 }
 
+/// The same report uploaded twice to a real `flakiness serve`: the second upload says on
+/// stderr that it was uploaded already and prints the page of the run the server has, which
+/// answers 200 (it printed the URL of a new upload, which answered 404; issue 17).
+#[test]
+fn uploading_the_same_report_again_prints_the_page_of_its_run() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (token, mut server, endpoint) = token_and_server(&tmp.path().join("server"));
+    let first = upload_nested_steps(&endpoint, &token, "0");
+    let again = upload_nested_steps(&endpoint, &token, "0");
+    let http = reqwest::blocking::Client::new();
+    let status = |o: &Output| {
+        http.get(stdout(o).trim())
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    let (first_status, again_status) = (status(&first), status(&again));
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(first.status.code(), Some(0));
+    assert_eq!(again.status.code(), Some(0), "{err}");
+    assert_eq!(first_status, 200);
+    assert_eq!(again_status, 200, "{}", stdout(&again));
+    assert_eq!(stdout(&again), stdout(&first), "the same run's page");
+    assert!(err.contains("already uploaded"), "{err}");
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("already uploaded"));
+}
+
 /// A token made by `serve token create` over `data`, then `serve` on a free port: (token,
 /// server, endpoint).
 fn token_and_server(data: &Path) -> (String, std::process::Child, String) {
@@ -1674,6 +1703,106 @@ fn serve_tokens_are_listed_and_revoked() {
     assert!(left.contains("acme/api"));
     let o = flakiness(&["serve", "--data", data, "token", "revoke", &web]);
     assert_eq!(o.status.code(), Some(2), "already revoked");
+}
+
+/// `serve`'s options work after its subcommands (`--data` was "unexpected"), `token create`
+/// says where it stored the token, and an upload with an unknown or a revoked token is told
+/// so (it was a bare `401 {"error":"unauthorized"}`), exit 8 (issue 17).
+#[test]
+fn serve_options_follow_subcommands_and_refused_tokens_say_why() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("srv");
+    let data_arg = data.to_str().expect("utf-8");
+    let created = flakiness(&[
+        "serve",
+        "token",
+        "create",
+        "--project",
+        "acme/web",
+        "--data",
+        data_arg,
+    ]);
+    let err = String::from_utf8_lossy(&created.stderr);
+    assert_eq!(created.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&data.join("server.db").display().to_string()),
+        "where the token was stored: {err}"
+    );
+    let token = stdout(&created).trim().to_string();
+    let listed = stdout(&flakiness(&["serve", "token", "list", "--data", data_arg]));
+    let id = listed.split_whitespace().next().expect("an id").to_string();
+    let revoked = flakiness(&["serve", "token", "revoke", &id, "--data", data_arg]);
+    assert_eq!(revoked.status.code(), Some(0));
+
+    let (mut server, endpoint) = serve_on_a_free_port(&data);
+    let with_revoked = upload_nested_steps(&endpoint, &token, "0");
+    let with_unknown = upload_nested_steps(&endpoint, "flk_0123456789abcdef0123", "0");
+    let _ = server.kill();
+    let _ = server.wait();
+    for (o, why) in [
+        (&with_revoked, "revoked"),
+        (&with_unknown, "unknown access token"),
+    ] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(8), "{err}");
+        assert!(err.contains("the server refused the token"), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(
+            !err.contains(&token) && !err.contains("flk_0123456789"),
+            "{err}"
+        );
+    }
+}
+
+/// `--bind localhost:PORT` is a host name, resolved (it was refused: "invalid socket address
+/// syntax"; issue 17); a page answers there.
+#[test]
+fn serve_binds_a_host_name() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (mut server, endpoint) = serve_bound(&tmp.path().join("srv"), "localhost:0");
+    let status = reqwest::blocking::get(format!("{endpoint}/")).map(|r| r.status().as_u16());
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(status.expect("get"), 200, "{endpoint}");
+    let data = tmp.path().join("other");
+    let bad = flakiness(&[
+        "serve",
+        "--bind",
+        "localhost",
+        "--data",
+        data.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "no port: {}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+/// `flakiness --help` names every subcommand in its first lines, not only in the list (it said
+/// "validate, convert, analyze and upload"; issue 17).
+#[test]
+fn help_names_every_subcommand() {
+    let o = flakiness(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = stdout(&o);
+    let (about, rest) = help.split_once("Usage:").expect("usage");
+    let commands: Vec<&str> = rest
+        .split_once("Commands:")
+        .expect("commands")
+        .1
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(commands.len() >= 8, "{help}");
+    for name in commands {
+        assert!(about.contains(name), "{name} is not in {about:?}");
+    }
 }
 
 /// Runs flakiness with a deadline: a command that hangs fails the test instead of the suite.
@@ -2060,11 +2189,17 @@ fn whole_numbers_with_a_fraction_are_read_by_every_command() {
 /// `flakiness serve --data DATA` on a free port of 127.0.0.1, until killed: (the child, its
 /// URL, read from the line it prints first).
 fn serve_on_a_free_port(data: &Path) -> (std::process::Child, String) {
+    serve_bound(data, "127.0.0.1:0")
+}
+
+/// `flakiness serve --data DATA --bind BIND`, until killed: (the child, its URL, read from the
+/// line it prints first).
+fn serve_bound(data: &Path, bind: &str) -> (std::process::Child, String) {
     use std::io::BufRead as _;
     let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
         .args(["serve", "--data"])
         .arg(data)
-        .args(["--bind", "127.0.0.1:0"])
+        .args(["--bind", bind])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("serve");

@@ -11,8 +11,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use flakiness_store::Ingested;
 use flakiness_upload::protocol::{
-    is_safe_attachment_id, AttachmentsRequest, PresignedAttachment, StartRequest, StartResponse,
-    ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
+    is_safe_attachment_id, AttachmentsRequest, FinishResponse, PresignedAttachment, StartRequest,
+    StartResponse, ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
 };
 use futures_util::TryStreamExt;
 use rusqlite::{params, OptionalExtension};
@@ -21,7 +21,7 @@ use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::blobs::{self, BlobError, Encoding};
-use crate::{Server, ServerError, Target};
+use crate::{AccessToken, Server, ServerError, Target};
 
 /// The read side of the JSON API: projects, runs, a run's report, the analysis.
 pub(crate) fn read_router(server: Server) -> Router {
@@ -68,11 +68,43 @@ pub(crate) fn router(server: Server) -> Router {
     api.merge(blob_routes).with_state(server)
 }
 
-/// An error answer: `{"error": "..."}`.
+/// An error answer: `{"error": "..."}`, and for a refused token `"reason"` too.
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
     message: String,
+    reason: Option<&'static str>,
+}
+
+/// Why a token was refused (401): `reason` of the answer, for machines, and its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    Missing,
+    Unknown,
+    Revoked,
+    UnknownUpload,
+}
+
+impl Refused {
+    fn reason(self) -> &'static str {
+        match self {
+            Refused::Missing => "no_token",
+            Refused::Unknown => "unknown_token",
+            Refused::Revoked => "revoked_token",
+            Refused::UnknownUpload => "unknown_upload_token",
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Refused::Missing => "no token: send `Authorization: Bearer <token>`",
+            Refused::Unknown => "unknown access token: this server did not make it",
+            Refused::Revoked => "the access token was revoked",
+            Refused::UnknownUpload => {
+                "unknown upload token: not one this server gave, or its upload expired"
+            }
+        }
+    }
 }
 
 impl ApiError {
@@ -80,12 +112,16 @@ impl ApiError {
         ApiError {
             status,
             message: message.to_string(),
+            reason: None,
         }
     }
 
-    /// Says nothing of why.
-    fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized")
+    /// 401, saying why: no token, an unknown one, a revoked one.
+    fn unauthorized(why: Refused) -> Self {
+        ApiError {
+            reason: Some(why.reason()),
+            ..Self::new(StatusCode::UNAUTHORIZED, why.message())
+        }
     }
 
     fn forbidden() -> Self {
@@ -126,7 +162,11 @@ impl From<flakiness_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "error": self.message }))).into_response()
+        let body = match self.reason {
+            Some(reason) => json!({ "error": self.message, "reason": reason }),
+            None => json!({ "error": self.message }),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -175,12 +215,13 @@ async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<StartResponse>> {
-    let token = bearer(&headers).ok_or_else(ApiError::unauthorized)?;
+    let token = bearer(&headers).ok_or_else(|| ApiError::unauthorized(Refused::Missing))?;
     let s = server.clone();
-    let project = blocking(move || Ok(s.project_of_token(&token)?))
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
-    let (project_id, org, name) = project;
+    let (project_id, org, name) = match blocking(move || Ok(s.project_of_token(&token)?)).await? {
+        AccessToken::Valid(id, org, name) => (id, org, name),
+        AccessToken::Revoked => return Err(ApiError::unauthorized(Refused::Revoked)),
+        AccessToken::Unknown => return Err(ApiError::unauthorized(Refused::Unknown)),
+    };
     let request: StartRequest = if body.iter().all(u8::is_ascii_whitespace) {
         StartRequest::default()
     } else {
@@ -207,11 +248,11 @@ async fn start(
 }
 
 async fn upload_of(server: &Server, headers: &HeaderMap) -> ApiResult<crate::UploadRow> {
-    let token = bearer(headers).ok_or_else(ApiError::unauthorized)?;
+    let token = bearer(headers).ok_or_else(|| ApiError::unauthorized(Refused::Missing))?;
     let s = server.clone();
     blocking(move || Ok(s.upload_of_token(&token)?))
         .await?
-        .ok_or_else(ApiError::unauthorized)
+        .ok_or_else(|| ApiError::unauthorized(Refused::UnknownUpload))
 }
 
 fn finished_conflict() -> ApiError {
@@ -456,17 +497,17 @@ async fn put_blob(
 async fn finish(
     State(server): State<Server>,
     headers: HeaderMap,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<FinishResponse>> {
     let upload = upload_of(&server, &headers).await?;
-    let answer = Json(json!({ "webUrl": web_url(&upload.org, &upload.project, &upload.id) }));
     if upload.finished {
-        return Ok(answer);
+        return finished_answer(&server, &upload).await;
     }
     let blob = upload.report_blob.clone().ok_or_else(|| {
         ApiError::bad_request("no report was uploaded: PUT it to presignedReportUrl first")
     })?;
-    let s = server.clone();
+    let (s, finishing) = (server.clone(), upload.clone());
     blocking(move || {
+        let upload = finishing;
         let path = s.blob_path(&blob);
         // Blobs are never changed once written (content-addressed, renamed into place), so
         // the report can be mapped rather than copied.
@@ -520,7 +561,24 @@ async fn finish(
     // of its runs or flaky tests finds them ready.
     let (s, org, project) = (server.clone(), upload.org.clone(), upload.project.clone());
     tokio::task::spawn_blocking(move || s.refresh_pages(&org, &project));
-    Ok(answer)
+    finished_answer(&server, &upload).await
+}
+
+/// The answer of a finished upload: the page of its run, which is the page of the project's
+/// first upload of that run when the same report was uploaded before (`alreadyUploaded`).
+async fn finished_answer(
+    server: &Server,
+    upload: &crate::UploadRow,
+) -> ApiResult<Json<FinishResponse>> {
+    let (s, id) = (server.clone(), upload.id.clone());
+    let (run_id, first) = blocking(move || Ok(s.run_page_of(&id)?))
+        .await?
+        .ok_or_else(ApiError::internal)?;
+    Ok(Json(FinishResponse {
+        web_url: Some(web_url(&upload.org, &upload.project, &first)),
+        run_id: Some(run_id),
+        already_uploaded: first != upload.id,
+    }))
 }
 
 #[derive(Serialize)]

@@ -243,6 +243,11 @@ CREATE TABLE IF NOT EXISTS tokens (
     project_id INTEGER NOT NULL REFERENCES projects(id),
     created_ms INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    hash TEXT PRIMARY KEY,
+    project_id INTEGER NOT NULL REFERENCES projects(id),
+    revoked_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY,
     project_id INTEGER NOT NULL REFERENCES projects(id),
@@ -390,6 +395,17 @@ pub(crate) fn encode_segment(s: &str) -> String {
         }
     }
     out
+}
+
+/// What an access token is (see [`Server::project_of_token`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AccessToken {
+    /// It grants this project: (id, org, project).
+    Valid(i64, String, String),
+    /// It was revoked (`serve token revoke`).
+    Revoked,
+    /// The server never made it.
+    Unknown,
 }
 
 /// An upload as the metadata store knows it.
@@ -561,12 +577,22 @@ impl Server {
                 ServerError::AmbiguousToken(id_prefix.into(), matching.len())
             });
         };
-        let db = self.db();
-        db.execute(
+        let mut db = self.db();
+        let err = self.meta_err();
+        let tx = db.transaction().map_err(&err)?;
+        // Its hash is kept, so that an upload with it is told it was revoked.
+        tx.execute(
+            "INSERT OR IGNORE INTO revoked_tokens (hash, project_id, revoked_ms)
+             SELECT hash, project_id, ?3 FROM tokens WHERE substr(hash, 1, ?1) = ?2",
+            params![TOKEN_ID_LEN as i64, found.id, now_ms()],
+        )
+        .map_err(&err)?;
+        tx.execute(
             "DELETE FROM tokens WHERE substr(hash, 1, ?1) = ?2",
             params![TOKEN_ID_LEN as i64, found.id],
         )
-        .map_err(self.meta_err())?;
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
         Ok(found.clone())
     }
 
@@ -616,14 +642,12 @@ impl Server {
         format!("{base}{path}?expires={expires}&sig={sig}")
     }
 
-    /// The project an access token grants, or `None` (unknown token).
-    pub(crate) fn project_of_token(
-        &self,
-        token: &str,
-    ) -> Result<Option<(i64, String, String)>, ServerError> {
+    /// What an access token is: the project it grants, or why it grants none.
+    pub(crate) fn project_of_token(&self, token: &str) -> Result<AccessToken, ServerError> {
         use subtle::ConstantTimeEq;
         let hash = sha256_hex(token.as_bytes());
         let db = self.db();
+        let err = self.meta_err();
         let row: Option<(String, i64, String, String)> = db
             .query_row(
                 "SELECT t.hash, p.id, p.org, p.project FROM tokens t
@@ -632,10 +656,26 @@ impl Server {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
-            .map_err(self.meta_err())?;
-        Ok(row.and_then(|(stored, id, org, project)| {
-            bool::from(stored.as_bytes().ct_eq(hash.as_bytes())).then_some((id, org, project))
-        }))
+            .map_err(&err)?;
+        if let Some((stored, id, org, project)) = row {
+            if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
+                return Ok(AccessToken::Valid(id, org, project));
+            }
+        }
+        let revoked: Option<String> = db
+            .query_row(
+                "SELECT hash FROM revoked_tokens WHERE hash = ?1",
+                [&hash],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        Ok(
+            match revoked.filter(|stored| bool::from(stored.as_bytes().ct_eq(hash.as_bytes()))) {
+                Some(_) => AccessToken::Revoked,
+                None => AccessToken::Unknown,
+            },
+        )
     }
 
     /// The upload an upload token opens, or `None`.
@@ -687,6 +727,28 @@ impl Server {
         )
         .optional()
         .map_err(self.meta_err())
+    }
+
+    /// The run a finished upload made or found, and the upload whose page shows it: the
+    /// project's first finished upload of that run (as the pages key it); `None` for an upload
+    /// not finished.
+    pub(crate) fn run_page_of(
+        &self,
+        upload_id: &str,
+    ) -> Result<Option<(i64, String)>, ServerError> {
+        self.db()
+            .query_row(
+                "SELECT u.run_id, (SELECT f.id FROM uploads f
+                     WHERE f.project_id = u.project_id AND f.run_id = u.run_id
+                       AND f.state = 'finished'
+                     ORDER BY f.created_ms, f.id LIMIT 1)
+                 FROM uploads u
+                 WHERE u.id = ?1 AND u.state = 'finished' AND u.run_id IS NOT NULL",
+                [upload_id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+            .map_err(self.meta_err())
     }
 
     /// Creates a pending upload; answers (upload id, upload token).

@@ -190,11 +190,27 @@ async fn full_flow() {
     let resp = env.finish(&start.upload_token).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let answer: Value = resp.json().await.expect("finish json");
-    assert_eq!(answer, json!({"webUrl": start.web_url}));
+    assert_eq!(answer["webUrl"], json!(start.web_url), "{answer}");
+    assert_eq!(answer["alreadyUploaded"], json!(false), "{answer}");
+    assert!(answer["runId"].is_i64(), "{answer}");
     // A retried finish answers the same.
     let resp = env.finish(&start.upload_token).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.json::<Value>().await.expect("json"), answer);
+    // The same report again is the same run: its finish names the run's page, not the new
+    // upload's (which answered 404; issue 17).
+    let again = env.start().await;
+    let resp = env
+        .put(&again.presigned_report_url, None, report.clone())
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = env.finish(&again.upload_token).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let dup: Value = resp.json().await.expect("finish json");
+    assert_ne!(again.web_url, start.web_url);
+    assert_eq!(dup["webUrl"], json!(start.web_url), "{dup}");
+    assert_eq!(dup["runId"], answer["runId"], "{dup}");
+    assert_eq!(dup["alreadyUploaded"], json!(true), "{dup}");
 
     // Blobs, content-addressed.
     for bytes in [&report[..], &log[..], &png[..]] {
@@ -262,28 +278,68 @@ async fn full_flow() {
     assert_eq!(resp.status(), StatusCode::CONFLICT);
 }
 
+/// A refused token is 401 with why: none, unknown, revoked (it was a bare "unauthorized";
+/// issue 17).
 #[tokio::test(flavor = "multi_thread")]
-async fn bad_tokens_are_401_without_saying_why() {
+async fn bad_tokens_are_401_saying_why() {
     let env = spawn(Limits::default()).await;
     let url = format!("{}/api/upload/start", env.base);
+    let revoked = env.server.create_token("acme/web").expect("token");
+    let id = env
+        .server
+        .tokens()
+        .expect("list")
+        .into_iter()
+        .map(|t| t.id)
+        .find(|id| common::sha256_hex(revoked.as_bytes()).starts_with(id.as_str()))
+        .expect("its id");
+    env.server.revoke_token(&id).expect("revoke");
     let cases = [
-        env.http.post(&url),
-        env.http.post(&url).bearer_auth("flk_nope"),
-        env.http
-            .post(&url)
-            .header("authorization", "Basic Zm9vOmJhcg=="),
-        env.http
-            .post(format!("{}/api/upload/finish", env.base))
-            .bearer_auth(&env.token),
-        env.http
-            .post(format!("{}/api/upload/attachments", env.base))
-            .bearer_auth("flu_nope")
-            .json(&json!({"attachmentIds": []})),
+        (env.http.post(&url), "no_token", "no token"),
+        (
+            env.http.post(&url).bearer_auth("flk_nope"),
+            "unknown_token",
+            "unknown access token",
+        ),
+        (
+            env.http.post(&url).bearer_auth(&revoked),
+            "revoked_token",
+            "revoked",
+        ),
+        (
+            env.http
+                .post(&url)
+                .header("authorization", "Basic Zm9vOmJhcg=="),
+            "no_token",
+            "no token",
+        ),
+        (
+            env.http
+                .post(format!("{}/api/upload/finish", env.base))
+                .bearer_auth(&env.token),
+            "unknown_upload_token",
+            "unknown upload token",
+        ),
+        (
+            env.http
+                .post(format!("{}/api/upload/attachments", env.base))
+                .bearer_auth("flu_nope")
+                .json(&json!({"attachmentIds": []})),
+            "unknown_upload_token",
+            "unknown upload token",
+        ),
     ];
-    for req in cases {
+    for (req, reason, words) in cases {
         let resp = req.send().await.expect("send");
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(error_of(resp).await, "unauthorized");
+        let v: Value = resp.json().await.expect("error json");
+        assert_eq!(v["reason"], reason, "{v}");
+        let error = v["error"].as_str().expect("error field");
+        assert!(error.contains(words), "{v}");
+        assert!(
+            !error.contains(&revoked) && !error.contains(&env.token),
+            "{v}"
+        );
     }
     // A token for another project than the body names.
     let resp = env

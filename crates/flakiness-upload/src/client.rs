@@ -12,8 +12,8 @@ use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, C
 use reqwest::{Client, StatusCode, Url};
 
 use crate::protocol::{
-    is_text_like, AttachmentsRequest, PresignedAttachment, StartRequest, StartResponse,
-    ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
+    is_text_like, AttachmentsRequest, FinishResponse, PresignedAttachment, StartRequest,
+    StartResponse, ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
 };
 
 /// The default endpoint.
@@ -147,6 +147,8 @@ impl UploadOptions {
 pub struct Uploaded {
     /// The report's page (absolute); `None` for a dry run.
     pub web_url: Option<String>,
+    /// The server had the same report already: `web_url` is the page of that run.
+    pub already_uploaded: bool,
     /// The report's encoding.
     pub encoding: Encoding,
     /// `report.json`, before and after compression.
@@ -186,6 +188,10 @@ pub enum UploadError {
     Oidc { message: String },
     #[error("{endpoint}: not a URL: {message}")]
     BadEndpoint { endpoint: String, message: String },
+    /// 401: the server refused the token; `message` is its reason (our server says whether
+    /// the token is missing, unknown or revoked).
+    #[error("the server refused the token: {message} ({step} answered 401)")]
+    Unauthorized { step: String, message: String },
     #[error("{step}: the server answered {status}: {message}")]
     Status {
         step: String,
@@ -355,6 +361,17 @@ fn message_of(body: &str, secrets: &[&str]) -> String {
     }
 }
 
+/// The `error` of a JSON error answer (`{"error": "..."}`), else the body as it is.
+fn error_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        error: String,
+    }
+    serde_json::from_str::<Answer>(body)
+        .map(|a| a.error)
+        .unwrap_or_else(|_| body.to_string())
+}
+
 struct Session {
     client: Client,
     opts: UploadOptions,
@@ -399,10 +416,17 @@ impl Session {
                         .await
                         .unwrap_or_default();
                     let body = String::from_utf8_lossy(&body);
-                    let err = UploadError::Status {
-                        step,
-                        status: status.as_u16(),
-                        message: message_of(&body, &secrets),
+                    let err = if status == StatusCode::UNAUTHORIZED {
+                        UploadError::Unauthorized {
+                            step,
+                            message: message_of(&error_message(&body), &secrets),
+                        }
+                    } else {
+                        UploadError::Status {
+                            step,
+                            status: status.as_u16(),
+                            message: message_of(&body, &secrets),
+                        }
                     };
                     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
                         Verdict::Retry(after, err)
@@ -617,6 +641,7 @@ pub async fn upload(
         let compressed = compress_blocking(Encoding::Brotli, prepared.report_json).await;
         return Ok(Uploaded {
             web_url: None,
+            already_uploaded: false,
             encoding: Encoding::Brotli,
             report_bytes,
             report_compressed_bytes: compressed.len() as u64,
@@ -783,16 +808,17 @@ pub async fn upload(
         }
     }
 
-    // 4. finish
-    let _: serde_json::Value = session
+    // 4. finish: any JSON; ours names the run's page, which for a report uploaded before is
+    // not the one `start` announced.
+    let finished: serde_json::Value = session
         .post_json(&join(FINISH_PATH)?, &upload_token, None, "upload/finish")
         .await?;
-    let web_url = endpoint
-        .join(&start.web_url)
-        .map(|u| u.to_string())
-        .unwrap_or(start.web_url);
+    let finished: FinishResponse = serde_json::from_value(finished).unwrap_or_default();
+    let page = finished.web_url.unwrap_or(start.web_url);
+    let web_url = endpoint.join(&page).map(|u| u.to_string()).unwrap_or(page);
     Ok(Uploaded {
         web_url: Some(web_url),
+        already_uploaded: finished.already_uploaded,
         encoding,
         report_bytes,
         report_compressed_bytes,

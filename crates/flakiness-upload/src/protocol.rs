@@ -44,6 +44,23 @@ pub struct StartResponse {
     pub accept_encodings: Vec<String>,
 }
 
+/// Answer of `upload/finish`, as our server gives it (Flakiness.io's answer may hold none of
+/// these: every field is optional). The same report uploaded again is the same run: `webUrl`
+/// is then the page of the run as first uploaded, not the one `upload/start` announced.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinishResponse {
+    /// The run's page, root-relative: resolved against the endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<String>,
+    /// The run's id in the server's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<i64>,
+    /// The same report had been uploaded before: nothing new was stored.
+    #[serde(default)]
+    pub already_uploaded: bool,
+}
+
 /// Body of `upload/attachments`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
