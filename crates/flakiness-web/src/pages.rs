@@ -75,6 +75,15 @@ pub fn duration(ms: f64) -> String {
     }
 }
 
+/// A link of a served page; in a self-contained file ([`Assets::Inline`]), whose links stay
+/// inside it, its label alone, as text.
+fn link(assets: Assets, href: &str, label: Markup) -> Markup {
+    match assets {
+        Assets::Linked => html! { a href=(href) { (label) } },
+        Assets::Inline => label,
+    }
+}
+
 /// The frame of every page: `crumbs` are `(href, label)` links before the title.
 pub fn layout(title: &str, crumbs: &[(String, String)], assets: Assets, body: Markup) -> Markup {
     html! {
@@ -101,8 +110,11 @@ pub fn layout(title: &str, crumbs: &[(String, String)], assets: Assets, body: Ma
             body {
                 header {
                     nav.crumbs {
-                        @for (href, label) in crumbs {
-                            a href=(href) { (label) } " / "
+                        // A self-contained file has no other page to go to.
+                        @if assets == Assets::Linked {
+                            @for (href, label) in crumbs {
+                                a href=(href) { (label) } " / "
+                            }
                         }
                         span { (title) }
                     }
@@ -120,7 +132,10 @@ fn project_crumbs(org: &str, project: &str) -> Vec<(String, String)> {
     ]
 }
 
-fn project_tabs(org: &str, project: &str, current: &str) -> Markup {
+fn project_tabs(org: &str, project: &str, current: &str, assets: Assets) -> Markup {
+    if assets == Assets::Inline {
+        return html! {};
+    }
     html! {
         nav.tabs {
             @for (path, label) in [("", "Runs"), ("/flaky", "Flaky tests")] {
@@ -148,7 +163,7 @@ pub fn projects_page(projects: &[(String, String)], assets: Assets) -> Markup {
             }
             ul #projects {
                 @for (org, project) in projects {
-                    li.project { a href={ "/" (org) "/" (project) } { (org) "/" (project) } }
+                    li.project { (link(assets, &format!("/{org}/{project}"), html! { (org) "/" (project) })) }
                 }
             }
         },
@@ -252,7 +267,7 @@ pub fn runs_page(
         assets,
         html! {
             h1 { (name) }
-            (project_tabs(org, project, "Runs"))
+            (project_tabs(org, project, "Runs", assets))
             form #filters method="get" {
                 label { "Status "
                     select name="status" {
@@ -283,10 +298,10 @@ pub fn runs_page(
                         tr.run data-status=(r.counts.status()) {
                             td {
                                 span class={ "dot " (r.counts.status()) } {}
-                                a href={ "/" (org) "/" (project) "/runs/" (r.key) } {
+                                (link(assets, &format!("/{org}/{project}/runs/{}", r.key), html! {
                                     (r.title.as_deref().filter(|t| !t.is_empty()).unwrap_or("run"))
-                                }
-                                @if let Some(url) = r.url.as_deref().filter(|u| is_web_url(u)) {
+                                }))
+                                @if let Some(url) = r.url.as_deref().filter(|u| is_web_url(u) && assets == Assets::Linked) {
                                     " " a.ci href=(url) rel="noreferrer noopener" { "CI" }
                                 }
                             }
@@ -300,11 +315,11 @@ pub fn runs_page(
                 }
             }
             nav.pages {
-                @if page > 1 {
+                @if page > 1 && assets == Assets::Linked {
                     a.prev href=(filter.query(page - 1)) { "← newer" } " "
                 }
                 span { "page " (page) " of " (pages) }
-                @if page < pages {
+                @if page < pages && assets == Assets::Linked {
                     " " a.next href=(filter.query(page + 1)) { "older →" }
                 }
             }
@@ -411,7 +426,7 @@ pub fn run_page(
                 dt { "Duration" } dd { (duration(report.duration.0)) }
                 @if let Some(url) = report.url.as_deref() {
                     dt { "CI" } dd {
-                        @if is_web_url(url) { a href=(url) rel="noreferrer noopener" { (url) } }
+                        @if is_web_url(url) && assets == Assets::Linked { a href=(url) rel="noreferrer noopener" { (url) } }
                         @else { (url) }
                     }
                 }
@@ -615,7 +630,9 @@ fn attachments_list(ctx: &RunCtx<'_>, list: &[Attachment]) -> Markup {
                 @let view = (ctx.attachment)(a);
                 li.attachment data-type=(a.content_type) {
                     @if let Some(src) = &view.image {
-                        a href=(view.href.as_deref().unwrap_or(src)) {
+                        @if let Some(h) = &view.href {
+                            a href=(h) { img.attachment src=(src) alt=(a.name); }
+                        } @else {
                             img.attachment src=(src) alt=(a.name);
                         }
                         div.name { (a.name) }
@@ -687,7 +704,7 @@ pub fn flaky_page(
         assets,
         html! {
             h1 { "Flaky tests" }
-            (project_tabs(org, project, "Flaky tests"))
+            (project_tabs(org, project, "Flaky tests", assets))
             p #counts { (a.counts_line()) }
             h2 { "Flake-rate trend" }
             (PreEscaped(flakiness_analyze::trend_svg(a)))
@@ -706,7 +723,7 @@ pub fn flaky_page(
                             td.n { (format!("{:.2}", t.score)) }
                             td.n { (format!("{:.2}", t.confidence)) }
                             td {
-                                a href={ "/" (org) "/" (project) "/tests/" (t.test_id) } { (t.display_name()) }
+                                (link(assets, &format!("/{org}/{project}/tests/{}", t.test_id), html! { (t.display_name()) }))
                                 div.ev { (t.evidence_line()) }
                                 @if let Some(m) = t.examples.first() {
                                     div.ev { "e.g. " (first_line(m, 200)) }
@@ -801,7 +818,7 @@ pub fn test_page(
         assets,
         html! {
             h1 { (name) }
-            (project_tabs(org, project, ""))
+            (project_tabs(org, project, "", assets))
             h2 { "History" }
             (legend())
             table #history {
@@ -811,7 +828,7 @@ pub fn test_page(
                         tr.env data-environment=(t.environment) {
                             td {
                                 @if t.test_id == test_id { b { (t.environment) } }
-                                @else { a href={ "/" (org) "/" (project) "/tests/" (t.test_id) } { (t.environment) } }
+                                @else { (link(assets, &format!("/{org}/{project}/tests/{}", t.test_id), html! { (t.environment) })) }
                             }
                             td class=(t.classification.as_str()) { (t.classification.as_str()) }
                             td.n { (format!("{:.2}", t.score)) }
@@ -837,7 +854,7 @@ pub fn test_page(
                     tbody {
                         @for (run, f) in failures {
                             tr {
-                                td { a href={ "/" (org) "/" (project) "/runs/" (run) } { "run" } }
+                                td { (link(assets, &format!("/{org}/{project}/runs/{run}"), html! { "run" })) }
                                 td.n { (f.attempt + 1) }
                                 td { (f.kind.as_str()) }
                                 td { @if let Some(m) = &f.message { pre.message { (plain(m)) } } }
