@@ -1541,13 +1541,56 @@ fn show_html_works_offline_in_a_browser() {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0));
+    let statuses = tmp.path().join("statuses.html");
+    show_html(
+        &statuses,
+        &repo().join("testdata/reports/valid/all-statuses.json"),
+    );
     let url = format!("file://{}", out.display());
-    let visited = browse(&[Page::new(url)
-        .count("li.test")
-        .images_loaded("img.attachment")
-        .type_into("#search", "adds an item")
-        .after_type_count("li.test")])
+    let visited = browse(&[
+        Page::new(url)
+            .count("li.test")
+            .images_loaded("img.attachment")
+            .type_into("#search", "adds an item")
+            .after_type_count("li.test"),
+        Page::new(format!("file://{}", statuses.display()))
+            .count("li.test > details > summary > .badge.xfail")
+            .count("li.test > details > summary > .badge.xpass")
+            .text("li.test[data-name*=\"known bug #812\"] > details > summary > .badge")
+            .text("li.test[data-name*=\"known bug #790\"] > details > summary > .badge")
+            .text("#test-counts"),
+    ])
     .expect("browse");
+    // The expected failures and the unexpected pass are labelled as such (issue 17).
+    let labels = &visited[1];
+    assert_eq!(labels.error, None);
+    assert!(labels.csp.is_empty() && labels.external.is_empty());
+    let text = |selector: &str| labels.text.get(selector).cloned().flatten();
+    assert_eq!(
+        labels
+            .count
+            .get("li.test > details > summary > .badge.xfail"),
+        Some(&3)
+    );
+    assert_eq!(
+        labels
+            .count
+            .get("li.test > details > summary > .badge.xpass"),
+        Some(&1)
+    );
+    assert_eq!(
+        text("li.test[data-name*=\"known bug #812\"] > details > summary > .badge").as_deref(),
+        Some("expected failure")
+    );
+    assert_eq!(
+        text("li.test[data-name*=\"known bug #790\"] > details > summary > .badge").as_deref(),
+        Some("unexpected pass")
+    );
+    let counts = text("#test-counts").unwrap_or_default();
+    assert!(
+        counts.contains("(3 expected failures)") && counts.contains("(1 unexpected pass)"),
+        "{counts}"
+    );
     let v = &visited[0];
     assert_eq!(v.error, None);
     assert!(v.csp.is_empty(), "{:?}", v.csp);
@@ -2430,4 +2473,44 @@ fn show_html_links_stay_inside_the_file() {
         assert!(html.contains("<h1>"), "{name}: a page");
         assert_self_contained(&html, name);
     }
+}
+
+/// `flakiness show --html` marks an expected failure (failed, expected to fail) as one, not as
+/// a plain pass, and an unexpected pass (passed, expected to fail) as a failure; the counts
+/// say how many of each (issue 17).
+#[test]
+fn show_html_marks_expected_failures_and_unexpected_passes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let html = show_html(
+        &tmp.path().join("o.html"),
+        &repo().join("testdata/reports/valid/all-statuses.json"),
+    );
+    let item = |title: &str| {
+        let start = html
+            .find(&format!("<span class=\"title\">{title}</span>"))
+            .unwrap_or_else(|| panic!("no test {title}"));
+        let head = &html[..start];
+        &html[head.rfind("<li class=\"test\"").expect("its item")..start]
+    };
+    let xfail = item("rounds negative durations (known bug #812)");
+    assert!(
+        xfail.contains("data-status=\"passed\"")
+            && xfail.contains("<span class=\"badge xfail\">expected failure</span>"),
+        "{xfail}"
+    );
+    let xpass = item("handles the 2038 overflow (known bug #790)");
+    assert!(
+        xpass.contains("data-status=\"failed\"")
+            && xpass.contains("<span class=\"badge failed xpass\">unexpected pass</span>"),
+        "{xpass}"
+    );
+    // Failed, timed out and interrupted as expected: passed as the format counts them.
+    assert!(
+        html.contains("5 passed</span> <span class=\"xfail\">(3 expected failures)</span>"),
+        "the passed count says so"
+    );
+    assert!(
+        html.contains("4 failed</span> <span class=\"xpass\">(1 unexpected pass)</span>"),
+        "the failed count says so"
+    );
 }

@@ -367,6 +367,70 @@ fn status_of(outcome: TestOutcome) -> &'static str {
     }
 }
 
+/// How a result stands against what was expected of it, beyond passed and failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expectation {
+    /// Nothing to say: it was expected to pass (or was skipped).
+    Plain,
+    /// It ended as it was expected to, otherwise than passed (pytest's xfail, Playwright's
+    /// `test.fail()`): as expected, so OK, but not a pass.
+    ExpectedFailure,
+    /// It passed, but was expected not to: not OK.
+    UnexpectedPass,
+}
+
+impl Expectation {
+    fn of_attempt(a: &RunAttempt) -> Self {
+        let (status, expected) = (a.status(), a.expected_status());
+        if status == TestStatus::Skipped {
+            Expectation::Plain
+        } else if status == TestStatus::Passed && expected != TestStatus::Passed {
+            Expectation::UnexpectedPass
+        } else if status != TestStatus::Passed && status == expected {
+            Expectation::ExpectedFailure
+        } else {
+            Expectation::Plain
+        }
+    }
+
+    /// A test's: an expected failure when it was as expected and an attempt failed as
+    /// expected, an unexpected pass when it was unexpected and an attempt passed unexpectedly.
+    fn of_test(t: &Test, outcome: TestOutcome) -> Self {
+        let wanted = match outcome {
+            TestOutcome::Expected => Expectation::ExpectedFailure,
+            TestOutcome::Unexpected => Expectation::UnexpectedPass,
+            TestOutcome::Flaky | TestOutcome::Skipped => return Expectation::Plain,
+        };
+        if t.attempts
+            .iter()
+            .any(|a| Expectation::of_attempt(a) == wanted)
+        {
+            wanted
+        } else {
+            Expectation::Plain
+        }
+    }
+
+    /// The badge: `badge xfail` "expected failure", `badge failed xpass` "unexpected pass",
+    /// else `badge CLASS` with `text`.
+    fn badge(self, class: &str, text: &str) -> Markup {
+        match self {
+            Expectation::ExpectedFailure => {
+                html! { span class="badge xfail" { "expected failure" } }
+            }
+            Expectation::UnexpectedPass => {
+                html! { span class="badge failed xpass" { "unexpected pass" } }
+            }
+            Expectation::Plain => html! { span class={ "badge " (class) } { (text) } },
+        }
+    }
+}
+
+/// `1 expected failure`, `2 expected failures`.
+fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A run: its summary, then its suites and tests as a tree with every attempt.
 pub fn run_page(
     org: &str,
@@ -378,12 +442,20 @@ pub fn run_page(
     assets: Assets,
 ) -> Markup {
     let mut counts = Counts::default();
+    // Of the passed, the expected failures; of the failed, the unexpected passes.
+    let (mut xfail, mut xpass) = (0u64, 0u64);
     for t in report.all_tests() {
-        match t.test.outcome() {
+        let outcome = t.test.outcome();
+        match outcome {
             TestOutcome::Expected => counts.passed += 1,
             TestOutcome::Unexpected => counts.failed += 1,
             TestOutcome::Flaky => counts.flaky += 1,
             TestOutcome::Skipped => counts.skipped += 1,
+        }
+        match Expectation::of_test(t.test, outcome) {
+            Expectation::ExpectedFailure => xfail += 1,
+            Expectation::UnexpectedPass => xpass += 1,
+            Expectation::Plain => {}
         }
     }
     let q = query.q.as_deref().unwrap_or_default().trim().to_lowercase();
@@ -437,8 +509,12 @@ pub fn run_page(
                     }
                 }
                 dt { "Tests" } dd #test-counts {
-                    span.passed { (counts.passed) " passed" } " · "
-                    span.failed { (counts.failed) " failed" } " · "
+                    span.passed { (counts.passed) " passed" }
+                    @if xfail > 0 { " " span.xfail { "(" (count_of(xfail, "expected failure", "expected failures")) ")" } }
+                    " · "
+                    span.failed { (counts.failed) " failed" }
+                    @if xpass > 0 { " " span.xpass { "(" (count_of(xpass, "unexpected pass", "unexpected passes")) ")" } }
+                    " · "
                     span.flaky { (counts.flaky) " flaky" } " · "
                     span.skipped { (counts.skipped) " skipped" }
                 }
@@ -499,13 +575,15 @@ fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str]) -> Markup {
         return html! {};
     }
     ctx.shown += 1;
-    let status = status_of(t.outcome());
+    let outcome = t.outcome();
+    let status = status_of(outcome);
+    let expectation = Expectation::of_test(t, outcome);
     let total: f64 = t.attempts.iter().map(RunAttempt::duration_ms).sum();
     html! {
         li.test data-name=(lower) data-status=(status) {
             details open[status == "failed" || status == "flaky"] {
                 summary {
-                    span class={ "badge " (status) } { (status) } " "
+                    (expectation.badge(status, status)) " "
                     span.title { (t.title) }
                     @for tag in t.tags.iter().flatten() {
                         " " span.tag { @if !tag.starts_with('@') { "@" } (tag) }
@@ -528,12 +606,21 @@ fn attempt_block(ctx: &RunCtx<'_>, i: usize, a: &RunAttempt) -> Markup {
         .map(|e| e.name.as_str())
         .unwrap_or("");
     let ok = a.is_expected();
+    let expectation = Expectation::of_attempt(a);
+    let class = if status == TestStatus::Skipped {
+        "skipped"
+    } else if ok {
+        "passed"
+    } else {
+        "failed"
+    };
     html! {
         div.attempt data-status=(status.as_str()) {
             div.head {
                 "Attempt " (i + 1) " · "
-                span class={ "badge " (if status == TestStatus::Skipped { "skipped" } else if ok { "passed" } else { "failed" }) } { (status.as_str()) }
-                @if a.expected_status() != TestStatus::Passed { " (expected " (a.expected_status().as_str()) ")" }
+                (expectation.badge(class, status.as_str()))
+                @if expectation == Expectation::ExpectedFailure { " (" (status.as_str()) ", as expected)" }
+                @else if a.expected_status() != TestStatus::Passed { " (expected " (a.expected_status().as_str()) ")" }
                 " · " (duration(a.duration_ms()))
                 @if !env.is_empty() { " · " span.env { (env) } }
             }
