@@ -1570,13 +1570,56 @@ fn show_html_works_offline_in_a_browser() {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0));
+    let statuses = tmp.path().join("statuses.html");
+    show_html(
+        &statuses,
+        &repo().join("testdata/reports/valid/all-statuses.json"),
+    );
     let url = format!("file://{}", out.display());
-    let visited = browse(&[Page::new(url)
-        .count("li.test")
-        .images_loaded("img.attachment")
-        .type_into("#search", "adds an item")
-        .after_type_count("li.test")])
+    let visited = browse(&[
+        Page::new(url)
+            .count("li.test")
+            .images_loaded("img.attachment")
+            .type_into("#search", "adds an item")
+            .after_type_count("li.test"),
+        Page::new(format!("file://{}", statuses.display()))
+            .count("li.test > details > summary > .badge.xfail")
+            .count("li.test > details > summary > .badge.xpass")
+            .text("li.test[data-name*=\"known bug #812\"] > details > summary > .badge")
+            .text("li.test[data-name*=\"known bug #790\"] > details > summary > .badge")
+            .text("#test-counts"),
+    ])
     .expect("browse");
+    // The expected failures and the unexpected pass are labelled as such (issue 17).
+    let labels = &visited[1];
+    assert_eq!(labels.error, None);
+    assert!(labels.csp.is_empty() && labels.external.is_empty());
+    let text = |selector: &str| labels.text.get(selector).cloned().flatten();
+    assert_eq!(
+        labels
+            .count
+            .get("li.test > details > summary > .badge.xfail"),
+        Some(&3)
+    );
+    assert_eq!(
+        labels
+            .count
+            .get("li.test > details > summary > .badge.xpass"),
+        Some(&1)
+    );
+    assert_eq!(
+        text("li.test[data-name*=\"known bug #812\"] > details > summary > .badge").as_deref(),
+        Some("expected failure")
+    );
+    assert_eq!(
+        text("li.test[data-name*=\"known bug #790\"] > details > summary > .badge").as_deref(),
+        Some("unexpected pass")
+    );
+    let counts = text("#test-counts").unwrap_or_default();
+    assert!(
+        counts.contains("(3 expected failures)") && counts.contains("(1 unexpected pass)"),
+        "{counts}"
+    );
     let v = &visited[0];
     assert_eq!(v.error, None);
     assert!(v.csp.is_empty(), "{:?}", v.csp);
@@ -2452,4 +2495,157 @@ fn convert_merges_report_directories_of_one_run() {
     ]);
     assert_eq!(refused.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("only reports of one run merge"));
+}
+
+/// The tags' attributes of an HTML page, as `(tag, attribute, value)` (entities of values
+/// decoded); the raw text of `<script>` and `<style>` is skipped.
+fn html_attributes(html: &str) -> Vec<(String, String, String)> {
+    fn decode(v: &str) -> String {
+        v.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+    // The lower-cased name at the start of `rest`, up to a space or one of `stops`.
+    fn name(rest: &mut &str, stops: &[char]) -> String {
+        let end = rest
+            .find(|c: char| c.is_whitespace() || stops.contains(&c))
+            .unwrap_or(rest.len());
+        let name = rest[..end].to_ascii_lowercase();
+        *rest = &rest[end..];
+        name
+    }
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        if rest.starts_with('/') || rest.starts_with('!') {
+            rest = &rest[rest.find('>').map_or(rest.len(), |e| e + 1)..];
+            continue;
+        }
+        let tag = name(&mut rest, &['>', '/']);
+        // Attributes up to the tag's end, values quoted.
+        loop {
+            rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+            if rest.is_empty() || rest.starts_with('>') {
+                rest = rest.get(1..).unwrap_or_default();
+                break;
+            }
+            let attr = name(&mut rest, &['=', '>']);
+            let mut value = String::new();
+            if let Some(after) = rest.strip_prefix('=') {
+                let q = after.chars().next().unwrap_or('"');
+                assert!(q == '"' || q == '\'', "unquoted value of {attr} in <{tag}>");
+                let close = after[1..].find(q).expect("closed value") + 1;
+                value = decode(&after[1..close]);
+                rest = &after[close + 1..];
+            }
+            out.push((tag.clone(), attr, value));
+        }
+        if tag == "script" || tag == "style" {
+            let close = format!("</{tag}");
+            rest = &rest[rest.find(&close).unwrap_or(rest.len())..];
+        }
+    }
+    out
+}
+
+/// Every link and source of a self-contained page stays inside it: `#id` of an element of the
+/// file, a `data:` URL, or none; nothing is fetched from anywhere (issue 17).
+fn assert_self_contained(html: &str, what: &str) {
+    let attrs = html_attributes(html);
+    let ids: std::collections::HashSet<&str> = attrs
+        .iter()
+        .filter(|(_, a, _)| a == "id")
+        .map(|(_, _, v)| v.as_str())
+        .collect();
+    let mut seen = 0;
+    for (tag, attr, value) in &attrs {
+        if ![
+            "href",
+            "src",
+            "action",
+            "xlink:href",
+            "srcset",
+            "poster",
+            "formaction",
+        ]
+        .contains(&attr.as_str())
+        {
+            continue;
+        }
+        seen += 1;
+        if let Some(id) = value.strip_prefix('#') {
+            assert!(
+                ids.contains(id),
+                "{what}: <{tag} {attr}=\"{value}\"> has no target"
+            );
+        } else {
+            assert!(
+                value.starts_with("data:"),
+                "{what}: <{tag} {attr}=\"{value}\"> leads out of the file"
+            );
+        }
+    }
+    assert!(
+        seen > 0 || !html.contains("href="),
+        "{what}: the scan found the links"
+    );
+}
+
+/// `flakiness show --html` writes a file whose links lead nowhere outside it: the run page
+/// (one report, with a CI URL and an image) and the flaky tests page (several reports, with
+/// tests that have pages of their own when served) (issue 17).
+#[test]
+fn show_html_links_stay_inside_the_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    for (name, path) in [
+        ("one", repo().join("testdata/reports/valid/playwright-full")),
+        ("several", repo().join("testdata/reports/valid")),
+    ] {
+        let html = show_html(&tmp.path().join(format!("{name}.html")), &path);
+        assert!(html.contains("<h1>"), "{name}: a page");
+        assert_self_contained(&html, name);
+    }
+}
+
+/// `flakiness show --html` marks an expected failure (failed, expected to fail) as one, not as
+/// a plain pass, and an unexpected pass (passed, expected to fail) as a failure; the counts
+/// say how many of each (issue 17).
+#[test]
+fn show_html_marks_expected_failures_and_unexpected_passes() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let html = show_html(
+        &tmp.path().join("o.html"),
+        &repo().join("testdata/reports/valid/all-statuses.json"),
+    );
+    let item = |title: &str| {
+        let start = html
+            .find(&format!("<span class=\"title\">{title}</span>"))
+            .unwrap_or_else(|| panic!("no test {title}"));
+        let head = &html[..start];
+        &html[head.rfind("<li class=\"test\"").expect("its item")..start]
+    };
+    let xfail = item("rounds negative durations (known bug #812)");
+    assert!(
+        xfail.contains("data-status=\"passed\"")
+            && xfail.contains("<span class=\"badge xfail\">expected failure</span>"),
+        "{xfail}"
+    );
+    let xpass = item("handles the 2038 overflow (known bug #790)");
+    assert!(
+        xpass.contains("data-status=\"failed\"")
+            && xpass.contains("<span class=\"badge failed xpass\">unexpected pass</span>"),
+        "{xpass}"
+    );
+    // Failed, timed out and interrupted as expected: passed as the format counts them.
+    assert!(
+        html.contains("5 passed</span> <span class=\"xfail\">(3 expected failures)</span>"),
+        "the passed count says so"
+    );
+    assert!(
+        html.contains("4 failed</span> <span class=\"xpass\">(1 unexpected pass)</span>"),
+        "the failed count says so"
+    );
 }

@@ -75,6 +75,15 @@ pub fn duration(ms: f64) -> String {
     }
 }
 
+/// A link of a served page; in a self-contained file ([`Assets::Inline`]), whose links stay
+/// inside it, its label alone, as text.
+fn link(assets: Assets, href: &str, label: Markup) -> Markup {
+    match assets {
+        Assets::Linked => html! { a href=(href) { (label) } },
+        Assets::Inline => label,
+    }
+}
+
 /// The frame of every page: `crumbs` are `(href, label)` links before the title.
 pub fn layout(title: &str, crumbs: &[(String, String)], assets: Assets, body: Markup) -> Markup {
     html! {
@@ -101,8 +110,11 @@ pub fn layout(title: &str, crumbs: &[(String, String)], assets: Assets, body: Ma
             body {
                 header {
                     nav.crumbs {
-                        @for (href, label) in crumbs {
-                            a href=(href) { (label) } " / "
+                        // A self-contained file has no other page to go to.
+                        @if assets == Assets::Linked {
+                            @for (href, label) in crumbs {
+                                a href=(href) { (label) } " / "
+                            }
                         }
                         span { (title) }
                     }
@@ -120,7 +132,10 @@ fn project_crumbs(org: &str, project: &str) -> Vec<(String, String)> {
     ]
 }
 
-fn project_tabs(org: &str, project: &str, current: &str) -> Markup {
+fn project_tabs(org: &str, project: &str, current: &str, assets: Assets) -> Markup {
+    if assets == Assets::Inline {
+        return html! {};
+    }
     html! {
         nav.tabs {
             @for (path, label) in [("", "Runs"), ("/flaky", "Flaky tests")] {
@@ -148,7 +163,7 @@ pub fn projects_page(projects: &[(String, String)], assets: Assets) -> Markup {
             }
             ul #projects {
                 @for (org, project) in projects {
-                    li.project { a href={ "/" (org) "/" (project) } { (org) "/" (project) } }
+                    li.project { (link(assets, &format!("/{org}/{project}"), html! { (org) "/" (project) })) }
                 }
             }
         },
@@ -252,7 +267,7 @@ pub fn runs_page(
         assets,
         html! {
             h1 { (name) }
-            (project_tabs(org, project, "Runs"))
+            (project_tabs(org, project, "Runs", assets))
             form #filters method="get" {
                 label { "Status "
                     select name="status" {
@@ -283,10 +298,10 @@ pub fn runs_page(
                         tr.run data-status=(r.counts.status()) {
                             td {
                                 span class={ "dot " (r.counts.status()) } {}
-                                a href={ "/" (org) "/" (project) "/runs/" (r.key) } {
+                                (link(assets, &format!("/{org}/{project}/runs/{}", r.key), html! {
                                     (r.title.as_deref().filter(|t| !t.is_empty()).unwrap_or("run"))
-                                }
-                                @if let Some(url) = r.url.as_deref().filter(|u| is_web_url(u)) {
+                                }))
+                                @if let Some(url) = r.url.as_deref().filter(|u| is_web_url(u) && assets == Assets::Linked) {
                                     " " a.ci href=(url) rel="noreferrer noopener" { "CI" }
                                 }
                             }
@@ -300,11 +315,11 @@ pub fn runs_page(
                 }
             }
             nav.pages {
-                @if page > 1 {
+                @if page > 1 && assets == Assets::Linked {
                     a.prev href=(filter.query(page - 1)) { "← newer" } " "
                 }
                 span { "page " (page) " of " (pages) }
-                @if page < pages {
+                @if page < pages && assets == Assets::Linked {
                     " " a.next href=(filter.query(page + 1)) { "older →" }
                 }
             }
@@ -352,6 +367,70 @@ fn status_of(outcome: TestOutcome) -> &'static str {
     }
 }
 
+/// How a result stands against what was expected of it, beyond passed and failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expectation {
+    /// Nothing to say: it was expected to pass (or was skipped).
+    Plain,
+    /// It ended as it was expected to, otherwise than passed (pytest's xfail, Playwright's
+    /// `test.fail()`): as expected, so OK, but not a pass.
+    ExpectedFailure,
+    /// It passed, but was expected not to: not OK.
+    UnexpectedPass,
+}
+
+impl Expectation {
+    fn of_attempt(a: &RunAttempt) -> Self {
+        let (status, expected) = (a.status(), a.expected_status());
+        if status == TestStatus::Skipped {
+            Expectation::Plain
+        } else if status == TestStatus::Passed && expected != TestStatus::Passed {
+            Expectation::UnexpectedPass
+        } else if status != TestStatus::Passed && status == expected {
+            Expectation::ExpectedFailure
+        } else {
+            Expectation::Plain
+        }
+    }
+
+    /// A test's: an expected failure when it was as expected and an attempt failed as
+    /// expected, an unexpected pass when it was unexpected and an attempt passed unexpectedly.
+    fn of_test(t: &Test, outcome: TestOutcome) -> Self {
+        let wanted = match outcome {
+            TestOutcome::Expected => Expectation::ExpectedFailure,
+            TestOutcome::Unexpected => Expectation::UnexpectedPass,
+            TestOutcome::Flaky | TestOutcome::Skipped => return Expectation::Plain,
+        };
+        if t.attempts
+            .iter()
+            .any(|a| Expectation::of_attempt(a) == wanted)
+        {
+            wanted
+        } else {
+            Expectation::Plain
+        }
+    }
+
+    /// The badge: `badge xfail` "expected failure", `badge failed xpass` "unexpected pass",
+    /// else `badge CLASS` with `text`.
+    fn badge(self, class: &str, text: &str) -> Markup {
+        match self {
+            Expectation::ExpectedFailure => {
+                html! { span class="badge xfail" { "expected failure" } }
+            }
+            Expectation::UnexpectedPass => {
+                html! { span class="badge failed xpass" { "unexpected pass" } }
+            }
+            Expectation::Plain => html! { span class={ "badge " (class) } { (text) } },
+        }
+    }
+}
+
+/// `1 expected failure`, `2 expected failures`.
+fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A run: its summary, then its suites and tests as a tree with every attempt.
 pub fn run_page(
     org: &str,
@@ -363,12 +442,20 @@ pub fn run_page(
     assets: Assets,
 ) -> Markup {
     let mut counts = Counts::default();
+    // Of the passed, the expected failures; of the failed, the unexpected passes.
+    let (mut xfail, mut xpass) = (0u64, 0u64);
     for t in report.all_tests() {
-        match t.test.outcome() {
+        let outcome = t.test.outcome();
+        match outcome {
             TestOutcome::Expected => counts.passed += 1,
             TestOutcome::Unexpected => counts.failed += 1,
             TestOutcome::Flaky => counts.flaky += 1,
             TestOutcome::Skipped => counts.skipped += 1,
+        }
+        match Expectation::of_test(t.test, outcome) {
+            Expectation::ExpectedFailure => xfail += 1,
+            Expectation::UnexpectedPass => xpass += 1,
+            Expectation::Plain => {}
         }
     }
     let q = query.q.as_deref().unwrap_or_default().trim().to_lowercase();
@@ -411,7 +498,7 @@ pub fn run_page(
                 dt { "Duration" } dd { (duration(report.duration.0)) }
                 @if let Some(url) = report.url.as_deref() {
                     dt { "CI" } dd {
-                        @if is_web_url(url) { a href=(url) rel="noreferrer noopener" { (url) } }
+                        @if is_web_url(url) && assets == Assets::Linked { a href=(url) rel="noreferrer noopener" { (url) } }
                         @else { (url) }
                     }
                 }
@@ -422,8 +509,12 @@ pub fn run_page(
                     }
                 }
                 dt { "Tests" } dd #test-counts {
-                    span.passed { (counts.passed) " passed" } " · "
-                    span.failed { (counts.failed) " failed" } " · "
+                    span.passed { (counts.passed) " passed" }
+                    @if xfail > 0 { " " span.xfail { "(" (count_of(xfail, "expected failure", "expected failures")) ")" } }
+                    " · "
+                    span.failed { (counts.failed) " failed" }
+                    @if xpass > 0 { " " span.xpass { "(" (count_of(xpass, "unexpected pass", "unexpected passes")) ")" } }
+                    " · "
                     span.flaky { (counts.flaky) " flaky" } " · "
                     span.skipped { (counts.skipped) " skipped" }
                 }
@@ -484,13 +575,15 @@ fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str]) -> Markup {
         return html! {};
     }
     ctx.shown += 1;
-    let status = status_of(t.outcome());
+    let outcome = t.outcome();
+    let status = status_of(outcome);
+    let expectation = Expectation::of_test(t, outcome);
     let total: f64 = t.attempts.iter().map(RunAttempt::duration_ms).sum();
     html! {
         li.test data-name=(lower) data-status=(status) {
             details open[status == "failed" || status == "flaky"] {
                 summary {
-                    span class={ "badge " (status) } { (status) } " "
+                    (expectation.badge(status, status)) " "
                     span.title { (t.title) }
                     @for tag in t.tags.iter().flatten() {
                         " " span.tag { @if !tag.starts_with('@') { "@" } (tag) }
@@ -513,12 +606,21 @@ fn attempt_block(ctx: &RunCtx<'_>, i: usize, a: &RunAttempt) -> Markup {
         .map(|e| e.name.as_str())
         .unwrap_or("");
     let ok = a.is_expected();
+    let expectation = Expectation::of_attempt(a);
+    let class = if status == TestStatus::Skipped {
+        "skipped"
+    } else if ok {
+        "passed"
+    } else {
+        "failed"
+    };
     html! {
         div.attempt data-status=(status.as_str()) {
             div.head {
                 "Attempt " (i + 1) " · "
-                span class={ "badge " (if status == TestStatus::Skipped { "skipped" } else if ok { "passed" } else { "failed" }) } { (status.as_str()) }
-                @if a.expected_status() != TestStatus::Passed { " (expected " (a.expected_status().as_str()) ")" }
+                (expectation.badge(class, status.as_str()))
+                @if expectation == Expectation::ExpectedFailure { " (" (status.as_str()) ", as expected)" }
+                @else if a.expected_status() != TestStatus::Passed { " (expected " (a.expected_status().as_str()) ")" }
                 " · " (duration(a.duration_ms()))
                 @if !env.is_empty() { " · " span.env { (env) } }
             }
@@ -615,7 +717,9 @@ fn attachments_list(ctx: &RunCtx<'_>, list: &[Attachment]) -> Markup {
                 @let view = (ctx.attachment)(a);
                 li.attachment data-type=(a.content_type) {
                     @if let Some(src) = &view.image {
-                        a href=(view.href.as_deref().unwrap_or(src)) {
+                        @if let Some(h) = &view.href {
+                            a href=(h) { img.attachment src=(src) alt=(a.name); }
+                        } @else {
                             img.attachment src=(src) alt=(a.name);
                         }
                         div.name { (a.name) }
@@ -687,7 +791,7 @@ pub fn flaky_page(
         assets,
         html! {
             h1 { "Flaky tests" }
-            (project_tabs(org, project, "Flaky tests"))
+            (project_tabs(org, project, "Flaky tests", assets))
             p #counts { (a.counts_line()) }
             h2 { "Flake-rate trend" }
             (PreEscaped(flakiness_analyze::trend_svg(a)))
@@ -706,7 +810,7 @@ pub fn flaky_page(
                             td.n { (format!("{:.2}", t.score)) }
                             td.n { (format!("{:.2}", t.confidence)) }
                             td {
-                                a href={ "/" (org) "/" (project) "/tests/" (t.test_id) } { (t.display_name()) }
+                                (link(assets, &format!("/{org}/{project}/tests/{}", t.test_id), html! { (t.display_name()) }))
                                 div.ev { (t.evidence_line()) }
                                 @if let Some(m) = t.examples.first() {
                                     div.ev { "e.g. " (first_line(m, 200)) }
@@ -801,7 +905,7 @@ pub fn test_page(
         assets,
         html! {
             h1 { (name) }
-            (project_tabs(org, project, ""))
+            (project_tabs(org, project, "", assets))
             h2 { "History" }
             (legend())
             table #history {
@@ -811,7 +915,7 @@ pub fn test_page(
                         tr.env data-environment=(t.environment) {
                             td {
                                 @if t.test_id == test_id { b { (t.environment) } }
-                                @else { a href={ "/" (org) "/" (project) "/tests/" (t.test_id) } { (t.environment) } }
+                                @else { (link(assets, &format!("/{org}/{project}/tests/{}", t.test_id), html! { (t.environment) })) }
                             }
                             td class=(t.classification.as_str()) { (t.classification.as_str()) }
                             td.n { (format!("{:.2}", t.score)) }
@@ -837,7 +941,7 @@ pub fn test_page(
                     tbody {
                         @for (run, f) in failures {
                             tr {
-                                td { a href={ "/" (org) "/" (project) "/runs/" (run) } { "run" } }
+                                td { (link(assets, &format!("/{org}/{project}/runs/{run}"), html! { "run" })) }
                                 td.n { (f.attempt + 1) }
                                 td { (f.kind.as_str()) }
                                 td { @if let Some(m) = &f.message { pre.message { (plain(m)) } } }

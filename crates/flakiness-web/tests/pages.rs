@@ -219,3 +219,77 @@ fn a_self_contained_page_allows_exactly_its_own_style_and_script() {
     assert!(!html.contains("/static/"));
     assert!(!html.contains(XSS));
 }
+
+/// The `<li class="test">` of the test titled `title`, up to the next test.
+fn test_item<'a>(html: &'a str, title: &str) -> &'a str {
+    let start = html
+        .find(&format!("<li class=\"test\" data-name=\"{title}\""))
+        .unwrap_or_else(|| panic!("no test {title}"));
+    let rest = &html[start + 1..];
+    &html[start..start + 1 + rest.find("<li class=\"test\"").unwrap_or(rest.len())]
+}
+
+/// An expected failure (failed, expected to fail) is marked as one, not as a plain pass, and an
+/// unexpected pass (passed, expected to fail) as a failure: on the test, its attempt and the
+/// counts, which count them as the format does (issue 17).
+#[test]
+fn expected_failures_and_unexpected_passes_are_marked() {
+    let mut r = Report::new("pytest", "a".repeat(40));
+    let expecting_failure = |status| {
+        let mut a = RunAttempt::with_status(status);
+        a.expected_status = Some(TestStatus::Failed);
+        a
+    };
+    r.tests = Some(vec![
+        Test::new("xfail").with_attempts([expecting_failure(TestStatus::Failed)]),
+        Test::new("xpass").with_attempts([expecting_failure(TestStatus::Passed)]),
+        Test::new("plain").with_attempts([RunAttempt::with_status(TestStatus::Passed)]),
+    ]);
+    for assets in [Assets::Linked, Assets::Inline] {
+        let html = run_page(
+            "acme",
+            "shop",
+            "7",
+            &r,
+            &TestQuery::default(),
+            &views,
+            assets,
+        )
+        .into_string();
+        for (title, status, badge) in [
+            (
+                "xfail",
+                "passed",
+                "<span class=\"badge xfail\">expected failure</span>",
+            ),
+            (
+                "xpass",
+                "failed",
+                "<span class=\"badge failed xpass\">unexpected pass</span>",
+            ),
+        ] {
+            let item = test_item(&html, title);
+            assert!(
+                item.contains(&format!("data-status=\"{status}\"")),
+                "{item}"
+            );
+            assert_eq!(
+                item.matches(badge).count(),
+                2,
+                "the test and its attempt: {item}"
+            );
+            assert!(!item.contains(">passed<"), "{item}");
+        }
+        let plain = test_item(&html, "plain");
+        assert!(plain.contains("<span class=\"badge passed\">passed</span>"));
+        let counts = &html[html.find("id=\"test-counts\"").expect("counts")..];
+        let counts = &counts[..counts.find("</dd>").expect("end")];
+        assert!(
+            counts.contains("2 passed")
+                && counts.contains("1 expected failure")
+                && counts.contains("1 failed")
+                && counts.contains("1 unexpected pass"),
+            "{counts}"
+        );
+    }
+}
