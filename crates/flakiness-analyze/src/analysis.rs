@@ -1390,7 +1390,14 @@ pub fn analyze(
             return;
         };
         let (message, stack) = (f.message.as_deref(), f.stack.as_deref());
-        let (sig, key) = if f.kind == FailureKind::Interrupted || !says_something(message, stack) {
+        // An unexpected pass has no error of its own (its message is ours, the same for every
+        // test): no signature, no key, so never an incident's; the test's own failure, as
+        // before it had a kind.
+        let (sig, key) = if matches!(
+            f.kind,
+            FailureKind::Interrupted | FailureKind::UnexpectedPass
+        ) || !says_something(message, stack)
+        {
             (NONE, NONE)
         } else {
             // Errors repeat: short ones are looked up before the expressions run.

@@ -413,6 +413,9 @@ fn bounded(s: &str, max: usize) -> String {
 
 /// What ended a failed attempt, from its status, annotations and error text.
 pub fn failure_kind(attempt: &RunAttempt) -> FailureKind {
+    if attempt.status() == TestStatus::Passed && attempt.expected_status() != TestStatus::Passed {
+        return FailureKind::UnexpectedPass;
+    }
     if attempt.status() == TestStatus::Interrupted {
         return FailureKind::Interrupted;
     }
@@ -681,21 +684,33 @@ fn summarize_attempts<'a>(
 ) -> TestResult {
     let mut ran = 0u32;
     let mut failures = Vec::new();
+    let (mut expected_failures, mut unexpected_passes) = (0u32, 0u32);
     let mut duration = 0.0;
     let mut timed = false;
     for a in attempts.filter(|a| a.status() != TestStatus::Skipped) {
         if !a.is_expected() {
             let e = a.errors.iter().flatten().next();
+            let kind = failure_kind(a);
+            let message = e
+                .and_then(|e| e.message.as_deref())
+                .map(|m| bounded(m, MAX_MESSAGE));
+            let message = match kind {
+                FailureKind::UnexpectedPass => {
+                    unexpected_passes += 1;
+                    message.or_else(|| Some(unexpected_pass_message(a.expected_status())))
+                }
+                _ => message,
+            };
             failures.push(FailureRecord {
                 attempt: ran,
-                kind: failure_kind(a),
-                message: e
-                    .and_then(|e| e.message.as_deref())
-                    .map(|m| bounded(m, MAX_MESSAGE)),
+                kind,
+                message,
                 stack: e
                     .and_then(|e| e.stack.as_deref())
                     .map(|s| bounded(s, MAX_STACK)),
             });
+        } else if a.status() != TestStatus::Passed {
+            expected_failures += 1;
         }
         ran += 1;
         duration += a.duration_ms();
@@ -714,6 +729,17 @@ fn summarize_attempts<'a>(
         attempts: ran,
         failed_attempts: failures.len() as u32,
         duration_ms: timed.then_some(duration.round() as i64),
+        expected_failures,
+        unexpected_passes,
         failures,
+    }
+}
+
+/// The message of an unexpected pass without an error of its own: `passed, but was expected to
+/// fail` (or `... expected timedOut`, `... expected interrupted`).
+fn unexpected_pass_message(expected: TestStatus) -> String {
+    match expected {
+        TestStatus::Failed => "passed, but was expected to fail".to_string(),
+        other => format!("passed, but was expected {}", other.as_str()),
     }
 }

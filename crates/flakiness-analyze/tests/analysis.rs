@@ -25,6 +25,8 @@ fn result(title: &str, outcome: Outcome, message: &str) -> TestResult {
         attempts,
         failed_attempts: failed,
         duration_ms: Some(5),
+        expected_failures: 0,
+        unexpected_passes: 0,
         failures: (0..failed)
             .map(|_| FailureRecord {
                 attempt: 0,

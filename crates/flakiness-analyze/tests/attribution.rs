@@ -52,6 +52,8 @@ fn result(test: &str, env: &str, did: &Did) -> TestResult {
         attempts,
         failed_attempts: failures.len() as u32,
         duration_ms: Some(10),
+        expected_failures: 0,
+        unexpected_passes: 0,
         failures,
     }
 }
@@ -121,6 +123,8 @@ fn history_reversed(
                         attempts: row.attempts,
                         failed_attempts: row.failed_attempts,
                         duration_ms: row.duration_ms,
+                        expected_failures: row.expected_failures,
+                        unexpected_passes: row.unexpected_passes,
                         failures: Vec::new(),
                     });
                 }

@@ -603,3 +603,105 @@ fn files_written_whole_are_readable_by_others_or_keep_their_mode() {
     assert_eq!(mode(&page), 0o600, "the mode of the file replaced");
     assert_eq!(fs::read(&page).expect("read"), b"<html>2</html>");
 }
+
+/// An expected failure (pytest's xfail) is stored as a pass that failed as expected; an
+/// unexpected pass (xpass) as a failure of kind `unexpected-pass` with a message saying so.
+/// Before, the xfail was a plain pass and the xpass a failure of kind `unknown` without a
+/// message.
+#[test]
+fn expected_failures_and_unexpected_passes_are_stored_as_such() {
+    let mut r = Report::new("pytest", "c0ffee");
+    r.environments = vec![Environment::new("linux")];
+    let mut xfail = attempt(0, TestStatus::Failed);
+    xfail.expected_status = Some(TestStatus::Failed);
+    let mut xpass = attempt(0, TestStatus::Passed);
+    xpass.expected_status = Some(TestStatus::Failed);
+    let mut file = Suite::new(SuiteType::File, "tests/test_x.py");
+    file.tests = Some(vec![
+        Test::new("test_xfail").with_attempts([xfail]),
+        Test::new("test_xpass").with_attempts([xpass.clone()]),
+        Test::new("test_plain").with_attempts([attempt(0, TestStatus::Passed)]),
+    ]);
+    r.suites = Some(vec![file]);
+    assert_eq!(failure_kind(&xpass), FailureKind::UnexpectedPass);
+
+    let run = summarize(&r, "reports/x", "hash-x");
+    let by_title = |t: &str| {
+        run.results
+            .iter()
+            .find(|x| x.title_path == [t])
+            .unwrap_or_else(|| panic!("{t}"))
+    };
+    let x = by_title("test_xfail");
+    assert_eq!(
+        (
+            x.outcome,
+            x.failed_attempts,
+            x.expected_failures,
+            x.unexpected_passes
+        ),
+        (Outcome::Passed, 0, 1, 0)
+    );
+    assert!(x.failures.is_empty());
+    let p = by_title("test_xpass");
+    assert_eq!(
+        (
+            p.outcome,
+            p.failed_attempts,
+            p.expected_failures,
+            p.unexpected_passes
+        ),
+        (Outcome::Failed, 1, 0, 1)
+    );
+    assert_eq!(p.failures.len(), 1);
+    assert_eq!(p.failures[0].kind, FailureKind::UnexpectedPass);
+    assert_eq!(
+        p.failures[0].message.as_deref(),
+        Some("passed, but was expected to fail")
+    );
+    let plain = by_title("test_plain");
+    assert_eq!((plain.expected_failures, plain.unexpected_passes), (0, 0));
+
+    // Stored and read back: the rows keep them.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("store");
+    store.ingest(&run).expect("ingest");
+    let titles: std::collections::HashMap<i64, String> = store
+        .tests()
+        .expect("tests")
+        .into_iter()
+        .map(|t| (t.id, t.title_path.join(" ")))
+        .collect();
+    let mut rows = Vec::new();
+    store
+        .for_each_result(&mut |row: flakiness_store::ResultRow| {
+            rows.push((
+                titles[&row.test_id].clone(),
+                row.outcome,
+                row.expected_failures,
+                row.unexpected_passes,
+            ))
+        })
+        .expect("results");
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("test_plain".to_string(), Outcome::Passed, 0, 0),
+            ("test_xfail".to_string(), Outcome::Passed, 1, 0),
+            ("test_xpass".to_string(), Outcome::Failed, 0, 1),
+        ]
+    );
+    let totals = store.run_totals().expect("totals");
+    assert_eq!(
+        (
+            totals[0].failed,
+            totals[0].expected_failures,
+            totals[0].unexpected_passes
+        ),
+        (1, 1, 1)
+    );
+    let failures = store.run_failures(totals[0].run_id).expect("failures");
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].1.kind, FailureKind::UnexpectedPass);
+}

@@ -262,19 +262,23 @@ pub enum FailureKind {
     /// The attempt was interrupted (the run was cancelled, or its job timed out): not the
     /// test's failure.
     Interrupted,
+    /// The attempt passed, but was expected not to (pytest's xpass, a Playwright `test.fail()`
+    /// that passed): a failure, as the format counts it.
+    UnexpectedPass,
     /// Nothing tells.
     #[default]
     Unknown,
 }
 
 impl FailureKind {
-    /// `assertion`, `timeout`, `uncaught`, `interrupted` or `unknown`.
+    /// `assertion`, `timeout`, `uncaught`, `interrupted`, `unexpected-pass` or `unknown`.
     pub fn as_str(self) -> &'static str {
         match self {
             FailureKind::Assertion => "assertion",
             FailureKind::Timeout => "timeout",
             FailureKind::Uncaught => "uncaught",
             FailureKind::Interrupted => "interrupted",
+            FailureKind::UnexpectedPass => "unexpected-pass",
             FailureKind::Unknown => "unknown",
         }
     }
@@ -286,6 +290,7 @@ impl FailureKind {
             "timeout" => FailureKind::Timeout,
             "uncaught" => FailureKind::Uncaught,
             "interrupted" => FailureKind::Interrupted,
+            "unexpected-pass" => FailureKind::UnexpectedPass,
             _ => FailureKind::Unknown,
         }
     }
@@ -319,6 +324,12 @@ pub struct TestResult {
     pub failed_attempts: u32,
     /// Sum of the durations of the attempts that ran, when known.
     pub duration_ms: Option<i64>,
+    /// Attempts that ended as expected, otherwise than passed (pytest's xfail, Playwright's
+    /// `test.fail()`): OK, not failed attempts, but not passes either.
+    pub expected_failures: u32,
+    /// Attempts that passed but were expected not to: among the failed attempts (each has a
+    /// failure of kind [`FailureKind::UnexpectedPass`]).
+    pub unexpected_passes: u32,
     /// The errors of the failed attempts.
     pub failures: Vec<FailureRecord>,
 }
@@ -382,6 +393,10 @@ pub struct ResultRow {
     pub attempts: u32,
     pub failed_attempts: u32,
     pub duration_ms: Option<i64>,
+    /// Attempts that failed as expected (0 in results stored before schema version 4).
+    pub expected_failures: u32,
+    /// Attempts that passed unexpectedly (0 in results stored before schema version 4).
+    pub unexpected_passes: u32,
 }
 
 /// The results of one run, counted.
@@ -394,6 +409,12 @@ pub struct RunTotals {
     pub failed: u64,
     /// Results that were flaky (failed and passed attempts).
     pub flaky: u64,
+    /// Results with an attempt that failed as expected (0 for runs stored before schema
+    /// version 4).
+    pub expected_failures: u64,
+    /// Results with an attempt that passed unexpectedly (0 for runs stored before schema
+    /// version 4).
+    pub unexpected_passes: u64,
 }
 
 /// Rows in the store.
@@ -820,6 +841,8 @@ pub(crate) fn merged(results: &[TestResult]) -> Vec<std::borrow::Cow<'_, TestRes
                 let offset = m.attempts;
                 m.attempts += r.attempts;
                 m.failed_attempts += r.failed_attempts;
+                m.expected_failures += r.expected_failures;
+                m.unexpected_passes += r.unexpected_passes;
                 m.duration_ms = match (m.duration_ms, r.duration_ms) {
                     (Some(a), Some(b)) => Some(a + b),
                     (a, b) => a.or(b),

@@ -3,15 +3,18 @@
 //! pass (spec/analyze.md, "The history store").
 //!
 //! The value is a format byte ([`FORMAT`]) followed by one postcard record per result, by test
-//! id: the difference from the previous test id, the outcome code, attempts, failed attempts
-//! and the duration (all variable-length integers, so a result takes about 7 bytes).
+//! id: the difference from the previous test id, the outcome code, attempts, failed attempts,
+//! the duration, then (format 2) the expected failures and the unexpected passes (all
+//! variable-length integers, so a result takes about 9 bytes). Format 1 values (written before
+//! schema version 4) read with no expected failure and no unexpected pass.
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Outcome, ResultRow, RunTotals};
+use crate::{Outcome, ResultRow, RunTotals, TestResult};
 
-/// The version of the packing written; a value of another version is refused as damaged.
-pub(crate) const FORMAT: u8 = 1;
+/// The version of the packing written; format 1 is read too, a value of another version is
+/// refused as damaged.
+pub(crate) const FORMAT: u8 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Packed {
@@ -22,8 +25,45 @@ struct Packed {
     duration_ms: Option<i64>,
 }
 
-/// One result to pack: (test id, outcome, attempts, failed attempts, duration).
-pub(crate) type Unpacked = (i64, Outcome, u32, u32, Option<i64>);
+/// What format 2 adds after each [`Packed`] record.
+#[derive(Serialize, Deserialize)]
+struct Marks {
+    expected_failures: u32,
+    unexpected_passes: u32,
+}
+
+/// One result to pack: (test id, outcome, attempts, failed attempts, duration, expected
+/// failures, unexpected passes).
+pub(crate) type Unpacked = (i64, Outcome, u32, u32, Option<i64>, u32, u32);
+
+/// A result to pack: `r` of the test `test_id`.
+pub(crate) fn unpacked(test_id: i64, r: &TestResult) -> Unpacked {
+    (
+        test_id,
+        r.outcome,
+        r.attempts,
+        r.failed_attempts,
+        r.duration_ms,
+        r.expected_failures,
+        r.unexpected_passes,
+    )
+}
+
+/// A stored result as [`Unpacked`] (for tests).
+#[cfg(test)]
+pub(crate) fn of_row(r: &ResultRow) -> Unpacked {
+    let ResultRow {
+        test_id: t,
+        outcome: o,
+        attempts: a,
+        failed_attempts: f,
+        duration_ms: d,
+        expected_failures: x,
+        unexpected_passes: p,
+        ..
+    } = *r;
+    (t, o, a, f, d, x, p)
+}
 
 /// Packs `rows` (sorted here by test id; ids are unique) and counts them as [`RunTotals`].
 pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
@@ -35,9 +75,11 @@ pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
         ran: 0,
         failed: 0,
         flaky: 0,
+        expected_failures: 0,
+        unexpected_passes: 0,
     };
     let mut previous = 0i64;
-    for &(test_id, outcome, attempts, failed_attempts, duration_ms) in rows.iter() {
+    for &(test_id, outcome, attempts, failed_attempts, duration_ms, xfail, xpass) in rows.iter() {
         let record = Packed {
             test_delta: test_id.wrapping_sub(previous) as u64,
             outcome: outcome.code() as u8,
@@ -48,6 +90,13 @@ pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
         previous = test_id;
         // Writing into a Vec cannot fail.
         out = postcard::to_extend(&record, out).unwrap_or_else(|_| unreachable!());
+        let marks = Marks {
+            expected_failures: xfail,
+            unexpected_passes: xpass,
+        };
+        out = postcard::to_extend(&marks, out).unwrap_or_else(|_| unreachable!());
+        totals.expected_failures += u64::from(xfail > 0);
+        totals.unexpected_passes += u64::from(xpass > 0);
         totals.ran += u64::from(outcome != Outcome::Skipped);
         totals.failed += u64::from(outcome == Outcome::Failed);
         totals.flaky += u64::from(outcome == Outcome::Flaky);
@@ -65,9 +114,9 @@ pub(crate) fn unpack(
     let Some((&format, mut rest)) = bytes.split_first() else {
         return Err(format!("run {run_id}: empty results value"));
     };
-    if format != FORMAT {
+    if format != 1 && format != FORMAT {
         return Err(format!(
-            "run {run_id}: results packed in format {format}, this build reads {FORMAT}"
+            "run {run_id}: results packed in format {format}, this build reads 1 to {FORMAT}"
         ));
     }
     let mut test_id = 0i64;
@@ -75,6 +124,17 @@ pub(crate) fn unpack(
         let (p, tail) = postcard::take_from_bytes::<Packed>(rest)
             .map_err(|e| format!("run {run_id}: results do not decode: {e}"))?;
         rest = tail;
+        let marks = if format == 1 {
+            Marks {
+                expected_failures: 0,
+                unexpected_passes: 0,
+            }
+        } else {
+            let (m, tail) = postcard::take_from_bytes::<Marks>(rest)
+                .map_err(|e| format!("run {run_id}: results do not decode: {e}"))?;
+            rest = tail;
+            m
+        };
         test_id = test_id.wrapping_add(p.test_delta as i64);
         let outcome = Outcome::from_code(i64::from(p.outcome))
             .ok_or_else(|| format!("run {run_id}: unknown outcome code {}", p.outcome))?;
@@ -85,6 +145,8 @@ pub(crate) fn unpack(
             attempts: p.attempts,
             failed_attempts: p.failed_attempts,
             duration_ms: p.duration_ms,
+            expected_failures: marks.expected_failures,
+            unexpected_passes: marks.unexpected_passes,
         });
     }
     Ok(())
@@ -97,31 +159,41 @@ mod tests {
     #[test]
     fn packed_results_come_back_by_test_id_with_totals() {
         let mut rows = vec![
-            (900, Outcome::Flaky, 3, 2, Some(1_500)),
-            (7, Outcome::Passed, 1, 0, None),
-            (i64::MAX, Outcome::Skipped, 0, 0, Some(-1)),
-            (8, Outcome::Failed, 2, 2, Some(0)),
+            (900, Outcome::Flaky, 3, 2, Some(1_500), 0, 1),
+            (7, Outcome::Passed, 1, 0, None, 1, 0),
+            (i64::MAX, Outcome::Skipped, 0, 0, Some(-1), 0, 0),
+            (8, Outcome::Failed, 2, 2, Some(0), 0, 2),
         ];
         let (bytes, totals) = pack(5, &mut rows);
         assert_eq!((totals.ran, totals.failed, totals.flaky), (3, 1, 1));
+        assert_eq!((totals.expected_failures, totals.unexpected_passes), (1, 2));
         let mut back = Vec::new();
-        unpack(5, &bytes, &mut |r| {
-            back.push((
-                r.test_id,
-                r.outcome,
-                r.attempts,
-                r.failed_attempts,
-                r.duration_ms,
-            ))
-        })
-        .expect("decodes");
+        unpack(5, &bytes, &mut |r| back.push(of_row(&r))).expect("decodes");
         assert_eq!(back, rows);
-        assert!(bytes.len() < 40, "{} bytes", bytes.len());
+        assert!(bytes.len() < 48, "{} bytes", bytes.len());
+    }
+
+    /// A value of format 1 (schema versions 2 and 3) reads with no expected failure and no
+    /// unexpected pass.
+    #[test]
+    fn format_1_values_read_without_marks() {
+        // Format 1: test 7 passed (1 attempt, none failed, no duration), test 8 failed (2, 2,
+        // 5 ms).
+        let bytes = [1u8, 7, 0, 1, 0, 0, 1, 1, 2, 2, 1, 10];
+        let mut back = Vec::new();
+        unpack(3, &bytes, &mut |r| back.push(of_row(&r))).expect("decodes");
+        assert_eq!(
+            back,
+            [
+                (7, Outcome::Passed, 1, 0, None, 0, 0),
+                (8, Outcome::Failed, 2, 2, Some(5), 0, 0)
+            ]
+        );
     }
 
     #[test]
     fn damaged_values_are_errors_not_panics() {
-        let (bytes, _) = pack(1, &mut [(3, Outcome::Failed, 1, 1, Some(99_999))]);
+        let (bytes, _) = pack(1, &mut [(3, Outcome::Failed, 1, 1, Some(99_999), 0, 1)]);
         for cut in 0..bytes.len() {
             let mut n = 0;
             let r = unpack(1, &bytes[..cut], &mut |_| n += 1);

@@ -44,7 +44,16 @@ enum Migration {
 const MIGRATIONS: &[(i64, Migration)] = &[
     (1, Migration::Sql(V1)),
     (2, Migration::Code(v2_pack_results)),
+    (3, Migration::Sql(V3)),
 ];
+
+/// Version 3, as the embedded store's version 4: results keep their expected failures and
+/// unexpected passes (packed format 2, see `packed.rs`; format 1 values read with none), and
+/// `flakiness_run_results` counts the results with each. Runs stored before have none: they
+/// read as they did.
+const V3: &str = "ALTER TABLE flakiness_run_results
+        ADD COLUMN expected_failures BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN unexpected_passes BIGINT NOT NULL DEFAULT 0;";
 
 /// The schema version this build writes (`flakiness_schema.version`).
 const PG_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -146,6 +155,8 @@ fn v2_pack_results(tx: &mut Transaction<'_>, target: &str) -> Result<(), StoreEr
                 r.get::<_, i32>(3) as u32,
                 r.get::<_, i32>(4) as u32,
                 r.get(5),
+                0,
+                0,
             ));
         }
     }
@@ -212,8 +223,10 @@ impl Statements {
                     ON CONFLICT (content_hash) DO NOTHING RETURNING id
                  ), results AS (
                     INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky,
-                                                       packed)
-                    SELECT id, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bytea
+                                                       packed, expected_failures,
+                                                       unexpected_passes)
+                    SELECT id, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bytea,
+                           $20::bigint, $21::bigint
                     FROM run
                  ), failures AS (
                     INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message,
@@ -816,13 +829,7 @@ impl HistoryStore for PgStore {
             let mut f_stacks: Vec<Option<&str>> = Vec::new();
             for (r, &test) in results.iter().zip(tests) {
                 let test_id = id_of(test)?;
-                rows.push((
-                    test_id,
-                    r.outcome,
-                    r.attempts,
-                    r.failed_attempts,
-                    r.duration_ms,
-                ));
+                rows.push(crate::packed::unpacked(test_id, r));
                 for f in &r.failures {
                     f_tests.push(test_id);
                     f_attempts.push(f.attempt as i32);
@@ -858,6 +865,8 @@ impl HistoryStore for PgStore {
                         &f_kinds,
                         &f_messages,
                         &f_stacks,
+                        &(totals.expected_failures as i64),
+                        &(totals.unexpected_passes as i64),
                     ],
                 )
                 .map_err(&err)?;
@@ -950,8 +959,8 @@ impl HistoryStore for PgStore {
         let rows = self
             .client
             .query(
-                "SELECT run_id, ran, failed, flaky FROM flakiness_run_results
-                 WHERE results > 0 ORDER BY run_id",
+                "SELECT run_id, ran, failed, flaky, expected_failures, unexpected_passes
+                 FROM flakiness_run_results WHERE results > 0 ORDER BY run_id",
                 &[],
             )
             .map_err(self.err())?;
@@ -962,6 +971,8 @@ impl HistoryStore for PgStore {
                 ran: r.get::<_, i64>(1) as u64,
                 failed: r.get::<_, i64>(2) as u64,
                 flaky: r.get::<_, i64>(3) as u64,
+                expected_failures: r.get::<_, i64>(4) as u64,
+                unexpected_passes: r.get::<_, i64>(5) as u64,
             })
             .collect())
     }
@@ -1204,6 +1215,8 @@ mod tests {
                         attempts: 1,
                         failed_attempts: failed,
                         duration_ms: Some(3),
+                        expected_failures: 0,
+                        unexpected_passes: 0,
                         failures: (0..failed)
                             .map(|attempt| FailureRecord {
                                 attempt,
@@ -1255,12 +1268,66 @@ mod tests {
                 &[],
             )
             .expect("schema");
-        assert_eq!((row.get::<_, i64>(0), row.get::<_, bool>(1)), (2, true));
+        assert_eq!(
+            (row.get::<_, i64>(0), row.get::<_, bool>(1)),
+            (PG_SCHEMA_VERSION, true)
+        );
         // New runs go on after the migrated ones.
         let next = store
             .ingest(&run("h4", 4, &[("t1", Outcome::Passed)]))
             .expect("ingest");
         assert_eq!(next, Ingested::New { run_id: 4 });
+    }
+
+    /// A version 2 database (results packed in format 1, an unexpected pass stored as a failure
+    /// of kind `unknown`) opens at version 3 with every result as it was, none an expected
+    /// failure or an unexpected pass; runs stored since keep them.
+    #[test]
+    fn a_version_2_database_reads_as_before_and_keeps_expected_statuses_since() {
+        let Some(db) = Db::new("v2") else { return };
+        {
+            let mut c = Client::connect(&db.url, NoTls).expect("connect");
+            let mut tx = c.transaction().expect("tx");
+            tx.batch_execute(
+                "CREATE TABLE flakiness_schema (version BIGINT NOT NULL);
+                 INSERT INTO flakiness_schema VALUES (2);",
+            )
+            .expect("schema");
+            for (v, step) in MIGRATIONS.iter().filter(|(v, _)| *v <= 2) {
+                match step {
+                    Migration::Sql(sql) => tx.batch_execute(sql).map_err(pg_err("test")),
+                    Migration::Code(f) => f(&mut tx, "test"),
+                }
+                .unwrap_or_else(|e| panic!("version {v}: {e}"));
+            }
+            tx.batch_execute(
+                "INSERT INTO flakiness_runs (id, content_hash, source, commit_id, start_ms,
+                                             duration_ms, category, ingested_ms)
+                 VALUES (1, 'h1', 'src', 'c', 1, 0, 'pytest', 0);
+                 SELECT setval('flakiness_runs_id_seq', 1);
+                 INSERT INTO flakiness_tests (id, file, title_path, environment, key_md5)
+                 VALUES (10, 'f', '[\"t1\"]', 'e', md5('f' || chr(31) || '[\"t1\"]' || chr(31) || 'e')),
+                        (40, 'f', '[\"t4\"]', 'e', md5('f' || chr(31) || '[\"t4\"]' || chr(31) || 'e'));
+                 SELECT setval('flakiness_tests_id_seq', 40);
+                 INSERT INTO flakiness_failures VALUES (1, 40, 0, 'unknown', NULL, NULL);",
+            )
+            .expect("v2 rows");
+            tx.execute(
+                "INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky, packed)
+                 VALUES (1, 2, 2, 1, 0, $1)",
+                &[&&crate::v1_check::FORMAT_1_RUN_1[..]],
+            )
+            .expect("packed");
+            tx.commit().expect("commit");
+        }
+        let mut store = PgStore::connect(&db.url).expect("migrates");
+        let version: i64 = store
+            .client
+            .query_one("SELECT version FROM flakiness_schema", &[])
+            .expect("schema")
+            .get(0);
+        assert_eq!(version, 3);
+        crate::v1_check::assert_format_1_results_read_as_before(&mut store);
     }
 
     /// A connection that cached a test's id, while another one pruned that test away: its next

@@ -16,7 +16,7 @@ use crate::{
 pub const APPLICATION_ID: i32 = 0x464C_4B59;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a writer waits by default for another process's transaction before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,7 +48,14 @@ const MIGRATIONS: &[(i64, Migration)] = &[
              INSERT INTO epochs VALUES ('tests', 0);",
         ),
     ),
+    (4, Migration::Sql(V4)),
 ];
+
+/// Version 4: results keep their expected failures and unexpected passes (packed format 2, see
+/// `packed.rs`; format 1 values read with none), and `run_results` counts the results with
+/// each. Runs stored before have none: they read as they did.
+const V4: &str = "ALTER TABLE run_results ADD COLUMN expected_failures INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE run_results ADD COLUMN unexpected_passes INTEGER NOT NULL DEFAULT 0;";
 
 /// Version 2: a run's results packed in one row of `run_results` (see `packed.rs`) instead of
 /// one row each in `results`, with the run's totals beside them. Existing results are packed,
@@ -79,7 +86,7 @@ fn v2_pack_results(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
                 None => None,
             };
             if let (Some(done), true) = (current, run_id != current) {
-                insert_packed(tx, done, &mut batch)?;
+                insert_packed(tx, done, &mut batch, false)?;
                 batch.clear();
             }
             let Some(r) = row else { break };
@@ -87,7 +94,7 @@ fn v2_pack_results(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             let code: i64 = r.get(2)?;
             let outcome = Outcome::from_code(code)
                 .ok_or(rusqlite::Error::IntegralValueOutOfRange(2, code))?;
-            batch.push((r.get(1)?, outcome, r.get(3)?, r.get(4)?, r.get(5)?));
+            batch.push((r.get(1)?, outcome, r.get(3)?, r.get(4)?, r.get(5)?, 0, 0));
         }
     }
     tx.execute_batch("DROP TABLE results;")
@@ -121,25 +128,45 @@ fn unpack_all(
     Ok(())
 }
 
-/// Writes a run's packed results row.
+/// Writes a run's packed results row, with its totals; without the expected failures and
+/// unexpected passes (`marks` false) in the migration to version 2, before their columns exist
+/// (the results it packs have none).
 fn insert_packed(
     tx: &rusqlite::Transaction<'_>,
     run_id: i64,
     rows: &mut [crate::packed::Unpacked],
+    marks: bool,
 ) -> rusqlite::Result<()> {
-    let (packed, totals) = crate::packed::pack(run_id, rows);
-    tx.prepare_cached(
-        "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        run_id,
+    let (packed, t) = crate::packed::pack(run_id, rows);
+    let (n, ran, failed, flaky) = (
         rows.len() as i64,
-        totals.ran as i64,
-        totals.failed as i64,
-        totals.flaky as i64,
-        packed
-    ])?;
+        t.ran as i64,
+        t.failed as i64,
+        t.flaky as i64,
+    );
+    if marks {
+        tx.prepare_cached(
+            "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed,
+                                      expected_failures, unexpected_passes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            run_id,
+            n,
+            ran,
+            failed,
+            flaky,
+            packed,
+            t.expected_failures as i64,
+            t.unexpected_passes as i64
+        ])?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![run_id, n, ran, failed, flaky, packed])?;
+    }
     Ok(())
 }
 
@@ -329,13 +356,7 @@ fn ingest_one(
                     .unwrap_or_else(|| group[0].1.clone());
                 &merged_group
             };
-            packed.push((
-                test_id,
-                r.outcome,
-                r.attempts,
-                r.failed_attempts,
-                r.duration_ms,
-            ));
+            packed.push(crate::packed::unpacked(test_id, r));
             for f in &r.failures {
                 add_failure
                     .execute(params![
@@ -350,7 +371,7 @@ fn ingest_one(
             }
         }
     }
-    insert_packed(tx, run_id, &mut packed).map_err(err)?;
+    insert_packed(tx, run_id, &mut packed, true).map_err(err)?;
     Ok(Ingested::New { run_id })
 }
 
@@ -734,8 +755,8 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT run_id, ran, failed, flaky FROM run_results WHERE results > 0
-                 ORDER BY run_id",
+                "SELECT run_id, ran, failed, flaky, expected_failures, unexpected_passes
+                 FROM run_results WHERE results > 0 ORDER BY run_id",
             )
             .map_err(&err)?;
         let rows = stmt
@@ -745,6 +766,8 @@ impl SqliteStore {
                     ran: r.get::<_, i64>(1)? as u64,
                     failed: r.get::<_, i64>(2)? as u64,
                     flaky: r.get::<_, i64>(3)? as u64,
+                    expected_failures: r.get::<_, i64>(4)? as u64,
+                    unexpected_passes: r.get::<_, i64>(5)? as u64,
                 })
             })
             .map_err(&err)?;
@@ -1053,5 +1076,49 @@ mod tests {
             )
             .expect("tables");
         assert_eq!(old, 0, "the row-per-result table is gone");
+    }
+
+    /// A version 3 store (results packed in format 1, an unexpected pass stored as a failure of
+    /// kind `unknown`) opens at version 4 with every result as it was, none an expected failure
+    /// or an unexpected pass; runs stored since keep them.
+    #[test]
+    fn a_version_3_store_reads_as_before_and_keeps_expected_statuses_since() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("v3.db");
+        {
+            let mut c = Connection::open(&path).expect("sqlite");
+            let tx = c.transaction().expect("tx");
+            for (v, step) in MIGRATIONS.iter().filter(|(v, _)| *v <= 3) {
+                match step {
+                    Migration::Sql(sql) => tx.execute_batch(sql),
+                    Migration::Code(f) => f(&tx),
+                }
+                .unwrap_or_else(|e| panic!("version {v}: {e}"));
+            }
+            tx.execute_batch(&format!(
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 3;
+                 INSERT INTO runs (id, content_hash, source, commit_id, start_ms, duration_ms,
+                                   category, ingested_ms)
+                 VALUES (1, 'h1', 'src', 'c', 1, 0, 'pytest', 0);
+                 INSERT INTO tests (id, file, title_path, environment)
+                 VALUES (10, 'f', '[\"t1\"]', 'e'), (40, 'f', '[\"t4\"]', 'e');
+                 INSERT INTO failures VALUES (1, 40, 0, 'unknown', NULL, NULL);"
+            ))
+            .expect("v3 rows");
+            tx.execute(
+                "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed)
+                 VALUES (1, 2, 2, 1, 0, ?1)",
+                [&crate::v1_check::FORMAT_1_RUN_1[..]],
+            )
+            .expect("packed");
+            tx.commit().expect("commit");
+        }
+        let mut store = SqliteStore::open(&path).expect("migrates");
+        let version: i64 = store
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, 4);
+        crate::v1_check::assert_format_1_results_read_as_before(&mut store);
     }
 }

@@ -14,6 +14,8 @@ pub fn result(title: &str, env: &str, outcome: Outcome, attempts: u32, failed: u
         attempts,
         failed_attempts: failed,
         duration_ms: Some(10 * attempts as i64),
+        expected_failures: 0,
+        unexpected_passes: 0,
         failures: (0..failed)
             .map(|i| FailureRecord {
                 attempt: i,
@@ -52,6 +54,8 @@ pub fn keyed(file: &str, title_path: &[&str], env: &str, outcome: Outcome) -> Te
         attempts: 1,
         failed_attempts: failed,
         duration_ms: Some(5),
+        expected_failures: 0,
+        unexpected_passes: 0,
         failures: (0..failed)
             .map(|i| FailureRecord {
                 attempt: i,
