@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use flakiness_analyze::{Analysis, AnalysisOptions};
 use flakiness_report::Report;
-use flakiness_store::FailureRecord;
+use flakiness_store::{FailureRecord, ResultRow};
 use flakiness_web::{run_results, run_row, AttachmentFile, Catalog, Project, RunRow, WebError};
 use rusqlite::OptionalExtension;
 
@@ -310,5 +310,19 @@ impl Project for ServerProject {
         list.reverse();
         list.truncate(limit);
         Ok(list)
+    }
+
+    fn test_results(
+        &self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, ResultRow)>, WebError> {
+        let mut history = self.server.history();
+        let rows = flakiness_web::latest_results(&mut **history, test_id, usize::MAX)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((self.runs.get(&r.run_id)?.clone(), r)))
+            .take(limit)
+            .collect())
     }
 }

@@ -13,7 +13,7 @@ use flakiness_analyze::{
     SourceKind,
 };
 use flakiness_report::{Report, ATTACHMENTS_DIR};
-use flakiness_store::{FailureRecord, SqliteStore};
+use flakiness_store::{FailureRecord, ResultRow, SqliteStore};
 
 use crate::pages::{self, Assets, AttachmentView, TestQuery};
 use crate::serve::{
@@ -259,6 +259,18 @@ impl Project for FolderProject {
         Ok(list
             .into_iter()
             .map(|(run_id, f)| (run_id.to_string(), f))
+            .collect())
+    }
+
+    fn test_results(
+        &self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, ResultRow)>, WebError> {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(crate::latest_results(&mut *store, test_id, limit)?
+            .into_iter()
+            .map(|r| (r.run_id.to_string(), r))
             .collect())
     }
 }

@@ -39,7 +39,7 @@ use std::sync::Arc;
 
 use flakiness_analyze::Analysis;
 use flakiness_report::Report;
-use flakiness_store::{FailureRecord, HistoryStore, Outcome, RunInfo, StoreError};
+use flakiness_store::{FailureRecord, HistoryStore, Outcome, ResultRow, RunInfo, StoreError};
 
 pub mod folder;
 pub mod pages;
@@ -80,6 +80,10 @@ pub struct Counts {
     pub failed: u64,
     pub flaky: u64,
     pub skipped: u64,
+    /// Of the passed (and flaky), results with an attempt that failed as expected.
+    pub expected_failures: u64,
+    /// Of the failed (and flaky), results with an attempt that passed unexpectedly.
+    pub unexpected_passes: u64,
 }
 
 impl Counts {
@@ -94,8 +98,10 @@ impl Counts {
         }
     }
 
-    fn add(&mut self, outcome: Outcome) {
-        match outcome {
+    fn add(&mut self, row: &ResultRow) {
+        self.expected_failures += u64::from(row.expected_failures > 0);
+        self.unexpected_passes += u64::from(row.unexpected_passes > 0);
+        match row.outcome {
             Outcome::Passed => self.passed += 1,
             Outcome::Failed => self.failed += 1,
             Outcome::Flaky => self.flaky += 1,
@@ -146,6 +152,36 @@ pub trait Project: Send + Sync {
         test_id: i64,
         limit: usize,
     ) -> Result<Vec<(String, FailureRecord)>, WebError>;
+    /// The latest results of a stored test (by store test id), newest first: the run's key
+    /// and the result.
+    fn test_results(
+        &self,
+        test_id: i64,
+        limit: usize,
+    ) -> Result<Vec<(String, ResultRow)>, WebError>;
+}
+
+/// The latest `limit` results of the test `test_id` in the store, newest run first.
+pub fn latest_results(
+    store: &mut dyn HistoryStore,
+    test_id: i64,
+    limit: usize,
+) -> Result<Vec<ResultRow>, WebError> {
+    let order: HashMap<i64, usize> = store
+        .runs()?
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    let mut rows = Vec::new();
+    store.for_each_result(&mut |row| {
+        if row.test_id == test_id {
+            rows.push(row);
+        }
+    })?;
+    rows.sort_by_key(|r| std::cmp::Reverse(order.get(&r.run_id).copied()));
+    rows.truncate(limit);
+    Ok(rows)
 }
 
 /// The projects a site shows.
@@ -173,7 +209,7 @@ pub fn run_results(
             return;
         }
         let entry = out.entry(row.run_id).or_default();
-        entry.0.add(row.outcome);
+        entry.0.add(&row);
         if let Some(env) = env_of.get(&row.test_id) {
             if !entry.1.contains(env.as_str()) {
                 entry.1.insert(env.as_str());

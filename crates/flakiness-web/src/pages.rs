@@ -9,7 +9,7 @@ use flakiness_report::{
     Attachment, Report, ReportError, RunAttempt, Suite, SuiteType, Test, TestOutcome, TestStatus,
     TestStep,
 };
-use flakiness_store::FailureRecord;
+use flakiness_store::{FailureKind, FailureRecord, Outcome, ResultRow};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
 
@@ -232,8 +232,14 @@ pub fn percent(s: &str) -> String {
 
 fn counts_cells(c: &Counts) -> Markup {
     html! {
-        td.n.passed { (c.passed) }
-        td.n.failed { (c.failed) }
+        td.n.passed {
+            (c.passed)
+            @if c.expected_failures > 0 { " " span.xfail { "(" (count_of(c.expected_failures, "expected failure", "expected failures")) ")" } }
+        }
+        td.n.failed {
+            (c.failed)
+            @if c.unexpected_passes > 0 { " " span.xpass { "(" (count_of(c.unexpected_passes, "unexpected pass", "unexpected passes")) ")" } }
+        }
         td.n.flaky { (c.flaky) }
         td.n.skipped { (c.skipped) }
     }
@@ -871,13 +877,28 @@ fn first_line(s: &str, max: usize) -> String {
         .collect()
 }
 
+/// A stored result's badge: "expected failure" (`badge xfail`) when it passed with an attempt
+/// that failed as expected, "unexpected pass" (`badge failed xpass`) when an attempt passed
+/// unexpectedly, else its outcome (the classes of the run page).
+fn result_badge(r: &ResultRow) -> Markup {
+    let outcome = r.outcome.as_str();
+    if r.unexpected_passes > 0 && r.outcome != Outcome::Passed {
+        html! { span class={ "badge " (outcome) " xpass" } { "unexpected pass" } }
+    } else if r.expected_failures > 0 && r.outcome == Outcome::Passed {
+        html! { span class="badge xfail" { "expected failure" } }
+    } else {
+        html! { span class={ "badge " (outcome) } { (outcome) } }
+    }
+}
+
 /// A test's page: its history in every environment, its failure signatures with counts, its
-/// latest failures (`(run key, failure)`).
+/// latest results (`(run key, result)`) and failures (`(run key, failure)`).
 pub fn test_page(
     org: &str,
     project: &str,
     a: &Analysis,
     test_id: i64,
+    results: &[(String, ResultRow)],
     failures: &[(String, FailureRecord)],
     assets: Assets,
 ) -> Option<Markup> {
@@ -933,6 +954,23 @@ pub fn test_page(
                     tbody { @for (s, n) in &signatures { tr { td { code { (s) } } td.n { (n) } } } }
                 }
             }
+            h2 { "Latest results in " (this.environment) }
+            @if results.is_empty() { p.empty { "None stored." } }
+            @else {
+                table #results {
+                    thead { tr { th { "Run" } th { "Result" } th.n { "Attempts" } th.n { "Failed" } } }
+                    tbody {
+                        @for (run, r) in results {
+                            tr.result data-status=(r.outcome.as_str()) {
+                                td { (link(assets, &format!("/{org}/{project}/runs/{run}"), html! { "run" })) }
+                                td { (result_badge(r)) }
+                                td.n { (r.attempts) }
+                                td.n { (r.failed_attempts) }
+                            }
+                        }
+                    }
+                }
+            }
             h2 { "Latest failures in " (this.environment) }
             @if failures.is_empty() { p.empty { "None stored." } }
             @else {
@@ -943,7 +981,10 @@ pub fn test_page(
                             tr {
                                 td { (link(assets, &format!("/{org}/{project}/runs/{run}"), html! { "run" })) }
                                 td.n { (f.attempt + 1) }
-                                td { (f.kind.as_str()) }
+                                td {
+                                    @if f.kind == FailureKind::UnexpectedPass { span class="badge failed xpass" { "unexpected pass" } }
+                                    @else { (f.kind.as_str()) }
+                                }
                                 td { @if let Some(m) = &f.message { pre.message { (plain(m)) } } }
                             }
                         }

@@ -352,12 +352,14 @@ async fn test(
             return Ok(missing("No such test."));
         }
         let failures = p.test_failures(test_id, 20)?;
+        let results = p.test_results(test_id, 20)?;
         Ok(
             match pages::test_page(
                 &org,
                 &project,
                 &analysis,
                 test_id,
+                &results,
                 &failures,
                 Assets::Linked,
             ) {

@@ -141,6 +141,7 @@ fn row(i: usize) -> RunRow {
             failed,
             flaky,
             skipped: 1,
+            ..Counts::default()
         },
         environments: vec![if i.is_multiple_of(2) {
             "linux"
@@ -292,4 +293,68 @@ fn expected_failures_and_unexpected_passes_are_marked() {
             "{counts}"
         );
     }
+}
+
+/// Pages built from the history store mark expected failures and unexpected passes as the run
+/// page does: the runs list counts them, the test page's row of the run says "expected
+/// failure" / "unexpected pass" (and its failure's kind is "unexpected pass"). Before, the
+/// store did not keep them: a plain "passed", and a failure of kind "unknown".
+#[test]
+fn the_test_page_and_the_runs_list_mark_expected_failures_and_unexpected_passes() {
+    use flakiness_web::folder::FolderProject;
+    use flakiness_web::pages::test_page;
+    use flakiness_web::Project;
+
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/reports/valid/all-statuses.json");
+    let p = FolderProject::open(&[path]).expect("opens");
+    let runs = p.runs().expect("runs");
+    assert_eq!(runs.len(), 1);
+    let c = runs[0].counts;
+    assert_eq!((c.expected_failures, c.unexpected_passes), (3, 1), "{c:?}");
+    let list = runs_page("local", "x", &runs, &RunFilter::default(), Assets::Linked).into_string();
+    assert!(list.contains("(3 expected failures)"), "{list}");
+    assert!(list.contains("(1 unexpected pass)"), "{list}");
+
+    let analysis = p.analysis().expect("analysis");
+    let page_of = |title: &str| {
+        let t = analysis
+            .tests
+            .iter()
+            .find(|t| t.title_path.last().is_some_and(|x| x == title))
+            .unwrap_or_else(|| panic!("{title}"));
+        let results = p.test_results(t.test_id, 20).expect("results");
+        let failures = p.test_failures(t.test_id, 20).expect("failures");
+        test_page(
+            "local",
+            "x",
+            &analysis,
+            t.test_id,
+            &results,
+            &failures,
+            Assets::Linked,
+        )
+        .expect("a page")
+        .into_string()
+    };
+    let xfail = page_of("rounds negative durations (known bug #812)");
+    assert!(
+        xfail.contains("<span class=\"badge xfail\">expected failure</span>"),
+        "{xfail}"
+    );
+    let xpass = page_of("handles the 2038 overflow (known bug #790)");
+    assert!(
+        xpass.contains("<span class=\"badge failed xpass\">unexpected pass</span>"),
+        "{xpass}"
+    );
+    assert!(!xpass.contains(">unknown<"), "{xpass}");
+    let plain = page_of("formats an ISO date");
+    assert!(
+        plain.contains("<span class=\"badge passed\">passed</span>"),
+        "{plain}"
+    );
+    assert!(
+        !plain.contains("xfail") && !plain.contains("xpass"),
+        "{plain}"
+    );
 }
