@@ -23,7 +23,8 @@ pub use analysis::{
 };
 pub use html::{escape, render_html, trend_svg};
 pub use quarantine::{
-    Quarantine, QuarantineChanges, QuarantineEntry, QuarantineError, Released, QUARANTINE_VERSION,
+    Quarantine, QuarantineChanges, QuarantineEntry, QuarantineError, QuarantineFormat, Released,
+    UnknownQuarantineFormat, QUARANTINE_VERSION,
 };
 pub use signature::{infra_class, says_something, signature, MAX_SIGNATURE};
 

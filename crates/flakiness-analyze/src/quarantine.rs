@@ -108,7 +108,96 @@ pub enum QuarantineError {
     },
 }
 
+/// The forms a quarantine list is printed in (`flakiness quarantine --format`, and the server's
+/// `GET /api/projects/{org}/{project}/quarantine?format=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineFormat {
+    /// The quarantine file's own JSON (pretty, with a final newline).
+    Json,
+    /// A nextest filterset leaving the tests out, for `-E`.
+    Nextest,
+    /// pytest `--deselect` arguments, one a line.
+    Pytest,
+    /// One test a line: `file › suite › test [environment]`.
+    List,
+}
+
+impl QuarantineFormat {
+    /// Every format, in the order their names are listed.
+    pub const ALL: [QuarantineFormat; 4] = [
+        QuarantineFormat::Json,
+        QuarantineFormat::Nextest,
+        QuarantineFormat::Pytest,
+        QuarantineFormat::List,
+    ];
+
+    /// Its name (`json`, `nextest`, `pytest`, `list`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuarantineFormat::Json => "json",
+            QuarantineFormat::Nextest => "nextest",
+            QuarantineFormat::Pytest => "pytest",
+            QuarantineFormat::List => "list",
+        }
+    }
+
+    /// The names of every format, `json, nextest, pytest, list`.
+    pub fn names() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl std::fmt::Display for QuarantineFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A format name that is none of [`QuarantineFormat::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown quarantine format {given:?}: one of {}",
+    QuarantineFormat::names()
+)]
+pub struct UnknownQuarantineFormat {
+    /// The name given (its first 100 characters).
+    pub given: String,
+}
+
+impl std::str::FromStr for QuarantineFormat {
+    type Err = UnknownQuarantineFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| UnknownQuarantineFormat {
+                given: s.chars().take(100).collect(),
+            })
+    }
+}
+
 impl Quarantine {
+    /// The flaky tests of `analysis` that `flakiness analyze --quarantine` would put into an
+    /// empty list now: the list of a server that keeps no file (its pages and its API).
+    pub fn of_analysis(analysis: &Analysis) -> Self {
+        let mut q = Quarantine::default();
+        // Nothing is inside yet, so nothing can leave: the release threshold plays no part.
+        q.update(analysis, usize::MAX);
+        q
+    }
+
+    /// The list in `format`, as `flakiness quarantine` prints it (every line ends with a
+    /// newline; an empty pytest or plain list is empty).
+    pub fn render(&self, format: QuarantineFormat) -> Result<String, serde_json::Error> {
+        Ok(match format {
+            QuarantineFormat::Json => serde_json::to_string_pretty(self)? + "\n",
+            QuarantineFormat::Nextest => self.nextest_filter() + "\n",
+            QuarantineFormat::Pytest => lines(self.pytest_args()),
+            QuarantineFormat::List => lines(self.plain_list()),
+        })
+    }
+
     /// Reads a quarantine file; a missing file is an empty quarantine.
     pub fn load(path: &Path) -> Result<Self, QuarantineError> {
         let bytes = match std::fs::read(path) {
@@ -267,6 +356,10 @@ impl Quarantine {
             .map(|e| label(&(e.file.clone(), e.title_path.clone(), e.environment.clone())))
             .collect()
     }
+}
+
+fn lines(items: Vec<String>) -> String {
+    items.into_iter().map(|l| l + "\n").collect()
 }
 
 /// Why a flaky test enters.

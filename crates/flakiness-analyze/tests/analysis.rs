@@ -318,6 +318,42 @@ fn quarantine_enters_releases_and_does_not_oscillate() {
         "tests/t.rs › suite › flaky with retries [linux]"
     );
 
+    // The printed forms (`flakiness quarantine`, the server's API), and the list of a
+    // server: what an update of an empty list would take in.
+    use flakiness_analyze::QuarantineFormat;
+    let render = |f: QuarantineFormat| q.render(f).expect("render");
+    assert_eq!(
+        render(QuarantineFormat::Nextest),
+        format!("{}\n", q.nextest_filter())
+    );
+    assert_eq!(
+        render(QuarantineFormat::Pytest),
+        "--deselect\ntests/t.rs::suite::flaky on the same commit\n\
+         --deselect\ntests/t.rs::suite::flaky with retries\n"
+    );
+    assert_eq!(render(QuarantineFormat::List).lines().count(), 2);
+    let json = render(QuarantineFormat::Json);
+    assert!(json.ends_with("}\n"), "{json}");
+    assert_eq!(serde_json::from_str::<Quarantine>(&json).expect("json"), q);
+    assert_eq!(
+        Quarantine::of_analysis(&analyze(&mut store, &opts).expect("analyze")),
+        q
+    );
+    assert_eq!(
+        Quarantine::default()
+            .render(QuarantineFormat::List)
+            .expect("empty"),
+        ""
+    );
+    for f in QuarantineFormat::ALL {
+        assert_eq!(f.as_str().parse::<QuarantineFormat>(), Ok(f));
+    }
+    let unknown = "xml".parse::<QuarantineFormat>().expect_err("unknown");
+    assert_eq!(
+        unknown.to_string(),
+        "unknown quarantine format \"xml\": one of json, nextest, pytest, list"
+    );
+
     // Saved whole, read back the same.
     let file = dir.path().join("quarantine.json");
     q.save(&file).expect("save");

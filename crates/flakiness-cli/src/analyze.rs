@@ -3,9 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
+
 use flakiness_analyze::{
     analyze, discover, ingest_all, render_html, short_commit, write_file_whole, Analysis,
-    AnalysisOptions, Classification, Incident, LoadLimits, Quarantine, TestAnalysis,
+    AnalysisOptions, Classification, Incident, LoadLimits, Quarantine, QuarantineFormat,
+    TestAnalysis,
 };
 use flakiness_store::{HistoryStore, PgStore, SqliteStore};
 
@@ -93,16 +96,13 @@ pub struct QuarantineArgs {
     file: PathBuf,
     /// `json` (the file), `nextest` (a filterset leaving the tests out, for `-E`), `pytest`
     /// (`--deselect` arguments, one a line) or `list` (one test a line).
-    #[arg(long, value_enum, default_value_t = QuarantineFormat::List)]
+    #[arg(
+        long,
+        default_value = "list",
+        value_parser = clap::builder::PossibleValuesParser::new(QuarantineFormat::ALL.map(QuarantineFormat::as_str))
+            .try_map(|s| s.parse::<QuarantineFormat>())
+    )]
     format: QuarantineFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum QuarantineFormat {
-    Json,
-    Nextest,
-    Pytest,
-    List,
 }
 
 /// `flakiness quarantine FILE`.
@@ -121,11 +121,12 @@ pub fn quarantine(args: QuarantineArgs) -> u8 {
             return exit_codes::BAD_INPUT;
         }
     };
-    let text = match args.format {
-        QuarantineFormat::Json => serde_json::to_string_pretty(&q).unwrap_or_default() + "\n",
-        QuarantineFormat::Nextest => q.nextest_filter() + "\n",
-        QuarantineFormat::Pytest => q.pytest_args().iter().map(|a| format!("{a}\n")).collect(),
-        QuarantineFormat::List => q.plain_list().iter().map(|l| format!("{l}\n")).collect(),
+    let text = match q.render(args.format) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("flakiness: {}: {e}", args.file.display());
+            return exit_codes::BAD_INPUT;
+        }
     };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

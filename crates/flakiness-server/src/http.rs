@@ -4,11 +4,13 @@ use std::collections::HashMap;
 use std::fmt::Display;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use flakiness_analyze::{Quarantine, QuarantineFormat};
 use flakiness_store::Ingested;
 use flakiness_upload::protocol::{
     is_safe_attachment_id, AttachmentsRequest, FinishResponse, PresignedAttachment, StartRequest,
@@ -23,7 +25,8 @@ use tower_http::timeout::TimeoutLayer;
 use crate::blobs::{self, BlobError, Encoding};
 use crate::{AccessToken, Server, ServerError, Target};
 
-/// The read side of the JSON API: projects, runs, a run's report, the analysis.
+/// The read side of the JSON API: projects, runs, a run's report, the analysis, the
+/// quarantine list.
 pub(crate) fn read_router(server: Server) -> Router {
     let limits = server.inner.limits.clone();
     Router::new()
@@ -34,6 +37,7 @@ pub(crate) fn read_router(server: Server) -> Router {
             get(run_report),
         )
         .route("/api/projects/{org}/{project}/tests", get(tests))
+        .route("/api/projects/{org}/{project}/quarantine", get(quarantine))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -710,17 +714,60 @@ async fn run_report(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// The project's current analysis (computed again only when its runs changed); 404 for an
+/// unknown project.
+fn analysis_of(
+    server: &Server,
+    org: &str,
+    project: &str,
+) -> ApiResult<std::sync::Arc<flakiness_analyze::Analysis>> {
+    let runs = project_runs(server, org, project)?.ok_or_else(ApiError::not_found)?;
+    server
+        .project_analysis(org, project, &runs)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+}
+
 async fn tests(
     State(server): State<Server>,
     Path((org, project)): Path<(String, String)>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let analysis = blocking(move || {
-        let runs = project_runs(&server, &org, &project)?.ok_or_else(ApiError::not_found)?;
-        let analysis = server
-            .project_analysis(&org, &project, &runs)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let analysis = analysis_of(&server, &org, &project)?;
         serde_json::to_value(&*analysis).map_err(|_| ApiError::internal())
     })
     .await?;
     Ok(Json(analysis))
+}
+
+/// `?format=` of the quarantine endpoint: `list` when absent.
+#[derive(serde::Deserialize)]
+struct QuarantineQuery {
+    format: Option<String>,
+}
+
+/// The project's quarantine list now (the flaky tests of its current analysis, as
+/// `flakiness analyze --quarantine` would take them in), in a runner's form: the bytes
+/// `flakiness quarantine --format FORMAT` prints for that list.
+async fn quarantine(
+    State(server): State<Server>,
+    Path((org, project)): Path<(String, String)>,
+    query: Result<Query<QuarantineQuery>, QueryRejection>,
+) -> ApiResult<Response> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let format: QuarantineFormat = match query.format.as_deref() {
+        None => QuarantineFormat::List,
+        Some(name) => name.parse().map_err(ApiError::bad_request)?,
+    };
+    let text = blocking(move || {
+        let analysis = analysis_of(&server, &org, &project)?;
+        Quarantine::of_analysis(&analysis)
+            .render(format)
+            .map_err(|_| ApiError::internal())
+    })
+    .await?;
+    let content_type = match format {
+        QuarantineFormat::Json => "application/json",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
 }

@@ -202,6 +202,7 @@ async fn a_read_token_guards_the_pages_and_the_read_api() {
         "/acme/web",
         run.as_str(),
         "/api/projects",
+        "/api/projects/acme/web/quarantine?format=nextest",
         "/static/site.css",
     ] {
         let r = client

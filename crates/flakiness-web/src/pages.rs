@@ -788,8 +788,7 @@ pub fn flaky_page(
     assets: Assets,
 ) -> Markup {
     let listed: Vec<&TestAnalysis> = a.listed().collect();
-    let mut quarantine = Quarantine::default();
-    quarantine.update(a, usize::MAX);
+    let quarantine = Quarantine::of_analysis(a);
     let name = format!("{org}/{project}");
     layout(
         &format!("flaky tests of {name}"),
