@@ -41,6 +41,7 @@ use flakiness_analyze::Analysis;
 use flakiness_report::Report;
 use flakiness_store::{FailureRecord, HistoryStore, Outcome, ResultRow, RunInfo, StoreError};
 
+pub mod chart;
 pub mod folder;
 pub mod pages;
 mod serve;
