@@ -5,10 +5,12 @@
 //
 // PLAN.json: {"pages": [{"url": "...", "screenshot": "/abs/path.png" | null,
 //   "count": [sel...], "text": [sel...], "attr": [[sel, name]...], "imagesLoaded": sel | null,
-//   "type": [[sel, text]...] | null, "afterTypeCount": [sel...] | null}]}
+//   "type": [[sel, text]...] | null, "afterTypeCount": [sel...] | null,
+//   "colorScheme": "light" | "dark" | null, "computed": [[sel, cssProperty]...],
+//   "follow": [sel...]}]}
 //
 // Prints {"pages": [{url, status, dialogs, consoleErrors, csp, external, count, text, attr,
-// images, afterType, error}]} on stdout and exits 0. A page that fails (navigation error, bad
+// images, afterType, computed, followed, error}]} on stdout and exits 0. A page that fails (navigation error, bad
 // selector, ...) gets its message in `error`. Exits 2, with a message on stderr, only when the
 // plan cannot be read or the browser cannot be launched.
 //
@@ -86,6 +88,8 @@ function emptyResult(url) {
     attr: {},
     images: null,
     afterType: null,
+    computed: {},
+    followed: {},
     error: null,
   };
 }
@@ -94,7 +98,10 @@ async function visit(browser, entry) {
   const url = String(entry.url);
   const origin = originOf(url);
   const result = emptyResult(url);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    colorScheme: entry.colorScheme || 'light',
+  });
   try {
     await context.route(
       (u) => isExternal(u.href, origin),
@@ -147,6 +154,16 @@ async function visit(browser, entry) {
       );
       (entry.attr || []).forEach(([sel, name], i) => (result.attr[`${sel}|${name}`] = attrs[i]));
 
+      const computed = await page.evaluate(
+        (pairs) =>
+          pairs.map(([s, p]) => {
+            const e = document.querySelector(s);
+            return e ? getComputedStyle(e).getPropertyValue(p) : null;
+          }),
+        entry.computed || [],
+      );
+      (entry.computed || []).forEach(([sel, prop], i) => (result.computed[`${sel}|${prop}`] = computed[i]));
+
       if (entry.imagesLoaded) {
         result.images = await page.evaluate((sel) => {
           const imgs = [...document.querySelectorAll(sel)].filter(
@@ -182,6 +199,29 @@ async function visit(browser, entry) {
         );
         result.afterType = {};
         sels.forEach((sel, i) => (result.afterType[sel] = visible[i]));
+      }
+
+      // Links followed last, each from the page as loaded: the first match's href, its status.
+      const hrefs = await page.evaluate(
+        (sels) => sels.map((s) => document.querySelector(s)?.href ?? null),
+        entry.follow || [],
+      );
+      for (const [i, sel] of (entry.follow || []).entries()) {
+        const href = hrefs[i];
+        const followed = { url: href, status: null, csp: [], error: null };
+        result.followed[sel] = followed;
+        if (!href) {
+          followed.error = 'no link matches';
+          continue;
+        }
+        try {
+          const r = await page.goto(href, { waitUntil: 'load', timeout: NAV_TIMEOUT_MS });
+          followed.status = r ? r.status() : null;
+          await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 50)));
+          followed.csp = await page.evaluate(() => window.__csp || []);
+        } catch (e) {
+          followed.error = message(e);
+        }
       }
     } catch (e) {
       result.error = message(e);

@@ -65,6 +65,14 @@ pub struct Page {
     /// Selectors whose *visible* matches to count ~300 ms after typing ([`Visited::after_type`]);
     /// ignored when nothing is typed.
     pub after_type_count: Vec<String>,
+    /// The colour scheme the page is shown in (`prefers-color-scheme`): `light` unless set.
+    pub color_scheme: Option<String>,
+    /// `(selector, CSS property)` pairs whose computed value on the first match to read
+    /// ([`Visited::computed`]).
+    pub computed: Vec<(String, String)>,
+    /// Selectors of links to follow, last, each from the page as loaded: the first match's
+    /// `href` is loaded and its status kept ([`Visited::followed`]).
+    pub follow: Vec<String>,
 }
 
 impl Page {
@@ -113,6 +121,24 @@ impl Page {
         self
     }
 
+    /// Shows the page in the dark colour scheme (`prefers-color-scheme: dark`).
+    pub fn dark(mut self) -> Self {
+        self.color_scheme = Some("dark".into());
+        self
+    }
+
+    /// Reads the computed value of the CSS property `name` on the first match of `selector`.
+    pub fn computed(mut self, selector: impl Into<String>, name: impl Into<String>) -> Self {
+        self.computed.push((selector.into(), name.into()));
+        self
+    }
+
+    /// Follows the first link matching `selector` (after everything else was read).
+    pub fn follow(mut self, selector: impl Into<String>) -> Self {
+        self.follow.push(selector.into());
+        self
+    }
+
     /// Counts the visible elements matching `selector` after typing.
     pub fn after_type_count(mut self, selector: impl Into<String>) -> Self {
         self.after_type_count.push(selector.into());
@@ -151,12 +177,39 @@ pub struct Visited {
     /// Empty when nothing was typed.
     #[serde(deserialize_with = "null_as_default")]
     pub after_type: BTreeMap<String, usize>,
+    /// For each of [`Page::computed`], keyed `selector|property`: the computed value; `None`
+    /// when nothing matched.
+    #[serde(default)]
+    pub computed: BTreeMap<String, Option<String>>,
+    /// For each of [`Page::follow`]: what loading the link gave.
+    #[serde(default)]
+    pub followed: BTreeMap<String, Followed>,
     /// Why the page could not be (entirely) read: a navigation error, a bad selector, an input
     /// that could not be filled, ... What was read before it is kept.
     pub error: Option<String>,
 }
 
+/// A link that [`Page::follow`] followed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Followed {
+    /// The link's absolute `href`; `None` when no link matched.
+    pub url: Option<String>,
+    /// The HTTP status of the page it led to.
+    pub status: Option<u16>,
+    /// CSP violations on that page.
+    pub csp: Vec<String>,
+    /// Why it could not be followed.
+    pub error: Option<String>,
+}
+
 impl Visited {
+    /// The computed value read for [`Page::computed`]`(selector, property)`, if any.
+    pub fn computed_of(&self, selector: &str, property: &str) -> Option<&str> {
+        self.computed
+            .get(&format!("{selector}|{property}"))
+            .and_then(|v| v.as_deref())
+    }
+
     /// The value read for [`Page::attr`]`(selector, name)`, if any.
     pub fn attr_of(&self, selector: &str, name: &str) -> Option<&str> {
         self.attr
@@ -195,6 +248,9 @@ struct PlanPage<'a> {
     #[serde(rename = "type")]
     type_text: Option<&'a [(String, String)]>,
     after_type_count: Option<&'a [String]>,
+    color_scheme: Option<&'a str>,
+    computed: &'a [(String, String)],
+    follow: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -222,6 +278,9 @@ fn plan_json(pages: &[Page]) -> Result<String, String> {
                 type_text: (!p.type_text.is_empty()).then_some(p.type_text.as_slice()),
                 after_type_count: (!p.type_text.is_empty())
                     .then_some(p.after_type_count.as_slice()),
+                color_scheme: p.color_scheme.as_deref(),
+                computed: &p.computed,
+                follow: &p.follow,
             })
             .collect(),
     };

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use flakiness_analyze::{Analysis, AnalysisOptions};
 use flakiness_report::Report;
-use flakiness_store::{FailureRecord, ResultRow};
-use flakiness_web::{run_results, run_row, AttachmentFile, Catalog, Project, RunRow, WebError};
+use flakiness_store::FailureRecord;
+use flakiness_web::{AttachmentFile, Catalog, History, Project, WebError};
 use rusqlite::OptionalExtension;
 
 use crate::view::ProjectView;
@@ -19,7 +19,7 @@ use crate::Server;
 pub(crate) struct Cached {
     /// Run id → upload id (the run's key in URLs).
     runs: HashMap<i64, String>,
-    rows: Option<Arc<Vec<RunRow>>>,
+    history: Option<Arc<History>>,
     analysis: Option<Arc<Analysis>>,
 }
 
@@ -139,7 +139,7 @@ impl Server {
             // Finishes that come in a burst share one refresh.
             std::thread::sleep(REFRESH_DELAY);
             if let Ok(Some(p)) = Catalog::project(self, org, project) {
-                let _ = p.runs();
+                let _ = p.history();
                 let _ = p.analysis();
             }
             let mut busy = self
@@ -218,32 +218,24 @@ impl ServerProject {
 }
 
 impl Project for ServerProject {
-    fn runs(&self) -> Result<Vec<RunRow>, WebError> {
+    fn history(&self) -> Result<Arc<History>, WebError> {
         let (org, project) = (&self.org, &self.project);
-        if let Some(rows) = self
+        if let Some(h) = self
             .server
-            .cached(org, project, &self.runs, |c| c.rows.clone())
+            .cached(org, project, &self.runs, |c| c.history.clone())
         {
-            return Ok(rows.as_ref().clone());
+            return Ok(h);
         }
-        let ids: HashSet<i64> = self.runs.keys().copied().collect();
-        let rows = {
-            let mut history = self.server.history();
-            let results = run_results(&mut **history, Some(&ids))?;
-            let mut rows: Vec<RunRow> = history
-                .runs()?
-                .iter()
-                .filter_map(|info| {
-                    let key = self.runs.get(&info.id)?;
-                    Some(run_row(key.clone(), info, results.get(&info.id)))
-                })
-                .collect();
-            rows.sort_by_key(|r| std::cmp::Reverse((r.start_ms, r.run_id)));
-            Arc::new(rows)
+        let history = {
+            let mut store = self.server.history();
+            Arc::new(History::load(&mut **store, &|info| {
+                self.runs.get(&info.id).cloned()
+            })?)
         };
-        self.server
-            .store_cached(org, project, &self.runs, |c| c.rows = Some(rows.clone()));
-        Ok(rows.as_ref().clone())
+        self.server.store_cached(org, project, &self.runs, |c| {
+            c.history = Some(history.clone())
+        });
+        Ok(history)
     }
 
     fn report(&self, run: &str) -> Result<Option<Report>, WebError> {
@@ -310,19 +302,5 @@ impl Project for ServerProject {
         list.reverse();
         list.truncate(limit);
         Ok(list)
-    }
-
-    fn test_results(
-        &self,
-        test_id: i64,
-        limit: usize,
-    ) -> Result<Vec<(String, ResultRow)>, WebError> {
-        let mut history = self.server.history();
-        let rows = flakiness_web::latest_results(&mut **history, test_id, usize::MAX)?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| Some((self.runs.get(&r.run_id)?.clone(), r)))
-            .take(limit)
-            .collect())
     }
 }

@@ -49,25 +49,49 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
         assert!(csp.contains("default-src 'none'"), "{csp}");
         assert!(csp.contains("script-src 'self'"), "{csp}");
 
-        // Runs: 62 in all, newest first, 50 a page; filters.
-        let (_, _, html) = get(&format!("{}/acme/web", r.base)).await;
+        // The projects page: the project's last run and its counts, as the JSON API has them.
+        let api = get_json(&format!("{}/api/projects/acme/web/runs", r.base)).await;
+        let newest = &api.as_array().expect("runs")[0];
+        assert!(html.contains("62 runs"), "{store}");
+        let counts = &newest["counts"];
+        assert!(
+            html.contains(&format!(
+                "<span class=\"failed\">{} failed</span> · <span class=\"flaky\">{} flaky</span>",
+                counts["failed"], counts["flaky"]
+            )),
+            "{store}: {counts}"
+        );
+        assert!(html.contains(&format!(
+            "/acme/web/runs/{}",
+            newest["uploadId"].as_str().expect("id")
+        )));
+
+        // Runs: 62 in all, newest first, 50 a page, named by number; filters.
+        let (_, _, html) = get(&format!("{}/acme/web/runs", r.base)).await;
         assert_eq!(html.matches("<tr class=\"run\"").count(), 50, "{store}");
         assert!(html.contains("62 of 62 runs"), "{store}");
-        let (_, _, page2) = get(&format!("{}/acme/web?page=2", r.base)).await;
+        assert!(
+            html.contains("data-number=\"62\""),
+            "{store}: the newest is #62"
+        );
+        assert!(
+            !html.contains(">run</a>"),
+            "{store}: a run is never named \"run\""
+        );
+        let (_, _, page2) = get(&format!("{}/acme/web/runs?page=2", r.base)).await;
         assert_eq!(page2.matches("<tr class=\"run\"").count(), 12, "{store}");
-        let api = get_json(&format!("{}/api/projects/acme/web/runs", r.base)).await;
         let api_failed = api
             .as_array()
             .expect("runs")
             .iter()
             .filter(|run| run["counts"]["failed"].as_u64().unwrap_or(0) > 0)
             .count();
-        let (_, _, failed) = get(&format!("{}/acme/web?status=failed", r.base)).await;
+        let (_, _, failed) = get(&format!("{}/acme/web/runs?status=failed", r.base)).await;
         assert!(
             failed.contains(&format!("{api_failed} of 62 runs")),
             "{store}: {api_failed} failed runs by the API"
         );
-        let (_, _, windows) = get(&format!("{}/acme/web?env=windows", r.base)).await;
+        let (_, _, windows) = get(&format!("{}/acme/web/runs?env=windows", r.base)).await;
         assert!(windows.contains("60 of 62 runs"), "{store}");
 
         // The hostile run: its test name is text, never markup.
@@ -80,6 +104,15 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
         let (_, _, html) = get(&format!("{}{}", r.base, path_of(&full_url))).await;
         assert!(html.contains("<img class=\"attachment\""), "{store}");
         assert!(html.contains("class=\"attachment-text\""), "{store}");
+        // Its tests link to their pages, whose heading names them.
+        let history = links(&html, "/acme/web/tests/");
+        assert_eq!(history.len(), 4, "{store}: a link per test and environment");
+        assert!(html.contains("history (firefox)"), "{store}");
+        for link in &history {
+            let (status, _, page) = get(&format!("{}{link}", r.base)).await;
+            assert_eq!(status, 200, "{store}: {link}");
+            assert!(page.contains("id=\"results\""), "{store}: {link}");
+        }
         let img = links(&html, "/acme/web/runs/")
             .into_iter()
             .find(|l| l.contains("/attachments/c4d8a16bd4bfd4163fb259be3136c691"))
@@ -138,7 +171,8 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
         assert!(html.contains("id=\"quarantine\""));
         assert!(!html.contains(XSS), "{store}");
 
-        // A test's page: its history in both environments.
+        // A test's page: its history in both environments, a row per run it ran in (the
+        // analysis's strip covers every run of this short history), two charts.
         let test = links(&html, "/acme/web/tests/")
             .first()
             .expect("a test link")
@@ -147,6 +181,60 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
         assert_eq!(status, 200, "{store}");
         assert_eq!(page.matches("<tr class=\"env\"").count(), 2, "{store}");
         assert!(page.contains("class=\"strip\""));
+        let id: i64 = test
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .expect("id");
+        let first = analysis["tests"]
+            .as_array()
+            .expect("tests")
+            .iter()
+            .find(|t| t["classification"] == "flaky" || t["classification"] == "broken")
+            .expect("the first listed test");
+        // Runs with a result for it, as the analysis counts them: a row each (one page).
+        let with_result = first["evidence"]["runs"].as_u64().expect("runs") as usize;
+        assert!(with_result > 0 && with_result <= 62, "{store}");
+        assert_eq!(
+            page.matches("<tr class=\"result\"").count(),
+            with_result,
+            "{store}: test {id}"
+        );
+        for c in ["chart-duration", "chart-flake-rate"] {
+            assert!(page.contains(&format!("id=\"{c}\"")), "{store}: {c}");
+        }
+        assert!(!page.contains("NaN"), "{store}");
+
+        // The overview: counts of the analysis, charts, the last runs.
+        let (status, _, page) = get(&format!("{}/acme/web", r.base)).await;
+        assert_eq!(status, 200, "{store}");
+        let class_count = |c: &str| {
+            analysis["tests"]
+                .as_array()
+                .expect("tests")
+                .iter()
+                .filter(|t| t["classification"] == c)
+                .count()
+        };
+        assert!(
+            page.contains(&format!("id=\"flaky-count\">{}<", class_count("flaky"))),
+            "{store}"
+        );
+        assert!(
+            page.contains(&format!("id=\"broken-count\">{}<", class_count("broken"))),
+            "{store}"
+        );
+        assert_eq!(page.matches("<tr class=\"run\"").count(), 10, "{store}");
+        let patterns = analysis["patterns"].as_array().expect("patterns").len();
+        assert_eq!(
+            page.matches("<tr class=\"pattern\"").count(),
+            patterns.min(10)
+        );
+        for c in ["chart-results", "chart-lost"] {
+            assert!(page.contains(&format!("id=\"{c}\"")), "{store}: {c}");
+        }
+        assert!(page.contains("href=\"/acme/web/runs\""), "{store}");
+        assert!(!page.contains("NaN"), "{store}");
 
         // Unknown things are 404 pages.
         for path in [
@@ -290,7 +378,7 @@ async fn a_read_token_guards_the_pages_and_the_read_api() {
     assert_eq!(r.status(), 404);
     secure(&r, "404");
     let r = client
-        .get(format!("{base}/acme/web?page=not-a-number"))
+        .get(format!("{base}/acme/web/runs?page=not-a-number"))
         .bearer_auth(read)
         .send()
         .await

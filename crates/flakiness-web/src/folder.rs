@@ -13,23 +13,16 @@ use flakiness_analyze::{
     SourceKind,
 };
 use flakiness_report::{Report, ATTACHMENTS_DIR};
-use flakiness_store::{FailureRecord, ResultRow, SqliteStore};
+use flakiness_store::{FailureRecord, SqliteStore};
 
 use crate::pages::{self, Assets, AttachmentView, TestQuery};
 use crate::serve::{
     is_shown_image, is_shown_text, read_text_head, TEXT_INLINE_BUDGET, TEXT_INLINE_MAX,
 };
-use crate::{run_results, run_row, AttachmentFile, Catalog, Project, RunRow, WebError};
+use crate::{AttachmentFile, Catalog, History, Project, WebError};
 
 /// Bytes of one image embedded in a self-contained page; bigger ones are left out.
 pub const EMBED_IMAGE_MAX: u64 = 4 << 20;
-
-/// One run of the folder.
-#[derive(Debug)]
-struct FolderRun {
-    row: RunRow,
-    source: ReportSource,
-}
 
 /// Reports under some paths, as one project.
 #[derive(Debug)]
@@ -37,7 +30,9 @@ pub struct FolderProject {
     /// The org and project names the pages use.
     pub org: String,
     pub name: String,
-    runs: Vec<FolderRun>,
+    /// Run key → its report.
+    runs: HashMap<String, ReportSource>,
+    history: Arc<History>,
     /// Reports that could not be read, with why.
     pub skipped: Vec<String>,
     analysis: Arc<Analysis>,
@@ -59,28 +54,20 @@ impl FolderProject {
         let mut store = SqliteStore::open(&dir.path().join("history.db"))?;
         let summary = ingest_all(&mut store, &sources, &LoadLimits::default(), |_| {})?;
         let skipped = summary.skipped.iter().map(|s| s.to_string()).collect();
-        let infos = store.runs()?;
-        let results = run_results(&mut store, None)?;
-        let by_source: HashMap<String, &ReportSource> = sources
+        let by_source: HashMap<String, ReportSource> = sources
             .iter()
-            .map(|s| (s.path.display().to_string(), s))
+            .map(|s| (s.path.display().to_string(), s.clone()))
             .collect();
-        let mut runs: Vec<FolderRun> = infos
-            .iter()
-            .filter_map(|info| {
-                let source = by_source.get(&info.meta.source)?;
-                Some(FolderRun {
-                    row: run_row(info.id.to_string(), info, results.get(&info.id)),
-                    source: (*source).clone(),
-                })
-            })
-            .collect();
-        runs.sort_by(|a, b| {
-            b.row
-                .start_ms
-                .cmp(&a.row.start_ms)
-                .then(b.row.run_id.cmp(&a.row.run_id))
-        });
+        let mut runs: HashMap<String, ReportSource> = HashMap::new();
+        for info in store.runs()? {
+            if let Some(source) = by_source.get(&info.meta.source) {
+                runs.insert(info.id.to_string(), source.clone());
+            }
+        }
+        let history = Arc::new(History::load(&mut store, &|info| {
+            let key = info.id.to_string();
+            runs.contains_key(&key).then_some(key)
+        })?);
         let analysis = Arc::new(analyze(&mut store, &AnalysisOptions::default())?);
         let name = paths
             .first()
@@ -93,6 +80,7 @@ impl FolderProject {
             org: "local".into(),
             name,
             runs,
+            history,
             skipped,
             analysis,
             store: Mutex::new(store),
@@ -111,22 +99,25 @@ impl FolderProject {
         self.runs.is_empty()
     }
 
-    fn run(&self, key: &str) -> Option<&FolderRun> {
-        self.runs.iter().find(|r| r.row.key == key)
+    fn run(&self, key: &str) -> Option<&ReportSource> {
+        self.runs.get(key)
     }
 
-    fn types_of(&self, run: &FolderRun) -> Result<Arc<HashMap<String, String>>, WebError> {
+    fn types_of(&self, key: &str) -> Result<Arc<HashMap<String, String>>, WebError> {
+        let Some(source) = self.run(key) else {
+            return Ok(Arc::default());
+        };
         let mut cache = self
             .attachment_types
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = cache.get(&run.row.key) {
+        if let Some(t) = cache.get(key) {
             return Ok(t.clone());
         }
-        let types = match run.source.kind {
+        let types = match source.kind {
             SourceKind::Junit => HashMap::new(),
             _ => {
-                let bytes = read_bytes(&run.source, &LoadLimits::default())
+                let bytes = read_bytes(source, &LoadLimits::default())
                     .map_err(|e| WebError::Other(e.to_string()))?;
                 flakiness_report::attachment_refs(&bytes)
                     .map(|r| r.attachments.into_iter().collect())
@@ -134,7 +125,7 @@ impl FolderProject {
             }
         };
         let types = Arc::new(types);
-        cache.insert(run.row.key.clone(), types.clone());
+        cache.insert(key.to_string(), types.clone());
         Ok(types)
     }
 
@@ -142,13 +133,13 @@ impl FolderProject {
     /// flaky tests page. Images (up to [`EMBED_IMAGE_MAX`]) and text attachments are embedded.
     pub fn standalone_html(&self) -> Result<String, WebError> {
         if self.runs.len() == 1 {
-            let run = &self.runs[0];
+            let key = &self.history.runs[0].key;
             let report = self
-                .report(&run.row.key)?
+                .report(key)?
                 .ok_or_else(|| WebError::Other("the report is gone".into()))?;
             let budget = std::cell::Cell::new(TEXT_INLINE_BUDGET);
             let view = |a: &flakiness_report::Attachment| -> AttachmentView {
-                let Ok(Some(file)) = self.attachment(&run.row.key, &a.id) else {
+                let Ok(Some(file)) = self.attachment(key, &a.id) else {
                     return AttachmentView::default();
                 };
                 let mut v = AttachmentView::default();
@@ -176,10 +167,11 @@ impl FolderProject {
             return Ok(pages::run_page(
                 "",
                 "",
-                &run.row.key,
+                key,
                 &report,
                 &TestQuery::default(),
                 &view,
+                &|_, _, _| None,
                 Assets::Inline,
             )
             .into_string());
@@ -209,36 +201,35 @@ fn slug(s: &str) -> String {
 }
 
 impl Project for FolderProject {
-    fn runs(&self) -> Result<Vec<RunRow>, WebError> {
-        Ok(self.runs.iter().map(|r| r.row.clone()).collect())
+    fn history(&self) -> Result<Arc<History>, WebError> {
+        Ok(self.history.clone())
     }
 
     fn report(&self, run: &str) -> Result<Option<Report>, WebError> {
         let Some(run) = self.run(run) else {
             return Ok(None);
         };
-        load_report(&run.source).map(Some)
+        load_report(run).map(Some)
     }
 
-    fn attachment(&self, run: &str, id: &str) -> Result<Option<AttachmentFile>, WebError> {
-        let Some(run) = self.run(run) else {
+    fn attachment(&self, key: &str, id: &str) -> Result<Option<AttachmentFile>, WebError> {
+        let Some(run) = self.run(key) else {
             return Ok(None);
         };
-        if run.source.kind != SourceKind::Dir || flakiness_report::check_attachment_id(id).is_err()
-        {
+        if run.kind != SourceKind::Dir || flakiness_report::check_attachment_id(id).is_err() {
             return Ok(None);
         }
-        let types = self.types_of(run)?;
+        let types = self.types_of(key)?;
         let Some(content_type) = types.get(id) else {
             return Ok(None);
         };
         // Only a regular file inside the run's own attachments/ folder: never through a
         // symbolic link (flakiness_report::files::open_attachment).
-        if flakiness_report::files::open_attachment(&run.source.path, id).is_err() {
+        if flakiness_report::files::open_attachment(&run.path, id).is_err() {
             return Ok(None);
         }
         Ok(Some(AttachmentFile {
-            path: run.source.path.join(ATTACHMENTS_DIR).join(id),
+            path: run.path.join(ATTACHMENTS_DIR).join(id),
             content_type: content_type.clone(),
         }))
     }
@@ -259,18 +250,6 @@ impl Project for FolderProject {
         Ok(list
             .into_iter()
             .map(|(run_id, f)| (run_id.to_string(), f))
-            .collect())
-    }
-
-    fn test_results(
-        &self,
-        test_id: i64,
-        limit: usize,
-    ) -> Result<Vec<(String, ResultRow)>, WebError> {
-        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(crate::latest_results(&mut *store, test_id, limit)?
-            .into_iter()
-            .map(|r| (r.run_id.to_string(), r))
             .collect())
     }
 }

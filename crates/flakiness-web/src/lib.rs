@@ -20,12 +20,14 @@
 //! let rows = vec![RunRow {
 //!     key: "1".into(),
 //!     run_id: 1,
+//!     number: 1,
 //!     title: Some("<nightly>".into()),
 //!     commit_id: "0123456789abcdef".into(),
 //!     url: None,
 //!     start_ms: 0,
 //!     duration_ms: 1500,
 //!     counts: Counts { passed: 3, failed: 1, ..Counts::default() },
+//!     lost_ms: 0,
 //!     environments: vec!["linux".into()],
 //! }];
 //! let html = runs_page("acme", "shop", &rows, &RunFilter::default(), Assets::Linked).into_string();
@@ -33,19 +35,20 @@
 //! assert!(html.contains("class=\"run\""));
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use flakiness_analyze::Analysis;
 use flakiness_report::Report;
-use flakiness_store::{FailureRecord, HistoryStore, Outcome, ResultRow, RunInfo, StoreError};
+use flakiness_store::{FailureRecord, Outcome, ResultRow, StoreError};
 
 pub mod chart;
 pub mod folder;
+pub mod history;
 pub mod pages;
 mod serve;
 
+pub use history::History;
 pub use serve::{gated, hardened, random_token, router, CSP, SHOW_COOKIE};
 
 /// What a page could not get.
@@ -99,7 +102,7 @@ impl Counts {
         }
     }
 
-    fn add(&mut self, row: &ResultRow) {
+    pub(crate) fn add(&mut self, row: &ResultRow) {
         self.expected_failures += u64::from(row.expected_failures > 0);
         self.unexpected_passes += u64::from(row.unexpected_passes > 0);
         match row.outcome {
@@ -118,6 +121,8 @@ pub struct RunRow {
     pub key: String,
     /// The run's id in the history store.
     pub run_id: i64,
+    /// Its number in the project: 1 for the oldest run.
+    pub number: usize,
     pub title: Option<String>,
     pub commit_id: String,
     /// The CI job's URL.
@@ -125,8 +130,25 @@ pub struct RunRow {
     pub start_ms: i64,
     pub duration_ms: i64,
     pub counts: Counts,
+    /// Time its failed attempts took (ms): the time lost to retries and failures.
+    pub lost_ms: i64,
     /// Names of the environments it has results in, sorted.
     pub environments: Vec<String>,
+}
+
+impl RunRow {
+    /// `#12 nightly`, or `#12` for a run without a title.
+    pub fn name(&self) -> String {
+        match self
+            .title
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            Some(t) => format!("#{} {t}", self.number),
+            None => format!("#{}", self.number),
+        }
+    }
 }
 
 /// An attachment file and its content type.
@@ -139,7 +161,9 @@ pub struct AttachmentFile {
 /// One project's data, as the pages need it. Calls may block (they run off the async runtime).
 pub trait Project: Send + Sync {
     /// The runs, newest first.
-    fn runs(&self) -> Result<Vec<RunRow>, WebError>;
+    fn runs(&self) -> Result<Vec<RunRow>, WebError> {
+        Ok(self.history()?.newest_first())
+    }
     /// A run's report, by its key; `None` when there is no such run.
     fn report(&self, run: &str) -> Result<Option<Report>, WebError>;
     /// An attachment of a run, by id; `None` when the run has none of that id.
@@ -153,36 +177,8 @@ pub trait Project: Send + Sync {
         test_id: i64,
         limit: usize,
     ) -> Result<Vec<(String, FailureRecord)>, WebError>;
-    /// The latest results of a stored test (by store test id), newest first: the run's key
-    /// and the result.
-    fn test_results(
-        &self,
-        test_id: i64,
-        limit: usize,
-    ) -> Result<Vec<(String, ResultRow)>, WebError>;
-}
-
-/// The latest `limit` results of the test `test_id` in the store, newest run first.
-pub fn latest_results(
-    store: &mut dyn HistoryStore,
-    test_id: i64,
-    limit: usize,
-) -> Result<Vec<ResultRow>, WebError> {
-    let order: HashMap<i64, usize> = store
-        .runs()?
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id, i))
-        .collect();
-    let mut rows = Vec::new();
-    store.for_each_result(&mut |row| {
-        if row.test_id == test_id {
-            rows.push(row);
-        }
-    })?;
-    rows.sort_by_key(|r| std::cmp::Reverse(order.get(&r.run_id).copied()));
-    rows.truncate(limit);
-    Ok(rows)
+    /// The project's runs and every test's results, read once while its runs stay the same.
+    fn history(&self) -> Result<Arc<History>, WebError>;
 }
 
 /// The projects a site shows.
@@ -191,55 +187,4 @@ pub trait Catalog: Send + Sync {
     fn projects(&self) -> Result<Vec<(String, String)>, WebError>;
     /// One project; `None` when unknown.
     fn project(&self, org: &str, project: &str) -> Result<Option<Arc<dyn Project>>, WebError>;
-}
-
-/// Counts and environments of the runs in `runs` (all runs when `None`), from the history
-/// store's results.
-pub fn run_results(
-    store: &mut dyn HistoryStore,
-    runs: Option<&std::collections::HashSet<i64>>,
-) -> Result<HashMap<i64, (Counts, BTreeSet<String>)>, WebError> {
-    let env_of: HashMap<i64, String> = store
-        .tests()?
-        .into_iter()
-        .map(|t| (t.id, t.environment))
-        .collect();
-    let mut out: HashMap<i64, (Counts, BTreeSet<&str>)> = HashMap::new();
-    store.for_each_result(&mut |row| {
-        if runs.is_some_and(|r| !r.contains(&row.run_id)) {
-            return;
-        }
-        let entry = out.entry(row.run_id).or_default();
-        entry.0.add(&row);
-        if let Some(env) = env_of.get(&row.test_id) {
-            if !entry.1.contains(env.as_str()) {
-                entry.1.insert(env.as_str());
-            }
-        }
-    })?;
-    Ok(out
-        .into_iter()
-        .map(|(id, (c, envs))| (id, (c, envs.into_iter().map(str::to_string).collect())))
-        .collect())
-}
-
-/// A list row for a stored run.
-pub fn run_row(
-    key: String,
-    info: &RunInfo,
-    results: Option<&(Counts, BTreeSet<String>)>,
-) -> RunRow {
-    RunRow {
-        key,
-        run_id: info.id,
-        title: info.meta.title.clone(),
-        commit_id: info.meta.commit_id.clone(),
-        url: info.meta.url.clone(),
-        start_ms: info.meta.start_ms,
-        duration_ms: info.meta.duration_ms,
-        counts: results.map(|r| r.0).unwrap_or_default(),
-        environments: results
-            .map(|r| r.1.iter().cloned().collect())
-            .unwrap_or_default(),
-    }
 }

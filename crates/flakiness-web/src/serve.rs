@@ -39,7 +39,8 @@ pub fn router(catalog: Arc<dyn Catalog>) -> Router {
         .route("/", get(projects))
         .route("/static/site.css", get(css))
         .route("/static/site.js", get(js))
-        .route("/{org}/{project}", get(runs))
+        .route("/{org}/{project}", get(overview))
+        .route("/{org}/{project}/runs", get(runs))
         .route("/{org}/{project}/flaky", get(flaky))
         .route("/{org}/{project}/runs/{run}", get(run))
         .route(
@@ -148,11 +149,59 @@ fn static_file(content_type: &'static str, body: &'static str) -> Response {
 
 async fn projects(State(catalog): State<Shared>) -> Response {
     blocking(move || {
-        let list = catalog.projects()?;
+        let mut list = Vec::new();
+        for (org, project) in catalog.projects()? {
+            let (runs, last) = match catalog.project(&org, &project)? {
+                Some(p) => {
+                    let h = p.history()?;
+                    (h.runs.len(), h.runs.last().cloned())
+                }
+                None => (0, None),
+            };
+            list.push(pages::ProjectSummary {
+                org,
+                project,
+                runs,
+                last,
+            });
+        }
         Ok(page(
             StatusCode::OK,
             pages::projects_page(&list, Assets::Linked),
         ))
+    })
+    .await
+}
+
+async fn overview(
+    State(catalog): State<Shared>,
+    Path((org, project)): Path<(String, String)>,
+) -> Response {
+    project_page(catalog, org, project, |p, org, project| {
+        let (history, analysis) = (p.history()?, p.analysis()?);
+        Ok(pages::overview_page(
+            org,
+            project,
+            &analysis,
+            &history,
+            Assets::Linked,
+        ))
+    })
+    .await
+}
+
+/// A page of a project (a 404 page when there is no such project), rendered off the runtime.
+async fn project_page(
+    catalog: Shared,
+    org: String,
+    project: String,
+    render: impl FnOnce(&dyn Project, &str, &str) -> Result<Markup, WebError> + Send + 'static,
+) -> Response {
+    blocking(move || {
+        let Some(p) = open(&catalog, &org, &project)? else {
+            return Ok(missing("No such project."));
+        };
+        Ok(page(StatusCode::OK, render(&*p, &org, &project)?))
     })
     .await
 }
@@ -162,14 +211,14 @@ async fn runs(
     Path((org, project)): Path<(String, String)>,
     Query(filter): Query<RunFilter>,
 ) -> Response {
-    blocking(move || {
-        let Some(p) = open(&catalog, &org, &project)? else {
-            return Ok(missing("No such project."));
-        };
+    project_page(catalog, org, project, move |p, org, project| {
         let rows = p.runs()?;
-        Ok(page(
-            StatusCode::OK,
-            pages::runs_page(&org, &project, &rows, &filter, Assets::Linked),
+        Ok(pages::runs_page(
+            org,
+            project,
+            &rows,
+            &filter,
+            Assets::Linked,
         ))
     })
     .await
@@ -234,6 +283,7 @@ async fn run(
         let Some(report) = p.report(&key)? else {
             return Ok(missing("No such run."));
         };
+        let history = p.history()?;
         let budget = std::cell::Cell::new(TEXT_INLINE_BUDGET);
         let view = |a: &Attachment| -> AttachmentView {
             let Ok(Some(file)) = p.attachment(&key, &a.id) else {
@@ -258,7 +308,19 @@ async fn run(
         };
         Ok(page(
             StatusCode::OK,
-            pages::run_page(&org, &project, &key, &report, &query, &view, Assets::Linked),
+            pages::run_page(
+                &org,
+                &project,
+                &key,
+                &report,
+                &query,
+                &view,
+                &|file, title_path, env| {
+                    let id = history.test_id(file, title_path, env)?;
+                    Some(format!("/{org}/{project}/tests/{id}"))
+                },
+                Assets::Linked,
+            ),
         ))
     })
     .await
@@ -322,23 +384,35 @@ async fn flaky(
     State(catalog): State<Shared>,
     Path((org, project)): Path<(String, String)>,
 ) -> Response {
-    blocking(move || {
-        let Some(p) = open(&catalog, &org, &project)? else {
-            return Ok(missing("No such project."));
-        };
+    project_page(catalog, org, project, |p, org, project| {
         let analysis = p.analysis()?;
-        let keys = p.runs()?.into_iter().map(|r| (r.run_id, r.key)).collect();
-        Ok(page(
-            StatusCode::OK,
-            pages::flaky_page(&org, &project, &analysis, &keys, Assets::Linked),
+        let keys = p
+            .history()?
+            .runs
+            .iter()
+            .map(|r| (r.run_id, r.key.clone()))
+            .collect();
+        Ok(pages::flaky_page(
+            org,
+            project,
+            &analysis,
+            &keys,
+            Assets::Linked,
         ))
     })
     .await
 }
 
+/// The page of a list (`?page=N`, 1-based).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct PageQuery {
+    page: Option<usize>,
+}
+
 async fn test(
     State(catalog): State<Shared>,
     Path((org, project, test)): Path<(String, String, String)>,
+    Query(query): Query<PageQuery>,
 ) -> Response {
     blocking(move || {
         let Some(p) = open(&catalog, &org, &project)? else {
@@ -351,16 +425,17 @@ async fn test(
         if !analysis.tests.iter().any(|t| t.test_id == test_id) {
             return Ok(missing("No such test."));
         }
-        let failures = p.test_failures(test_id, 20)?;
-        let results = p.test_results(test_id, 20)?;
+        let history = p.history()?;
+        let failures = p.test_failures(test_id, usize::MAX)?;
         Ok(
             match pages::test_page(
                 &org,
                 &project,
                 &analysis,
+                &history,
                 test_id,
-                &results,
                 &failures,
+                query.page.unwrap_or(1),
                 Assets::Linked,
             ) {
                 Some(m) => page(StatusCode::OK, m),

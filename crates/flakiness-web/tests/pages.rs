@@ -80,6 +80,7 @@ fn untrusted_text_is_escaped_and_ansi_stripped() {
         &hostile_report(),
         &TestQuery::default(),
         &views,
+        &|_, _, _| None,
         Assets::Linked,
     )
     .into_string();
@@ -112,6 +113,7 @@ fn the_search_query_keeps_matching_tests_only() {
             &r,
             &TestQuery { q: Some(q.into()) },
             &views,
+            &|_, _, _| None,
             Assets::Linked,
         )
         .into_string()
@@ -131,6 +133,7 @@ fn row(i: usize) -> RunRow {
     RunRow {
         key: format!("u{i}"),
         run_id: i as i64,
+        number: 120 - i,
         title: Some(format!("run {i}")),
         commit_id: format!("{i:040}"),
         url: Some(format!("https://ci.example/{i}")),
@@ -143,6 +146,7 @@ fn row(i: usize) -> RunRow {
             skipped: 1,
             ..Counts::default()
         },
+        lost_ms: 0,
         environments: vec![if i.is_multiple_of(2) {
             "linux"
         } else {
@@ -205,6 +209,7 @@ fn a_self_contained_page_allows_exactly_its_own_style_and_script() {
         &hostile_report(),
         &TestQuery::default(),
         &views,
+        &|_, _, _| None,
         Assets::Inline,
     )
     .into_string();
@@ -254,6 +259,7 @@ fn expected_failures_and_unexpected_passes_are_marked() {
             &r,
             &TestQuery::default(),
             &views,
+            &|_, _, _| None,
             assets,
         )
         .into_string();
@@ -323,15 +329,16 @@ fn the_test_page_and_the_runs_list_mark_expected_failures_and_unexpected_passes(
             .iter()
             .find(|t| t.title_path.last().is_some_and(|x| x == title))
             .unwrap_or_else(|| panic!("{title}"));
-        let results = p.test_results(t.test_id, 20).expect("results");
+        let history = p.history().expect("history");
         let failures = p.test_failures(t.test_id, 20).expect("failures");
         test_page(
             "local",
             "x",
             &analysis,
+            &history,
             t.test_id,
-            &results,
             &failures,
+            1,
             Assets::Linked,
         )
         .expect("a page")
@@ -357,4 +364,104 @@ fn the_test_page_and_the_runs_list_mark_expected_failures_and_unexpected_passes(
         !plain.contains("xfail") && !plain.contains("xpass"),
         "{plain}"
     );
+}
+
+/// The overview's "newly flaky this week": the flaky tests whose first flaky or failed result
+/// came in the 7 days up to the newest run, read again here from the reports themselves. Tests
+/// that turn flaky late in the history are in it; tests flaky from the start are not.
+#[test]
+fn newly_flaky_tests_are_the_flaky_ones_whose_first_flake_is_this_week() {
+    use flakiness_store::Outcome;
+    use flakiness_web::folder::FolderProject;
+    use flakiness_web::pages::{newly_flaky, overview_page, WEEK_MS};
+    use flakiness_web::Project;
+
+    let s = flakiness_sim::Scenario {
+        runs: 250,
+        tests: 12,
+        mix: flakiness_sim::Mix {
+            flaky: 2,
+            env_flaky: 0,
+            late_flaky: 4,
+            broken: 0,
+            fixed: 0,
+            skipped: 0,
+        },
+        outages: 0,
+        incident_rate: 0.0,
+        seed: 5,
+        ..flakiness_sim::Scenario::named("mixed").expect("mixed")
+    };
+    let sim = flakiness_sim::simulate(&s);
+    let dir = tempfile::tempdir().expect("tmp");
+    for (i, report) in sim.reports.iter().enumerate() {
+        let d = dir.path().join(format!("run-{i:04}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(
+            d.join("report.json"),
+            serde_json::to_vec(report).expect("json"),
+        )
+        .expect("write");
+    }
+    let p = FolderProject::open(&[dir.path().to_path_buf()]).expect("opens");
+    let (analysis, history) = (
+        p.analysis().expect("analysis"),
+        p.history().expect("history"),
+    );
+    // From the reports: each test's first flaky or failed run.
+    let mut first: std::collections::HashMap<(String, Vec<String>, String), i64> =
+        std::collections::HashMap::new();
+    for report in &sim.reports {
+        let record = flakiness_analyze::summarize(report, "r", "h");
+        for r in record.results {
+            if matches!(r.outcome, Outcome::Flaky | Outcome::Failed) {
+                first
+                    .entry((r.file, r.title_path, r.environment))
+                    .or_insert(record.meta.start_ms);
+            }
+        }
+    }
+    let newest = sim
+        .reports
+        .iter()
+        .map(|r| r.start_timestamp.0 as i64)
+        .max()
+        .expect("runs");
+    let mut expected: Vec<(String, String)> = analysis
+        .tests
+        .iter()
+        .filter(|t| t.classification == flakiness_analyze::Classification::Flaky)
+        .filter(|t| {
+            first
+                .get(&(t.file.clone(), t.title_path.clone(), t.environment.clone()))
+                .is_some_and(|ms| *ms > newest - WEEK_MS)
+        })
+        .map(|t| (t.display_name(), t.environment.clone()))
+        .collect();
+    expected.sort();
+    let mut got: Vec<(String, String)> = newly_flaky(&analysis, &history)
+        .iter()
+        .map(|n| (n.test.display_name(), n.test.environment.clone()))
+        .collect();
+    got.sort();
+    assert!(
+        !expected.is_empty(),
+        "late-flaky tests turn flaky this week"
+    );
+    assert!(
+        expected.len()
+            < analysis
+                .tests
+                .iter()
+                .filter(|t| t.classification == flakiness_analyze::Classification::Flaky)
+                .count(),
+        "tests flaky from the start are not new"
+    );
+    assert_eq!(got, expected);
+    let html = overview_page("local", "x", &analysis, &history, Assets::Linked).into_string();
+    assert!(
+        html.contains(&format!("id=\"newly-flaky-count\">{}<", expected.len())),
+        "{html}"
+    );
+    assert_eq!(html.matches("<tr class=\"test\"").count(), expected.len());
 }

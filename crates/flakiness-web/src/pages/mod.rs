@@ -2,23 +2,24 @@
 //! output and messages lose their ANSI escapes first ([`plain`]).
 
 mod flaky;
+mod overview;
 mod projects;
 mod run;
 mod runs;
 mod test;
 
 pub use flaky::flaky_page;
-pub use projects::projects_page;
+pub use overview::{newly_flaky, overview_page, NewlyFlaky, WEEK_MS};
+pub use projects::{projects_page, ProjectSummary};
 pub use run::{run_page, AttachmentView, TestQuery};
 pub use runs::{runs_page, RunFilter};
 pub use test::test_page;
 
 use base64::Engine as _;
-use flakiness_store::{Outcome, ResultRow};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use sha2::{Digest, Sha256};
 
-use crate::Counts;
+use crate::{Counts, RunRow};
 
 /// The stylesheet, served at `/static/site.css`.
 pub const STYLE: &str = include_str!("../site.css");
@@ -144,11 +145,87 @@ pub(crate) fn project_tabs(org: &str, project: &str, current: &str, assets: Asse
     }
     html! {
         nav.tabs {
-            @for (path, label) in [("", "Runs"), ("/flaky", "Flaky tests")] {
+            @for (path, label) in [("", "Overview"), ("/runs", "Runs"), ("/flaky", "Flaky tests")] {
                 @if label == current {
                     span.current { (label) }
                 } @else {
                     a href={ "/" (org) "/" (project) (path) } { (label) }
+                }
+            }
+        }
+    }
+}
+
+/// Where a commit can be seen: on its forge when the run's CI URL is a GitHub, GitLab or
+/// Bitbucket URL of a repository (`https://github.com/o/r/actions/runs/1` →
+/// `https://github.com/o/r/commit/SHA`), else the CI URL itself; `None` without a web URL.
+pub fn commit_url(commit: &str, ci_url: Option<&str>) -> Option<String> {
+    let url = ci_url.filter(|u| is_web_url(u))?;
+    let hex = !commit.is_empty() && commit.chars().all(|c| c.is_ascii_hexdigit());
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let mut parts = rest.split('/');
+    let host = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let (owner, repo) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let scheme = &url[..url.len() - rest.len()];
+    let forge = match host.as_str() {
+        "github.com" => Some("commit"),
+        "gitlab.com" => Some("-/commit"),
+        "bitbucket.org" => Some("commits"),
+        _ => None,
+    };
+    match forge {
+        Some(path) if hex && !owner.is_empty() && !repo.is_empty() && repo != "-" => {
+            Some(format!("{scheme}{host}/{owner}/{repo}/{path}/{commit}"))
+        }
+        _ => Some(url.to_string()),
+    }
+}
+
+/// A commit's short id, linked where it can be seen ([`commit_url`]) on a served page.
+pub(crate) fn commit_cell(commit: &str, ci_url: Option<&str>, assets: Assets) -> Markup {
+    let short = flakiness_analyze::short_commit(commit);
+    match commit_url(commit, ci_url).filter(|_| assets == Assets::Linked) {
+        Some(href) => {
+            html! { a.commit href=(href) rel="noreferrer noopener" title=(commit) { code { (short) } } }
+        }
+        None => html! { code title=(commit) { (short) } },
+    }
+}
+
+/// The runs as table rows (`tr.run` with `data-status`): name (a link to the run), commit,
+/// start, duration, counts, environments.
+pub(crate) fn run_rows<'a>(
+    org: &str,
+    project: &str,
+    rows: impl Iterator<Item = &'a RunRow>,
+    assets: Assets,
+) -> Markup {
+    html! {
+        table #runs {
+            thead { tr {
+                th { "Run" } th { "Commit" } th { "Started" } th { "Duration" }
+                th.n { "Passed" } th.n { "Failed" } th.n { "Flaky" } th.n { "Skipped" }
+                th { "Environments" }
+            } }
+            tbody {
+                @for r in rows {
+                    tr.run data-status=(r.counts.status()) data-number=(r.number) {
+                        td {
+                            span class={ "dot " (r.counts.status()) } {}
+                            (link(assets, &format!("/{org}/{project}/runs/{}", r.key), html! { (r.name()) }))
+                            @if let Some(url) = r.url.as_deref().filter(|u| is_web_url(u) && assets == Assets::Linked) {
+                                " " a.ci href=(url) rel="noreferrer noopener" { "CI" }
+                            }
+                        }
+                        td { (commit_cell(&r.commit_id, r.url.as_deref(), assets)) }
+                        td { (when(r.start_ms)) }
+                        td.n { (duration(r.duration_ms as f64)) }
+                        (counts_cells(&r.counts))
+                        td { (r.environments.join(", ")) }
+                    }
                 }
             }
         }
@@ -239,20 +316,6 @@ pub(crate) fn first_line(s: &str, max: usize) -> String {
         .chars()
         .take(max)
         .collect()
-}
-
-/// A stored result's badge: "expected failure" (`badge xfail`) when it passed with an attempt
-/// that failed as expected, "unexpected pass" (`badge failed xpass`) when an attempt passed
-/// unexpectedly, else its outcome (the classes of the run page).
-pub(crate) fn result_badge(r: &ResultRow) -> Markup {
-    let outcome = r.outcome.as_str();
-    if r.unexpected_passes > 0 && r.outcome != Outcome::Passed {
-        html! { span class={ "badge " (outcome) " xpass" } { "unexpected pass" } }
-    } else if r.expected_failures > 0 && r.outcome == Outcome::Passed {
-        html! { span class="badge xfail" { "expected failure" } }
-    } else {
-        html! { span class={ "badge " (outcome) } { (outcome) } }
-    }
 }
 
 /// A page that says what is missing.

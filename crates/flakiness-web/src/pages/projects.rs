@@ -1,11 +1,24 @@
-//! The projects page.
+//! The projects page: each project with its last run.
 
 use maud::{html, Markup};
 
 use super::*;
+use crate::RunRow;
 
-/// The list of projects.
-pub fn projects_page(projects: &[(String, String)], assets: Assets) -> Markup {
+/// A project as the projects page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectSummary {
+    pub org: String,
+    pub project: String,
+    /// How many runs it has.
+    pub runs: usize,
+    /// Its newest run.
+    pub last: Option<RunRow>,
+}
+
+/// The list of projects (`ul#projects`, one `li.project` each): its name (a link to its
+/// overview), its number of runs and its last run with that run's counts.
+pub fn projects_page(projects: &[ProjectSummary], assets: Assets) -> Markup {
     layout(
         "projects",
         &[],
@@ -17,8 +30,30 @@ pub fn projects_page(projects: &[(String, String)], assets: Assets) -> Markup {
                     code { "flakiness serve token create --project org/project" } "." }
             }
             ul #projects {
-                @for (org, project) in projects {
-                    li.project { (link(assets, &format!("/{org}/{project}"), html! { (org) "/" (project) })) }
+                @for p in projects {
+                    @let (org, project) = (&p.org, &p.project);
+                    li.project data-status=(p.last.as_ref().map_or("none", |r| r.counts.status())) {
+                        div.name {
+                            @if let Some(r) = &p.last { span class={ "dot " (r.counts.status()) } {} }
+                            (link(assets, &format!("/{org}/{project}"), html! { (org) "/" (project) }))
+                            " " span.ev.run-total { (count_of(p.runs as u64, "run", "runs")) }
+                        }
+                        @if let Some(r) = &p.last {
+                            div.last {
+                                "Last run "
+                                (link(assets, &format!("/{org}/{project}/runs/{}", r.key), html! { (r.name()) }))
+                                " · " (when(r.start_ms)) " · " (commit_cell(&r.commit_id, r.url.as_deref(), assets))
+                                " · " span.counts {
+                                    span.passed { (r.counts.passed) " passed" } " · "
+                                    span.failed { (r.counts.failed) " failed" } " · "
+                                    span.flaky { (r.counts.flaky) " flaky" } " · "
+                                    span.skipped { (r.counts.skipped) " skipped" }
+                                }
+                            }
+                        } @else {
+                            div.last.empty { "No run yet." }
+                        }
+                    }
                 }
             }
         },

@@ -28,11 +28,24 @@ pub struct TestQuery {
     pub q: Option<String>,
 }
 
+/// Where a test of a run page links to: the page of the test `(file, title path,
+/// environment)` (its identity in the history store, spec/identity.md), when there is one.
+pub type TestLink<'a> = &'a dyn Fn(&str, &[String], &str) -> Option<String>;
+
 struct RunCtx<'a> {
     report: &'a Report,
     attachment: &'a dyn Fn(&Attachment) -> AttachmentView,
+    test_link: TestLink<'a>,
     query: String,
     shown: usize,
+}
+
+/// Where a test is in its run, as the history store names it: the innermost file suite's
+/// file, and the titles of the enclosing suites that are neither file suites nor anonymous.
+#[derive(Default)]
+struct Place<'a> {
+    file: Option<&'a str>,
+    path: Vec<&'a str>,
 }
 
 fn status_of(outcome: TestOutcome) -> &'static str {
@@ -104,6 +117,7 @@ impl Expectation {
 }
 
 /// A run: its summary, then its suites and tests as a tree with every attempt.
+#[allow(clippy::too_many_arguments)]
 pub fn run_page(
     org: &str,
     project: &str,
@@ -111,6 +125,7 @@ pub fn run_page(
     report: &Report,
     query: &TestQuery,
     attachment: &dyn Fn(&Attachment) -> AttachmentView,
+    test_link: TestLink<'_>,
     assets: Assets,
 ) -> Markup {
     let mut counts = Counts::default();
@@ -134,6 +149,7 @@ pub fn run_page(
     let mut ctx = RunCtx {
         report,
         attachment,
+        test_link,
         query: q,
         shown: 0,
     };
@@ -143,13 +159,14 @@ pub fn run_page(
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| format!("run {key}"));
     let mut path = Vec::new();
+    let mut place = Place::default();
     let tree = html! {
         ul.tree {
             @for t in report.tests.iter().flatten() {
-                (test_item(&mut ctx, t, &path))
+                (test_item(&mut ctx, t, &path, &place))
             }
             @for s in report.suites.iter().flatten() {
-                (suite_item(&mut ctx, s, &mut path))
+                (suite_item(&mut ctx, s, &mut path, &mut place))
             }
         }
     };
@@ -205,13 +222,33 @@ pub fn run_page(
     )
 }
 
-fn suite_item<'a>(ctx: &mut RunCtx<'_>, s: &'a Suite, path: &mut Vec<&'a str>) -> Markup {
+fn suite_item<'a>(
+    ctx: &mut RunCtx<'_>,
+    s: &'a Suite,
+    path: &mut Vec<&'a str>,
+    place: &mut Place<'a>,
+) -> Markup {
     let before = ctx.shown;
     path.push(&s.title);
+    let outer = place.file;
+    let in_path = s.kind != SuiteType::File && !s.title.is_empty();
+    if s.kind == SuiteType::File {
+        place.file = Some(
+            s.location
+                .as_ref()
+                .map_or(s.title.as_str(), |l| l.file.as_str()),
+        );
+    } else if in_path {
+        place.path.push(&s.title);
+    }
     let children = html! {
-        @for t in s.tests.iter().flatten() { (test_item(ctx, t, path)) }
-        @for c in s.suites.iter().flatten() { (suite_item(ctx, c, path)) }
+        @for t in s.tests.iter().flatten() { (test_item(ctx, t, path, place)) }
+        @for c in s.suites.iter().flatten() { (suite_item(ctx, c, path, place)) }
     };
+    if in_path {
+        place.path.pop();
+    }
+    place.file = outer;
     path.pop();
     if ctx.shown == before && !ctx.query.is_empty() {
         return html! {};
@@ -236,7 +273,37 @@ fn suite_item<'a>(ctx: &mut RunCtx<'_>, s: &'a Suite, path: &mut Vec<&'a str>) -
     }
 }
 
-fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str]) -> Markup {
+/// The test's pages, one per environment it ran in (in the order of its attempts):
+/// `(environment, href)`.
+fn test_pages(ctx: &RunCtx<'_>, t: &Test, place: &Place<'_>) -> Vec<(String, String)> {
+    let file = t
+        .location
+        .as_ref()
+        .map(|l| l.file.as_str())
+        .or(place.file)
+        .unwrap_or_default();
+    let mut title_path: Vec<String> = place.path.iter().map(|s| s.to_string()).collect();
+    title_path.push(t.title.clone());
+    let mut envs: Vec<u32> = Vec::new();
+    for a in &t.attempts {
+        if !envs.contains(&a.environment_idx()) {
+            envs.push(a.environment_idx());
+        }
+    }
+    envs.into_iter()
+        .filter_map(|e| {
+            let name = ctx
+                .report
+                .environments
+                .get(e as usize)
+                .map_or_else(|| format!("#{e}"), |env| env.name.clone());
+            let href = (ctx.test_link)(file, &title_path, &name)?;
+            Some((name, href))
+        })
+        .collect()
+}
+
+fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str], place: &Place<'_>) -> Markup {
     let mut name = path.join(" › ");
     if !name.is_empty() {
         name.push_str(" › ");
@@ -251,6 +318,7 @@ fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str]) -> Markup {
     let status = status_of(outcome);
     let expectation = Expectation::of_test(t, outcome);
     let total: f64 = t.attempts.iter().map(RunAttempt::duration_ms).sum();
+    let pages = test_pages(ctx, t, place);
     html! {
         li.test data-name=(lower) data-status=(status) {
             details open[status == "failed" || status == "flaky"] {
@@ -262,6 +330,11 @@ fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str]) -> Markup {
                     }
                     " " span.dur { (duration(total)) }
                     @if t.attempts.len() > 1 { " " span.retries { (t.attempts.len()) " attempts" } }
+                    @for (env, href) in &pages {
+                        " " a.test-history href=(href) title="this test's history" {
+                            "history" @if pages.len() > 1 { " (" (env) ")" }
+                        }
+                    }
                 }
                 @if let Some(l) = &t.location { div.loc { (l.file) ":" (l.line) ":" (l.column) } }
                 @for (i, a) in t.attempts.iter().enumerate() { (attempt_block(ctx, i, a)) }

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use flakiness_analyze::short_commit;
 use maud::{html, Markup};
 
 use super::*;
@@ -64,16 +63,17 @@ pub fn runs_page(
     let shown = kept
         .iter()
         .skip((page - 1) * RUNS_PER_PAGE)
-        .take(RUNS_PER_PAGE);
+        .take(RUNS_PER_PAGE)
+        .copied();
     let status = filter.status.as_deref().unwrap_or_default();
     let env = filter.env.as_deref().unwrap_or_default();
     let name = format!("{org}/{project}");
     layout(
-        &name,
-        &[("/".into(), "projects".into())],
+        &format!("runs of {name}"),
+        &project_crumbs(org, project),
         assets,
         html! {
-            h1 { (name) }
+            h1 { "Runs" }
             (project_tabs(org, project, "Runs", assets))
             form #filters method="get" {
                 label { "Status "
@@ -94,33 +94,7 @@ pub fn runs_page(
                 " " button type="submit" { "Filter" }
             }
             p #run-count { (kept.len()) " of " (rows.len()) " runs" }
-            table #runs {
-                thead { tr {
-                    th { "Run" } th { "Commit" } th { "Started" } th { "Duration" }
-                    th.n { "Passed" } th.n { "Failed" } th.n { "Flaky" } th.n { "Skipped" }
-                    th { "Environments" }
-                } }
-                tbody {
-                    @for r in shown {
-                        tr.run data-status=(r.counts.status()) {
-                            td {
-                                span class={ "dot " (r.counts.status()) } {}
-                                (link(assets, &format!("/{org}/{project}/runs/{}", r.key), html! {
-                                    (r.title.as_deref().filter(|t| !t.is_empty()).unwrap_or("run"))
-                                }))
-                                @if let Some(url) = r.url.as_deref().filter(|u| is_web_url(u) && assets == Assets::Linked) {
-                                    " " a.ci href=(url) rel="noreferrer noopener" { "CI" }
-                                }
-                            }
-                            td { code { (short_commit(&r.commit_id)) } }
-                            td { (when(r.start_ms)) }
-                            td.n { (duration(r.duration_ms as f64)) }
-                            (counts_cells(&r.counts))
-                            td { (r.environments.join(", ")) }
-                        }
-                    }
-                }
-            }
+            (run_rows(org, project, shown, assets))
             nav.pages {
                 @if page > 1 && assets == Assets::Linked {
                     a.prev href=(filter.query(page - 1)) { "← newer" } " "
