@@ -9,15 +9,19 @@
 # then times each page over HTTP (curl's total time on loopback: the server's work), as the
 # median of TIMES requests (default 5) after one unmeasured request:
 #
-#   runs        /ORG/PROJECT                 (the first page of the run list)
-#   runs-failed /ORG/PROJECT?status=failed&env=windows
-#   flaky       /ORG/PROJECT/flaky           (ranked list, strips, trend, quarantine)
-#   test        /ORG/PROJECT/tests/ID        (the first flaky test's page)
-#   run         /ORG/PROJECT/runs/KEY        (one run of the history)
-#   big-run     /big/run/runs/KEY            (the run of BIG_TESTS tests, read from its blob)
+#   projects     /                            (each project with its last run)
+#   overview     /ORG/PROJECT                 (counts, charts, newly flaky, patterns, last runs)
+#   runs         /ORG/PROJECT/runs            (the first page of the run list)
+#   runs-failed  /ORG/PROJECT/runs?status=failed&env=windows
+#   flaky        /ORG/PROJECT/flaky           (ranked list, strips, trend, quarantine)
+#   test         /ORG/PROJECT/tests/ID        (the first flaky test's page: charts over every run)
+#   test-page-10 /ORG/PROJECT/tests/ID?page=10
+#   run          /ORG/PROJECT/runs/KEY        (the newest run of the history)
+#   compare      /ORG/PROJECT/runs/A/compare/B (the two newest runs)
+#   big-run      /big/run/runs/KEY            (the run of BIG_TESTS tests, read from its blob)
 #
-# It also times the first view of a project right after a restart (nothing cached: the run
-# list and the analysis are computed for that request), and prints the size of each page.
+# Each page is also timed once right after a restart of the server (cold: nothing cached, the
+# history and the analysis are computed for that request). The size of each page is printed.
 # Needs curl.
 
 set -uo pipefail
@@ -76,31 +80,42 @@ time_page() {
     done
     local code
     code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE$path")
-    printf '| %s | `%s` | %s | %s ms | %s KB |\n' "$label" "$path" "$code" \
+    printf '| %s | `%s` | %s | %s ms | %s KB |' "$label" "$path" "$code" \
         "$(printf '%s\n' "${times[@]}" | median)" "$(($(stat -c %s "$TMP/page") / 1024))"
 }
 
-# The first view after a restart: nothing cached.
-kill "$SERVER" && wait "$SERVER" 2>/dev/null
-start_server "$DATA" || exit 1
-ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{ printf "%.1f", $1 * 1000 }'; }
-COLD_RUNS=$(ms "$BASE/bench/pages")
-COLD_FLAKY=$(ms "$BASE/bench/pages/flaky")
-
 P=/bench/pages
 TEST=$(curl -s "$BASE$P/flaky" | grep -o "href=\"$P/tests/[0-9]*\"" | head -n 1 | cut -d'"' -f2)
-RUN=$(curl -s "$BASE$P" | grep -o "href=\"$P/runs/[^\"]*\"" | head -n 1 | cut -d'"' -f2)
+RUN=$(curl -s "$BASE$P/runs" | grep -o "href=\"$P/runs/[^\"]*\"" | head -n 1 | cut -d'"' -f2)
+PREV=$(curl -s "$BASE$P/runs" | grep -o "href=\"$P/runs/[^\"]*\"" | sed -n 2p | cut -d'"' -f2)
 BIGRUN=$(grep -o '/big/run/runs/[^ ]*' "$TMP/big.url" | head -n 1)
+COMPARE=$PREV/compare/${RUN##*/}
+
+PAGES=(
+    "projects /"
+    "overview $P"
+    "runs $P/runs"
+    "runs-failed $P/runs?status=failed&env=windows"
+    "flaky $P/flaky"
+    "test $TEST"
+    "test-page-10 $TEST?page=10"
+    "run $RUN"
+    "compare $COMPARE"
+    "big-run $BIGRUN"
+)
 
 echo "## pages: $RUNS runs x $TESTS tests x 2 environments, and a run of $BIG tests ($(nproc) CPUs, medians of $TIMES)"
 echo
-echo "| page | path | status | time | size |"
-echo "|---|---|---:|---:|---:|"
-time_page runs "$P"
-time_page runs-failed "$P?status=failed&env=windows"
-time_page flaky "$P/flaky"
-time_page test "$TEST"
-time_page run "$RUN"
-time_page big-run "$BIGRUN"
-echo
-echo "First views after a restart (nothing cached): runs list ${COLD_RUNS} ms, flaky tests ${COLD_FLAKY} ms."
+echo "| page | path | status | cached | size | cold |"
+echo "|---|---|---:|---:|---:|---:|"
+ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{ printf "%.1f", $1 * 1000 }'; }
+for entry in "${PAGES[@]}"; do
+    label=${entry%% *} path=${entry#* }
+    # Cold: the first view right after a restart, nothing cached (the run list, the history
+    # and the analysis are computed for that request).
+    kill "$SERVER" && wait "$SERVER" 2>/dev/null
+    start_server "$DATA" || exit 1
+    cold=$(ms "$BASE$path")
+    row=$(time_page "$label" "$path")
+    echo "$row $cold ms |"
+done

@@ -2649,3 +2649,82 @@ fn show_html_marks_expected_failures_and_unexpected_passes() {
         "the failed count says so"
     );
 }
+
+/// CI fetches the quarantine list from `flakiness serve` (`GET /api/…/quarantine`): after the
+/// same reports are uploaded with `flakiness upload`, each format answers byte for byte what
+/// `flakiness analyze --quarantine FILE` then `flakiness quarantine FILE --format F` print
+/// locally for those reports.
+#[test]
+fn the_server_quarantine_is_what_analyze_quarantines_locally() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let reports = tmp.path().join("reports");
+    let s = flakiness_sim::Scenario {
+        runs: 80,
+        tests: 30,
+        mix: flakiness_sim::Mix {
+            flaky: 4,
+            env_flaky: 2,
+            late_flaky: 1,
+            broken: 1,
+            fixed: 1,
+            skipped: 1,
+        },
+        incident_rate: 0.0,
+        ..flakiness_sim::Scenario::named("mixed").expect("mixed")
+    };
+    let mut dirs = Vec::new();
+    for (i, report) in flakiness_sim::simulate(&s).reports.iter().enumerate() {
+        let dir = reports.join(format!("run-{i:03}"));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_vec(report).expect("json"),
+        )
+        .expect("write");
+        dirs.push(dir.to_str().expect("utf-8").to_string());
+    }
+    let (token, mut server, endpoint) = token_and_server(&tmp.path().join("server"));
+    let mut args = vec!["upload", "--endpoint", &endpoint, "--access-token", &token];
+    args.extend(dirs.iter().map(String::as_str));
+    let up = flakiness(&args);
+    let up_err = String::from_utf8_lossy(&up.stderr).to_string();
+
+    let q = tmp.path().join("quarantine.json");
+    let db = tmp.path().join("history.db");
+    let (q_arg, db_arg) = (q.to_str().expect("utf-8"), db.to_str().expect("utf-8"));
+    let reports_arg = reports.to_str().expect("utf-8");
+    let analyzed = flakiness(&[
+        "analyze",
+        reports_arg,
+        "--db",
+        db_arg,
+        "--quarantine",
+        q_arg,
+    ]);
+    let http = reqwest::blocking::Client::new();
+    let mut compared = Vec::new();
+    for format in ["list", "nextest", "pytest"] {
+        let local = stdout(&flakiness(&["quarantine", q_arg, "--format", format]));
+        let served = http
+            .get(format!(
+                "{endpoint}/api/projects/acme/web/quarantine?format={format}"
+            ))
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_default();
+        compared.push((format, local, served));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(up.status.code(), Some(0), "{up_err}");
+    assert_eq!(analyzed.status.code(), Some(0));
+    let (_, list, _) = &compared[0];
+    assert!(
+        !list.trim().is_empty(),
+        "flaky tests to quarantine: {}",
+        String::from_utf8_lossy(&analyzed.stderr)
+    );
+    for (format, local, served) in &compared {
+        assert_eq!(served, local, "{format}");
+    }
+}
