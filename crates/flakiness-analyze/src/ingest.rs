@@ -685,10 +685,12 @@ fn summarize_attempts<'a>(
     let mut ran = 0u32;
     let mut failures = Vec::new();
     let (mut expected_failures, mut unexpected_passes) = (0u32, 0u32);
-    let mut duration = 0.0;
+    // The attempts' durations, and those of the failed ones (the time lost to failures).
+    let (mut duration, mut failed_duration) = (0.0, 0.0);
     let mut timed = false;
     for a in attempts.filter(|a| a.status() != TestStatus::Skipped) {
         if !a.is_expected() {
+            failed_duration += a.duration_ms();
             let e = a.errors.iter().flatten().next();
             let kind = failure_kind(a);
             let message = e
@@ -729,6 +731,7 @@ fn summarize_attempts<'a>(
         attempts: ran,
         failed_attempts: failures.len() as u32,
         duration_ms: timed.then_some(duration.round() as i64),
+        failed_duration_ms: timed.then_some(failed_duration.round() as i64),
         expected_failures,
         unexpected_passes,
         failures,

@@ -25,6 +25,7 @@ fn result(title: &str, outcome: Outcome, message: &str) -> TestResult {
         attempts,
         failed_attempts: failed,
         duration_ms: Some(5),
+        failed_duration_ms: Some(5 * i64::from(failed) / i64::from(attempts.max(1))),
         expected_failures: 0,
         unexpected_passes: 0,
         failures: (0..failed)

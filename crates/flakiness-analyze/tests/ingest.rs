@@ -604,6 +604,31 @@ fn files_written_whole_are_readable_by_others_or_keep_their_mode() {
     assert_eq!(fs::read(&page).expect("read"), b"<html>2</html>");
 }
 
+/// `run` stored in a new store, and its results read back as (title path, `f` of the row),
+/// sorted; with the store (and its folder) to read more.
+fn stored<T: Ord>(
+    run: &flakiness_store::RunRecord,
+    f: impl Fn(&flakiness_store::ResultRow) -> T,
+) -> (tempfile::TempDir, SqliteStore, Vec<(String, T)>) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("store");
+    store.ingest(run).expect("ingest");
+    let titles: std::collections::HashMap<i64, String> = store
+        .tests()
+        .expect("tests")
+        .into_iter()
+        .map(|t| (t.id, t.title_path.join(" ")))
+        .collect();
+    let mut rows = Vec::new();
+    store
+        .for_each_result(&mut |row: flakiness_store::ResultRow| {
+            rows.push((titles[&row.test_id].clone(), f(&row)))
+        })
+        .expect("results");
+    rows.sort();
+    (dir, store, rows)
+}
+
 /// An expected failure (pytest's xfail) is stored as a pass that failed as expected; an
 /// unexpected pass (xpass) as a failure of kind `unexpected-pass` with a message saying so.
 /// Before, the xfail was a plain pass and the xpass a failure of kind `unknown` without a
@@ -663,33 +688,15 @@ fn expected_failures_and_unexpected_passes_are_stored_as_such() {
     assert_eq!((plain.expected_failures, plain.unexpected_passes), (0, 0));
 
     // Stored and read back: the rows keep them.
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("store");
-    store.ingest(&run).expect("ingest");
-    let titles: std::collections::HashMap<i64, String> = store
-        .tests()
-        .expect("tests")
-        .into_iter()
-        .map(|t| (t.id, t.title_path.join(" ")))
-        .collect();
-    let mut rows = Vec::new();
-    store
-        .for_each_result(&mut |row: flakiness_store::ResultRow| {
-            rows.push((
-                titles[&row.test_id].clone(),
-                row.outcome,
-                row.expected_failures,
-                row.unexpected_passes,
-            ))
-        })
-        .expect("results");
-    rows.sort();
+    let (_dir, store, rows) = stored(&run, |row| {
+        (row.outcome, row.expected_failures, row.unexpected_passes)
+    });
     assert_eq!(
         rows,
         [
-            ("test_plain".to_string(), Outcome::Passed, 0, 0),
-            ("test_xfail".to_string(), Outcome::Passed, 1, 0),
-            ("test_xpass".to_string(), Outcome::Failed, 0, 1),
+            ("test_plain".to_string(), (Outcome::Passed, 0, 0)),
+            ("test_xfail".to_string(), (Outcome::Passed, 1, 0)),
+            ("test_xpass".to_string(), (Outcome::Failed, 0, 1)),
         ]
     );
     let totals = store.run_totals().expect("totals");
@@ -704,4 +711,65 @@ fn expected_failures_and_unexpected_passes_are_stored_as_such() {
     let failures = store.run_failures(totals[0].run_id).expect("failures");
     assert_eq!(failures.len(), 1);
     assert_eq!(failures[0].1.kind, FailureKind::UnexpectedPass);
+}
+
+/// The time lost to retries and failures: the durations of the attempts counted as failed
+/// (an unexpected pass among them), not of an expected failure; unknown when no attempt was
+/// timed. Stored and read back per result, and summed per run in the run's totals. Before,
+/// only the sum of all attempts (duration_ms) was kept.
+#[test]
+fn failed_attempts_durations_are_stored_as_time_lost() {
+    let timed = |status: TestStatus, ms: f64| {
+        let mut a = attempt(0, status);
+        a.duration = Some(flakiness_report::DurationMs(ms));
+        a
+    };
+    let mut r = Report::new("pytest", "c0ffee");
+    r.environments = vec![Environment::new("linux")];
+    let mut xfail = timed(TestStatus::Failed, 800.0);
+    xfail.expected_status = Some(TestStatus::Failed);
+    let mut xpass = timed(TestStatus::Passed, 50.0);
+    xpass.expected_status = Some(TestStatus::Failed);
+    let mut untimed = attempt(0, TestStatus::Passed);
+    untimed.duration = None;
+    let mut file = Suite::new(SuiteType::File, "tests/test_t.py");
+    file.tests = Some(vec![
+        Test::new("test_retried").with_attempts([
+            timed(TestStatus::Failed, 1200.0),
+            timed(TestStatus::Passed, 300.0),
+        ]),
+        Test::new("test_xfail").with_attempts([xfail]),
+        Test::new("test_xpass").with_attempts([xpass]),
+        Test::new("test_untimed").with_attempts([untimed]),
+    ]);
+    r.suites = Some(vec![file]);
+
+    let run = summarize(&r, "reports/t", "hash-t");
+    let by_title = |t: &str| {
+        let x = run
+            .results
+            .iter()
+            .find(|x| x.title_path == [t])
+            .unwrap_or_else(|| panic!("{t}"));
+        (x.failed_attempts, x.duration_ms, x.failed_duration_ms)
+    };
+    assert_eq!(by_title("test_retried"), (1, Some(1500), Some(1200)));
+    assert_eq!(by_title("test_xfail"), (0, Some(800), Some(0)));
+    assert_eq!(by_title("test_xpass"), (1, Some(50), Some(50)));
+    assert_eq!(by_title("test_untimed"), (0, None, None));
+
+    // Stored and read back: the rows keep them, the run's totals sum them.
+    let (_dir, store, rows) = stored(&run, |row| (row.duration_ms, row.failed_duration_ms));
+    let row = |t: &str, d: Option<i64>, f: Option<i64>| (t.to_string(), (d, f));
+    assert_eq!(
+        rows,
+        [
+            row("test_retried", Some(1500), Some(1200)),
+            row("test_untimed", None, None),
+            row("test_xfail", Some(800), Some(0)),
+            row("test_xpass", Some(50), Some(50)),
+        ]
+    );
+    let totals = store.run_totals().expect("totals");
+    assert_eq!(totals[0].failed_duration_ms, 1250);
 }

@@ -324,6 +324,10 @@ pub struct TestResult {
     pub failed_attempts: u32,
     /// Sum of the durations of the attempts that ran, when known.
     pub duration_ms: Option<i64>,
+    /// Sum of the durations of the failed attempts (those counted in `failed_attempts`): the
+    /// time lost to retries and failures; known when `duration_ms` is (0 without a failed
+    /// attempt).
+    pub failed_duration_ms: Option<i64>,
     /// Attempts that ended as expected, otherwise than passed (pytest's xfail, Playwright's
     /// `test.fail()`): OK, not failed attempts, but not passes either.
     pub expected_failures: u32,
@@ -393,6 +397,9 @@ pub struct ResultRow {
     pub attempts: u32,
     pub failed_attempts: u32,
     pub duration_ms: Option<i64>,
+    /// Sum of the durations of the failed attempts (`None` in results stored before schema
+    /// version 5).
+    pub failed_duration_ms: Option<i64>,
     /// Attempts that failed as expected (0 in results stored before schema version 4).
     pub expected_failures: u32,
     /// Attempts that passed unexpectedly (0 in results stored before schema version 4).
@@ -415,6 +422,9 @@ pub struct RunTotals {
     /// Results with an attempt that passed unexpectedly (0 for runs stored before schema
     /// version 4).
     pub unexpected_passes: u64,
+    /// Sum of the results' failed durations ([`ResultRow::failed_duration_ms`]): the time the
+    /// run lost to failed attempts (0 for runs stored before schema version 5).
+    pub failed_duration_ms: i64,
 }
 
 /// Rows in the store.
@@ -843,10 +853,8 @@ pub(crate) fn merged(results: &[TestResult]) -> Vec<std::borrow::Cow<'_, TestRes
                 m.failed_attempts += r.failed_attempts;
                 m.expected_failures += r.expected_failures;
                 m.unexpected_passes += r.unexpected_passes;
-                m.duration_ms = match (m.duration_ms, r.duration_ms) {
-                    (Some(a), Some(b)) => Some(a + b),
-                    (a, b) => a.or(b),
-                };
+                m.duration_ms = sum_known(m.duration_ms, r.duration_ms);
+                m.failed_duration_ms = sum_known(m.failed_duration_ms, r.failed_duration_ms);
                 m.failures.extend(r.failures.iter().cloned().map(|mut f| {
                     f.attempt += offset;
                     f
@@ -860,6 +868,14 @@ pub(crate) fn merged(results: &[TestResult]) -> Vec<std::borrow::Cow<'_, TestRes
         }
     }
     out
+}
+
+/// The sum of two durations, when either is known.
+fn sum_known(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
 }
 
 /// The outcome of merged attempts.

@@ -4,17 +4,18 @@
 //!
 //! The value is a format byte ([`FORMAT`]) followed by one postcard record per result, by test
 //! id: the difference from the previous test id, the outcome code, attempts, failed attempts,
-//! the duration, then (format 2) the expected failures and the unexpected passes (all
-//! variable-length integers, so a result takes about 9 bytes). Format 1 values (written before
-//! schema version 4) read with no expected failure and no unexpected pass.
+//! the duration, then (format 2) the expected failures and the unexpected passes, then (format
+//! 3) the failed attempts' duration (all variable-length integers, so a result takes about 11
+//! bytes). Format 1 values (written before schema version 4) read with no expected failure and
+//! no unexpected pass, format 1 and 2 values (before schema version 5) with no failed duration.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Outcome, ResultRow, RunTotals, TestResult};
 
-/// The version of the packing written; format 1 is read too, a value of another version is
-/// refused as damaged.
-pub(crate) const FORMAT: u8 = 2;
+/// The version of the packing written; formats 1 and 2 are read too, a value of another version
+/// is refused as damaged.
+pub(crate) const FORMAT: u8 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Packed {
@@ -32,9 +33,15 @@ struct Marks {
     unexpected_passes: u32,
 }
 
+/// What format 3 adds after [`Marks`]: the time lost to failed attempts.
+#[derive(Serialize, Deserialize)]
+struct Lost {
+    failed_duration_ms: Option<i64>,
+}
+
 /// One result to pack: (test id, outcome, attempts, failed attempts, duration, expected
-/// failures, unexpected passes).
-pub(crate) type Unpacked = (i64, Outcome, u32, u32, Option<i64>, u32, u32);
+/// failures, unexpected passes, failed duration).
+pub(crate) type Unpacked = (i64, Outcome, u32, u32, Option<i64>, u32, u32, Option<i64>);
 
 /// A result to pack: `r` of the test `test_id`.
 pub(crate) fn unpacked(test_id: i64, r: &TestResult) -> Unpacked {
@@ -46,6 +53,7 @@ pub(crate) fn unpacked(test_id: i64, r: &TestResult) -> Unpacked {
         r.duration_ms,
         r.expected_failures,
         r.unexpected_passes,
+        r.failed_duration_ms,
     )
 }
 
@@ -60,9 +68,10 @@ pub(crate) fn of_row(r: &ResultRow) -> Unpacked {
         duration_ms: d,
         expected_failures: x,
         unexpected_passes: p,
+        failed_duration_ms: l,
         ..
     } = *r;
-    (t, o, a, f, d, x, p)
+    (t, o, a, f, d, x, p, l)
 }
 
 /// Packs `rows` (sorted here by test id; ids are unique) and counts them as [`RunTotals`].
@@ -77,9 +86,12 @@ pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
         flaky: 0,
         expected_failures: 0,
         unexpected_passes: 0,
+        failed_duration_ms: 0,
     };
     let mut previous = 0i64;
-    for &(test_id, outcome, attempts, failed_attempts, duration_ms, xfail, xpass) in rows.iter() {
+    for &(test_id, outcome, attempts, failed_attempts, duration_ms, xfail, xpass, lost) in
+        rows.iter()
+    {
         let record = Packed {
             test_delta: test_id.wrapping_sub(previous) as u64,
             outcome: outcome.code() as u8,
@@ -95,6 +107,11 @@ pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
             unexpected_passes: xpass,
         };
         out = postcard::to_extend(&marks, out).unwrap_or_else(|_| unreachable!());
+        let lost = Lost {
+            failed_duration_ms: lost,
+        };
+        out = postcard::to_extend(&lost, out).unwrap_or_else(|_| unreachable!());
+        totals.failed_duration_ms += lost.failed_duration_ms.unwrap_or(0);
         totals.expected_failures += u64::from(xfail > 0);
         totals.unexpected_passes += u64::from(xpass > 0);
         totals.ran += u64::from(outcome != Outcome::Skipped);
@@ -102,6 +119,14 @@ pub(crate) fn pack(run_id: i64, rows: &mut [Unpacked]) -> (Vec<u8>, RunTotals) {
         totals.flaky += u64::from(outcome == Outcome::Flaky);
     }
     (out, totals)
+}
+
+/// Decodes one record of `T` from the front of `rest`, which moves past it.
+fn take<T: serde::de::DeserializeOwned>(run_id: i64, rest: &mut &[u8]) -> Result<T, String> {
+    let (value, tail) = postcard::take_from_bytes::<T>(rest)
+        .map_err(|e| format!("run {run_id}: results do not decode: {e}"))?;
+    *rest = tail;
+    Ok(value)
 }
 
 /// Calls `f` on each result packed in `bytes`, by test id. A value that does not decode says
@@ -114,26 +139,26 @@ pub(crate) fn unpack(
     let Some((&format, mut rest)) = bytes.split_first() else {
         return Err(format!("run {run_id}: empty results value"));
     };
-    if format != 1 && format != FORMAT {
+    if !(1..=FORMAT).contains(&format) {
         return Err(format!(
             "run {run_id}: results packed in format {format}, this build reads 1 to {FORMAT}"
         ));
     }
     let mut test_id = 0i64;
     while !rest.is_empty() {
-        let (p, tail) = postcard::take_from_bytes::<Packed>(rest)
-            .map_err(|e| format!("run {run_id}: results do not decode: {e}"))?;
-        rest = tail;
-        let marks = if format == 1 {
-            Marks {
+        let p: Packed = take(run_id, &mut rest)?;
+        let marks = match format {
+            1 => Marks {
                 expected_failures: 0,
                 unexpected_passes: 0,
-            }
-        } else {
-            let (m, tail) = postcard::take_from_bytes::<Marks>(rest)
-                .map_err(|e| format!("run {run_id}: results do not decode: {e}"))?;
-            rest = tail;
-            m
+            },
+            _ => take(run_id, &mut rest)?,
+        };
+        let lost = match format {
+            1 | 2 => Lost {
+                failed_duration_ms: None,
+            },
+            _ => take(run_id, &mut rest)?,
         };
         test_id = test_id.wrapping_add(p.test_delta as i64);
         let outcome = Outcome::from_code(i64::from(p.outcome))
@@ -145,6 +170,7 @@ pub(crate) fn unpack(
             attempts: p.attempts,
             failed_attempts: p.failed_attempts,
             duration_ms: p.duration_ms,
+            failed_duration_ms: lost.failed_duration_ms,
             expected_failures: marks.expected_failures,
             unexpected_passes: marks.unexpected_passes,
         });
@@ -156,44 +182,64 @@ pub(crate) fn unpack(
 mod tests {
     use super::*;
 
+    /// The results packed in `bytes`, as packed.
+    fn read(bytes: &[u8]) -> Vec<Unpacked> {
+        let mut back = Vec::new();
+        unpack(5, bytes, &mut |r| back.push(of_row(&r))).expect("decodes");
+        back
+    }
+
     #[test]
     fn packed_results_come_back_by_test_id_with_totals() {
         let mut rows = vec![
-            (900, Outcome::Flaky, 3, 2, Some(1_500), 0, 1),
-            (7, Outcome::Passed, 1, 0, None, 1, 0),
-            (i64::MAX, Outcome::Skipped, 0, 0, Some(-1), 0, 0),
-            (8, Outcome::Failed, 2, 2, Some(0), 0, 2),
+            (900, Outcome::Flaky, 3, 2, Some(1_500), 0, 1, Some(1_200)),
+            (7, Outcome::Passed, 1, 0, None, 1, 0, None),
+            (i64::MAX, Outcome::Skipped, 0, 0, Some(-1), 0, 0, Some(0)),
+            (8, Outcome::Failed, 2, 2, Some(40), 0, 2, Some(40)),
         ];
         let (bytes, totals) = pack(5, &mut rows);
         assert_eq!((totals.ran, totals.failed, totals.flaky), (3, 1, 1));
         assert_eq!((totals.expected_failures, totals.unexpected_passes), (1, 2));
-        let mut back = Vec::new();
-        unpack(5, &bytes, &mut |r| back.push(of_row(&r))).expect("decodes");
-        assert_eq!(back, rows);
-        assert!(bytes.len() < 48, "{} bytes", bytes.len());
+        assert_eq!(totals.failed_duration_ms, 1_240);
+        assert_eq!(read(&bytes), rows);
+        assert!(bytes.len() < 60, "{} bytes", bytes.len());
     }
 
-    /// A value of format 1 (schema versions 2 and 3) reads with no expected failure and no
-    /// unexpected pass.
+    /// A value of format 1 (schema versions 2 and 3) reads with no expected failure, no
+    /// unexpected pass and no failed duration.
     #[test]
     fn format_1_values_read_without_marks() {
         // Format 1: test 7 passed (1 attempt, none failed, no duration), test 8 failed (2, 2,
         // 5 ms).
-        let bytes = [1u8, 7, 0, 1, 0, 0, 1, 1, 2, 2, 1, 10];
-        let mut back = Vec::new();
-        unpack(3, &bytes, &mut |r| back.push(of_row(&r))).expect("decodes");
         assert_eq!(
-            back,
+            read(&[1, 7, 0, 1, 0, 0, 1, 1, 2, 2, 1, 10]),
             [
-                (7, Outcome::Passed, 1, 0, None, 0, 0),
-                (8, Outcome::Failed, 2, 2, Some(5), 0, 0)
+                (7, Outcome::Passed, 1, 0, None, 0, 0, None),
+                (8, Outcome::Failed, 2, 2, Some(5), 0, 0, None)
+            ]
+        );
+    }
+
+    /// A value of format 2 (schema version 4) reads with its marks and no failed duration.
+    #[test]
+    fn format_2_values_read_without_failed_durations() {
+        // Format 2: test 7 passed (1 attempt, none failed, no duration, 1 expected failure),
+        // test 8 failed (2, 2, 5 ms, 2 unexpected passes).
+        assert_eq!(
+            read(&[2, 7, 0, 1, 0, 0, 1, 0, 1, 1, 2, 2, 1, 10, 0, 2]),
+            [
+                (7, Outcome::Passed, 1, 0, None, 1, 0, None),
+                (8, Outcome::Failed, 2, 2, Some(5), 0, 2, None)
             ]
         );
     }
 
     #[test]
     fn damaged_values_are_errors_not_panics() {
-        let (bytes, _) = pack(1, &mut [(3, Outcome::Failed, 1, 1, Some(99_999), 0, 1)]);
+        let (bytes, _) = pack(
+            1,
+            &mut [(3, Outcome::Failed, 1, 1, Some(99_999), 0, 1, Some(99_999))],
+        );
         for cut in 0..bytes.len() {
             let mut n = 0;
             let r = unpack(1, &bytes[..cut], &mut |_| n += 1);

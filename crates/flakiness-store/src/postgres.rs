@@ -45,6 +45,7 @@ const MIGRATIONS: &[(i64, Migration)] = &[
     (1, Migration::Sql(V1)),
     (2, Migration::Code(v2_pack_results)),
     (3, Migration::Sql(V3)),
+    (4, Migration::Sql(V4)),
 ];
 
 /// Version 3, as the embedded store's version 4: results keep their expected failures and
@@ -54,6 +55,13 @@ const MIGRATIONS: &[(i64, Migration)] = &[
 const V3: &str = "ALTER TABLE flakiness_run_results
         ADD COLUMN expected_failures BIGINT NOT NULL DEFAULT 0,
         ADD COLUMN unexpected_passes BIGINT NOT NULL DEFAULT 0;";
+
+/// Version 4, as the embedded store's version 5: results keep the durations of their failed
+/// attempts, the time lost to retries and failures (packed format 3; format 1 and 2 values read
+/// with none), and `flakiness_run_results` sums them per run. Runs stored before have none:
+/// they read as they did.
+const V4: &str = "ALTER TABLE flakiness_run_results
+        ADD COLUMN failed_duration_ms BIGINT NOT NULL DEFAULT 0;";
 
 /// The schema version this build writes (`flakiness_schema.version`).
 const PG_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -157,6 +165,7 @@ fn v2_pack_results(tx: &mut Transaction<'_>, target: &str) -> Result<(), StoreEr
                 r.get(5),
                 0,
                 0,
+                None,
             ));
         }
     }
@@ -224,9 +233,9 @@ impl Statements {
                  ), results AS (
                     INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky,
                                                        packed, expected_failures,
-                                                       unexpected_passes)
+                                                       unexpected_passes, failed_duration_ms)
                     SELECT id, $10::bigint, $11::bigint, $12::bigint, $13::bigint, $14::bytea,
-                           $20::bigint, $21::bigint
+                           $20::bigint, $21::bigint, $22::bigint
                     FROM run
                  ), failures AS (
                     INSERT INTO flakiness_failures (run_id, test_id, attempt, kind, message,
@@ -867,6 +876,7 @@ impl HistoryStore for PgStore {
                         &f_stacks,
                         &(totals.expected_failures as i64),
                         &(totals.unexpected_passes as i64),
+                        &totals.failed_duration_ms,
                     ],
                 )
                 .map_err(&err)?;
@@ -959,7 +969,8 @@ impl HistoryStore for PgStore {
         let rows = self
             .client
             .query(
-                "SELECT run_id, ran, failed, flaky, expected_failures, unexpected_passes
+                "SELECT run_id, ran, failed, flaky, expected_failures, unexpected_passes,
+                        failed_duration_ms
                  FROM flakiness_run_results WHERE results > 0 ORDER BY run_id",
                 &[],
             )
@@ -973,6 +984,7 @@ impl HistoryStore for PgStore {
                 flaky: r.get::<_, i64>(3) as u64,
                 expected_failures: r.get::<_, i64>(4) as u64,
                 unexpected_passes: r.get::<_, i64>(5) as u64,
+                failed_duration_ms: r.get(6),
             })
             .collect())
     }
@@ -1215,6 +1227,7 @@ mod tests {
                         attempts: 1,
                         failed_attempts: failed,
                         duration_ms: Some(3),
+                        failed_duration_ms: Some(3 * i64::from(failed)),
                         expected_failures: 0,
                         unexpected_passes: 0,
                         failures: (0..failed)
@@ -1279,21 +1292,20 @@ mod tests {
         assert_eq!(next, Ingested::New { run_id: 4 });
     }
 
-    /// A version 2 database (results packed in format 1, an unexpected pass stored as a failure
-    /// of kind `unknown`) opens at version 3 with every result as it was, none an expected
-    /// failure or an unexpected pass; runs stored since keep them.
-    #[test]
-    fn a_version_2_database_reads_as_before_and_keeps_expected_statuses_since() {
-        let Some(db) = Db::new("v2") else { return };
+    /// Makes `db` a database written by schema `version` (the migrations up to it), with run 1
+    /// of tests 10 and 40 (`t1` and `t4` in file `f`, environment `e`), test 40's attempt 0
+    /// failed with kind `unknown` and no message, and the run's results row inserted by `insert`
+    /// (with the packed value as `$1`), then connects this build to it: at the current version.
+    fn migrated(db: &Db, version: i64, insert: &str, packed: &[u8]) -> PgStore {
         {
             let mut c = Client::connect(&db.url, NoTls).expect("connect");
             let mut tx = c.transaction().expect("tx");
-            tx.batch_execute(
+            tx.batch_execute(&format!(
                 "CREATE TABLE flakiness_schema (version BIGINT NOT NULL);
-                 INSERT INTO flakiness_schema VALUES (2);",
-            )
+                 INSERT INTO flakiness_schema VALUES ({version});"
+            ))
             .expect("schema");
-            for (v, step) in MIGRATIONS.iter().filter(|(v, _)| *v <= 2) {
+            for (v, step) in MIGRATIONS.iter().filter(|(v, _)| *v <= version) {
                 match step {
                     Migration::Sql(sql) => tx.batch_execute(sql).map_err(pg_err("test")),
                     Migration::Code(f) => f(&mut tx, "test"),
@@ -1311,23 +1323,52 @@ mod tests {
                  SELECT setval('flakiness_tests_id_seq', 40);
                  INSERT INTO flakiness_failures VALUES (1, 40, 0, 'unknown', NULL, NULL);",
             )
-            .expect("v2 rows");
-            tx.execute(
-                "INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky, packed)
-                 VALUES (1, 2, 2, 1, 0, $1)",
-                &[&&crate::v1_check::FORMAT_1_RUN_1[..]],
-            )
-            .expect("packed");
+            .unwrap_or_else(|e| panic!("version {version} rows: {e}"));
+            tx.execute(insert, &[&packed]).expect("packed");
             tx.commit().expect("commit");
         }
         let mut store = PgStore::connect(&db.url).expect("migrates");
-        let version: i64 = store
+        let now: i64 = store
             .client
             .query_one("SELECT version FROM flakiness_schema", &[])
             .expect("schema")
             .get(0);
-        assert_eq!(version, 3);
+        assert_eq!(now, PG_SCHEMA_VERSION);
+        store
+    }
+
+    /// A version 2 database (results packed in format 1, an unexpected pass stored as a failure
+    /// of kind `unknown`) opens at the current version with every result as it was, none an
+    /// expected failure or an unexpected pass; runs stored since keep them.
+    #[test]
+    fn a_version_2_database_reads_as_before_and_keeps_expected_statuses_since() {
+        let Some(db) = Db::new("v2") else { return };
+        let mut store = migrated(
+            &db,
+            2,
+            "INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky, packed)
+             VALUES (1, 2, 2, 1, 0, $1)",
+            &crate::v1_check::FORMAT_1_RUN_1,
+        );
         crate::v1_check::assert_format_1_results_read_as_before(&mut store);
+    }
+
+    /// A version 3 database (results packed in format 2, with expected failures and unexpected
+    /// passes) opens at version 4 with every result as it was, without a failed duration (the
+    /// run's total 0); runs stored since keep their failed durations and their sum.
+    #[test]
+    fn a_version_3_database_reads_as_before_and_keeps_failed_durations_since() {
+        assert_eq!(PG_SCHEMA_VERSION, 4);
+        let Some(db) = Db::new("v3") else { return };
+        let mut store = migrated(
+            &db,
+            3,
+            "INSERT INTO flakiness_run_results (run_id, results, ran, failed, flaky, packed,
+                                                expected_failures, unexpected_passes)
+             VALUES (1, 2, 2, 1, 0, $1, 1, 1)",
+            &crate::v1_check::FORMAT_2_RUN_1,
+        );
+        crate::v1_check::assert_format_2_results_read_as_before(&mut store);
     }
 
     /// A connection that cached a test's id, while another one pruned that test away: its next

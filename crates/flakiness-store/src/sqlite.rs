@@ -16,7 +16,7 @@ use crate::{
 pub const APPLICATION_ID: i32 = 0x464C_4B59;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// How long a writer waits by default for another process's transaction before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, Migration)] = &[
         ),
     ),
     (4, Migration::Sql(V4)),
+    (5, Migration::Sql(V5)),
 ];
 
 /// Version 4: results keep their expected failures and unexpected passes (packed format 2, see
@@ -56,6 +57,12 @@ const MIGRATIONS: &[(i64, Migration)] = &[
 /// each. Runs stored before have none: they read as they did.
 const V4: &str = "ALTER TABLE run_results ADD COLUMN expected_failures INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE run_results ADD COLUMN unexpected_passes INTEGER NOT NULL DEFAULT 0;";
+
+/// Version 5: results keep the durations of their failed attempts, the time lost to retries
+/// and failures (packed format 3; format 1 and 2 values read with none), and `run_results`
+/// sums them per run. Runs stored before have none: they read as they did.
+const V5: &str =
+    "ALTER TABLE run_results ADD COLUMN failed_duration_ms INTEGER NOT NULL DEFAULT 0;";
 
 /// Version 2: a run's results packed in one row of `run_results` (see `packed.rs`) instead of
 /// one row each in `results`, with the run's totals beside them. Existing results are packed,
@@ -94,7 +101,16 @@ fn v2_pack_results(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
             let code: i64 = r.get(2)?;
             let outcome = Outcome::from_code(code)
                 .ok_or(rusqlite::Error::IntegralValueOutOfRange(2, code))?;
-            batch.push((r.get(1)?, outcome, r.get(3)?, r.get(4)?, r.get(5)?, 0, 0));
+            batch.push((
+                r.get(1)?,
+                outcome,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                0,
+                0,
+                None,
+            ));
         }
     }
     tx.execute_batch("DROP TABLE results;")
@@ -128,9 +144,9 @@ fn unpack_all(
     Ok(())
 }
 
-/// Writes a run's packed results row, with its totals; without the expected failures and
-/// unexpected passes (`marks` false) in the migration to version 2, before their columns exist
-/// (the results it packs have none).
+/// Writes a run's packed results row, with its totals; without the expected failures,
+/// unexpected passes and failed duration (`marks` false) in the migration to version 2, before
+/// their columns exist (the results it packs have none).
 fn insert_packed(
     tx: &rusqlite::Transaction<'_>,
     run_id: i64,
@@ -147,8 +163,8 @@ fn insert_packed(
     if marks {
         tx.prepare_cached(
             "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed,
-                                      expected_failures, unexpected_passes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                      expected_failures, unexpected_passes, failed_duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             run_id,
@@ -158,7 +174,8 @@ fn insert_packed(
             flaky,
             packed,
             t.expected_failures as i64,
-            t.unexpected_passes as i64
+            t.unexpected_passes as i64,
+            t.failed_duration_ms
         ])?;
     } else {
         tx.prepare_cached(
@@ -755,7 +772,8 @@ impl SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT run_id, ran, failed, flaky, expected_failures, unexpected_passes
+                "SELECT run_id, ran, failed, flaky, expected_failures, unexpected_passes,
+                        failed_duration_ms
                  FROM run_results WHERE results > 0 ORDER BY run_id",
             )
             .map_err(&err)?;
@@ -768,6 +786,7 @@ impl SqliteStore {
                     flaky: r.get::<_, i64>(3)? as u64,
                     expected_failures: r.get::<_, i64>(4)? as u64,
                     unexpected_passes: r.get::<_, i64>(5)? as u64,
+                    failed_duration_ms: r.get(6)?,
                 })
             })
             .map_err(&err)?;
@@ -1078,17 +1097,17 @@ mod tests {
         assert_eq!(old, 0, "the row-per-result table is gone");
     }
 
-    /// A version 3 store (results packed in format 1, an unexpected pass stored as a failure of
-    /// kind `unknown`) opens at version 4 with every result as it was, none an expected failure
-    /// or an unexpected pass; runs stored since keep them.
-    #[test]
-    fn a_version_3_store_reads_as_before_and_keeps_expected_statuses_since() {
+    /// A store written by schema `version` (the migrations up to it), with run 1 of tests 10
+    /// and 40 (`t1` and `t4` in file `f`, environment `e`), test 40's attempt 0 failed with kind
+    /// `unknown` and no message, and the run's results row inserted by `insert` (with the packed
+    /// value as `?1`), then opened by this build: at the current version.
+    fn migrated(version: i64, insert: &str, packed: &[u8]) -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("v3.db");
+        let path = dir.path().join(format!("v{version}.db"));
         {
             let mut c = Connection::open(&path).expect("sqlite");
             let tx = c.transaction().expect("tx");
-            for (v, step) in MIGRATIONS.iter().filter(|(v, _)| *v <= 3) {
+            for (v, step) in MIGRATIONS.iter().filter(|(v, _)| *v <= version) {
                 match step {
                     Migration::Sql(sql) => tx.execute_batch(sql),
                     Migration::Code(f) => f(&tx),
@@ -1096,7 +1115,7 @@ mod tests {
                 .unwrap_or_else(|e| panic!("version {v}: {e}"));
             }
             tx.execute_batch(&format!(
-                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 3;
+                "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {version};
                  INSERT INTO runs (id, content_hash, source, commit_id, start_ms, duration_ms,
                                    category, ingested_ms)
                  VALUES (1, 'h1', 'src', 'c', 1, 0, 'pytest', 0);
@@ -1104,21 +1123,46 @@ mod tests {
                  VALUES (10, 'f', '[\"t1\"]', 'e'), (40, 'f', '[\"t4\"]', 'e');
                  INSERT INTO failures VALUES (1, 40, 0, 'unknown', NULL, NULL);"
             ))
-            .expect("v3 rows");
-            tx.execute(
-                "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed)
-                 VALUES (1, 2, 2, 1, 0, ?1)",
-                [&crate::v1_check::FORMAT_1_RUN_1[..]],
-            )
-            .expect("packed");
+            .unwrap_or_else(|e| panic!("version {version} rows: {e}"));
+            tx.execute(insert, [packed]).expect("packed");
             tx.commit().expect("commit");
         }
-        let mut store = SqliteStore::open(&path).expect("migrates");
-        let version: i64 = store
+        let store = SqliteStore::open(&path).expect("migrates");
+        let now: i64 = store
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
-        assert_eq!(version, 4);
+        assert_eq!(now, SCHEMA_VERSION);
+        (dir, store)
+    }
+
+    /// A version 3 store (results packed in format 1, an unexpected pass stored as a failure of
+    /// kind `unknown`) opens at the current version with every result as it was, none an
+    /// expected failure or an unexpected pass; runs stored since keep them.
+    #[test]
+    fn a_version_3_store_reads_as_before_and_keeps_expected_statuses_since() {
+        let (_dir, mut store) = migrated(
+            3,
+            "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed)
+             VALUES (1, 2, 2, 1, 0, ?1)",
+            &crate::v1_check::FORMAT_1_RUN_1,
+        );
         crate::v1_check::assert_format_1_results_read_as_before(&mut store);
+    }
+
+    /// A version 4 store (results packed in format 2, with expected failures and unexpected
+    /// passes) opens at version 5 with every result as it was, without a failed duration (the
+    /// run's total 0); runs stored since keep their failed durations and their sum.
+    #[test]
+    fn a_version_4_store_reads_as_before_and_keeps_failed_durations_since() {
+        assert_eq!(SCHEMA_VERSION, 5);
+        let (_dir, mut store) = migrated(
+            4,
+            "INSERT INTO run_results (run_id, results, ran, failed, flaky, packed,
+                                      expected_failures, unexpected_passes)
+             VALUES (1, 2, 2, 1, 0, ?1, 1, 1)",
+            &crate::v1_check::FORMAT_2_RUN_1,
+        );
+        crate::v1_check::assert_format_2_results_read_as_before(&mut store);
     }
 }

@@ -177,10 +177,22 @@ fn results_of_one_test_in_one_run_are_merged() {
         };
         let mut rows = Vec::new();
         s.for_each_result(&mut |r| {
-            rows.push((r.outcome, r.attempts, r.failed_attempts, r.duration_ms))
+            rows.push((
+                r.outcome,
+                r.attempts,
+                r.failed_attempts,
+                r.duration_ms,
+                r.failed_duration_ms,
+            ))
         })
         .expect("rows");
-        assert_eq!(rows, [(Outcome::Flaky, 4, 2, Some(40))], "{kind}");
+        assert_eq!(
+            rows,
+            [(Outcome::Flaky, 4, 2, Some(40), Some(20))],
+            "{kind}: durations add up, the failed ones too"
+        );
+        let totals = s.run_totals().expect("totals");
+        assert_eq!(totals[0].failed_duration_ms, 20, "{kind}");
         let test = s.tests().expect("tests")[0].id;
         let attempts: Vec<u32> = s
             .failures(run_id, test)

@@ -14,6 +14,7 @@ pub fn result(title: &str, env: &str, outcome: Outcome, attempts: u32, failed: u
         attempts,
         failed_attempts: failed,
         duration_ms: Some(10 * attempts as i64),
+        failed_duration_ms: Some(10 * failed as i64),
         expected_failures: 0,
         unexpected_passes: 0,
         failures: (0..failed)
@@ -54,6 +55,7 @@ pub fn keyed(file: &str, title_path: &[&str], env: &str, outcome: Outcome) -> Te
         attempts: 1,
         failed_attempts: failed,
         duration_ms: Some(5),
+        failed_duration_ms: Some(5 * failed as i64),
         expected_failures: 0,
         unexpected_passes: 0,
         failures: (0..failed)
