@@ -637,6 +637,8 @@ struct RunItem {
     url: Option<String>,
     category: String,
     counts: Counts,
+    /// Time its failed attempts took (ms): 0 for runs stored before the store kept it.
+    lost_ms: i64,
 }
 
 async fn runs(
@@ -672,6 +674,7 @@ async fn runs(
                         failed: t.map_or(0, |t| t.failed),
                         flaky: t.map_or(0, |t| t.flaky),
                     },
+                    lost_ms: t.map_or(0, |t| t.failed_duration_ms),
                 })
             })
             .collect();

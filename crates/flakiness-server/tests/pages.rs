@@ -234,6 +234,21 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
             assert!(page.contains(&format!("id=\"{c}\"")), "{store}: {c}");
         }
         assert!(page.contains("href=\"/acme/web/runs\""), "{store}");
+        // Time lost: the failed attempts' time of every run, as the JSON API sums it.
+        let lost: i64 = api
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|run| run["lostMs"].as_i64().expect("lostMs"))
+            .sum();
+        assert!(lost > 0, "{store}: retries took time");
+        assert!(
+            page.contains(&format!(
+                " lost this week ({} in all)",
+                flakiness_web::pages::duration(lost as f64)
+            )),
+            "{store}: {lost} ms"
+        );
         assert!(!page.contains("NaN"), "{store}");
 
         // Unknown things are 404 pages.

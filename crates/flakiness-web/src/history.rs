@@ -65,8 +65,12 @@ pub struct History {
     ids: HashMap<(String, Vec<String>, String), i64>,
 }
 
-/// The time the failed attempts of a result took: its failed share of its duration.
+/// The time the failed attempts of a result took: as stored (schema version 5 on), else, for
+/// older results, the failed share of its duration.
 fn lost_ms(row: &ResultRow) -> i64 {
+    if let Some(d) = row.failed_duration_ms {
+        return d;
+    }
     match row.duration_ms {
         Some(d) if row.attempts > 0 && row.failed_attempts > 0 => {
             d * i64::from(row.failed_attempts.min(row.attempts)) / i64::from(row.attempts)
