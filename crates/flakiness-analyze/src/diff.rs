@@ -178,6 +178,27 @@ impl RunDiff {
     }
 }
 
+/// Why [`parse_pct`] refused a percentage.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{given:?}: expected a percentage, 0 or more (like 20)")]
+pub struct InvalidPct {
+    pub given: String,
+}
+
+/// A percentage for [`DiffOptions::slower_pct`] as a user writes it (`20`, `12.5`, `20%`): a
+/// finite number, 0 or more.
+pub fn parse_pct(s: &str) -> Result<f64, InvalidPct> {
+    s.trim()
+        .trim_end_matches('%')
+        .trim_end()
+        .parse::<f64>()
+        .ok()
+        .filter(|p| p.is_finite() && *p >= 0.0)
+        .ok_or_else(|| InvalidPct {
+            given: s.to_string(),
+        })
+}
+
 /// A test's identity: file, title path, environment (ordered so).
 type Key<'a> = (&'a str, &'a [String], &'a str);
 
@@ -694,6 +715,20 @@ mod tests {
         assert_eq!(line, "x".repeat(MAX_ERROR_LINE));
         r.failures.clear();
         assert_eq!(first_error_line(&r), None);
+    }
+
+    #[test]
+    fn percentages_are_finite_and_zero_or_more() {
+        assert_eq!(parse_pct("20"), Ok(20.0));
+        assert_eq!(parse_pct(" 12.5 % "), Ok(12.5));
+        assert_eq!(parse_pct("0"), Ok(0.0));
+        for bad in ["-1", "NaN", "inf", "x", "", "%"] {
+            assert_eq!(
+                parse_pct(bad),
+                Err(InvalidPct { given: bad.into() }),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

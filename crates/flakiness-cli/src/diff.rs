@@ -4,11 +4,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args as ClapArgs;
-use flakiness_analyze::diff::{diff, DiffOptions, DiffRun, RunDiff, TestChange};
+use flakiness_analyze::diff::{diff, parse_pct, DiffOptions, DiffRun, RunDiff, TestChange};
 use flakiness_analyze::{discover, load_run, short_commit, LoadError, LoadLimits};
 use flakiness_store::RunRecord;
 use flakiness_validate::Validator;
-use flakiness_web::pages::{duration, when};
+use flakiness_web::pages::{duration_change, when};
 
 use crate::exit_codes;
 use crate::terminal::safe;
@@ -25,7 +25,7 @@ pub struct Args {
     /// A test is slower when it took more than PCT percent longer in B than in A (faster:
     /// more than PCT percent longer in A than in B).
     #[arg(long, value_name = "PCT", default_value_t = DiffOptions::default().slower_pct,
-          allow_negative_numbers = true, value_parser = parse_pct)]
+          allow_negative_numbers = true, value_parser = parse_slower)]
     slower: f64,
     /// Tests under MS milliseconds in both runs are never slower nor faster.
     #[arg(long, value_name = "MS", default_value_t = DiffOptions::default().min_duration_ms,
@@ -54,17 +54,9 @@ enum FailOn {
 /// Tests listed per section in text; the JSON has them all.
 pub const TEXT_LIMIT: usize = 50;
 
-/// A percentage: a number, 0 or more.
-fn parse_pct(s: &str) -> Result<f64, String> {
-    let pct: f64 = s
-        .trim()
-        .trim_end_matches('%')
-        .parse()
-        .map_err(|_| format!("{s:?}: expected a percentage, like 20"))?;
-    if !pct.is_finite() || pct < 0.0 {
-        return Err(format!("{s:?}: the percentage must be 0 or more"));
-    }
-    Ok(pct)
+/// `--slower`: [`parse_pct`].
+fn parse_slower(s: &str) -> Result<f64, String> {
+    parse_pct(s).map_err(|e| e.to_string())
 }
 
 /// The one run at `path`, or the exit code to leave with (its reason printed).
@@ -178,23 +170,10 @@ fn outcome(o: Option<flakiness_store::Outcome>) -> &'static str {
     o.map_or("absent", |o| o.as_str())
 }
 
-/// `1.2 s → 2.9 s (+142 %)`.
-pub fn timing(c: &TestChange) -> String {
-    let ms = |d: Option<i64>| d.map_or("?".to_string(), |d| duration(d as f64));
-    let change = c
-        .change_pct()
-        .map_or("from 0".to_string(), |p| format!("{p:+.0} %"));
-    format!(
-        "{} → {} ({change})",
-        ms(c.duration_ms_a),
-        ms(c.duration_ms_b)
-    )
-}
-
 /// What a line says of a change, after the test's name, per section.
 fn detail(section: &str, c: &TestChange) -> String {
     match section {
-        "slower" | "faster" => timing(c),
+        "slower" | "faster" => duration_change(c),
         "added" => outcome(c.outcome_b).to_string(),
         "removed" => outcome(c.outcome_a).to_string(),
         _ => {
@@ -269,19 +248,4 @@ pub fn text(d: &RunDiff) -> String {
         d.still_failing
     ));
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentages_are_zero_or_more() {
-        assert_eq!(parse_pct("20"), Ok(20.0));
-        assert_eq!(parse_pct("12.5%"), Ok(12.5));
-        assert_eq!(parse_pct("0"), Ok(0.0));
-        for bad in ["-1", "NaN", "inf", "x", ""] {
-            assert!(parse_pct(bad).is_err(), "{bad}");
-        }
-    }
 }

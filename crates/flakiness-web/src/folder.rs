@@ -177,6 +177,7 @@ impl FolderProject {
                 "",
                 "",
                 &run.row.key,
+                None,
                 &report,
                 &TestQuery::default(),
                 &view,

@@ -1,12 +1,14 @@
 //! The pages, as HTML. Every text from a report or the store goes through maud's escaping;
 //! output and messages lose their ANSI escapes first ([`plain`]).
 
+mod compare;
 mod flaky;
 mod projects;
 mod run;
 mod runs;
 mod test;
 
+pub use compare::{compare_page, duration_change};
 pub use flaky::flaky_page;
 pub use projects::projects_page;
 pub use run::{run_page, AttachmentView, TestQuery};
