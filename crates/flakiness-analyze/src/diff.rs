@@ -111,12 +111,7 @@ pub struct TestChange {
 impl TestChange {
     /// `file › suite › title` (the file left out when unknown).
     pub fn display_name(&self) -> String {
-        let mut parts: Vec<&str> = Vec::with_capacity(self.title_path.len() + 1);
-        if !self.file.is_empty() {
-            parts.push(&self.file);
-        }
-        parts.extend(self.title_path.iter().map(String::as_str));
-        parts.join(" › ")
+        crate::analysis::display_name(&self.file, &self.title_path)
     }
 
     /// The change of duration in percent (`+142` for 1.2 s → 2.9 s), when there is a ratio.

@@ -403,29 +403,30 @@ fn compared() -> flakiness_analyze::diff::RunDiff {
         },
         results,
     };
-    let a = run(
-        "main #41",
-        vec![
-            result(XSS, "linux", Outcome::Passed, 10),
-            result("removes", "linux", Outcome::Failed, 10),
-            result("coupon", "linux", Outcome::Passed, 10),
-            result("pays", "linux", Outcome::Passed, 300),
-            result("old", "linux", Outcome::Passed, 10),
-            result("old", "windows", Outcome::Passed, 10),
-            result("broken", "linux", Outcome::Failed, 10),
-        ],
-    );
-    let b = run(
-        "main #42",
-        vec![
-            result(XSS, "linux", Outcome::Failed, 10),
-            result("removes", "linux", Outcome::Passed, 10),
-            result("coupon", "linux", Outcome::Flaky, 10),
-            result("pays", "linux", Outcome::Passed, 900),
-            result("new", "windows", Outcome::Passed, 10),
-            result("broken", "linux", Outcome::Failed, 10),
-        ],
-    );
+    use Outcome::{Failed, Flaky, Passed};
+    // Each test: its outcome and duration in A, then in B.
+    type Side = Option<(Outcome, i64)>;
+    let tests: [(&str, &str, Side, Side); 7] = [
+        (XSS, "linux", Some((Passed, 10)), Some((Failed, 10))),
+        ("removes", "linux", Some((Failed, 10)), Some((Passed, 10))),
+        ("coupon", "linux", Some((Passed, 10)), Some((Flaky, 10))),
+        ("pays", "linux", Some((Passed, 300)), Some((Passed, 900))),
+        ("old", "linux", Some((Passed, 10)), None),
+        ("old", "windows", Some((Passed, 10)), None),
+        ("new", "windows", None, Some((Passed, 10))),
+    ];
+    let side = |b: bool| {
+        let mut results: Vec<TestResult> = tests
+            .iter()
+            .filter_map(|(t, env, a_, b_)| {
+                let (o, ms) = if b { (*b_)? } else { (*a_)? };
+                Some(result(t, env, o, ms))
+            })
+            .collect();
+        results.push(result("broken", "linux", Failed, 10));
+        results
+    };
+    let (a, b) = (run("main #41", side(false)), run("main #42", side(true)));
     flakiness_analyze::diff::diff(&a, &b, &flakiness_analyze::diff::DiffOptions::default())
 }
 
