@@ -251,6 +251,16 @@ pub struct TestAnalysis {
     pub test_id: i64,
 }
 
+/// `file › suite › title`: a test's file (left out when unknown), then its title path.
+pub(crate) fn display_name(file: &str, title_path: &[String]) -> String {
+    let mut parts: Vec<&str> = Vec::with_capacity(title_path.len() + 1);
+    if !file.is_empty() {
+        parts.push(file);
+    }
+    parts.extend(title_path.iter().map(String::as_str));
+    parts.join(" › ")
+}
+
 /// The first 12 characters of a commit id, for display.
 pub fn short_commit(commit: &str) -> String {
     commit.chars().take(12).collect()
@@ -307,13 +317,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 impl TestAnalysis {
     /// `file › suite › test`.
     pub fn display_name(&self) -> String {
-        let t = self;
-        let mut parts: Vec<&str> = Vec::with_capacity(t.title_path.len() + 1);
-        if !t.file.is_empty() {
-            parts.push(&t.file);
-        }
-        parts.extend(t.title_path.iter().map(String::as_str));
-        parts.join(" › ")
+        display_name(&self.file, &self.title_path)
     }
 
     /// The evidence in one line: what the call rests on, then what was set aside.

@@ -394,6 +394,50 @@ pub fn check_and_summarize(
     Ok(record)
 }
 
+/// Why [`load_run`] gave no run: its bytes could not be read, or they are not a usable report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read: missing, not a regular file, unreadable, or past the size
+    /// limit ([`read_bytes`]).
+    #[error("{0}")]
+    Unreadable(Skipped),
+    /// Read, but invalid by the validator, not readable into the model, or not a usable JUnit
+    /// file.
+    #[error("{0}")]
+    Invalid(Skipped),
+}
+
+impl LoadError {
+    /// The skipped report, whatever the reason.
+    pub fn into_skipped(self) -> Skipped {
+        match self {
+            LoadError::Unreadable(s) | LoadError::Invalid(s) => s,
+        }
+    }
+}
+
+/// One report read ([`read_bytes`]), checked and summarised, as [`ingest_all`](crate::ingest_all)
+/// does for each source: a report file by [`check_and_summarize`], a JUnit file by
+/// [`check_junit`] then [`summarize`]. The run's source is the path as given.
+pub fn load_run(
+    source: &ReportSource,
+    limits: &LoadLimits,
+    validator: &Validator,
+) -> Result<RunRecord, LoadError> {
+    let bytes = read_bytes(source, limits).map_err(LoadError::Unreadable)?;
+    let name = source.path.display().to_string();
+    if source.kind == SourceKind::Junit {
+        let loaded = check_junit(source, &bytes).map_err(LoadError::Invalid)?;
+        return Ok(summarize(&loaded.report, &name, &loaded.content_hash));
+    }
+    check_and_summarize(&bytes, validator, &name).map_err(|rejected| {
+        LoadError::Invalid(Skipped {
+            path: source.file(),
+            reason: rejected.reason(),
+        })
+    })
+}
+
 /// Longest error message kept (bytes).
 pub const MAX_MESSAGE: usize = 4 << 10;
 /// Longest stack kept (bytes).

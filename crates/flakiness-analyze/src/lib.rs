@@ -7,6 +7,7 @@
 //! sources, skipping (and listing) invalid reports and reports already stored.
 
 mod analysis;
+pub mod diff;
 mod html;
 mod ingest;
 mod quarantine;
@@ -29,9 +30,10 @@ pub use quarantine::{
 pub use signature::{infra_class, says_something, signature, MAX_SIGNATURE};
 
 pub use ingest::{
-    check, check_and_summarize, check_junit, content_hash, discover, failure_kind, load,
-    read_bytes, summarize, summarize_json, LoadLimits, Loaded, Rejected, ReportSource, Skipped,
-    SourceKind, JUNIT_COMMIT_PROPERTIES, JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE, MAX_STACK,
+    check, check_and_summarize, check_junit, content_hash, discover, failure_kind, load, load_run,
+    read_bytes, summarize, summarize_json, LoadError, LoadLimits, Loaded, Rejected, ReportSource,
+    Skipped, SourceKind, JUNIT_COMMIT_PROPERTIES, JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE,
+    MAX_STACK,
 };
 
 use flakiness_store::{HistoryStore, Ingested, RunRecord, StoreError};
@@ -263,23 +265,9 @@ enum Prepared {
 }
 
 fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) -> Prepared {
-    let bytes = match read_bytes(source, limits) {
-        Ok(b) => b,
-        Err(skip) => return Prepared::Skipped(skip),
-    };
-    let name = source.path.display().to_string();
-    if source.kind != SourceKind::Junit {
-        return match check_and_summarize(&bytes, validator, &name) {
-            Ok(record) => Prepared::Run(record),
-            Err(rejected) => Prepared::Skipped(Skipped {
-                path: source.file(),
-                reason: rejected.reason(),
-            }),
-        };
-    }
-    match check_junit(source, &bytes) {
-        Err(skip) => Prepared::Skipped(skip),
-        Ok(loaded) => Prepared::Run(summarize(&loaded.report, &name, &loaded.content_hash)),
+    match load_run(source, limits, validator) {
+        Ok(record) => Prepared::Run(record),
+        Err(e) => Prepared::Skipped(e.into_skipped()),
     }
 }
 

@@ -4,9 +4,10 @@
 
 /// Everything checked out.
 pub const SUCCESS: u8 = 0;
-/// At least one report is invalid (`validate`).
+/// At least one report is invalid (`validate`; `diff`: A or B).
 pub const INVALID: u8 = 1;
-/// The command line is wrong (unknown flag, missing argument).
+/// The command line is wrong (unknown flag, missing argument, a negative `diff --slower`, a
+/// `diff` path holding several reports).
 pub const USAGE: u8 = 2;
 /// A path could not be read: missing, unreadable, `report.json` that is a directory, a folder
 /// with no report in it.
@@ -15,7 +16,8 @@ pub const IO: u8 = 3;
 pub const BAD_INPUT: u8 = 4;
 /// The converted report failed validation: a bug of ours; nothing was written (`convert`).
 pub const INVALID_OUTPUT: u8 = 5;
-/// `analyze --fail-on` found a test of that classification.
+/// `analyze --fail-on` found a test of that classification; `diff --fail-on` found that list
+/// (`new-failures`, `newly-flaky`) not empty.
 pub const FOUND: u8 = 6;
 /// The history store cannot be used: not ours, written by a newer version, locked by another
 /// process past the timeout, damaged (`analyze`).

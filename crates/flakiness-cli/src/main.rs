@@ -1,4 +1,4 @@
-//! `flakiness`: convert, validate, analyze, upload, serve and show Flakiness reports (see
+//! `flakiness`: convert, validate, analyze, diff, upload, serve and show Flakiness reports (see
 //! [`ABOUT`]).
 
 /// Every line this binary prints to stderr goes through [`terminal::eprint_line`]: control
@@ -17,6 +17,7 @@ mod terminal;
 
 mod analyze;
 mod convert;
+mod diff;
 mod exit_codes;
 mod serve;
 mod show;
@@ -57,7 +58,8 @@ use clap::{Parser, Subcommand};
 /// to the list of subcommands).
 const ABOUT: &str = "Flakiness reports from the command line: `convert` test-runner output \
 into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a history of runs \
-for flaky and broken tests and keep a `quarantine` list, `upload` reports to Flakiness.io or to \
+for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new failures, \
+fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
 `serve` (a self-hosted upload server with web pages), and `show` reports in the browser.";
 
 #[derive(Debug, Parser)]
@@ -79,6 +81,9 @@ enum Command {
     Analyze(analyze::Args),
     /// Print a quarantine list (kept by `analyze --quarantine`) for a test runner.
     Quarantine(analyze::QuarantineArgs),
+    /// Compare two runs: new failures, fixed tests, newly flaky tests, slower tests, tests
+    /// added and removed.
+    Diff(diff::Args),
     /// Upload report directories to Flakiness.io or to `flakiness serve`.
     Upload(upload::Args),
     /// Serve the upload protocol (and a JSON API) from this machine; `serve token create`
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Analyze(args) => analyze::run(args),
         Command::Quarantine(args) => analyze::quarantine(args),
+        Command::Diff(args) => diff::run(args),
         Command::Upload(args) => upload::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Show(args) => show::run(args),

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{get_json, seed, start, XSS};
+use common::{get_json, get_text, seed, start, XSS};
 use flakiness_browser_test::{browse, skip_unless_available, Page};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,12 +31,7 @@ async fn pages_in_headless_chromium() {
         .expect("a listed test");
     let history = first["history"].as_str().expect("history").to_string();
     let test_page = {
-        let html = reqwest::get(format!("{}/acme/web/flaky", r.base))
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("html");
+        let html = get_text(&format!("{}/acme/web/flaky", r.base)).await;
         let at = html.find("href=\"/acme/web/tests/").expect("a test link") + 6;
         let end = at + html[at..].find('"').expect("end");
         html[at..end].to_string()
@@ -47,6 +42,19 @@ async fn pages_in_headless_chromium() {
     let shot = |name: &str| shots.join(format!("{name}.png"));
     let base = &r.base;
     let big = big_history().await;
+    // Two runs of the simulated history, for their comparison.
+    let compare = {
+        let html = get_text(&format!("{}/acme/web/runs?page=2", r.base)).await;
+        let keys: Vec<&str> = html
+            .match_indices("href=\"/acme/web/runs/")
+            .map(|(i, m)| {
+                let rest = &html[i + m.len()..];
+                &rest[..rest.find('"').expect("end")]
+            })
+            .take(2)
+            .collect();
+        format!("/acme/web/runs/{}/compare/{}", keys[1], keys[0])
+    };
     let pages = vec![
         Page::new(format!("{base}/"))
             .count("li.project")
@@ -84,6 +92,7 @@ async fn pages_in_headless_chromium() {
             .count("pre.attachment-text")
             .count("a.test-history")
             .follow("a.test-history")
+            .follow("#compare-previous")
             .type_into("#search", "removes")
             .after_type_count("li.test")
             .screenshot(shot("run")),
@@ -121,6 +130,12 @@ async fn pages_in_headless_chromium() {
             .count("#chart-results path.avg")
             .text("#chart-results text.xtick")
             .screenshot(shot("overview-2000-runs")),
+        Page::new(format!("{base}{compare}"))
+            .count("table.compare")
+            .count("h2 span.count")
+            .follow("#run-a a")
+            .follow("#run-b a")
+            .screenshot(shot("compare")),
     ];
     let visited = browse(&pages).unwrap_or_else(|e| panic!("browser: {e}"));
     assert_eq!(visited.len(), pages.len());
@@ -261,6 +276,9 @@ async fn pages_in_headless_chromium() {
     );
     let tick = text(9, "#chart-results text.xtick");
     assert!(tick.chars().any(|c| c.is_ascii_digit()), "a date: {tick}");
+    // The comparison: a table per change, each with its count.
+    assert_eq!(count(10, "table.compare"), 8);
+    assert_eq!(count(10, "h2 span.count"), 8);
     for name in [
         "projects",
         "runs",

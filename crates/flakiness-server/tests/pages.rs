@@ -264,6 +264,172 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
     }
 }
 
+/// The counts of a comparison page: for each table, its `tr.test` rows and the count of its
+/// heading (`span.count`).
+fn compare_counts(html: &str) -> Vec<(String, usize, usize)> {
+    let ids = [
+        "new-failures",
+        "fixed",
+        "newly-flaky",
+        "no-longer-flaky",
+        "slower",
+        "faster",
+        "added",
+        "removed",
+    ];
+    ids.iter()
+        .map(|id| {
+            let start = html
+                .find(&format!("id=\"{id}\""))
+                .unwrap_or_else(|| panic!("no table {id}"));
+            let rows = html[start..][..html[start..].find("</table>").expect("end")]
+                .matches("<tr class=\"test\"")
+                .count();
+            // The heading just before the table.
+            let head = &html[..start];
+            let count = &head[head.rfind("<span class=\"count\">(").expect("count") + 21..];
+            let count = count[..count.find(')').expect(")")]
+                .parse()
+                .expect("a number");
+            (id.to_string(), rows, count)
+        })
+        .collect()
+}
+
+/// The comparison of two runs: its counts are `flakiness_analyze::diff::diff` of the two
+/// reports the JSON API serves; the run page links to its comparison with the previous run;
+/// unknown runs are 404 pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compare_page_is_the_diff_of_the_two_reports() {
+    use flakiness_analyze::diff::{diff, DiffOptions};
+    for store in stores() {
+        let r = start(store).await;
+        let tmp = tempfile::tempdir().expect("tmp");
+        seed(&r, tmp.path(), 12).await;
+        let runs = get_json(&format!("{}/api/projects/acme/web/runs", r.base)).await;
+        let keys: Vec<String> = runs
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|run| run["uploadId"].as_str().expect("uploadId").to_string())
+            .collect();
+        assert_eq!(keys.len(), 14, "{store}");
+        let record = |key: String| {
+            let base = r.base.clone();
+            async move {
+                let bytes = reqwest::get(format!("{base}/api/projects/acme/web/runs/{key}/report"))
+                    .await
+                    .expect("get")
+                    .bytes()
+                    .await
+                    .expect("report");
+                let report: flakiness_report::Report =
+                    flakiness_report::json_text::from_slice(&bytes).expect("a report");
+                flakiness_analyze::summarize(&report, &key, "")
+            }
+        };
+        // Neighbours (newest first: B is the newer), the newest against the oldest (the
+        // hostile report: every test added or removed), and 0 % for slower.
+        let last = keys.len() - 1;
+        let mut pairs: Vec<(usize, usize, Option<f64>)> =
+            (0..4).map(|i| (i + 1, i, None)).collect();
+        pairs.push((last, 0, None));
+        pairs.push((3, 2, Some(0.0)));
+        let mut changes = 0;
+        for &(a, b, pct) in &pairs {
+            let opts = DiffOptions {
+                slower_pct: pct.unwrap_or(20.0),
+                ..DiffOptions::default()
+            };
+            let d = diff(
+                &record(keys[a].clone()).await,
+                &record(keys[b].clone()).await,
+                &opts,
+            );
+            let query = pct.map_or(String::new(), |p| format!("?slower={p}"));
+            let url = format!(
+                "{}/acme/web/runs/{}/compare/{}{query}",
+                r.base, keys[a], keys[b]
+            );
+            let (status, headers, html) = get(&url).await;
+            assert_eq!(status, 200, "{store}: {url}");
+            assert!(headers["content-security-policy"]
+                .to_str()
+                .expect("csp")
+                .contains("default-src 'none'"));
+            let expected: Vec<(String, usize, usize)> = d
+                .sections()
+                .iter()
+                .map(|(name, list)| {
+                    let id = match *name {
+                        "newFailures" => "new-failures",
+                        "newlyFlaky" => "newly-flaky",
+                        "noLongerFlaky" => "no-longer-flaky",
+                        other => other,
+                    };
+                    (id.to_string(), list.len(), list.len())
+                })
+                .collect();
+            assert_eq!(compare_counts(&html), expected, "{store}: {url}");
+            assert!(
+                html.contains(&format!("id=\"still-failing\">{}<", d.still_failing)),
+                "{store}"
+            );
+            assert!(!html.contains(XSS), "{store}");
+            changes += d.sections().iter().map(|(_, l)| l.len()).sum::<usize>();
+            if a == last {
+                // The hostile run shares no test with a simulated one.
+                assert!(!d.added.is_empty() && !d.removed.is_empty(), "{store}");
+            }
+        }
+        assert!(changes > 0, "{store}: the pairs changed nothing");
+
+        // The run page links to the comparison of the run before it (A) with it (B).
+        for (i, key) in keys.iter().enumerate() {
+            let (_, _, html) = get(&format!("{}/acme/web/runs/{key}", r.base)).await;
+            let link = links(&html, "/acme/web/runs/")
+                .into_iter()
+                .find(|l| l.contains("/compare/"))
+                .map(str::to_string);
+            if i == last {
+                assert_eq!(link, None, "{store}: the oldest run has none");
+                continue;
+            }
+            assert!(html.contains("id=\"compare-previous\""), "{store}");
+            let link = link.expect("a comparison link");
+            assert_eq!(
+                link,
+                format!("/acme/web/runs/{}/compare/{key}", keys[i + 1]),
+                "{store}"
+            );
+            if i < 2 {
+                let (status, _, _) = get(&format!("{}{link}", r.base)).await;
+                assert_eq!(status, 200, "{store}: {link}");
+            }
+        }
+
+        // Unknown runs and projects are 404 pages; a bad percentage is a 400.
+        let (a, b) = (&keys[1], &keys[0]);
+        for path in [
+            format!("/acme/web/runs/nope/compare/{b}"),
+            format!("/acme/web/runs/{a}/compare/nope"),
+            format!("/acme/nope/runs/{a}/compare/{b}"),
+        ] {
+            let (status, _, html) = get(&format!("{}{path}", r.base)).await;
+            assert_eq!(status, 404, "{store}: {path}");
+            assert!(html.contains("Not found"), "{store}: {path}");
+        }
+        for bad in ["-5", "fast", "NaN"] {
+            let (status, _, _) = get(&format!(
+                "{}/acme/web/runs/{a}/compare/{b}?slower={bad}",
+                r.base
+            ))
+            .await;
+            assert_eq!(status, 400, "{store}: {bad}");
+        }
+    }
+}
+
 /// The path of a web URL.
 fn path_of(url: &str) -> String {
     let after = url.split_once("://").map_or(url, |(_, rest)| rest);

@@ -832,9 +832,10 @@ pub(crate) fn title_path_json(path: &[String]) -> String {
     serde_json::to_string(path).unwrap_or_else(|_| "[]".into())
 }
 
-/// Results of one record merged per test and environment (attempts added up, outcome
-/// recomputed), in first-seen order; borrowed when nothing was merged into them.
-pub(crate) fn merged(results: &[TestResult]) -> Vec<std::borrow::Cow<'_, TestResult>> {
+/// Results of one record merged per test and environment (attempts added up, failures
+/// renumbered, outcome recomputed), in first-seen order; borrowed when nothing was merged into
+/// them. What [`HistoryStore::ingest`] stores, and what a run's results are compared by.
+pub fn merged(results: &[TestResult]) -> Vec<std::borrow::Cow<'_, TestResult>> {
     use std::borrow::Cow;
     let mut out: Vec<Cow<'_, TestResult>> = Vec::with_capacity(results.len());
     let mut index: hashbrown::HashMap<(&str, &[String], &str), usize> =

@@ -168,6 +168,7 @@ impl FolderProject {
                 "",
                 "",
                 key,
+                None,
                 &report,
                 &TestQuery::default(),
                 &view,

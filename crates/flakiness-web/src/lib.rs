@@ -1,7 +1,8 @@
 //! # flakiness-web
 //!
 //! The web pages of `flakiness serve` and `flakiness show`: a project's runs, a run's suites,
-//! tests, attempts and attachments, the project's flaky tests and a test's history.
+//! tests, attempts and attachments, two runs compared, the project's flaky tests and a test's
+//! history.
 //!
 //! Pages are rendered on the server as HTML ([`pages`]) from the report model and the
 //! analyzer's [`Analysis`]; they make no request to another host, load one stylesheet and one

@@ -8,6 +8,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use flakiness_analyze::diff::{diff, parse_pct, DiffOptions};
+use flakiness_analyze::summarize;
 use flakiness_report::Attachment;
 use maud::Markup;
 
@@ -32,7 +34,8 @@ pub const TEXT_INLINE_BUDGET: u64 = 4 << 20;
 type Shared = Arc<dyn Catalog>;
 
 /// The pages of `catalog`: `/` (projects), `/{org}/{project}` (runs),
-/// `/{org}/{project}/runs/{run}` and its attachments, `/{org}/{project}/flaky`,
+/// `/{org}/{project}/runs/{run}` and its attachments, the comparison of two runs
+/// `/{org}/{project}/runs/{run}/compare/{other}`, `/{org}/{project}/flaky`,
 /// `/{org}/{project}/tests/{id}`, and `/static/`.
 pub fn router(catalog: Arc<dyn Catalog>) -> Router {
     Router::new()
@@ -47,6 +50,7 @@ pub fn router(catalog: Arc<dyn Catalog>) -> Router {
             "/{org}/{project}/runs/{run}/attachments/{id}",
             get(attachment),
         )
+        .route("/{org}/{project}/runs/{run}/compare/{other}", get(compare))
         .route("/{org}/{project}/tests/{test}", get(test))
         .with_state(catalog)
 }
@@ -306,12 +310,15 @@ async fn run(
             }
             v
         };
+        // The run just before it by start time.
+        let previous = history.previous(&key).map(|r| r.key.as_str());
         Ok(page(
             StatusCode::OK,
             pages::run_page(
                 &org,
                 &project,
                 &key,
+                previous,
                 &report,
                 &query,
                 &view,
@@ -319,6 +326,60 @@ async fn run(
                     let id = history.test_id(file, title_path, env)?;
                     Some(format!("/{org}/{project}/tests/{id}"))
                 },
+                Assets::Linked,
+            ),
+        ))
+    })
+    .await
+}
+
+/// The query of the comparison page.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+struct CompareQuery {
+    /// The percentage past which a test is slower or faster ([`DiffOptions::slower_pct`]).
+    slower: Option<String>,
+}
+
+/// Run `key` (A) compared with run `other` (B): both summarised as the analyzer stores them,
+/// then [`diff`].
+async fn compare(
+    State(catalog): State<Shared>,
+    Path((org, project, key, other)): Path<(String, String, String, String)>,
+    Query(query): Query<CompareQuery>,
+) -> Response {
+    blocking(move || {
+        let mut opts = DiffOptions::default();
+        if let Some(given) = query.slower.as_deref().filter(|s| !s.trim().is_empty()) {
+            match parse_pct(given) {
+                Ok(pct) => opts.slower_pct = pct,
+                Err(e) => {
+                    return Ok(page(
+                        StatusCode::BAD_REQUEST,
+                        pages::layout(
+                            "bad request",
+                            &[("/".into(), "projects".into())],
+                            Assets::Linked,
+                            maud::html! { h1 { "Bad request" } p { "?slower=" (e) } },
+                        ),
+                    ))
+                }
+            }
+        }
+        let Some(p) = open(&catalog, &org, &project)? else {
+            return Ok(missing("No such project."));
+        };
+        let (Some(a), Some(b)) = (p.report(&key)?, p.report(&other)?) else {
+            return Ok(missing("No such run."));
+        };
+        let (a, b) = (summarize(&a, &key, ""), summarize(&b, &other, ""));
+        Ok(page(
+            StatusCode::OK,
+            pages::compare_page(
+                &org,
+                &project,
+                &key,
+                &other,
+                &diff(&a, &b, &opts),
                 Assets::Linked,
             ),
         ))

@@ -77,6 +77,7 @@ fn untrusted_text_is_escaped_and_ansi_stripped() {
         "acme",
         "shop",
         "7",
+        None,
         &hostile_report(),
         &TestQuery::default(),
         &views,
@@ -110,6 +111,7 @@ fn the_search_query_keeps_matching_tests_only() {
             "acme",
             "shop",
             "7",
+            None,
             &r,
             &TestQuery { q: Some(q.into()) },
             &views,
@@ -206,6 +208,7 @@ fn a_self_contained_page_allows_exactly_its_own_style_and_script() {
         "",
         "",
         "1",
+        None,
         &hostile_report(),
         &TestQuery::default(),
         &views,
@@ -256,6 +259,7 @@ fn expected_failures_and_unexpected_passes_are_marked() {
             "acme",
             "shop",
             "7",
+            None,
             &r,
             &TestQuery::default(),
             &views,
@@ -464,4 +468,145 @@ fn newly_flaky_tests_are_the_flaky_ones_whose_first_flake_is_this_week() {
         "{html}"
     );
     assert_eq!(html.matches("<tr class=\"test\"").count(), expected.len());
+}
+
+/// The `<table id="{id}">` of a page, whole.
+fn table<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<table class=\"compare\" id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let end = start + html[start..].find("</table>").expect("table end");
+    &html[start..end]
+}
+
+/// Two runs as the analyzer summarises them: in B, a test named like a script fails (with an
+/// error like a script), one is fixed, one is flaky, one takes 300 ms → 900 ms, one is new,
+/// two are gone (in two environments), one still fails.
+fn compared() -> flakiness_analyze::diff::RunDiff {
+    use flakiness_store::{FailureRecord, Outcome, RunMeta, RunRecord, TestResult};
+    let result = |title: &str, env: &str, outcome: Outcome, ms: i64| TestResult {
+        file: "tests/shop.spec.ts".into(),
+        title_path: vec!["cart".into(), title.into()],
+        environment: env.into(),
+        outcome,
+        attempts: if outcome == Outcome::Flaky { 2 } else { 1 },
+        failed_attempts: u32::from(matches!(outcome, Outcome::Failed | Outcome::Flaky)),
+        duration_ms: Some(ms),
+        failures: match outcome {
+            Outcome::Failed | Outcome::Flaky => vec![FailureRecord {
+                message: Some(format!("\u{1b}[31mError\u{1b}[0m: {XSS}\nat x.js:1")),
+                ..FailureRecord::default()
+            }],
+            _ => Vec::new(),
+        },
+        ..TestResult::default()
+    };
+    let run = |title: &str, results| RunRecord {
+        meta: RunMeta {
+            title: Some(format!("{title} {XSS}")),
+            commit_id: "c".repeat(40),
+            start_ms: 1_718_640_000_000,
+            ..RunMeta::default()
+        },
+        results,
+    };
+    use Outcome::{Failed, Flaky, Passed};
+    // Each test: its outcome and duration in A, then in B.
+    type Side = Option<(Outcome, i64)>;
+    let tests: [(&str, &str, Side, Side); 7] = [
+        (XSS, "linux", Some((Passed, 10)), Some((Failed, 10))),
+        ("removes", "linux", Some((Failed, 10)), Some((Passed, 10))),
+        ("coupon", "linux", Some((Passed, 10)), Some((Flaky, 10))),
+        ("pays", "linux", Some((Passed, 300)), Some((Passed, 900))),
+        ("old", "linux", Some((Passed, 10)), None),
+        ("old", "windows", Some((Passed, 10)), None),
+        ("new", "windows", None, Some((Passed, 10))),
+    ];
+    let side = |b: bool| {
+        let mut results: Vec<TestResult> = tests
+            .iter()
+            .filter_map(|(t, env, a_, b_)| {
+                let (o, ms) = if b { (*b_)? } else { (*a_)? };
+                Some(result(t, env, o, ms))
+            })
+            .collect();
+        results.push(result("broken", "linux", Failed, 10));
+        results
+    };
+    let (a, b) = (run("main #41", side(false)), run("main #42", side(true)));
+    flakiness_analyze::diff::diff(&a, &b, &flakiness_analyze::diff::DiffOptions::default())
+}
+
+#[test]
+fn the_compare_page_has_a_table_per_change_with_its_count() {
+    use flakiness_web::pages::compare_page;
+    let d = compared();
+    let html = compare_page("acme", "shop", "a1", "b2", &d, Assets::Linked).into_string();
+    // Names, titles and errors from reports are text, ANSI stripped.
+    assert!(!html.contains(XSS), "a raw script in the page");
+    assert!(html.contains("tests/shop.spec.ts › cart › &lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("main #41 &lt;script&gt;"));
+    assert!(!html.contains('\u{1b}'));
+    assert!(html.contains("<code>Error: &lt;script&gt;alert(1)&lt;/script&gt;</code>"));
+    // Test names are not links; the runs are, to their pages.
+    assert!(!html.contains("/tests/"));
+    assert!(html.contains("href=\"/acme/shop/runs/a1\""));
+    assert!(html.contains("href=\"/acme/shop/runs/b2\""));
+    for (id, heading, n) in [
+        ("new-failures", "New failures", 1),
+        ("fixed", "Fixed", 1),
+        ("newly-flaky", "Newly flaky", 1),
+        ("no-longer-flaky", "No longer flaky", 0),
+        ("slower", "Slower by more than 20 %", 1),
+        ("faster", "Faster by more than 20 %", 0),
+        ("added", "Added", 1),
+        ("removed", "Removed", 2),
+    ] {
+        let t = table(&html, id);
+        assert_eq!(t.matches("<tr class=\"test\"").count(), n, "{id}: {t}");
+        assert_eq!(t.contains("None."), n == 0, "{id}: {t}");
+        assert!(
+            html.contains(&format!(
+                "<h2>{heading} <span class=\"count\">({n})</span></h2>"
+            )),
+            "{id}: {html}"
+        );
+    }
+    assert!(table(&html, "slower").contains("300 ms → 900 ms (+200 %)"));
+    assert!(table(&html, "newly-flaky").contains("2 attempts, 1 failed"));
+    assert!(table(&html, "added").contains("<span class=\"absent\""));
+    assert!(html.contains("id=\"still-failing\">1<"), "{html}");
+    // The percentage can be changed (a form of this page, no script).
+    assert!(html.contains("<form id=\"slower-form\" method=\"get\">"));
+
+    // A self-contained file keeps its links inside it.
+    let inline = compare_page("acme", "shop", "a1", "b2", &d, Assets::Inline).into_string();
+    assert!(!inline.contains("href="), "{inline}");
+    assert!(!inline.contains("<form"));
+}
+
+#[test]
+fn the_run_page_links_to_its_comparison_with_the_previous_run() {
+    let r = hostile_report();
+    let page = |previous: Option<&str>, assets| {
+        run_page(
+            "acme",
+            "shop",
+            "7",
+            previous,
+            &r,
+            &TestQuery::default(),
+            &views,
+            &|_, _, _| None,
+            assets,
+        )
+        .into_string()
+    };
+    let html = page(Some("6"), Assets::Linked);
+    assert!(
+        html.contains("<a id=\"compare-previous\" href=\"/acme/shop/runs/6/compare/7\">"),
+        "{html}"
+    );
+    assert!(!page(None, Assets::Linked).contains("compare-previous"));
+    assert!(!page(Some("6"), Assets::Inline).contains("compare-previous"));
 }

@@ -111,6 +111,18 @@ pub async fn start(store: &str) -> Running {
     }
 }
 
+/// The body of a page that answers 200.
+pub async fn get_text(url: &str) -> String {
+    reqwest::get(url)
+        .await
+        .expect("get")
+        .error_for_status()
+        .expect("status")
+        .text()
+        .await
+        .expect("text")
+}
+
 pub async fn get_json(url: &str) -> serde_json::Value {
     reqwest::get(url)
         .await

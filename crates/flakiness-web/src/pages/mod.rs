@@ -1,6 +1,7 @@
 //! The pages, as HTML. Every text from a report or the store goes through maud's escaping;
 //! output and messages lose their ANSI escapes first ([`plain`]).
 
+mod compare;
 mod flaky;
 mod overview;
 mod projects;
@@ -8,6 +9,7 @@ mod run;
 mod runs;
 mod test;
 
+pub use compare::{compare_page, duration_change};
 pub use flaky::flaky_page;
 pub use overview::{newly_flaky, overview_page, NewlyFlaky, WEEK_MS};
 pub use projects::{projects_page, ProjectSummary};

@@ -116,12 +116,15 @@ impl Expectation {
     }
 }
 
-/// A run: its summary, then its suites and tests as a tree with every attempt.
+/// A run: its summary, then its suites and tests as a tree with every attempt. `previous` is
+/// the key of the project's run just before it (by start time): a served page links to their
+/// comparison (`a#compare-previous`), a self-contained one never does.
 #[allow(clippy::too_many_arguments)]
 pub fn run_page(
     org: &str,
     project: &str,
     key: &str,
+    previous: Option<&str>,
     report: &Report,
     query: &TestQuery,
     attachment: &dyn Fn(&Attachment) -> AttachmentView,
@@ -206,6 +209,13 @@ pub fn run_page(
                     " · "
                     span.flaky { (counts.flaky) " flaky" } " · "
                     span.skipped { (counts.skipped) " skipped" }
+                }
+            }
+            @if let Some(prev) = previous.filter(|_| assets == Assets::Linked && !org.is_empty()) {
+                p.compare {
+                    a #compare-previous href={ "/" (org) "/" (project) "/runs/" (percent(prev)) "/compare/" (percent(key)) } {
+                        "Compare with the previous run"
+                    }
                 }
             }
             form #search-form method="get" {
