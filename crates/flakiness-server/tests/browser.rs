@@ -90,7 +90,8 @@ async fn pages_in_headless_chromium() {
             .count("li.test")
             .images_loaded("img.attachment")
             .count("pre.attachment-text")
-            .count("a.test-history")
+            .count("li.test a[href*='/tests/']")
+            .follow("a.test-link")
             .follow("a.test-history")
             .follow("#compare-previous")
             .type_into("#search", "removes")
@@ -231,7 +232,11 @@ async fn pages_in_headless_chromium() {
     assert!(count(3, "#chart-duration text.xtick") >= 1);
     assert!(count(3, "#chart-flake-rate path.line") >= 1);
     // The run page links each test and environment to its page.
-    assert_eq!(count(4, "a.test-history"), 4);
+    assert_eq!(
+        count(4, "li.test a[href*='/tests/']"),
+        6,
+        "names, then each environment"
+    );
     // The overview: counts of the analysis, the last 10 runs, two charts.
     let class_count = |c: &str| tests.iter().filter(|t| t["classification"] == c).count();
     assert_eq!(text(6, "#flaky-count"), class_count("flaky").to_string());

@@ -106,8 +106,12 @@ async fn pages_show_runs_tests_attachments_and_flaky_tests() {
         assert!(html.contains("class=\"attachment-text\""), "{store}");
         // Its tests link to their pages, whose heading names them.
         let history = links(&html, "/acme/web/tests/");
-        assert_eq!(history.len(), 4, "{store}: a link per test and environment");
-        assert!(html.contains("history (firefox)"), "{store}");
+        assert_eq!(
+            history.len(),
+            6,
+            "{store}: each test's name, then a link per environment (it ran in two)"
+        );
+        assert!(html.contains("class=\"test-history\""), "{store}");
         for link in &history {
             let (status, _, page) = get(&format!("{}{link}", r.base)).await;
             assert_eq!(status, 200, "{store}: {link}");

@@ -334,15 +334,22 @@ fn test_item(ctx: &mut RunCtx<'_>, t: &Test, path: &[&str], place: &Place<'_>) -
             details open[status == "failed" || status == "flaky"] {
                 summary {
                     (expectation.badge(status, status)) " "
-                    span.title { (t.title) }
+                    // The name links to the test's page in the first environment it ran in.
+                    span.title {
+                        @match pages.first() {
+                            Some((_, href)) => a.test-link href=(href) title="this test's history" { (t.title) },
+                            None => (t.title),
+                        }
+                    }
                     @for tag in t.tags.iter().flatten() {
                         " " span.tag { @if !tag.starts_with('@') { "@" } (tag) }
                     }
                     " " span.dur { (duration(total)) }
                     @if t.attempts.len() > 1 { " " span.retries { (t.attempts.len()) " attempts" } }
-                    @for (env, href) in &pages {
-                        " " a.test-history href=(href) title="this test's history" {
-                            "history" @if pages.len() > 1 { " (" (env) ")" }
+                    // Its other environments' pages.
+                    @if pages.len() > 1 {
+                        @for (env, href) in &pages {
+                            " " a.test-history href=(href) title="this test's history in this environment" { (env) }
                         }
                     }
                 }
