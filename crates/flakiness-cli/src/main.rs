@@ -74,8 +74,8 @@ enum Command {
     /// Check reports: report directories, report.json files, or folders holding many reports.
     Validate(validate::Args),
     /// Convert test-runner output (JUnit XML, pytest, libtest/nextest JSON, cargo test text, Go
-    /// test2json, Dart/Flutter/Jest/Vitest/Mocha/RSpec/GoogleTest JSON, Catch2 XML) or the
-    /// report directories of one run's shards into a report directory.
+    /// test2json, Dart/Flutter/Jest/Vitest/Mocha/RSpec/GoogleTest JSON, Catch2, .NET TRX and
+    /// NUnit XML) or the report directories of one run's shards into a report directory.
     Convert(convert::Args),
     /// Find flaky and broken tests in a history of reports (one per CI run), kept in a store.
     Analyze(analyze::Args),
