@@ -442,7 +442,10 @@ mod tests {
                 .images_loaded("img")
                 .screenshot("/tmp/s.png")
                 .type_into("#q", "abc")
-                .after_type_count("tr"),
+                .after_type_count("tr")
+                .dark()
+                .computed("body", "color")
+                .follow("a.next"),
             Page::new("http://127.0.0.1:1/b"),
         ];
         let plan: serde_json::Value =
@@ -452,9 +455,11 @@ mod tests {
             serde_json::json!({"pages": [
                 {"url": "http://127.0.0.1:1/", "screenshot": "/tmp/s.png", "count": ["li"],
                  "text": ["h1"], "attr": [["a", "href"]], "imagesLoaded": "img",
-                 "type": [["#q", "abc"]], "afterTypeCount": ["tr"]},
+                 "type": [["#q", "abc"]], "afterTypeCount": ["tr"], "colorScheme": "dark",
+                 "computed": [["body", "color"]], "follow": ["a.next"]},
                 {"url": "http://127.0.0.1:1/b", "screenshot": null, "count": [], "text": [],
-                 "attr": [], "imagesLoaded": null, "type": null, "afterTypeCount": null},
+                 "attr": [], "imagesLoaded": null, "type": null, "afterTypeCount": null,
+                 "colorScheme": null, "computed": [], "follow": []},
             ]})
         );
     }
