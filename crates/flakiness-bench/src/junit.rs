@@ -187,6 +187,71 @@ pub fn xml_loop<R: BufRead>(input: R) -> Result<XmlLoopCounts, quick_xml::Error>
     Ok(counts)
 }
 
+/// What [`xml_decode_file`] decoded: the counts of [`xml_loop`], and the bytes of attribute
+/// values and texts it decoded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct XmlDecodeCounts {
+    pub events: XmlLoopCounts,
+    /// Attributes decoded (name checked, value unescaped).
+    pub attributes: u64,
+    /// Bytes of unescaped attribute values, texts and CDATA sections.
+    pub decoded_bytes: u64,
+}
+
+/// The bare minimum a converter does with the XML: every event read, every attribute's value
+/// unescaped, every text unescaped and every CDATA section decoded as UTF-8 (the "bare Rust"
+/// baseline of converting JUnit XML: no model, no output).
+pub fn xml_decode_file(path: &Path) -> Result<XmlDecodeCounts, quick_xml::Error> {
+    let file = File::open(path).map_err(quick_xml::Error::from)?;
+    let mut reader = Reader::from_reader(BufReader::with_capacity(XML_LOOP_BUFFER, file));
+    let mut buf = Vec::with_capacity(XML_LOOP_BUFFER);
+    let mut c = XmlDecodeCounts::default();
+    let attrs = |e: &quick_xml::events::BytesStart<'_>,
+                 c: &mut XmlDecodeCounts|
+     -> Result<(), quick_xml::Error> {
+        for a in e.attributes() {
+            let a = a.map_err(quick_xml::Error::from)?;
+            let v = a.unescape_value()?;
+            c.attributes += 1;
+            c.decoded_bytes += v.len() as u64;
+        }
+        Ok(())
+    };
+    loop {
+        match reader.read_event_into(&mut buf)? {
+            Event::Eof => break,
+            Event::Start(e) => {
+                c.events.starts += 1;
+                if e.name().as_ref() == b"testcase" {
+                    c.events.testcases += 1;
+                }
+                attrs(&e, &mut c)?;
+            }
+            Event::Empty(e) => {
+                if e.name().as_ref() == b"testcase" {
+                    c.events.testcases += 1;
+                }
+                attrs(&e, &mut c)?;
+            }
+            Event::Text(t) => {
+                c.events.texts += 1;
+                c.decoded_bytes += t.decode()?.len() as u64;
+            }
+            Event::CData(t) => {
+                c.events.texts += 1;
+                c.decoded_bytes += t.decode()?.len() as u64;
+            }
+            Event::GeneralRef(r) => {
+                c.decoded_bytes += r.decode()?.len() as u64;
+            }
+            _ => {}
+        }
+        c.events.events += 1;
+        buf.clear();
+    }
+    Ok(c)
+}
+
 /// Reads `input` to the end in 64 KiB chunks (to compare with [`xml_loop`]: the I/O alone).
 pub fn drain<R: Read>(mut input: R) -> io::Result<u64> {
     let mut buf = vec![0u8; XML_LOOP_BUFFER];

@@ -74,6 +74,12 @@ enum Command {
         /// An XML file.
         file: PathBuf,
     },
+    /// Read FILE with quick-xml and decode every attribute value, text and CDATA section (the
+    /// bare decoding baseline of a converter: no model, no output); print the counts.
+    XmlDecode {
+        /// An XML file.
+        file: PathBuf,
+    },
 }
 
 /// `size_mb` in bytes, or `None` when it is not a positive number.
@@ -218,6 +224,19 @@ fn main() -> ExitCode {
                 )
             },
         ),
+        Command::XmlDecode { file } => match flakiness_bench::junit::xml_decode_file(&file) {
+            Ok(c) => {
+                println!(
+                    "events {} testcase {} attributes {} decoded bytes {}",
+                    c.events.events, c.events.testcases, c.attributes, c.decoded_bytes
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", file.display());
+                ExitCode::FAILURE
+            }
+        },
         Command::XmlLoop { file } => match xml_loop_file(&file) {
             Ok(c) => {
                 println!(
