@@ -11,6 +11,8 @@ mod diff;
 mod dorny;
 #[path = "cli/identity.rs"]
 mod identity;
+#[path = "cli/outputs.rs"]
+mod outputs;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
