@@ -26,6 +26,9 @@ pub struct Args {
     /// Problems listed per report and severity; the rest are counted.
     #[arg(long, default_value_t = flakiness_validate::DEFAULT_MAX_PROBLEMS, value_name = "N")]
     max_problems: usize,
+    /// Check report.json alone: not whether the attachments it references are in attachments/.
+    #[arg(long)]
+    no_attachments: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -53,6 +56,7 @@ pub fn run(args: Args) -> u8 {
         },
         strict: args.strict,
         max_problems: args.max_problems,
+        check_attachments: !args.no_attachments,
     };
     let validator = match Validator::new(options) {
         Ok(v) => v,

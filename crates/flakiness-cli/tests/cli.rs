@@ -2732,3 +2732,23 @@ fn the_server_quarantine_is_what_analyze_quarantines_locally() {
         assert_eq!(served, local, "{format}");
     }
 }
+
+/// `validate --no-attachments` checks report.json alone: a report whose attachment file is
+/// missing is invalid by default (attachment-missing, exit 1) and valid without the check.
+#[test]
+fn validate_can_leave_attachments_unchecked() {
+    let path = "testdata/reports/invalid-semantic/attachment-missing";
+    let checked = flakiness(&["validate", path]);
+    assert_eq!(checked.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains("attachment-missing")
+            || String::from_utf8_lossy(&checked.stderr).contains("attachment-missing")
+    );
+    let unchecked = flakiness(&["validate", "--no-attachments", path]);
+    assert_eq!(
+        unchecked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&unchecked.stderr)
+    );
+}

@@ -61,6 +61,9 @@ pub struct Options {
     pub strict: bool,
     /// Problems kept per severity; the others are only counted.
     pub max_problems: usize,
+    /// Whether [`Validator::validate_file`] checks that the attachments the report references
+    /// are in `attachments/` beside it (rule `attachment-missing`).
+    pub check_attachments: bool,
 }
 
 impl Default for Options {
@@ -69,6 +72,7 @@ impl Default for Options {
             engine: Engine::Stream,
             strict: false,
             max_problems: DEFAULT_MAX_PROBLEMS,
+            check_attachments: true,
         }
     }
 }
@@ -154,7 +158,8 @@ impl Validator {
         self.validate_impl(data, None)
     }
 
-    /// Validates a report file; attachments are looked for in `attachments/` beside it.
+    /// Validates a report file; attachments are looked for in `attachments/` beside it
+    /// (unless [`Options::check_attachments`] is off).
     pub fn validate_file(&self, path: &Path) -> Result<Outcome, Error> {
         let meta = fs::metadata(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
@@ -180,7 +185,8 @@ impl Validator {
             .parent()
             .map(|p| p.join(ATTACHMENTS_DIR))
             .unwrap_or_else(|| PathBuf::from(ATTACHMENTS_DIR));
-        Ok(self.validate_impl(data.bytes(), Some(&dir)))
+        let dir = self.options.check_attachments.then_some(dir.as_path());
+        Ok(self.validate_impl(data.bytes(), dir))
     }
 
     fn validate_impl(&self, data: &[u8], attachments_dir: Option<&Path>) -> Outcome {
