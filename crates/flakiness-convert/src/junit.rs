@@ -195,12 +195,25 @@ impl TestIndex {
     }
 }
 
+/// Suites by kind and title, looked up without copying the title (once per testcase).
+type TitleMap = hashbrown::HashMap<(SuiteType, String), usize>;
+
+/// A borrowed key of [`TitleMap`]; hashes as the owned tuple does.
+#[derive(Hash)]
+struct TitleRef<'a>(SuiteType, &'a str);
+
+impl hashbrown::Equivalent<(SuiteType, String)> for TitleRef<'_> {
+    fn equivalent(&self, key: &(SuiteType, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
+}
+
 #[derive(Debug)]
 struct Node {
     suite: Suite,
     children: Vec<usize>,
     /// Children by type and title: a file suite and a suite of the same title are two.
-    child_by_title: HashMap<(SuiteType, String), usize>,
+    child_by_title: TitleMap,
     tests: Vec<Test>,
     test_index: TestIndex,
     /// Start of the suite (Unix ms) and the time used so far by its cases: derives attempt
@@ -222,7 +235,7 @@ impl Node {
         Node {
             suite: Suite::new(kind, title),
             children: Vec::new(),
-            child_by_title: HashMap::new(),
+            child_by_title: TitleMap::default(),
             tests: Vec::new(),
             test_index: TestIndex::default(),
             start_ms: None,
@@ -242,7 +255,7 @@ pub const MAX_SUITE_PROPERTIES: usize = 256;
 pub struct JunitCollector {
     nodes: Vec<Node>,
     roots: Vec<usize>,
-    root_by_title: HashMap<(SuiteType, String), usize>,
+    root_by_title: TitleMap,
     /// Tests outside any `<testsuite>`.
     loose: Vec<Test>,
     loose_index: TestIndex,
@@ -377,9 +390,9 @@ impl JunitCollector {
         let existing = match parent {
             Some(p) => self.nodes[p]
                 .child_by_title
-                .get(&(kind, title.to_string()))
+                .get(&TitleRef(kind, title))
                 .copied(),
-            None => self.root_by_title.get(&(kind, title.to_string())).copied(),
+            None => self.root_by_title.get(&TitleRef(kind, title)).copied(),
         };
         if let Some(i) = existing {
             if self.nodes[i].taken {
@@ -487,7 +500,7 @@ impl JunitCollector {
                 .collect();
             let tests = std::mem::take(&mut node.tests);
             node.test_index = TestIndex::default();
-            node.child_by_title = HashMap::new();
+            node.child_by_title = TitleMap::default();
             node.taken = true;
             suite.suites = (!children.is_empty()).then_some(children);
             suite.tests = (!tests.is_empty()).then_some(tests);
@@ -1079,7 +1092,7 @@ impl JunitCollector {
         if let (Some(s), Some(f)) = (suite, file.as_deref()) {
             let top_level = self
                 .root_by_title
-                .get(&(SuiteType::Suite, self.nodes[s].suite.title.clone()))
+                .get(&TitleRef(SuiteType::Suite, &self.nodes[s].suite.title))
                 == Some(&s);
             let node = &mut self.nodes[s];
             if top_level
