@@ -171,6 +171,23 @@ impl RunDiff {
             ("removed", &self.removed),
         ]
     }
+
+    /// The heading of a section of [`sections`](Self::sections) (`Slower by more than 20 %`),
+    /// as `flakiness diff` and the compare page write it.
+    pub fn heading(&self, section: &str) -> String {
+        let pct = self.options.slower_pct;
+        match section {
+            "newFailures" => "New failures".into(),
+            "fixed" => "Fixed".into(),
+            "newlyFlaky" => "Newly flaky".into(),
+            "noLongerFlaky" => "No longer flaky".into(),
+            "slower" => format!("Slower by more than {pct} %"),
+            "faster" => format!("Faster by more than {pct} %"),
+            "added" => "Added".into(),
+            "removed" => "Removed".into(),
+            other => other.into(),
+        }
+    }
 }
 
 /// Why [`parse_pct`] refused a percentage.

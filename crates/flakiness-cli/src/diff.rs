@@ -188,20 +188,6 @@ fn detail(section: &str, c: &TestChange) -> String {
     }
 }
 
-fn heading(section: &str, pct: f64) -> String {
-    match section {
-        "newFailures" => "New failures".into(),
-        "fixed" => "Fixed".into(),
-        "newlyFlaky" => "Newly flaky".into(),
-        "noLongerFlaky" => "No longer flaky".into(),
-        "slower" => format!("Slower by more than {pct} %"),
-        "faster" => format!("Faster by more than {pct} %"),
-        "added" => "Added".into(),
-        "removed" => "Removed".into(),
-        other => other.into(),
-    }
-}
-
 /// The text report: both runs, then each non-empty section (at most [`TEXT_LIMIT`] tests),
 /// then one line of counts.
 pub fn text(d: &RunDiff) -> String {
@@ -211,11 +197,7 @@ pub fn text(d: &RunDiff) -> String {
         if list.is_empty() {
             continue;
         }
-        s.push_str(&format!(
-            "\n{} ({})\n",
-            heading(name, d.options.slower_pct),
-            list.len()
-        ));
+        s.push_str(&format!("\n{} ({})\n", d.heading(name), list.len()));
         for c in list.iter().take(TEXT_LIMIT) {
             s.push_str(&format!(
                 "  {} [{}]: {}\n",

@@ -55,6 +55,17 @@ impl Cell {
     }
 }
 
+/// A borrowed key of [`History`]'s test ids; hashes as the owned tuple does (a `Vec` hashes
+/// as its slice), so a run page looks its tests up without copying their names.
+#[derive(Hash)]
+struct KeyRef<'a>(&'a str, &'a [String], &'a str);
+
+impl hashbrown::Equivalent<(String, Vec<String>, String)> for KeyRef<'_> {
+    fn equivalent(&self, key: &(String, Vec<String>, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1.as_slice() && self.2 == key.2
+    }
+}
+
 /// A project's runs and results.
 #[derive(Debug, Default)]
 pub struct History {
@@ -62,7 +73,7 @@ pub struct History {
     pub runs: Vec<RunRow>,
     tests: HashMap<i64, Vec<Cell>>,
     /// `(file, title path, environment)` → the store's test id.
-    ids: HashMap<(String, Vec<String>, String), i64>,
+    ids: hashbrown::HashMap<(String, Vec<String>, String), i64>,
 }
 
 /// The time the failed attempts of a result took: as stored (schema version 5 on), else, for
@@ -101,22 +112,17 @@ impl History {
             .map(|(n, (i, _))| (i.id, n as u32))
             .collect();
         let keys = store.tests()?;
-        let env_of: HashMap<i64, usize> = {
-            let mut names: Vec<&str> = keys.iter().map(|k| k.environment.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            keys.iter()
-                .map(|k| {
-                    let at = names
-                        .binary_search(&k.environment.as_str())
-                        .unwrap_or_default();
-                    (k.id, at)
-                })
-                .collect()
-        };
+        // Environment names, sorted, and each test's index among them.
         let mut env_names: Vec<String> = keys.iter().map(|k| k.environment.clone()).collect();
         env_names.sort_unstable();
         env_names.dedup();
+        let env_of: HashMap<i64, usize> = keys
+            .iter()
+            .map(|k| {
+                let at = env_names.binary_search(&k.environment).unwrap_or_default();
+                (k.id, at)
+            })
+            .collect();
         let mut counts = vec![Counts::default(); infos.len()];
         let mut lost = vec![0i64; infos.len()];
         let mut envs: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); infos.len()];
@@ -177,13 +183,8 @@ impl History {
 
     /// The store's id of a test in an environment, when it has results in these runs.
     pub fn test_id(&self, file: &str, title_path: &[String], environment: &str) -> Option<i64> {
-        // Tuples of owned strings cannot be borrowed as tuples of slices: build the key.
         self.ids
-            .get(&(
-                file.to_string(),
-                title_path.to_vec(),
-                environment.to_string(),
-            ))
+            .get(&KeyRef(file, title_path, environment))
             .copied()
     }
 

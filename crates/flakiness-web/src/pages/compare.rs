@@ -21,18 +21,19 @@ pub fn duration_change(c: &TestChange) -> String {
     )
 }
 
-/// The sections of the page: (the list's name in [`RunDiff::sections`], the table's id, the
-/// heading).
-const SECTIONS: [(&str, &str, &str); 8] = [
-    ("newFailures", "new-failures", "New failures"),
-    ("fixed", "fixed", "Fixed"),
-    ("newlyFlaky", "newly-flaky", "Newly flaky"),
-    ("noLongerFlaky", "no-longer-flaky", "No longer flaky"),
-    ("slower", "slower", "Slower"),
-    ("faster", "faster", "Faster"),
-    ("added", "added", "Added"),
-    ("removed", "removed", "Removed"),
-];
+/// The table's id of a section of [`RunDiff::sections`]: `newFailures` → `new-failures`.
+fn table_id(name: &str) -> String {
+    let mut id = String::with_capacity(name.len() + 2);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            id.push('-');
+            id.push(c.to_ascii_lowercase());
+        } else {
+            id.push(c);
+        }
+    }
+    id
+}
 
 fn outcome_badge(o: Option<Outcome>) -> Markup {
     match o {
@@ -66,15 +67,14 @@ fn run_facts(label: &str, id: &str, link: Markup, r: &DiffRun) -> Markup {
     }
 }
 
-fn section(name: &str, id: &str, heading: &str, list: &[TestChange], pct: f64) -> Markup {
+fn section(name: &str, heading: &str, list: &[TestChange]) -> Markup {
     let timed = name == "slower" || name == "faster";
     html! {
         h2 {
             (heading)
-            @if timed { " by more than " (pct) " %" }
             " " span.count { "(" (list.len()) ")" }
         }
-        table.compare #(id) {
+        table.compare #(table_id(name)) {
             thead { tr {
                 th { "Test" } th { "Environment" } th { "A" } th { "B" }
                 th { @if timed { "Duration" } @else { "Error" } }
@@ -144,9 +144,7 @@ pub fn compare_page(
                 }
             }
             @for (name, list) in d.sections() {
-                @if let Some((_, id, heading)) = SECTIONS.iter().find(|s| s.0 == name) {
-                    (section(name, id, heading, list, pct))
-                }
+                (section(name, &d.heading(name), list))
             }
         },
     )
