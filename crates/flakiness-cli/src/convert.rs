@@ -12,8 +12,10 @@ use flakiness_convert::{
     ConvertWarning, Format, JunitCollector, Limits, Metadata, PytestCollector, Reader, RepoFiles,
     RootSink,
 };
-use flakiness_report::{Report, ReportDirWriter, ReportStream, Suite};
-use flakiness_validate::{Options, Validator};
+use flakiness_report::{
+    Report, ReportDirWriter, ReportStream, StreamObserver, Suite, ATTACHMENTS_DIR,
+};
+use flakiness_validate::{Incremental, Options, Validator};
 
 use crate::exit_codes;
 
@@ -276,6 +278,15 @@ pub fn run(args: Args) -> u8 {
             &base_in_root
         })
     });
+    // The output is checked as it is written (the validator walks each part's JSON while it is
+    // in memory); the file is validated whole only when that check found something.
+    let validator = match Validator::new(Options::default()) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("flakiness: internal error: {e}");
+            return exit_codes::INVALID_OUTPUT;
+        }
+    };
     let writer = match ReportDirWriter::create(&args.output) {
         Ok(w) => w,
         Err(e) => {
@@ -296,8 +307,10 @@ pub fn run(args: Args) -> u8 {
             return exit_codes::IO;
         }
     };
+    let attachments_dir = writer.staging_path().join(ATTACHMENTS_DIR);
     let out = SuiteWriter {
         stream,
+        check: Check::new(&validator, &attachments_dir),
         base: &base,
         root: &root,
         repo: repo.as_ref(),
@@ -342,6 +355,7 @@ pub fn run(args: Args) -> u8 {
     let read = if read.rereading {
         drop(read);
         out.tests = 0;
+        out.check = Check::new(&validator, &attachments_dir);
         out.stream = match writer.stream_report() {
             Ok(s) => s,
             Err(e) => {
@@ -364,6 +378,7 @@ pub fn run(args: Args) -> u8 {
         root: &root,
         repo: repo.as_ref(),
         commit_id: &commit_id,
+        validator: &validator,
         out,
     };
     finish.run(writer, read, &mut timer)
@@ -558,6 +573,7 @@ impl RootSink for Output {
 /// and their errors located, and are written out.
 struct SuiteWriter<'a> {
     stream: ReportStream,
+    check: Check<'a>,
     base: &'a Path,
     root: &'a Path,
     repo: Option<&'a RepoFiles>,
@@ -572,7 +588,41 @@ impl SuiteWriter<'_> {
             locate_suite_errors(&mut suite, |frame| repo.resolve(frame));
         }
         self.tests += count_tests(&suite);
-        self.stream.suite(&suite)
+        self.stream.suite_observed(&suite, &mut self.check)
+    }
+}
+
+/// Checks `report.json` as it is written: each root suite, then the rest and the attachments
+/// folder (see [`flakiness_validate::incremental`]).
+struct Check<'a> {
+    incremental: Option<Incremental<'a>>,
+    attachments: &'a Path,
+    /// Whether nothing at all was found, once the rest has been seen.
+    clean: Option<bool>,
+}
+
+impl<'a> Check<'a> {
+    fn new(validator: &'a Validator, attachments: &'a Path) -> Self {
+        Check {
+            incremental: Some(validator.incremental()),
+            attachments,
+            clean: None,
+        }
+    }
+}
+
+impl StreamObserver for Check<'_> {
+    fn suite(&mut self, json: &str) {
+        if let Some(i) = &mut self.incremental {
+            i.suite(json);
+        }
+    }
+
+    fn rest(&mut self, json: &str) {
+        self.clean = self
+            .incremental
+            .take()
+            .map(|i| i.finish(json, Some(self.attachments)));
     }
 }
 
@@ -603,6 +653,7 @@ struct Finish<'a> {
     root: &'a Path,
     repo: Option<&'a RepoFiles>,
     commit_id: &'a str,
+    validator: &'a Validator,
     out: SuiteWriter<'a>,
 }
 
@@ -615,6 +666,7 @@ impl Finish<'_> {
             root,
             repo,
             commit_id,
+            validator,
             out,
         } = self;
         let ReadInputs {
@@ -698,7 +750,15 @@ impl Finish<'_> {
             flakiness_convert::locate_errors(&mut report, |frame| repo.resolve(frame));
         }
         timer.lap("locations");
-        write(writer, out, report, &attachments, files.len(), timer)
+        write(
+            validator,
+            writer,
+            out,
+            report,
+            &attachments,
+            files.len(),
+            timer,
+        )
     }
 }
 
@@ -706,6 +766,7 @@ impl Finish<'_> {
 /// directory, which is validated before it is moved into place. An invalid result is a bug of
 /// ours, reported and never written.
 fn write(
+    validator: &Validator,
     mut writer: ReportDirWriter,
     out: SuiteWriter<'_>,
     report: Report,
@@ -730,27 +791,39 @@ fn write(
             }
         }
     }
-    // The rest of report.json, then its validation while it is synced to disk.
-    let checked = out.stream.finish_with(report, |staged| {
-        crate::release_freed_memory();
-        Validator::new(Options::default()).map(|v| v.validate_file(staged))
-    });
-    let outcome = match checked {
-        Ok(Ok(Ok(o))) => o,
+    // The rest of report.json, checked as it is written; then, only when the check found
+    // something, the whole file is validated (while it is synced to disk) for the problems'
+    // lines and paths.
+    let SuiteWriter {
+        stream, mut check, ..
+    } = out;
+    let written = match stream.finish_observed(report, &mut check) {
+        Ok(w) => w,
         Err(e) => {
             eprintln!("flakiness: {e}");
             return exit_codes::IO;
         }
-        Ok(Ok(Err(e))) => {
+    };
+    let clean = check.clean == Some(true);
+    let checked = written.sync_with(|staged| {
+        (!clean).then(|| {
+            crate::release_freed_memory();
+            validator.validate_file(staged)
+        })
+    });
+    let outcome = match checked {
+        Ok(None) => None,
+        Ok(Some(Ok(o))) => Some(o),
+        Err(e) => {
             eprintln!("flakiness: {e}");
             return exit_codes::IO;
         }
-        Ok(Err(e)) => {
-            eprintln!("flakiness: internal error: {e}");
-            return exit_codes::INVALID_OUTPUT;
+        Ok(Some(Err(e))) => {
+            eprintln!("flakiness: {e}");
+            return exit_codes::IO;
         }
     };
-    if !outcome.valid() {
+    if let Some(outcome) = outcome.filter(|o| !o.valid()) {
         eprintln!(
             "flakiness: internal error: the converted report is invalid (please report this bug):"
         );

@@ -355,6 +355,7 @@ impl ReportDirWriter {
             out: io::BufWriter::with_capacity(1 << 20, file),
             path,
             suites: 0,
+            part: Vec::new(),
         })
     }
 
@@ -410,6 +411,49 @@ pub struct ReportStream {
     path: PathBuf,
     out: io::BufWriter<fs::File>,
     suites: usize,
+    /// The JSON of one part, for an observer (see [`ReportStream::suite_observed`]).
+    part: Vec<u8>,
+}
+
+/// Sees `report.json` as a [`ReportStream`] writes it: each root suite, then the rest of the
+/// report (the report object without `suites`), as the JSON text that goes into the file. A
+/// validator that checks the text while it is still in memory is one.
+pub trait StreamObserver {
+    /// One element of the report's `suites`.
+    fn suite(&mut self, json: &str);
+    /// The report object without `suites` (every other member), after the last suite.
+    fn rest(&mut self, json: &str);
+}
+
+/// `report.json` written whole and flushed, not yet synced to disk: see
+/// [`ReportStream::finish_observed`].
+#[derive(Debug)]
+pub struct WrittenReport {
+    path: PathBuf,
+    file: fs::File,
+}
+
+impl WrittenReport {
+    /// The file's path (in the staging directory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Syncs the file to disk on another thread while `check` runs (on the written file, say);
+    /// returns what `check` returned once both are done.
+    pub fn sync_with<T>(self, check: impl FnOnce(&Path) -> T) -> Result<T, Error> {
+        let WrittenReport { path, file } = self;
+        let (synced, checked) = std::thread::scope(|scope| {
+            let sync = scope.spawn(|| file.sync_all());
+            let checked = check(&path);
+            let synced = sync
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")));
+            (synced, checked)
+        });
+        synced.map_err(io_err(&path))?;
+        Ok(checked)
+    }
 }
 
 impl ReportStream {
@@ -425,6 +469,31 @@ impl ReportStream {
             path: self.path.clone(),
             source,
         })?;
+        self.suites += 1;
+        Ok(())
+    }
+
+    /// [`suite`](Self::suite), showing the suite's JSON to `observer` before it is written.
+    pub fn suite_observed(
+        &mut self,
+        suite: &Suite,
+        observer: &mut dyn StreamObserver,
+    ) -> Result<(), Error> {
+        let mut part = std::mem::take(&mut self.part);
+        part.clear();
+        serde_json::to_writer(&mut part, suite).map_err(|source| Error::Json {
+            path: self.path.clone(),
+            source,
+        })?;
+        observer.suite(json_text(&part));
+        let separator: &[u8] = if self.suites == 0 {
+            b"{\"suites\":["
+        } else {
+            b","
+        };
+        self.out.write_all(separator).map_err(io_err(&self.path))?;
+        self.out.write_all(&part).map_err(io_err(&self.path))?;
+        self.part = part;
         self.suites += 1;
         Ok(())
     }
@@ -448,29 +517,51 @@ impl ReportStream {
         report: Report,
         check: impl FnOnce(&Path) -> T,
     ) -> Result<T, Error> {
-        let (path, file) = self.write_rest(report)?;
-        let (synced, checked) = std::thread::scope(|scope| {
-            let sync = scope.spawn(|| file.sync_all());
-            let checked = check(&path);
-            let synced = sync
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("the sync thread panicked")));
-            (synced, checked)
-        });
-        synced.map_err(io_err(&path))?;
-        Ok(checked)
+        self.write_rest(report, None)?.sync_with(check)
+    }
+
+    /// [`finish`](Self::finish), showing `observer` the report's own suites and then the rest
+    /// of the report before they are written; the file is flushed, and synced by
+    /// [`WrittenReport::sync_with`].
+    pub fn finish_observed(
+        self,
+        report: Report,
+        observer: &mut dyn StreamObserver,
+    ) -> Result<WrittenReport, Error> {
+        self.write_rest(report, Some(observer))
     }
 
     /// Writes the report's own suites and every other member, and flushes the file.
-    fn write_rest(mut self, mut report: Report) -> Result<(PathBuf, fs::File), Error> {
+    fn write_rest(
+        mut self,
+        mut report: Report,
+        mut observer: Option<&mut dyn StreamObserver>,
+    ) -> Result<WrittenReport, Error> {
         for suite in report.suites.take().into_iter().flatten() {
-            self.suite(&suite)?;
+            match observer.as_deref_mut() {
+                Some(o) => self.suite_observed(&suite, o)?,
+                None => self.suite(&suite)?,
+            }
         }
         let json = |source| Error::Json {
             path: self.path.clone(),
             source,
         };
-        if self.suites == 0 {
+        if let Some(o) = observer {
+            // The whole rest, as one object, for the observer; the file gets it without its
+            // opening brace when the suites have opened the object already.
+            let mut part = std::mem::take(&mut self.part);
+            part.clear();
+            serde_json::to_writer(&mut part, &report).map_err(json)?;
+            o.rest(json_text(&part));
+            let bytes = if self.suites == 0 {
+                &part[..]
+            } else {
+                self.out.write_all(b"],").map_err(io_err(&self.path))?;
+                &part[1..]
+            };
+            self.out.write_all(bytes).map_err(io_err(&self.path))?;
+        } else if self.suites == 0 {
             serde_json::to_writer(&mut self.out, &report).map_err(json)?;
         } else {
             self.out.write_all(b"],").map_err(io_err(&self.path))?;
@@ -486,8 +577,17 @@ impl ReportStream {
             path: self.path.clone(),
             source: e.into_error(),
         })?;
-        Ok((self.path, file))
+        Ok(WrittenReport {
+            path: self.path,
+            file,
+        })
     }
+}
+
+/// serde_json writes UTF-8 only: the text of what it wrote.
+fn json_text(bytes: &[u8]) -> &str {
+    // Never the empty fallback: serde_json's output is valid UTF-8.
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A writer that drops the first byte written through it.

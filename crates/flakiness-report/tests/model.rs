@@ -193,6 +193,73 @@ fn streamed_report_reads_back_the_same() {
     assert_eq!(read, bare);
 }
 
+/// Keeps what a [`StreamObserver`] is shown.
+#[derive(Default)]
+struct Seen {
+    suites: Vec<String>,
+    rest: Option<String>,
+}
+
+impl StreamObserver for Seen {
+    fn suite(&mut self, json: &str) {
+        self.suites.push(json.to_string());
+    }
+    fn rest(&mut self, json: &str) {
+        self.rest = Some(json.to_string());
+    }
+}
+
+#[test]
+fn an_observed_stream_shows_each_part_and_writes_the_same_file() {
+    let mut whole = Report::new("0123456789abcdef0123456789abcdef01234567", "junit");
+    whole.environments.push(Environment::new("ci"));
+    whole.tests = Some(vec![Test::new("loose")]);
+    let suite = |title: &str| {
+        let mut s = Suite::new(SuiteType::Suite, title);
+        s.tests = Some(vec![Test::new(format!("{title} test"))]);
+        s
+    };
+    whole.suites = Some(vec![suite("a"), suite("b \"quoted\" ✓"), suite("c")]);
+    for streamed in 0..=3 {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let w = ReportDirWriter::create(tmp.path().join("out")).expect("create");
+        let mut stream = w.stream_report().expect("stream");
+        let mut seen = Seen::default();
+        let mut rest = whole.clone();
+        let all = rest.suites.take().expect("suites");
+        for s in &all[..streamed] {
+            stream.suite_observed(s, &mut seen).expect("suite");
+        }
+        rest.suites = Some(all[streamed..].to_vec());
+        let written = stream.finish_observed(rest, &mut seen).expect("finish");
+        let path = written.sync_with(Path::to_path_buf).expect("sync");
+        let text = fs::read_to_string(&path).expect("staged");
+        let read: Report = serde_json::from_str(&text).expect("json");
+        assert_eq!(read, whole, "{streamed} streamed");
+        // The parts shown are the file's own text: its suites, then the rest as one object.
+        assert_eq!(seen.suites.len(), 3);
+        let rest = seen.rest.expect("rest");
+        let rebuilt = format!("{{\"suites\":[{}],{}", seen.suites.join(","), &rest[1..]);
+        assert_eq!(rebuilt, text);
+        let rest: serde_json::Value = serde_json::from_str(&rest).expect("rest json");
+        assert!(rest.get("suites").is_none() && rest.get("tests").is_some());
+    }
+    // No suites: the rest is the whole file.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let w = ReportDirWriter::create(tmp.path().join("out")).expect("create");
+    let mut bare = whole.clone();
+    bare.suites = None;
+    let mut seen = Seen::default();
+    let written = w
+        .stream_report()
+        .expect("stream")
+        .finish_observed(bare, &mut seen)
+        .expect("finish");
+    let text = fs::read_to_string(written.path()).expect("read");
+    assert_eq!(Some(text), seen.rest);
+    assert!(seen.suites.is_empty());
+}
+
 #[test]
 fn writer_replaces_a_report_directory_but_nothing_else() {
     let tmp = tempfile::tempdir().expect("tmp");

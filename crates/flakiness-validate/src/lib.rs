@@ -22,6 +22,7 @@
 //! ```
 
 mod compile;
+pub mod incremental;
 mod jsonschema_engine;
 mod problem;
 mod semantic;
@@ -33,6 +34,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use compile::CompileError;
+pub use incremental::Incremental;
 pub use problem::{rules, Problem, Severity};
 pub use stream::MAX_DEPTH;
 

@@ -107,6 +107,21 @@ impl<'a> Walker<'a> {
         result.is_ok()
     }
 
+    /// Walks the whole input as one value of the document: `node` at `path`, `depth` levels
+    /// below its root. The checks that need the whole document (`Semantic::finish`) are left
+    /// to the caller.
+    pub fn run_part(&mut self, node: NodeId, path: &[Seg<'a>], depth: usize) -> bool {
+        self.path.clear();
+        self.path.extend_from_slice(path);
+        self.depth = depth;
+        self.jiter
+            .peek()
+            .map_err(|e| self.json_error(e))
+            .and_then(|peek| self.value(node, peek))
+            .and_then(|()| self.jiter.finish().map_err(|e| self.json_error(e)))
+            .is_ok()
+    }
+
     fn json_error(&mut self, e: JiterError) -> Stop {
         let offset = self.base + e.index;
         let path = path_string(&self.path);
