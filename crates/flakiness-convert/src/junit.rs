@@ -253,7 +253,10 @@ pub const MAX_SUITE_PROPERTIES: usize = 256;
 /// Suites and tests gathered from one or more JUnit files of one run.
 #[derive(Debug, Default)]
 pub struct JunitCollector {
-    nodes: Vec<Node>,
+    /// Boxed: a node is large, and the list grows with every suite of the run (growing it
+    /// then copies pointers, not nodes).
+    #[allow(clippy::vec_box)]
+    nodes: Vec<Box<Node>>,
     roots: Vec<usize>,
     root_by_title: TitleMap,
     /// Tests outside any `<testsuite>`.
@@ -402,7 +405,8 @@ impl JunitCollector {
             return i;
         }
         let i = self.nodes.len();
-        self.nodes.push(Node::new(kind, title.to_string()));
+        self.nodes
+            .push(Box::new(Node::new(kind, title.to_string())));
         match parent {
             Some(p) => {
                 self.nodes[p].children.push(i);

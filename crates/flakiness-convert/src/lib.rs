@@ -601,13 +601,15 @@ pub fn relativize_paths(report: &mut Report, base: &Path, root: &Path) {
     for s in report.suites.iter_mut().flatten() {
         retitle_file_suites(s, base, root);
     }
-    report.for_each_location_mut(|l| relativize_location(l, base, root));
+    let mut last = None;
+    report.for_each_location_mut(|l| relativize_location(l, base, root, &mut last));
 }
 
 /// [`relativize_paths`] for one suite (a root suite streamed out on its own).
 pub fn relativize_suite_paths(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
     retitle_file_suites(suite, base, root);
-    suite.for_each_location_mut(|l| relativize_location(l, base, root));
+    let mut last = None;
+    suite.for_each_location_mut(|l| relativize_location(l, base, root, &mut last));
 }
 
 fn retitle_file_suites(suite: &mut flakiness_report::Suite, base: &Path, root: &Path) {
@@ -629,8 +631,22 @@ fn retitle_file_suites(suite: &mut flakiness_report::Suite, base: &Path, root: &
     }
 }
 
-fn relativize_location(l: &mut flakiness_report::Location, base: &Path, root: &Path) {
-    let file = relative_to_root(&l.file, base, root);
+/// `last`: the previous location's file and what it became (consecutive locations mostly name
+/// the same file).
+fn relativize_location(
+    l: &mut flakiness_report::Location,
+    base: &Path,
+    root: &Path,
+    last: &mut Option<(String, String)>,
+) {
+    let file = match last {
+        Some((from, to)) if *from == l.file => to.clone(),
+        _ => {
+            let to = relative_to_root(&l.file, base, root);
+            *last = Some((l.file.clone(), to.clone()));
+            to
+        }
+    };
     if !file.is_empty() {
         l.file = file;
     }

@@ -37,6 +37,10 @@ pub fn stack_frames(text: &str) -> Vec<Location> {
 }
 
 fn frame_of_line(line: &str) -> Option<Location> {
+    // Every form below has a line number: a line without a digit names no frame.
+    if !line.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let trimmed = line.trim();
     if let Some(loc) = csharp(trimmed) {
         return Some(loc);
@@ -55,7 +59,12 @@ fn frame_of_line(line: &str) -> Option<Location> {
     if let Some(loc) = dart_terse(trimmed) {
         return Some(loc);
     }
-    if let Some((_, rest)) = trimmed.split_once("panicked at ") {
+    static PANICKED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("panicked at "));
+    if let Some(rest) = PANICKED
+        .find(trimmed.as_bytes())
+        .map(|at| &trimmed[at + "panicked at ".len()..])
+    {
         // The location ends the old format (`'msg', FILE:L:C`) and is alone in the new one.
         if let Some(loc) = rest.split_whitespace().rev().find_map(word_location) {
             return Some(loc);
@@ -66,7 +75,10 @@ fn frame_of_line(line: &str) -> Option<Location> {
 
 /// `at Ns.Class.Method() in /path/File.cs:line 42`.
 fn csharp(line: &str) -> Option<Location> {
-    let (head, tail) = line.rsplit_once(":line ")?;
+    static LINE: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(":line "));
+    let at = LINE.rfind(line.as_bytes())?;
+    let (head, tail) = (&line[..at], &line[at + ":line ".len()..]);
     let (_, path) = head.rsplit_once(" in ")?;
     let line_no = leading_number(tail)?;
     let path = path.trim();
