@@ -8,7 +8,8 @@
 # `flakiness-bench gen --size-mb SIZE --attachments ATTACHMENTS` when missing, installs the SDK
 # (`npm ci --prefix .ci/conformance`) when missing, starts `flakiness serve` on a free port with
 # a new, empty data folder and token before every upload (each one is a first upload, ingested
-# before finish answers), then measures RUNS times each (default 3, after one warm-up):
+# before finish answers), then runs the clients in turn, round by round (one warm-up round,
+# then RUNS measured ones, default 3):
 #
 #   ours, zstd    flakiness upload DIR --endpoint URL           (our server offers zstd)
 #   ours, br      flakiness upload DIR --endpoint URL --no-zstd
@@ -63,30 +64,56 @@ PROJECT=$(head -c 65536 "$DIR/report.json" | grep -o '"flakinessProject":"[^"]*"
 
 BYTES=$(du -sb "$DIR/report.json" "$DIR/attachments" | awk '{ s += $1 } END { print s }')
 
-# measure LABEL CMD...: a table row: wall, throughput, peak RSS (medians of RUNS).
-measure() {
-    local label=$1
+# once KEY CMD...: a fresh server, then one run of CMD; from the second round on (the first
+# warms up), appends "wall_s rss_kib" to $TMP/KEY.runs; a failure is kept in $TMP/KEY.failed.
+once() {
+    local key=$1
     shift
-    LAST=0
-    if ! run_measured "$RUNS" fresh_server "$@"; then
-        printf '| %s | n/a: %s | | |\n' "$label" "$FAILED"
+    [ -f "$TMP/$key.failed" ] && return
+    if ! fresh_server; then
+        echo "setup failed" >"$TMP/$key.failed"
         return
     fi
-    LAST=$MEDIAN_WALL
-    printf '| %s | %s s | %s MB/s | %s MB |\n' "$label" "$MEDIAN_WALL" \
-        "$(awk -v b="$BYTES" -v w="$MEDIAN_WALL" 'BEGIN { printf "%.1f", b / 1e6 / w }')" "$MEDIAN_RSS_MB"
+    if /usr/bin/time -o "$TMP/time" -f '%e %M' "$@" >"$TMP/stdout" 2>"$TMP/stderr"; then
+        [ "$ROUND" -gt 0 ] && tail -n 1 "$TMP/time" >>"$TMP/$key.runs"
+    else
+        tail -n 1 "$TMP/stderr" >"$TMP/$key.failed"
+    fi
 }
 
-echo "## upload benchmark: $(du -sm "$DIR/report.json" | cut -f1) MB report.json, $(find "$DIR/attachments" -type f | wc -l) attachment files, to flakiness serve on loopback ($(nproc) CPUs, medians of $RUNS)"
+# row LABEL KEY: the table row of KEY: median wall, throughput, median peak RSS; sets LAST to
+# the median wall (0 when it failed).
+row() {
+    LAST=0
+    if [ -f "$TMP/$2.failed" ]; then
+        printf '| %s | n/a: %s | | |\n' "$1" "$(cat "$TMP/$2.failed")"
+        return
+    fi
+    LAST=$(cut -d' ' -f1 "$TMP/$2.runs" | median)
+    local rss
+    rss=$(cut -d' ' -f2 "$TMP/$2.runs" | median | awk '{ printf "%.0f", $1 / 1024 }')
+    printf '| %s | %s s | %s MB/s | %s MB |\n' "$1" "$LAST" \
+        "$(awk -v b="$BYTES" -v w="$LAST" 'BEGIN { printf "%.1f", b / 1e6 / w }')" "$rss"
+}
+
+# The clients alternate round by round (this machine is shared and noisy): ours with zstd,
+# the official SDK, ours with brotli; one warm-up round, then RUNS measured ones.
+for ((ROUND = 0; ROUND <= RUNS; ROUND++)); do
+    once zstd "$FLAKINESS" upload "$DIR"
+    once official node .ci/conformance/sdk-upload.mjs "$DIR"
+    once br "$FLAKINESS" upload "$DIR" --no-zstd
+done
+
+echo "## upload benchmark: $(du -sm "$DIR/report.json" | cut -f1) MB report.json, $(find "$DIR/attachments" -type f | wc -l) attachment files, to flakiness serve on loopback ($(nproc) CPUs, medians of $RUNS, clients alternating)"
 echo
 echo "| client | wall | throughput | peak RSS |"
 echo "|---|---:|---:|---:|"
-measure "flakiness upload (zstd)" "$FLAKINESS" upload "$DIR"
+row "flakiness upload (zstd)" zstd
 OURS=$LAST
-measure "flakiness upload --no-zstd (br)" "$FLAKINESS" upload "$DIR" --no-zstd
-measure "official SDK uploadReport (br)" node .ci/conformance/sdk-upload.mjs "$DIR"
+row "flakiness upload --no-zstd (br)" br
+row "official SDK uploadReport (br)" official
 THEIRS=$LAST
-echo "| official / ours (zstd) | $(awk -v a="$THEIRS" -v b="$OURS" 'BEGIN { printf "%.1fx", a / b }') | | |"
+echo "| official / ours (zstd) | $(awk -v a="$THEIRS" -v b="$OURS" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }') | | |"
 echo
 echo "| report.json compression | bytes | ratio | time |"
 echo "|---|---:|---:|---:|"

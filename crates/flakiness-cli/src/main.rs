@@ -41,15 +41,48 @@ pub(crate) fn release_freed_memory() {
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
-/// No large (2 MiB) OS pages for the heap: on virtual machines each one is faulted in and
-/// cleared at a cost that doubled the time of a 200 MB report's analysis (3.9 s -> 2.2 s,
-/// almost all of the difference in the kernel). Called first thing in `main`, before the
-/// heap grows.
+/// mimalloc v3's `mi_option_allow_thp` (its position in `mi_option_t`, which libmimalloc-sys
+/// 0.1.49 does not name; Cargo.lock pins that version, and a test checks the option is there
+/// with its default).
+const MI_OPTION_ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
+
+/// No large (2 MiB) OS pages for the heap, explicit or transparent: on virtual machines each
+/// one is faulted in and cleared whole, at a cost that doubled the time of a 200 MB report's
+/// analysis (3.9 s -> 2.2 s, almost all of the difference in the kernel) and made the kernel's
+/// share of `validate` on a 200 MB report vary from 0 to 0.2 s from run to run. Called first
+/// thing in `main`, before the heap grows.
 #[allow(unsafe_code)]
 fn configure_allocator() {
     // SAFETY: mi_option_set takes no pointer; options may be set at any time, and this runs on
     // the main thread before any other thread exists.
-    unsafe { libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 0) }
+    unsafe {
+        libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_ALLOW_THP, 0);
+    }
+}
+
+#[cfg(test)]
+mod allocator_tests {
+    /// The option set as `allow_thp` is mimalloc's: on by default (unless the environment
+    /// says otherwise), off once configured.
+    #[test]
+    #[allow(unsafe_code)]
+    fn allow_thp_is_the_option_configured() {
+        // SAFETY: mi_option_get/mi_option_set take no pointer.
+        unsafe {
+            if std::env::var_os("MIMALLOC_ALLOW_THP").is_none() {
+                assert_eq!(
+                    libmimalloc_sys::mi_option_get(super::MI_OPTION_ALLOW_THP),
+                    1
+                );
+            }
+            super::configure_allocator();
+            assert_eq!(
+                libmimalloc_sys::mi_option_get(super::MI_OPTION_ALLOW_THP),
+                0
+            );
+        }
+    }
 }
 
 use clap::{Parser, Subcommand};
