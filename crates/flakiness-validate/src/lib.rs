@@ -293,7 +293,11 @@ impl Validator {
                 engine.replace_schema_problems(body, base, &mut sink);
             }
             if let (Some(dir), Some(sem)) = (attachments_dir, &semantic) {
-                check_attachments(dir, sem, &mut sink);
+                let paths = |offsets: &[usize]| {
+                    let local: Vec<usize> = offsets.iter().map(|o| o - base).collect();
+                    jsonschema_engine::paths_at(body, &local)
+                };
+                check_attachments(dir, sem, &mut sink, &paths);
             }
         }
         finish(data, sink, self.options.strict)
@@ -347,29 +351,53 @@ impl FileBytes {
     }
 }
 
-fn check_attachments(dir: &Path, sem: &semantic::Semantic, sink: &mut Sink) {
+/// `paths` gives the JSON paths of values at file offsets (sorted), for the messages.
+fn check_attachments(
+    dir: &Path,
+    sem: &semantic::Semantic,
+    sink: &mut Sink,
+    paths: &dyn Fn(&[usize]) -> Vec<String>,
+) {
     let present: Option<BTreeSet<String>> = fs::read_dir(dir).ok().map(|rd| {
         rd.filter_map(Result::ok)
             .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect()
     });
-    for (id, reference) in &sem.attachments {
-        let missing = present.as_ref().is_none_or(|p| !p.contains(id));
-        if missing {
-            let why = if present.is_none() {
-                format!("there is no {ATTACHMENTS_DIR}/ folder beside the report")
-            } else {
-                format!("{ATTACHMENTS_DIR}/{id} does not exist")
-            };
-            sink.push(
-                Severity::Error,
-                rules::ATTACHMENT_MISSING,
-                reference.offset,
-                || reference.path.clone(),
-                || format!("attachment {id:?} is missing: {why}"),
-            );
-        }
+    let missing: Vec<(&String, usize)> = sem
+        .attachments
+        .iter()
+        .filter(|(id, _)| present.as_ref().is_none_or(|p| !p.contains(*id)))
+        .map(|(id, reference)| (id, reference.offset))
+        .collect();
+    // Paths for the problems the sink keeps (the first ones, in id order), found in one walk.
+    let shown = missing
+        .len()
+        .min(sink.limit.saturating_sub(sink.errors.len()));
+    let mut offsets: Vec<usize> = missing[..shown].iter().map(|&(_, o)| o).collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+    let found = paths(&offsets);
+    let path_of = |offset: usize| {
+        offsets
+            .binary_search(&offset)
+            .ok()
+            .and_then(|i| found.get(i).cloned())
+            .unwrap_or_else(|| "$".into())
+    };
+    for (id, offset) in missing {
+        let why = if present.is_none() {
+            format!("there is no {ATTACHMENTS_DIR}/ folder beside the report")
+        } else {
+            format!("{ATTACHMENTS_DIR}/{id} does not exist")
+        };
+        sink.push(
+            Severity::Error,
+            rules::ATTACHMENT_MISSING,
+            offset,
+            || path_of(offset),
+            || format!("attachment {id:?} is missing: {why}"),
+        );
     }
     for name in present.iter().flatten() {
         if !sem.attachments.contains_key(name) {

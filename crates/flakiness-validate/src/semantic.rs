@@ -73,11 +73,11 @@ enum Frame {
     Other,
 }
 
-/// First place an attachment id is referenced.
+/// First place an attachment id is referenced: the offset of the id's value (its JSON path is
+/// found again from the offset, for the rare message that needs it).
 #[derive(Debug, Clone)]
 pub(crate) struct Reference {
     pub offset: usize,
-    pub path: String,
 }
 
 #[derive(Debug, Default)]
@@ -95,8 +95,9 @@ pub(crate) struct Semantic {
     files: Vec<Span>,
     /// Path of the report's own `tests` array, set with its first test.
     root_tests_path: Option<String>,
-    /// Environments of tests with attempts in more than one, after the first, by test.
-    more_envs: HashMap<usize, Vec<u32>>,
+    /// (test, environment) of the attempts of a test in another environment than its first
+    /// attempt's, in the order they end (a test's repeats next to each other are kept once).
+    more_envs: Vec<(u32, u32)>,
     frames: Vec<Frame>,
 }
 
@@ -258,9 +259,9 @@ impl Semantic {
                         None => test.env = Some(e),
                         Some(first) if first == e => {}
                         Some(_) => {
-                            let more = self.more_envs.entry(i).or_default();
-                            if !more.contains(&e) {
-                                more.push(e);
+                            let pair = (u32::try_from(i).unwrap_or(u32::MAX), e);
+                            if self.more_envs.last() != Some(&pair) {
+                                self.more_envs.push(pair);
                             }
                         }
                     }
@@ -324,13 +325,7 @@ impl Semantic {
                 ),
                 Ok(()) => {
                     if !self.attachments.contains_key(s) {
-                        self.attachments.insert(
-                            s.to_string(),
-                            Reference {
-                                offset,
-                                path: path_string(path),
-                            },
-                        );
+                        self.attachments.insert(s.to_string(), Reference { offset });
                     }
                 }
             },
@@ -389,14 +384,6 @@ impl Semantic {
         &self.text[span.start..span.start + span.len as usize]
     }
 
-    /// The environments a test's attempts ran in.
-    fn envs(&self, test: usize) -> impl Iterator<Item = u32> + '_ {
-        self.tests[test]
-            .env
-            .into_iter()
-            .chain(self.more_envs.get(&test).into_iter().flatten().copied())
-    }
-
     /// The path of a test (`suites[0].tests[3]`), rebuilt for a message.
     fn test_path(&self, test: usize) -> String {
         let t = &self.tests[test];
@@ -417,6 +404,9 @@ impl Semantic {
     pub fn finish(&mut self, sink: &mut Sink) {
         // environmentIdx seen but `environments` never was: the schema already reports it.
         self.pending_env.clear();
+        // The other environments of each test, in the order its attempts ended, each once.
+        let mut more_envs = std::mem::take(&mut self.more_envs);
+        more_envs.sort_by_key(|&(test, _)| test);
         // Suite paths interned: (parent path, title) → id; 0 is the empty path. Parents come
         // before their children in `suites`.
         let mut path_ids: HashMap<(u32, &str), u32> = HashMap::new();
@@ -458,11 +448,19 @@ impl Semantic {
         let hasher = hashbrown::DefaultHashBuilder::default();
         let mut seen: hashbrown::HashTable<(usize, u32, u64)> =
             hashbrown::HashTable::with_capacity(self.tests.len());
+        let mut more = more_envs.as_slice();
         let mut envs: Vec<u32> = Vec::new();
         for i in 0..self.tests.len() {
             let k = key(i);
             envs.clear();
-            envs.extend(self.envs(i));
+            envs.extend(self.tests[i].env);
+            let n = more.iter().take_while(|&&(t, _)| t as usize == i).count();
+            for &(_, e) in &more[..n] {
+                if !envs.contains(&e) {
+                    envs.push(e);
+                }
+            }
+            more = &more[n..];
             let mut duplicate: Option<(usize, u32)> = None;
             for &env in &envs {
                 let hash = hasher.hash_one((k, env));
