@@ -1105,7 +1105,7 @@ impl JunitCollector {
                 && posix_path(&node.suite.title) == posix_path(f)
             {
                 node.suite.kind = SuiteType::File;
-                node.suite.title = posix_path(f);
+                node.suite.title = posix_path(f).into_owned();
                 node.suite
                     .location
                     .get_or_insert_with(|| Location::new(f.to_string(), 0, 0));
@@ -1121,11 +1121,19 @@ impl JunitCollector {
         );
         let with_class = !class_suites.is_empty();
         let (describes, name) = self.dialect.split_name(name);
-        let (name, tags) = self
-            .dialect
-            .title_tags(name, class_suites.iter().chain(&describes));
+        let (name, tags) = self.dialect.title_tags(
+            name,
+            class_suites
+                .iter()
+                .copied()
+                .chain(describes.iter().map(String::as_str)),
+        );
         let mut chain: Vec<usize> = suite.into_iter().collect();
-        for title in class_suites.iter().chain(&describes) {
+        for title in class_suites
+            .iter()
+            .copied()
+            .chain(describes.iter().map(String::as_str))
+        {
             let parent = chain.last().copied();
             let c = self.child(parent, SuiteType::Suite, title);
             // A suite made up here starts when its parent started, after the tests the parent
@@ -1517,7 +1525,7 @@ impl Dialect {
     fn title_tags<'a>(
         self,
         title: String,
-        describes: impl Iterator<Item = &'a String>,
+        describes: impl Iterator<Item = &'a str>,
     ) -> (String, Vec<String>) {
         if self != Dialect::Jest {
             return (title, Vec::new());
@@ -1571,8 +1579,12 @@ pub(crate) fn trailing_tags(title: &str) -> (String, Vec<String>) {
 }
 
 /// `\` as a path separator: `tests\unit\cli.test.ts` (a Windows runner's file) → `tests/unit/cli.test.ts`.
-fn posix_path(path: &str) -> String {
-    path.replace('\\', "/")
+fn posix_path(path: &str) -> Cow<'_, str> {
+    if path.contains('\\') {
+        Cow::Owned(path.replace('\\', "/"))
+    } else {
+        Cow::Borrowed(path)
+    }
 }
 
 /// True for a name written as a Windows relative path to a file: backslashes, no `/`, no
@@ -1606,11 +1618,11 @@ fn suite_identity(
     let file = file.filter(|f| !f.is_empty());
     if let Some(f) = file {
         if name.is_empty() || (top_level && posix_path(name) == posix_path(f)) {
-            return (SuiteType::File, posix_path(f));
+            return (SuiteType::File, posix_path(f).into_owned());
         }
     }
     let name = if is_windows_file_path(name) {
-        posix_path(name)
+        posix_path(name).into_owned()
     } else {
         name.to_string()
     };
@@ -1625,18 +1637,18 @@ fn suite_identity(
 /// own name at its end as in `example.spec.ts > test 1`, or the enclosing describe blocks
 /// listed innermost first as Bun writes them); jest-junit's describe blocks split on ` › `;
 /// else one suite, the class.
-fn class_suites(
-    classname: &str,
+fn class_suites<'a>(
+    classname: &'a str,
     suite_title: Option<&str>,
     name: &str,
     file: Option<&str>,
     dialect: Dialect,
-) -> Vec<String> {
+) -> Vec<&'a str> {
     if classname.is_empty() || Some(classname) == suite_title {
         return Vec::new();
     }
     let posix = posix_path(classname);
-    if file.is_some_and(|f| posix_path(f) == posix) || suite_title == Some(posix.as_str()) {
+    if file.is_some_and(|f| posix_path(f) == posix) || suite_title == Some(&*posix) {
         return Vec::new();
     }
     // The name at the end, after a blank (` `, ` > `, ` › `): a classname made from the title.
@@ -1648,17 +1660,20 @@ fn class_suites(
     {
         return Vec::new();
     }
+    // (Most classnames hold neither separator: a byte search rules them out first.)
+    let maybe_separated = memchr::memchr2(b'>', 0xBA, classname.as_bytes()).is_some();
     for sep in [" > ", " › "] {
-        if classname.contains(sep)
+        if maybe_separated
+            && classname.contains(sep)
             && suite_title.is_some_and(|t| classname.split(sep).any(|part| part == t))
         {
             return Vec::new();
         }
     }
     if dialect == Dialect::Jest {
-        return classname.split(" › ").map(str::to_string).collect();
+        return classname.split(" › ").collect();
     }
-    vec![classname.to_string()]
+    vec![classname]
 }
 
 /// A pass without an error or an inferred mark: what pytest's junitxml writes for a rerun
