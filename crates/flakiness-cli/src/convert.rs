@@ -618,6 +618,12 @@ impl StreamObserver for Check<'_> {
         }
     }
 
+    fn suite_not_shown(&mut self) {
+        if let Some(i) = &mut self.incremental {
+            i.suite_not_seen();
+        }
+    }
+
     fn rest(&mut self, json: &str) {
         self.clean = self
             .incremental

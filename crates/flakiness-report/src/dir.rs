@@ -356,6 +356,7 @@ impl ReportDirWriter {
             path,
             suites: 0,
             part: Vec::new(),
+            max_part: MAX_OBSERVED_PART,
         })
     }
 
@@ -413,6 +414,8 @@ pub struct ReportStream {
     suites: usize,
     /// The JSON of one part, for an observer (see [`ReportStream::suite_observed`]).
     part: Vec<u8>,
+    /// The longest part held to show an observer.
+    max_part: usize,
 }
 
 /// Sees `report.json` as a [`ReportStream`] writes it: each root suite, then the rest of the
@@ -421,8 +424,44 @@ pub struct ReportStream {
 pub trait StreamObserver {
     /// One element of the report's `suites`.
     fn suite(&mut self, json: &str);
+    /// One element of the report's `suites` that was not shown: its JSON grew past
+    /// [`MAX_OBSERVED_PART`] and went to the file as it was made, never held whole.
+    fn suite_not_shown(&mut self);
     /// The report object without `suites` (every other member), after the last suite.
     fn rest(&mut self, json: &str);
+}
+
+/// The longest JSON text of one root suite a [`ReportStream`] holds in memory to show an
+/// observer (64 MiB): a longer one is written as it is made, and the observer is told it was
+/// not shown.
+pub const MAX_OBSERVED_PART: usize = 64 << 20;
+
+/// Collects a part in memory up to a limit, then sends it (and the rest) to the file.
+struct Spill<'a> {
+    part: &'a mut Vec<u8>,
+    out: &'a mut io::BufWriter<fs::File>,
+    limit: usize,
+    spilled: bool,
+}
+
+impl Write for Spill<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if !self.spilled && self.part.len() + buf.len() > self.limit {
+            self.out.write_all(self.part)?;
+            self.part.clear();
+            self.spilled = true;
+        }
+        if self.spilled {
+            self.out.write(buf)
+        } else {
+            self.part.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `report.json` written whole and flushed, not yet synced to disk: see
@@ -479,23 +518,43 @@ impl ReportStream {
         suite: &Suite,
         observer: &mut dyn StreamObserver,
     ) -> Result<(), Error> {
-        let mut part = std::mem::take(&mut self.part);
-        part.clear();
-        serde_json::to_writer(&mut part, suite).map_err(|source| Error::Json {
-            path: self.path.clone(),
-            source,
-        })?;
-        observer.suite(json_text(&part));
         let separator: &[u8] = if self.suites == 0 {
             b"{\"suites\":["
         } else {
             b","
         };
         self.out.write_all(separator).map_err(io_err(&self.path))?;
-        self.out.write_all(&part).map_err(io_err(&self.path))?;
+        let mut part = std::mem::take(&mut self.part);
+        part.clear();
+        let mut spill = Spill {
+            part: &mut part,
+            out: &mut self.out,
+            limit: self.max_part,
+            spilled: false,
+        };
+        serde_json::to_writer(&mut spill, suite).map_err(|source| Error::Json {
+            path: self.path.clone(),
+            source,
+        })?;
+        if spill.spilled {
+            observer.suite_not_shown();
+        } else {
+            observer.suite(json_text(&part));
+            self.out.write_all(&part).map_err(io_err(&self.path))?;
+        }
+        if part.capacity() > self.max_part {
+            part = Vec::new();
+        }
         self.part = part;
         self.suites += 1;
         Ok(())
+    }
+
+    /// Sets the longest JSON text of a root suite held in memory to show an observer
+    /// ([`MAX_OBSERVED_PART`] unless set).
+    pub fn with_max_observed_part(mut self, bytes: usize) -> Self {
+        self.max_part = bytes;
+        self
     }
 
     /// Root suites written so far.

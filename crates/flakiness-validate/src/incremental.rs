@@ -25,7 +25,7 @@ pub struct Incremental<'v> {
     semantic: Semantic,
     sink: Sink,
     suites: usize,
-    /// The walk stopped on a fatal problem (invalid JSON, too deep).
+    /// The walk stopped on a fatal problem (invalid JSON, too deep), or a suite was not seen.
     stopped: bool,
 }
 
@@ -90,6 +90,13 @@ impl Incremental<'_> {
         self.semantic = walker.semantic.unwrap_or_default();
     }
 
+    /// Counts the next element of `suites` as one not seen (too long to be held): the check
+    /// can then never answer clean.
+    pub fn suite_not_seen(&mut self) {
+        self.suites += 1;
+        self.stopped = true;
+    }
+
     /// Root suites given so far.
     pub fn suites(&self) -> usize {
         self.suites
@@ -152,6 +159,8 @@ mod tests {
     }
 
     const SUITE: &str = r#"{"type":"file","title":"a.spec.ts","location":{"file":"a.spec.ts","line":0,"column":0},"tests":[{"title":"works","attempts":[{"environmentIdx":0,"status":"passed","startTimestamp":1,"duration":2}]}]}"#;
+
+    const SUITE_B: &str = r#"{"type":"file","title":"b.spec.ts","tests":[]}"#;
 
     fn report(suites: &[&str], envs: usize) -> String {
         let envs = vec![r#"{"name":"e"}"#; envs].join(",");
@@ -237,6 +246,17 @@ mod tests {
         assert!(run(&v));
         std::fs::write(dir.path().join("other"), "x").expect("write");
         assert!(!run(&v), "an unreferenced file is a warning");
+    }
+
+    #[test]
+    fn a_suite_not_seen_is_never_clean() {
+        let (suites, rest) = parts(&report(&[SUITE, SUITE_B], 1));
+        let v = Validator::new(Options::default()).expect("schema");
+        let mut inc = v.incremental();
+        inc.suite(&suites[0]);
+        inc.suite_not_seen();
+        assert_eq!(inc.suites(), 2);
+        assert!(!inc.finish(&rest, None));
     }
 
     #[test]
