@@ -2,7 +2,7 @@
 # Analyzer benchmark: `flakiness analyze` against flaky-tests-detection on the same JUnit
 # history, and the large history on SQLite (and PostgreSQL when a server is given).
 #
-#   bash bench/analyze.sh [compare|scale|postgres|all]     # default: all
+#   bash bench/analyze.sh [compare|shared|scale|postgres|versus|all]     # default: all
 #
 # Builds the release binaries of flakiness-cli and flakiness-sim, then generates the histories
 # with flakiness-sim into bench/out/analyze/ (only when missing: delete them to regenerate):
@@ -11,6 +11,8 @@
 #                  JUnit files (one per run) whose every suite carries the run's properties, as
 #                  Maven Surefire writes them: `gen --tests 500 --runs 2000 --environments linux --junit`
 #   ftd-compact    the same history with the properties once per file (`--compact-junit`)
+#   history-junit  the shared generator's history (../shared/bench/gen_history.py --format junit-dir:
+#                  2,000 JUnit files x 500 tests, one suite per file; skipped without ../shared/bench)
 #   scale          2,000 runs x 2,000 tests x 2 environments (about 8M attempts, 1 GB of JSON
 #                  reports): `gen --tests 2000 --runs 2000`; plus scale/extra/run-2000.json, a
 #                  copy of the last run one hour later (a new run for the incremental case)
@@ -21,14 +23,17 @@
 #             a new store each time) and flaky-tests-detection (PyPI, pinned below, installed in
 #             bench/out/analyze/ftd-venv when missing) with
 #             `flaky --junit-files junit/ --grouping-option runs --window-size 50 --window-count 40 --top-n 20`
+#   shared    the history-junit folder: `flakiness analyze history-junit --db NEW.db --format json`
+#             (cold) and flaky-tests-detection (as in compare) alternating run by run, RUNS times
+#             after one unmeasured round each; medians, and flaky-tests-detection / ours (the goal of
+#             issue 18: at least 10x)
 #   scale     cold ingest + analysis of scale/reports into a new SQLite store; analysis after one
 #             new run (a copy of the cold store, then `analyze scale/reports scale/extra`); and the
 #             cold time for the first 500 and 1,000 runs (cost per run, to see it is linear)
 #   versus    ours against BASELINE (another flakiness binary: the previous version, built from an
 #             older commit), alternating the two run by run on this shared, noisy machine: the
-#             scale history cold and after one new run, and the shared generator's history
-#             (../shared/bench/gen_history.py --format junit-dir, 2,000 JUnit files x 500 tests)
-#             cold; medians, and ours / baseline. Not part of `all`.
+#             scale history cold and after one new run, and history-junit cold; medians, and
+#             ours / baseline. Not part of `all`.
 #   postgres  the cold and one-new-run cases on PostgreSQL, when FLAKINESS_BENCH_DATABASE_URL names
 #             a server and a role that can create databases (e.g. the URL `.ci/postgres.sh` prints);
 #             each run gets a database of its own (the incremental case a copy of the cold one,
@@ -54,9 +59,9 @@ RUNS_PG=${RUNS_PG:-1}
 WHAT=${1:-all}
 
 case "$WHAT" in
-compare | scale | postgres | versus | all) ;;
+compare | shared | scale | postgres | versus | all) ;;
 *)
-    echo "$PROG: unknown part '$WHAT': compare, scale, postgres, versus or all" >&2
+    echo "$PROG: unknown part '$WHAT': compare, shared, scale, postgres, versus or all" >&2
     exit 2
     ;;
 esac
@@ -100,13 +105,22 @@ measure() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }'; }
 
-compare() {
-    if [ ! -x "$OUT/ftd-venv/bin/flaky" ]; then
+# ftd: $OUT/ftd-venv/bin/flaky, installed when missing (or returns 1).
+FTD=$OUT/ftd-venv/bin/flaky
+ftd() {
+    if [ ! -x "$FTD" ]; then
         echo "$PROG: installing flaky-tests-detection $FTD_VERSION into $OUT/ftd-venv" >&2
         python3 -m venv "$OUT/ftd-venv" >&2 &&
             "$OUT/ftd-venv/bin/pip" install -q "flaky-tests-detection==$FTD_VERSION" >&2 ||
             { echo "$PROG: cannot install flaky-tests-detection" >&2; return 1; }
     fi
+}
+
+# The arguments of flaky-tests-detection after the folder (the grouping of issue 18).
+FTD_ARGS=(--grouping-option runs --window-size 50 --window-count 40 --top-n 20)
+
+compare() {
+    ftd || return 1
     gen ftd-surefire --tests 500 --runs 2000 --environments linux --junit
     gen ftd-compact --tests 500 --runs 2000 --environments linux --junit --compact-junit
     echo
@@ -120,9 +134,7 @@ compare() {
         measure "$name ($(du -sm "$dir" | cut -f1) MB): flakiness analyze, cold" "$RUNS" \
             "rm -f $TMP/ftd.db*" "$FLAKINESS" analyze "$dir" --db "$TMP/ftd.db" --format json
         ours=$LAST_WALL
-        measure "$name: flaky-tests-detection" "$RUNS" ":" \
-            "$OUT/ftd-venv/bin/flaky" --junit-files "$dir" --grouping-option runs \
-            --window-size 50 --window-count 40 --top-n 20
+        measure "$name: flaky-tests-detection" "$RUNS" ":" "$FTD" --junit-files "$dir" "${FTD_ARGS[@]}"
         theirs=$LAST_WALL
         echo "| $name: flaky-tests-detection / ours | $(ratio "$theirs" "$ours") | |"
     done
@@ -174,16 +186,35 @@ scale() {
         "$FLAKINESS" analyze "$OUT/scale/reports" "$OUT/scale/extra" --db "$TMP/inc.db" --format json
 }
 
-# shared_history: $OUT/shared-history, the shared generator's 2,000 JUnit files (when
+# shared_history: $OUT/history-junit, the shared generator's 2,000 JUnit files (when
 # ../shared/bench is there).
 shared_history() {
     local gen=../shared/bench/gen_history.py
-    if [ ! -d "$OUT/shared-history" ] && [ -f "$gen" ]; then
-        echo "$PROG: generating $OUT/shared-history with $gen" >&2
-        python3 "$gen" --format junit-dir --out "$OUT/shared-history.tmp" >&2 &&
-            mv "$OUT/shared-history.tmp" "$OUT/shared-history"
+    if [ ! -d "$OUT/history-junit" ] && [ -f "$gen" ]; then
+        echo "$PROG: generating $OUT/history-junit with $gen" >&2
+        python3 "$gen" --format junit-dir --out "$OUT/history-junit.tmp" >&2 &&
+            mv "$OUT/history-junit.tmp" "$OUT/history-junit"
     fi
-    [ -d "$OUT/shared-history" ]
+    [ -d "$OUT/history-junit" ]
+}
+
+# timed KEY CMD...: CMD once, measured; appends its wall time (s) and peak RSS (KiB) to
+# $TMP/KEY.times unless WARMUP is 1. Returns 1, with FAILED set to its last line on stderr,
+# when it fails.
+timed() {
+    local key=$1
+    shift
+    if ! /usr/bin/time -o "$TMP/time" -f '%e %M' "$@" >"$TMP/stdout" 2>"$TMP/stderr"; then
+        FAILED=$(tail -n 1 "$TMP/stderr")
+        return 1
+    fi
+    [ "${WARMUP:-0}" = 1 ] || awk 'END { print $1, $2 }' "$TMP/time" >>"$TMP/$key.times"
+}
+
+# medians KEY: sets WALL (median s) and RSS_MB (median peak RSS, MB) of $TMP/KEY.times.
+medians() {
+    WALL=$(cut -d' ' -f1 "$TMP/$1.times" | median)
+    RSS_MB=$(cut -d' ' -f2 "$TMP/$1.times" | median | awk '{ printf "%.0f", $1 / 1024 }')
 }
 
 # alternate LABEL SETUP ARGS...: `flakiness analyze ARGS` with $BASELINE then with ours, RUNS
@@ -192,30 +223,62 @@ shared_history() {
 alternate() {
     local label=$1 setup=$2 r bin which
     shift 2
-    local -A walls=() rss=()
+    rm -f "$TMP"/base.times "$TMP"/ours.times
     for ((r = 0; r <= RUNS; r++)); do
         for which in base ours; do
             bin=$FLAKINESS
             [ "$which" = base ] && bin=$BASELINE
             DB=$TMP/$which.db
             eval "$setup" || { echo "| $label | setup failed | | |"; return 1; }
-            if ! /usr/bin/time -o "$TMP/time" -f '%e %M' "$bin" analyze "$@" --db "$DB" --format json \
-                >"$TMP/stdout" 2>"$TMP/stderr"; then
-                echo "| $label | $which failed: $(tail -n 1 "$TMP/stderr") | | |"
+            if ! WARMUP=$((r == 0)) timed "$which" "$bin" analyze "$@" --db "$DB" --format json; then
+                echo "| $label | $which failed: $FAILED | | |"
                 return 1
-            fi
-            if [ "$r" -gt 0 ]; then
-                walls[$which]+="$(awk 'END { print $1 }' "$TMP/time") "
-                rss[$which]+="$(awk 'END { print $2 }' "$TMP/time") "
             fi
         done
     done
-    local bw ow br or
-    bw=$(tr ' ' '\n' <<<"${walls[base]}" | grep . | median)
-    ow=$(tr ' ' '\n' <<<"${walls[ours]}" | grep . | median)
-    br=$(tr ' ' '\n' <<<"${rss[base]}" | grep . | median | awk '{ printf "%.0f", $1 / 1024 }')
-    or=$(tr ' ' '\n' <<<"${rss[ours]}" | grep . | median | awk '{ printf "%.0f", $1 / 1024 }')
-    echo "| $label | $bw s, $br MB | $ow s, $or MB | $(ratio "$ow" "$bw") |"
+    local bw br
+    medians base
+    bw=$WALL br=$RSS_MB
+    medians ours
+    echo "| $label | $bw s, $br MB | $WALL s, $RSS_MB MB | $(ratio "$WALL" "$bw") |"
+}
+
+# shared: history-junit cold against flaky-tests-detection on the same folder, alternating.
+shared() {
+    ftd || return 1
+    if ! shared_history; then
+        echo
+        echo "(shared: skipped, ../shared/bench/gen_history.py is not there)"
+        return
+    fi
+    local dir=$OUT/history-junit r which
+    echo
+    echo "### history-junit ($(find "$dir" -name '*.xml' | wc -l) JUnit files, $(du -sm "$dir" | cut -f1) MB): flakiness analyze, cold, vs flaky-tests-detection $FTD_VERSION, alternating (medians of $RUNS)"
+    echo
+    echo "| case | wall | peak RSS |"
+    echo "|---|---:|---:|"
+    rm -f "$TMP"/ours.times "$TMP"/ftd.times
+    for ((r = 0; r <= RUNS; r++)); do
+        for which in ours ftd; do
+            rm -f "$TMP"/shared.db*
+            if [ "$which" = ours ]; then
+                set -- "$FLAKINESS" analyze "$dir" --db "$TMP/shared.db" --format json
+            else
+                set -- "$FTD" --junit-files "$dir" "${FTD_ARGS[@]}"
+            fi
+            if ! WARMUP=$((r == 0)) timed "$which" "$@"; then
+                echo "| $which | n/a: $FAILED | |"
+                return 1
+            fi
+        done
+    done
+    local ours
+    medians ours
+    ours=$WALL
+    echo "| flakiness analyze history-junit --db NEW.db --format json | $WALL s | $RSS_MB MB |"
+    medians ftd
+    echo "| flaky --junit-files history-junit ${FTD_ARGS[*]} | $WALL s | $RSS_MB MB |"
+    echo "| flaky-tests-detection / ours | $(ratio "$WALL" "$ours") | |"
 }
 
 versus() {
@@ -241,7 +304,7 @@ versus() {
     alternate "scale: one new run (2,001 reports, 1 new)" \
         'rm -f "$DB"*; cp "${DB%.db}-cold.db" "$DB"' "$OUT/scale/reports" "$OUT/scale/extra"
     if shared_history; then
-        alternate "shared gen_history.py: 2,000 JUnit files, cold" 'rm -f "$DB"*' "$OUT/shared-history"
+        alternate "history-junit: 2,000 JUnit files, cold" 'rm -f "$DB"*' "$OUT/history-junit"
     fi
 }
 
@@ -273,11 +336,13 @@ postgres() {
 echo "## flakiness analyze benchmark ($(nproc) CPUs, $(date -u +%Y-%m-%d))"
 case "$WHAT" in
 compare) compare ;;
+shared) shared ;;
 scale) scale ;;
 postgres) postgres ;;
 versus) versus ;;
 all)
     compare
+    shared
     scale
     postgres
     ;;
