@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use flakiness_report::{
     Report, RunAttempt, Suite, SuiteType, Test, TestOutcome, TestStatus, REPORT_FILE,
 };
-use flakiness_store::{FailureKind, FailureRecord, Outcome, RunMeta, RunRecord, TestResult};
+use flakiness_store::{
+    FailureKind, FailureRecord, KeyedRun, Outcome, RunKeys, RunMeta, RunRecord, TestKeys,
+    TestResult,
+};
 use flakiness_validate::Validator;
 use sha2::{Digest, Sha256};
 
@@ -424,18 +427,50 @@ pub fn load_run(
     limits: &LoadLimits,
     validator: &Validator,
 ) -> Result<RunRecord, LoadError> {
+    load_with(source, limits, validator, summarize, |record| record)
+}
+
+/// [`load_run`] with the results' keys numbered in `keys`, on the calling thread: a JUnit
+/// file's by [`summarize_keyed`], a report's summary's by [`TestKeys::key_run`].
+pub fn load_keyed(
+    source: &ReportSource,
+    limits: &LoadLimits,
+    validator: &Validator,
+    keys: &TestKeys,
+) -> Result<KeyedRun, LoadError> {
+    load_with(
+        source,
+        limits,
+        validator,
+        |report, name, hash| summarize_keyed(report, name, hash, keys),
+        |record| keys.key_run(record),
+    )
+}
+
+/// Reads a source and summarises it: a JUnit file's report with `junit` (the report, the
+/// source's name, the content hash), a report file's summary ([`check_and_summarize`]) with
+/// `json`.
+fn load_with<T>(
+    source: &ReportSource,
+    limits: &LoadLimits,
+    validator: &Validator,
+    junit: impl FnOnce(&Report, &str, &str) -> T,
+    json: impl FnOnce(RunRecord) -> T,
+) -> Result<T, LoadError> {
     let bytes = read_bytes(source, limits).map_err(LoadError::Unreadable)?;
     let name = source.path.display().to_string();
     if source.kind == SourceKind::Junit {
         let loaded = check_junit(source, &bytes).map_err(LoadError::Invalid)?;
-        return Ok(summarize(&loaded.report, &name, &loaded.content_hash));
+        return Ok(junit(&loaded.report, &name, &loaded.content_hash));
     }
-    check_and_summarize(&bytes, validator, &name).map_err(|rejected| {
-        LoadError::Invalid(Skipped {
-            path: source.file(),
-            reason: rejected.reason(),
+    check_and_summarize(&bytes, validator, &name)
+        .map(json)
+        .map_err(|rejected| {
+            LoadError::Invalid(Skipped {
+                path: source.file(),
+                reason: rejected.reason(),
+            })
         })
-    })
 }
 
 /// Longest error message kept (bytes).
@@ -506,18 +541,60 @@ pub fn failure_kind(attempt: &RunAttempt) -> FailureKind {
 /// by file, suite path (file suites left out) and title (spec/identity.md); the outcome counts
 /// skipped attempts out and respects expected statuses.
 pub fn summarize(report: &Report, source: &str, content_hash: &str) -> RunRecord {
-    let env_names: Vec<String> = report.environments.iter().map(|e| e.name.clone()).collect();
     let mut results = Vec::new();
-    let mut path: Vec<&str> = Vec::new();
-    for t in report.tests.iter().flatten() {
-        summarize_test(t, None, &path, &env_names, &mut results);
-    }
-    for suite in report.suites.iter().flatten() {
-        summarize_suite(suite, None, &mut path, &env_names, &mut results);
-    }
+    walk_results(report, |file, path, title, env, mut r| {
+        r.file = file.to_string();
+        let mut title_path = Vec::with_capacity(path.len() + 1);
+        title_path.extend(path.iter().map(|s| s.to_string()));
+        title_path.push(title.to_string());
+        r.title_path = title_path;
+        r.environment = env.to_string();
+        results.push(r);
+    });
     RunRecord {
         meta: run_meta(report, source, content_hash),
         results,
+    }
+}
+
+/// [`summarize`] with the results' keys numbered in `keys` as they are found (no string is
+/// made for them): what [`HistoryStore::ingest_keyed`](flakiness_store::HistoryStore::ingest_keyed)
+/// stores, for the same run.
+pub fn summarize_keyed(
+    report: &Report,
+    source: &str,
+    content_hash: &str,
+    keys: &TestKeys,
+) -> KeyedRun {
+    let mut run_keys = RunKeys::default();
+    let mut results = Vec::new();
+    walk_results(report, |file, path, title, env, r| {
+        run_keys.push(file, path.iter().copied().chain([title]), env);
+        results.push(r);
+    });
+    KeyedRun {
+        meta: run_meta(report, source, content_hash),
+        keys: keys.number(&run_keys),
+        results,
+    }
+}
+
+/// Calls `f` with each result of the report, in the model's order (top-level tests, then
+/// suites in pre-order, a suite's tests first): its file, suite path and title (its key, as
+/// spec/identity.md has it), its environment's name, and the result without its key.
+fn walk_results(report: &Report, mut f: impl FnMut(&str, &[&str], &str, &str, TestResult)) {
+    let env_names: Vec<&str> = report
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    let mut path: Vec<&str> = Vec::new();
+    let mut own = Vec::new();
+    for t in report.tests.iter().flatten() {
+        summarize_test(t, None, &path, &env_names, &mut own, &mut f);
+    }
+    for suite in report.suites.iter().flatten() {
+        summarize_suite(suite, None, &mut path, &env_names, &mut own, &mut f);
     }
 }
 
@@ -528,10 +605,11 @@ pub fn summarize_json(
     source: &str,
     content_hash: &str,
 ) -> Result<RunRecord, serde_json::Error> {
-    /// A test's results before its suites are known: `own_file` when the test has a location.
+    /// A test's results before its suites are known: its own file when it has a location.
     struct Pending {
         suite: Option<usize>,
-        own_file: bool,
+        own_file: Option<String>,
+        title: String,
         results: Vec<(u32, TestResult)>,
     }
     let mut pending: Vec<Pending> = Vec::new();
@@ -540,7 +618,8 @@ pub fn summarize_json(
         test_results(&test, &mut results);
         pending.push(Pending {
             suite,
-            own_file: test.location.is_some(),
+            own_file: test.location.map(|l| l.file),
+            title: test.title,
             results,
         });
     })?;
@@ -566,11 +645,11 @@ pub fn summarize_json(
         }
         context.push((file, path));
     }
-    let env_names: Vec<String> = streamed
+    let env_names: Vec<&str> = streamed
         .report
         .environments
         .iter()
-        .map(|e| e.name.clone())
+        .map(|e| e.name.as_str())
         .collect();
     // The model's order: top-level tests, then suites in pre-order (a suite's tests first).
     pending.sort_by_key(|p| p.suite.map_or(0, |i| i + 1));
@@ -581,14 +660,17 @@ pub fn summarize_json(
             None => (None, &[][..]),
         };
         for (env, mut r) in p.results {
-            if !p.own_file {
-                r.file = file.unwrap_or_default().to_string();
-            }
+            r.file = p
+                .own_file
+                .as_deref()
+                .or(file)
+                .unwrap_or_default()
+                .to_string();
             let mut title_path = Vec::with_capacity(path.len() + 1);
             title_path.extend(path.iter().cloned());
-            title_path.append(&mut r.title_path);
+            title_path.push(p.title.clone());
             r.title_path = title_path;
-            r.environment = env_name(&env_names, env);
+            r.environment = env_name(&env_names, env).into_owned();
             results.push(r);
         }
     }
@@ -617,65 +699,68 @@ fn summarize_suite<'a>(
     suite: &'a Suite,
     file: Option<&'a str>,
     path: &mut Vec<&'a str>,
-    env_names: &[String],
-    out: &mut Vec<TestResult>,
+    env_names: &[&str],
+    own: &mut Vec<(u32, TestResult)>,
+    f: &mut impl FnMut(&str, &[&str], &str, &str, TestResult),
 ) {
-    let is_file = suite.kind == SuiteType::File;
-    // Neither a file suite nor an anonymous one (empty title) is part of the suite path.
-    let in_path = !is_file && !suite.title.is_empty();
-    let file = if is_file {
-        Some(
-            suite
-                .location
-                .as_ref()
-                .map_or(suite.title.as_str(), |l| l.file.as_str()),
-        )
-    } else {
-        if in_path {
-            path.push(suite.title.as_str());
-        }
-        file
-    };
+    let (own_file, title) = suite_scope(suite);
+    let file = own_file.or(file);
+    if let Some(title) = title {
+        path.push(title);
+    }
     for t in suite.tests.iter().flatten() {
-        summarize_test(t, file, path, env_names, out);
+        summarize_test(t, file, path, env_names, own, f);
     }
     for child in suite.suites.iter().flatten() {
-        summarize_suite(child, file, path, env_names, out);
+        summarize_suite(child, file, path, env_names, own, f);
     }
-    if in_path {
+    if title.is_some() {
         path.pop();
     }
 }
 
-/// The test's results placed under its suites: `file` when the test has no location of its
-/// own, `path` before its title, environment names for indices.
+/// What a suite gives the identity of the tests in it: a file suite its file (its location's,
+/// else its title); another suite its title on the suite path, unless it is anonymous (an empty
+/// title).
+fn suite_scope(suite: &Suite) -> (Option<&str>, Option<&str>) {
+    if suite.kind == SuiteType::File {
+        let file = suite
+            .location
+            .as_ref()
+            .map_or(suite.title.as_str(), |l| l.file.as_str());
+        (Some(file), None)
+    } else {
+        (
+            None,
+            (!suite.title.is_empty()).then_some(suite.title.as_str()),
+        )
+    }
+}
+
+/// The test's results placed under its suites (`file` when the test has no location of its
+/// own), handed to `f`; `own` is room for them.
 fn summarize_test(
     test: &Test,
     file: Option<&str>,
     path: &[&str],
-    env_names: &[String],
-    out: &mut Vec<TestResult>,
+    env_names: &[&str],
+    own: &mut Vec<(u32, TestResult)>,
+    f: &mut impl FnMut(&str, &[&str], &str, &str, TestResult),
 ) {
-    let mut own = Vec::new();
-    test_results(test, &mut own);
-    for (env, mut r) in own {
-        if test.location.is_none() {
-            r.file = file.unwrap_or_default().to_string();
-        }
-        let mut title_path = Vec::with_capacity(path.len() + 1);
-        title_path.extend(path.iter().map(|s| s.to_string()));
-        title_path.append(&mut r.title_path);
-        r.title_path = title_path;
-        r.environment = env_name(env_names, env);
-        out.push(r);
+    own.clear();
+    test_results(test, own);
+    let file = match &test.location {
+        Some(l) => l.file.as_str(),
+        None => file.unwrap_or_default(),
+    };
+    for (env, r) in own.drain(..) {
+        f(file, path, &test.title, &env_name(env_names, env), r);
     }
 }
 
-/// One [`TestResult`] per environment index the test ran in, in the order of first attempts;
-/// `file` is the test's own location's (else empty), `title_path` its title alone, the
-/// environment left empty.
+/// One [`TestResult`] per environment index the test ran in, in the order of first attempts,
+/// without its key (file, title path and environment left empty).
 fn test_results(test: &Test, out: &mut Vec<(u32, TestResult)>) {
-    let file = test.location.as_ref().map_or("", |l| l.file.as_str());
     let attempts = test.attempts.as_slice();
     let Some(first_env) = attempts.first().map(|a| a.environment_idx()) else {
         return;
@@ -684,12 +769,7 @@ fn test_results(test: &Test, out: &mut Vec<(u32, TestResult)>) {
         // The common case: one environment.
         out.push((
             first_env,
-            summarize_attempts(
-                attempts.iter(),
-                test.outcome_in(first_env),
-                file,
-                vec![test.title.clone()],
-            ),
+            summarize_attempts(attempts.iter(), test.outcome_in(first_env)),
         ));
         return;
     }
@@ -705,26 +785,23 @@ fn test_results(test: &Test, out: &mut Vec<(u32, TestResult)>) {
             summarize_attempts(
                 attempts.iter().filter(|a| a.environment_idx() == env),
                 test.outcome_in(env),
-                file,
-                vec![test.title.clone()],
             ),
         ));
     }
 }
 
-fn env_name(names: &[String], env: u32) -> String {
-    names
-        .get(env as usize)
-        .cloned()
-        .unwrap_or_else(|| format!("#{env}"))
+/// The name of environment `env`, `#env` when the report has no such environment.
+fn env_name<'a>(names: &[&'a str], env: u32) -> std::borrow::Cow<'a, str> {
+    match names.get(env as usize) {
+        Some(name) => std::borrow::Cow::Borrowed(name),
+        None => std::borrow::Cow::Owned(format!("#{env}")),
+    }
 }
 
-/// The result of one test's attempts in one environment.
+/// The result of one test's attempts in one environment, without its key.
 fn summarize_attempts<'a>(
     attempts: impl Iterator<Item = &'a RunAttempt>,
     outcome: TestOutcome,
-    file: &str,
-    title_path: Vec<String>,
 ) -> TestResult {
     let mut ran = 0u32;
     let mut failures = Vec::new();
@@ -763,9 +840,6 @@ fn summarize_attempts<'a>(
         timed |= a.duration.is_some();
     }
     TestResult {
-        file: file.to_string(),
-        title_path,
-        environment: String::new(),
         outcome: match outcome {
             TestOutcome::Expected => Outcome::Passed,
             TestOutcome::Unexpected => Outcome::Failed,
@@ -779,6 +853,7 @@ fn summarize_attempts<'a>(
         expected_failures,
         unexpected_passes,
         failures,
+        ..TestResult::default()
     }
 }
 

@@ -30,13 +30,13 @@ pub use quarantine::{
 pub use signature::{infra_class, says_something, signature, MAX_SIGNATURE};
 
 pub use ingest::{
-    check, check_and_summarize, check_junit, content_hash, discover, failure_kind, load, load_run,
-    read_bytes, summarize, summarize_json, LoadError, LoadLimits, Loaded, Rejected, ReportSource,
-    Skipped, SourceKind, JUNIT_COMMIT_PROPERTIES, JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE,
-    MAX_STACK,
+    check, check_and_summarize, check_junit, content_hash, discover, failure_kind, load,
+    load_keyed, load_run, read_bytes, summarize, summarize_json, summarize_keyed, LoadError,
+    LoadLimits, Loaded, Rejected, ReportSource, Skipped, SourceKind, JUNIT_COMMIT_PROPERTIES,
+    JUNIT_ENVIRONMENT_PROPERTIES, MAX_MESSAGE, MAX_STACK,
 };
 
-use flakiness_store::{HistoryStore, Ingested, RunRecord, StoreError};
+use flakiness_store::{HistoryStore, Ingested, KeyedRun, RunMeta, RunRecord, StoreError, TestKeys};
 use flakiness_validate::Validator;
 
 /// Errors that stop an analysis (a bad report never does: it is [`Skipped`]).
@@ -126,8 +126,11 @@ pub struct IngestSummary {
 /// Reads every source into `store`, in order. A file whose path, size and modification time
 /// match one ingested before is not read again; an unreadable or invalid report is skipped and
 /// listed (every time). Reports are read, checked and summarised on worker threads (one per
-/// core, at most [`LOOKAHEAD`] reports ahead of the store), and stored in source order by the
-/// calling thread. `progress` is called after each source with how many are done.
+/// core, at most [`LOOKAHEAD`] reports ahead of the store, up to [`MAX_LOOKAHEAD`] while the
+/// runs are small), and stored in source order by the calling thread, about [`BATCH_RESULTS`]
+/// results per transaction. When the store prefers it ([`HistoryStore::prefers_keyed`]), the
+/// workers also number the results' test keys ([`TestKeys`]), so that the store finds their
+/// tests by number. `progress` is called after each source with how many are done.
 pub fn ingest_all(
     store: &mut dyn HistoryStore,
     sources: &[ReportSource],
@@ -159,15 +162,20 @@ pub fn ingest_all(
         todo.push((source, stamp));
     }
 
+    let keys = store.prefers_keyed().then(TestKeys::new);
+    let keys = keys.as_ref();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let next = AtomicUsize::new(0);
+    // How many reports the store has taken, and how far ahead of it the workers may read.
     let window = (Mutex::new(0usize), Condvar::new());
+    let ahead = AtomicUsize::new(LOOKAHEAD);
     let stop = AtomicBool::new(false);
     std::thread::scope(|scope| -> Result<(), AnalyzeError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Prepared)>(LOOKAHEAD);
         for _ in 0..workers.min(todo.len()) {
             let tx = tx.clone();
-            let (todo, next, window, stop, validator) = (&todo, &next, &window, &stop, &validator);
+            let (todo, next, window, ahead, stop, validator) =
+                (&todo, &next, &window, &ahead, &stop, &validator);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some((source, _)) = todo.get(i) else {
@@ -177,12 +185,14 @@ pub fn ingest_all(
                 {
                     let (consumed, cv) = window;
                     let mut c = consumed.lock().unwrap_or_else(|e| e.into_inner());
-                    while i >= *c + LOOKAHEAD && !stop.load(Ordering::SeqCst) {
+                    while i >= *c + ahead.load(Ordering::SeqCst) && !stop.load(Ordering::SeqCst) {
                         c = cv.wait(c).unwrap_or_else(|e| e.into_inner());
                     }
                 }
                 if stop.load(Ordering::SeqCst)
-                    || tx.send((i, prepare(source, limits, validator))).is_err()
+                    || tx
+                        .send((i, prepare(source, limits, validator, keys)))
+                        .is_err()
                 {
                     return;
                 }
@@ -199,19 +209,21 @@ pub fn ingest_all(
         // read again next time, and found stored).
         let mut remember: Vec<(String, i64, i64, String)> = Vec::new();
         let mut want = 0;
+        // Results stored so far: how big the runs are.
+        let mut stored_results = 0;
         let result = (|| -> Result<(), AnalyzeError> {
             for (i, prepared) in rx.iter() {
                 pending.insert(i, prepared);
-                // What is ready, in order, is stored together (one transaction), once there
-                // are MIN_BATCH of them or the last ones are.
+                // What is ready, in order, is stored together (one transaction), once it holds
+                // BATCH_RESULTS results, or as many runs as the workers may read ahead but
+                // theirs, or the last ones.
                 let (mut ready, mut results) = (0, 0);
                 while let Some(p) = pending.get(&(want + ready)) {
                     ready += 1;
-                    if let Prepared::Run(r) = p {
-                        results += r.results.len();
-                    }
+                    results += p.results();
                 }
-                if ready < MIN_BATCH.min(todo.len() - want) && results < BATCH_RESULTS {
+                let most = ahead.load(Ordering::SeqCst).saturating_sub(workers).max(1);
+                if ready < most.min(todo.len() - want) && results < BATCH_RESULTS {
                     continue;
                 }
                 let mut batch = Vec::new();
@@ -223,7 +235,15 @@ pub fn ingest_all(
                     continue;
                 }
                 let n = batch.len();
-                store_prepared(store, batch, &mut summary, &mut remember)?;
+                stored_results += batch.iter().map(|(p, _)| p.results()).sum::<usize>();
+                store_prepared(store, batch, keys, &mut summary, &mut remember)?;
+                // Small runs may be read further ahead (bigger transactions, fewer of them);
+                // big ones hold more memory each.
+                let per_run = stored_results / (want.max(1));
+                ahead.store(
+                    (2 * BATCH_RESULTS / per_run.max(1)).clamp(LOOKAHEAD, MAX_LOOKAHEAD),
+                    Ordering::SeqCst,
+                );
                 if remember.len() >= REMEMBER_BATCH {
                     store.remember_sources(&remember)?;
                     remember.clear();
@@ -246,52 +266,88 @@ pub fn ingest_all(
     Ok(summary)
 }
 
-/// Reports read ahead of the store, at most.
+/// Reports read ahead of the store, at most, until the runs are known to be small.
 pub const LOOKAHEAD: usize = 16;
+/// Reports read ahead of the store, at most, when [`BATCH_RESULTS`] results are that many runs
+/// or more (runs of 600 results or fewer).
+pub const MAX_LOOKAHEAD: usize = 64;
 
-/// Runs stored per transaction, at least (but the last ones), unless they hold
-/// [`BATCH_RESULTS`] results: small runs are stored a dozen at a time, big ones one by one.
-const MIN_BATCH: usize = 12;
-/// Results that make a batch whatever its number of runs.
-const BATCH_RESULTS: usize = 20_000;
+/// Results stored per transaction (at least one run; at most as many runs as the workers may
+/// read ahead, less one per worker): big runs are stored one by one, small ones dozens at a
+/// time (a commit costs about as much as storing a run of 500 results).
+pub const BATCH_RESULTS: usize = 20_000;
 
 /// Files remembered per transaction of the source cache.
 const REMEMBER_BATCH: usize = 256;
 
-/// A report read, checked and summarised by a worker.
+/// A report read, checked and summarised by a worker: a run with its keys, or with their
+/// numbers (when the store prefers them).
 enum Prepared {
     Skipped(Skipped),
     Run(RunRecord),
+    Keyed(KeyedRun),
 }
 
-fn prepare(source: &ReportSource, limits: &LoadLimits, validator: &Validator) -> Prepared {
-    match load_run(source, limits, validator) {
-        Ok(record) => Prepared::Run(record),
-        Err(e) => Prepared::Skipped(e.into_skipped()),
+impl Prepared {
+    /// How many results the run has.
+    fn results(&self) -> usize {
+        match self {
+            Prepared::Skipped(_) => 0,
+            Prepared::Run(r) => r.results.len(),
+            Prepared::Keyed(r) => r.results.len(),
+        }
     }
 }
 
+fn prepare(
+    source: &ReportSource,
+    limits: &LoadLimits,
+    validator: &Validator,
+    keys: Option<&TestKeys>,
+) -> Prepared {
+    let prepared = match keys {
+        Some(keys) => load_keyed(source, limits, validator, keys).map(Prepared::Keyed),
+        None => load_run(source, limits, validator).map(Prepared::Run),
+    };
+    prepared.unwrap_or_else(|e| Prepared::Skipped(e.into_skipped()))
+}
+
+/// Stores a batch of prepared reports in one call of the store (keyed runs when `keys` is
+/// given: then every run of the batch is).
 fn store_prepared(
     store: &mut dyn HistoryStore,
     batch: Vec<(Prepared, &Option<Stamp>)>,
+    keys: Option<&TestKeys>,
     summary: &mut IngestSummary,
     remember: &mut Vec<(String, i64, i64, String)>,
 ) -> Result<(), AnalyzeError> {
-    let mut runs: Vec<(&RunRecord, &Option<Stamp>)> = Vec::with_capacity(batch.len());
+    let mut records: Vec<&RunRecord> = Vec::new();
+    let mut keyed: Vec<&KeyedRun> = Vec::new();
+    let mut stamps: Vec<(&RunMeta, &Option<Stamp>)> = Vec::with_capacity(batch.len());
     for (prepared, stamp) in &batch {
         match prepared {
             Prepared::Skipped(skip) => summary.skipped.push(skip.clone()),
-            Prepared::Run(record) => runs.push((record, stamp)),
+            Prepared::Run(record) => {
+                records.push(record);
+                stamps.push((&record.meta, stamp));
+            }
+            Prepared::Keyed(run) => {
+                keyed.push(run);
+                stamps.push((&run.meta, stamp));
+            }
         }
     }
-    let records: Vec<&RunRecord> = runs.iter().map(|(r, _)| *r).collect();
-    for (outcome, (record, stamp)) in store.ingest_many(&records)?.into_iter().zip(&runs) {
+    let outcomes = match keys {
+        Some(keys) => store.ingest_keyed(&keyed, keys)?,
+        None => store.ingest_many(&records)?,
+    };
+    for (outcome, (meta, stamp)) in outcomes.into_iter().zip(stamps) {
         match outcome {
             Ingested::New { .. } => summary.new_runs += 1,
             Ingested::AlreadyPresent => summary.already_stored += 1,
         }
         if let Some((key, size, mtime)) = stamp {
-            remember.push((key.clone(), *size, *mtime, record.meta.content_hash.clone()));
+            remember.push((key.clone(), *size, *mtime, meta.content_hash.clone()));
         }
     }
     Ok(())

@@ -4,8 +4,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use flakiness_analyze::{
-    check_and_summarize, discover, failure_kind, ingest_all, summarize, summarize_json,
-    AnalyzeError, LoadLimits, Rejected, SourceKind,
+    check_and_summarize, discover, failure_kind, ingest_all, load_keyed, load_run, summarize,
+    summarize_json, summarize_keyed, AnalyzeError, LoadLimits, Rejected, SourceKind,
 };
 use flakiness_report::{
     Annotation, Environment, Report, ReportError, RunAttempt, Suite, SuiteType, Test, TestStatus,
@@ -290,6 +290,49 @@ fn fixture_reports_summarise_every_test() {
         let streamed = check_and_summarize(&bytes, &validator, "x").expect("valid");
         assert_eq!(streamed, run, "{}", s.path.display());
     }
+}
+
+/// With its keys numbered as it is read, every fixture (reports and JUnit files, one table of
+/// numbers for all) gives the record it gives with its keys, once they are put back.
+#[test]
+fn runs_with_numbered_keys_are_the_same_runs() {
+    let mut sources = discover(&[repo().join("testdata/reports/valid")]).expect("discover");
+    sources.extend(
+        discover(&[repo().join("testdata")])
+            .expect("discover")
+            .into_iter()
+            .filter(|s| s.kind == SourceKind::Junit),
+    );
+    assert!(
+        sources
+            .iter()
+            .filter(|s| s.kind == SourceKind::Junit)
+            .count()
+            > 10
+    );
+    let validator =
+        flakiness_validate::Validator::new(flakiness_validate::Options::default()).expect("v");
+    let keys = flakiness_store::TestKeys::new();
+    let limits = LoadLimits::default();
+    let mut compared = 0;
+    for s in &sources {
+        let Ok(plain) = load_run(s, &limits, &validator) else {
+            assert!(load_keyed(s, &limits, &validator, &keys).is_err());
+            continue;
+        };
+        let numbered = load_keyed(s, &limits, &validator, &keys).expect("read again");
+        assert_eq!(numbered.keys.len(), numbered.results.len());
+        assert_eq!(keys.record(&numbered), plain, "{}", s.path.display());
+        compared += 1;
+    }
+    assert!(compared > 20, "{compared}");
+    // An attempt in an environment the report does not list (`#2`).
+    let mut r = report("c1", 1000.0);
+    r.tests = Some(vec![
+        Test::new("lost").with_attempts([attempt(2, TestStatus::Failed)])
+    ]);
+    let numbered = summarize_keyed(&r, "s", "h", &keys);
+    assert_eq!(keys.record(&numbered), summarize(&r, "s", "h"));
 }
 
 /// Read one test at a time, a report gives the record the model gives, whatever the order of

@@ -42,12 +42,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod keys;
 mod packed;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod v1_check;
 
+pub use keys::{KeyId, KeyedRun, RunKeys, TestKeys};
 pub use postgres::PgStore;
 pub use sqlite::{SqliteStore, APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION};
 
@@ -67,6 +69,22 @@ pub trait HistoryStore {
     /// transaction (each run is still whole or absent, never half stored).
     fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
         runs.iter().map(|r| self.ingest(r)).collect()
+    }
+    /// Whether [`ingest_keyed`](Self::ingest_keyed) is cheaper here than
+    /// [`ingest_many`](Self::ingest_many): then the analyzer numbers the keys of the results
+    /// as it reads the reports.
+    fn prefers_keyed(&self) -> bool {
+        false
+    }
+    /// [`ingest_many`](Self::ingest_many) for runs whose results' keys are numbered in `keys`
+    /// ([`TestKeys::key_run`]): the same rows stored.
+    fn ingest_keyed(
+        &mut self,
+        runs: &[&KeyedRun],
+        keys: &TestKeys,
+    ) -> Result<Vec<Ingested>, StoreError> {
+        let records: Vec<RunRecord> = runs.iter().map(|r| keys.record(r)).collect();
+        self.ingest_many(&records.iter().collect::<Vec<_>>())
     }
     /// Every stored run, oldest first (by start time, then by id).
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError>;
@@ -137,6 +155,16 @@ impl HistoryStore for SqliteStore {
     }
     fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
         SqliteStore::ingest_many(self, runs)
+    }
+    fn prefers_keyed(&self) -> bool {
+        true
+    }
+    fn ingest_keyed(
+        &mut self,
+        runs: &[&KeyedRun],
+        keys: &TestKeys,
+    ) -> Result<Vec<Ingested>, StoreError> {
+        SqliteStore::ingest_keyed(self, runs, keys)
     }
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError> {
         SqliteStore::runs(self)

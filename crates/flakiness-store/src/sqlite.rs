@@ -7,9 +7,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use crate::{
-    assign_tests, merged, CacheChanges, Counts, FailureKind, Ingested, KeyRef, Outcome, ResultRow,
-    RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestKey, TestKeyOwned, TestResult,
-    TestTable,
+    assign_tests, merged, CacheChanges, Counts, FailureKind, Ingested, KeyRef, KeyedRun, Outcome,
+    ResultRow, RunInfo, RunMeta, RunRecord, RunTotals, StoreError, TestKey, TestKeyOwned, TestKeys,
+    TestResult, TestTable,
 };
 
 /// `PRAGMA application_id` of our stores ("FLKY"): tells our files from other SQLite files.
@@ -301,13 +301,18 @@ impl TestTable for SqliteTests<'_, '_> {
 }
 
 /// Stores one run inside `tx`; what it learnt or changed of test keys goes to `changes`.
+/// `known` gives the test of each result when the caller knows them all (the results' keys
+/// may then be empty); else each result's key finds its test ([`assign_tests`]). Returns what
+/// was stored, and the test of each result when the run was new.
 fn ingest_one(
     tx: &rusqlite::Transaction<'_>,
     test_ids: &TestIds,
-    run: &RunRecord,
+    run: (&RunMeta, &[TestResult]),
+    known: Option<Vec<i64>>,
     changes: &mut CacheChanges,
     err: &dyn Fn(rusqlite::Error) -> StoreError,
-) -> Result<Ingested, StoreError> {
+) -> Result<(Ingested, Vec<i64>), StoreError> {
+    let (meta, results) = run;
     let inserted = tx
         .execute(
             "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
@@ -315,29 +320,44 @@ fn ingest_one(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (content_hash) DO NOTHING",
             params![
-                run.meta.content_hash,
-                run.meta.source,
-                run.meta.commit_id,
-                run.meta.start_ms,
-                run.meta.duration_ms,
-                run.meta.title,
-                run.meta.url,
-                run.meta.category,
+                meta.content_hash,
+                meta.source,
+                meta.commit_id,
+                meta.start_ms,
+                meta.duration_ms,
+                meta.title,
+                meta.url,
+                meta.category,
                 now_ms()
             ],
         )
         .map_err(err)?;
     if inserted == 0 {
-        return Ok(Ingested::AlreadyPresent);
+        return Ok((Ingested::AlreadyPresent, Vec::new()));
     }
     let run_id = tx.last_insert_rowid();
-    let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(run.results.len());
+    let mut packed: Vec<crate::packed::Unpacked> = Vec::with_capacity(results.len());
+    let ids = match known {
+        Some(ids) => ids,
+        None => {
+            // Each result's test id: stored, re-keyed from a key of an older version, or new.
+            let find_test = tx
+                .prepare_cached(
+                    "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
+                )
+                .map_err(err)?;
+            let mut table = SqliteTests {
+                tx,
+                test_ids,
+                changes,
+                find_test,
+                err,
+                fileless: hashbrown::HashMap::new(),
+            };
+            assign_tests(&mut table, results)?
+        }
+    };
     {
-        let find_test = tx
-            .prepare_cached(
-                "SELECT id FROM tests WHERE file = ?1 AND title_path = ?2 AND environment = ?3",
-            )
-            .map_err(err)?;
         let mut add_failure = tx
             .prepare_cached(
                 "INSERT INTO failures (run_id, test_id, attempt, kind, message, stack)
@@ -345,17 +365,7 @@ fn ingest_one(
                      ON CONFLICT DO NOTHING",
             )
             .map_err(err)?;
-        // Each result's test id: stored, re-keyed from a key of an older version, or new.
-        let mut table = SqliteTests {
-            tx,
-            test_ids,
-            changes,
-            find_test,
-            err,
-            fileless: hashbrown::HashMap::new(),
-        };
-        let ids = assign_tests(&mut table, &run.results)?;
-        let mut ided: Vec<(i64, &TestResult)> = ids.into_iter().zip(&run.results).collect();
+        let mut ided: Vec<(i64, &TestResult)> = ids.iter().copied().zip(results).collect();
         // Results of the same test (same id) are merged, in the order they came (a stable
         // sort keeps it).
         ided.sort_by_key(|(id, _)| *id);
@@ -389,7 +399,7 @@ fn ingest_one(
         }
     }
     insert_packed(tx, run_id, &mut packed, true).map_err(err)?;
-    Ok(Ingested::New { run_id })
+    Ok((Ingested::New { run_id }, ids))
 }
 
 const V1: &str = "
@@ -450,6 +460,11 @@ pub struct SqliteStore {
     /// while `epochs.tests` is `tests_epoch`.
     test_ids: TestIds,
     tests_epoch: Option<i64>,
+    /// Test ids by the numbers of one [`TestKeys`] (`keys_serial`): what `test_ids` would
+    /// answer for the key of that number, learnt as [`ingest_keyed`](Self::ingest_keyed)
+    /// finds them; cleared with `test_ids`, and when a transaction re-keys tests.
+    key_ids: Vec<Option<i64>>,
+    keys_serial: Option<u64>,
 }
 
 /// The error of a failed SQLite call, with the store's path; busy errors become
@@ -505,6 +520,8 @@ impl SqliteStore {
             busy_timeout,
             test_ids: TestIds::default(),
             tests_epoch: None,
+            key_ids: Vec::new(),
+            keys_serial: None,
         };
         // SQLite does not wait on its own for everything opening does (switching to WAL while
         // another connection does the same returns "busy" at once): retry until the timeout.
@@ -641,6 +658,84 @@ impl SqliteStore {
 
     /// [`ingest`](Self::ingest) for several runs in one transaction: all of them or none.
     pub fn ingest_many(&mut self, runs: &[&RunRecord]) -> Result<Vec<Ingested>, StoreError> {
+        self.ingest_batch(runs.len(), |tx, test_ids, _, changes, i, err| {
+            let run = runs[i];
+            let (done, _) =
+                ingest_one(tx, test_ids, (&run.meta, &run.results), None, changes, err)?;
+            Ok(done)
+        })
+        .map(|(out, _)| out)
+    }
+
+    /// [`ingest_many`](Self::ingest_many) for runs whose results' keys are numbered in `keys`
+    /// (the same rows stored): a result whose number's test this store has learnt is not
+    /// looked up by its key; a run with another result is stored with its keys read back
+    /// from `keys`, and teaches the store the numbers of their tests.
+    pub fn ingest_keyed(
+        &mut self,
+        runs: &[&KeyedRun],
+        keys: &TestKeys,
+    ) -> Result<Vec<Ingested>, StoreError> {
+        if self.keys_serial != Some(keys.serial()) {
+            self.key_ids.clear();
+            self.keys_serial = Some(keys.serial());
+        }
+        self.ingest_batch(runs.len(), |tx, test_ids, key_ids, changes, i, err| {
+            let run = runs[i];
+            // Known only while nothing was re-keyed: a key re-keyed away has no test now.
+            let known: Option<Vec<i64>> = if changes.rekeyed() {
+                None
+            } else {
+                run.keys
+                    .iter()
+                    .map(|&k| key_ids.get(k as usize).copied().flatten())
+                    .collect()
+            };
+            if known.is_some() {
+                let (done, _) =
+                    ingest_one(tx, test_ids, (&run.meta, &run.results), known, changes, err)?;
+                return Ok(done);
+            }
+            let record = keys.record(run);
+            let (done, ids) = ingest_one(
+                tx,
+                test_ids,
+                (&record.meta, &record.results),
+                None,
+                changes,
+                err,
+            )?;
+            if !changes.rekeyed() {
+                // Good for the next runs of this transaction too (the numbers are forgotten
+                // if it fails).
+                for (&k, id) in run.keys.iter().zip(ids) {
+                    let k = k as usize;
+                    if key_ids.len() <= k {
+                        key_ids.resize(k + 1, None);
+                    }
+                    key_ids[k] = Some(id);
+                }
+            }
+            Ok(done)
+        })
+        .map(|(out, _)| out)
+    }
+
+    /// Stores `n` runs in one transaction, `one(…, i, …)` storing the `i`th (it may teach the
+    /// numbers' tests, which are forgotten if the transaction fails or re-keys tests); then the
+    /// cache learns what it found. Returns what each run did, and whether tests were re-keyed.
+    fn ingest_batch(
+        &mut self,
+        n: usize,
+        mut one: impl FnMut(
+            &rusqlite::Transaction<'_>,
+            &TestIds,
+            &mut Vec<Option<i64>>,
+            &mut CacheChanges,
+            usize,
+            &dyn Fn(rusqlite::Error) -> StoreError,
+        ) -> Result<Ingested, StoreError>,
+    ) -> Result<(Vec<Ingested>, bool), StoreError> {
         let path = self.path.clone();
         let err = sql_err_waited(&path, self.busy_timeout);
         let tx = self
@@ -655,22 +750,40 @@ impl SqliteStore {
         if self.tests_epoch != Some(epoch) {
             // Another connection pruned or re-keyed tests since the cache was filled.
             self.test_ids.clear();
+            self.key_ids.clear();
             self.tests_epoch = Some(epoch);
         }
         // Ids this transaction found or stored, and keys it re-keyed, join the cache only once
         // it commits.
         let mut changes = CacheChanges::default();
-        let mut out = Vec::with_capacity(runs.len());
-        for run in runs {
-            out.push(ingest_one(&tx, &self.test_ids, run, &mut changes, &err)?);
+        let mut out = Vec::with_capacity(n);
+        let stored = (|| {
+            for i in 0..n {
+                out.push(one(
+                    &tx,
+                    &self.test_ids,
+                    &mut self.key_ids,
+                    &mut changes,
+                    i,
+                    &err,
+                )?);
+            }
+            tx.commit().map_err(&err)
+        })();
+        if stored.is_err() {
+            // What the numbers learnt in the transaction is gone with it.
+            self.key_ids.clear();
         }
-        tx.commit().map_err(&err)?;
-        if changes.rekeyed() {
-            // The epoch this transaction moved on: the cache, with its changes, is valid.
+        stored?;
+        let rekeyed = changes.rekeyed();
+        if rekeyed {
+            // The epoch this transaction moved on: the cache, with its changes, is valid; the
+            // numbers' tests are learnt again.
             self.tests_epoch = Some(epoch + 1);
+            self.key_ids.clear();
         }
         self.test_ids.apply(changes);
-        Ok(out)
+        Ok((out, rekeyed))
     }
 
     /// Every stored run, oldest first (by start time, then by id).
@@ -896,6 +1009,7 @@ impl SqliteStore {
         }
         tx.commit().map_err(&err)?;
         self.test_ids.clear();
+        self.key_ids.clear();
         self.tests_epoch = None;
         Ok(runs as u64)
     }
@@ -1164,5 +1278,59 @@ mod tests {
             &crate::v1_check::FORMAT_2_RUN_1,
         );
         crate::v1_check::assert_format_2_results_read_as_before(&mut store);
+    }
+}
+
+#[cfg(test)]
+mod keyed_tests {
+    use super::*;
+
+    fn result(title: &str) -> TestResult {
+        TestResult {
+            file: "a.rs".into(),
+            title_path: vec![title.into()],
+            environment: "linux".into(),
+            attempts: 1,
+            ..TestResult::default()
+        }
+    }
+
+    fn run(hash: &str, titles: &[&str]) -> RunRecord {
+        RunRecord {
+            meta: RunMeta {
+                content_hash: hash.into(),
+                ..RunMeta::default()
+            },
+            results: titles.iter().map(|t| result(t)).collect(),
+        }
+    }
+
+    /// The numbers' tests are learnt from committed transactions, and forgotten when tests
+    /// are re-keyed or pruned, or numbers come from another table.
+    #[test]
+    fn numbers_are_learnt_and_forgotten() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut store = SqliteStore::open(&dir.path().join("h.db")).expect("open");
+        let keys = TestKeys::new();
+        let first = keys.key_run(run("r1", &["a", "b"]));
+        store.ingest_keyed(&[&first], &keys).expect("r1");
+        let ids: Vec<i64> = store.tests().expect("tests").iter().map(|t| t.id).collect();
+        assert_eq!(store.key_ids, vec![Some(ids[0]), Some(ids[1])]);
+        let second = keys.key_run(run("r2", &["b", "c"]));
+        store.ingest_keyed(&[&second], &keys).expect("r2");
+        assert_eq!(store.key_ids.len(), 3);
+        assert!(store.key_ids.iter().all(Option::is_some));
+        // Known numbers: stored without a look-up by key.
+        let third = keys.key_run(run("r3", &["a", "c"]));
+        store.ingest_keyed(&[&third], &keys).expect("r3");
+        assert_eq!(store.counts().expect("counts").results, 6);
+        // Another table's numbers mean nothing here.
+        let other = TestKeys::new();
+        let fourth = other.key_run(run("r4", &["c"]));
+        store.ingest_keyed(&[&fourth], &other).expect("r4");
+        assert_eq!(store.key_ids.len(), 1);
+        assert_eq!(store.counts().expect("counts").tests, 3);
+        store.prune_before(i64::MIN).expect("prune");
+        assert!(store.key_ids.is_empty());
     }
 }

@@ -743,3 +743,183 @@ fn an_old_key_after_its_test_was_re_keyed_is_a_new_test() {
         assert_eq!((per[&id], per[&again]), (3, 2), "{kind}");
     }
 }
+
+/// Everything a store holds that ingest decides, ids included: runs, tests, results, failures.
+type Dump = (
+    Vec<flakiness_store::RunInfo>,
+    Vec<flakiness_store::TestKey>,
+    Vec<flakiness_store::ResultRow>,
+    Vec<(i64, i64, flakiness_store::FailureRecord)>,
+);
+
+fn dump(s: &mut Box<dyn HistoryStore + Send>) -> Dump {
+    let mut results = Vec::new();
+    s.for_each_result(&mut |r| results.push(r))
+        .expect("results");
+    let mut failures = Vec::new();
+    s.for_each_failure(&mut |run, test, f| failures.push((run, test, f)))
+        .expect("failures");
+    (
+        s.runs().expect("runs"),
+        s.tests().expect("tests"),
+        results,
+        failures,
+    )
+}
+
+/// Runs stored with their keys numbered ([`HistoryStore::ingest_keyed`], one [`TestKeys`] for
+/// all the batches) leave the store as the same runs stored with their keys: ids, re-keyed
+/// tests, merged results and failures, through prunes and re-keys by another connection.
+#[test]
+fn runs_with_numbered_keys_are_stored_as_with_their_keys() {
+    use flakiness_store::{KeyedRun, TestKeys};
+    use Outcome::{Failed, Flaky, Passed};
+    let batches: Vec<Vec<flakiness_store::RunRecord>> = vec![
+        vec![
+            run(
+                "old",
+                1_000,
+                vec![
+                    keyed("tests/a.py", &["TestC", "test_x"], "default", Failed),
+                    keyed("", &["tests/a.test.js", "outer > t"], "default", Passed),
+                    keyed("tests/keep.rs", &["k"], "linux", Passed),
+                ],
+            ),
+            run(
+                "dup",
+                1_500,
+                vec![
+                    result("t1", "linux", Failed, 1, 1),
+                    result("t2", "linux", Passed, 1, 0),
+                    result("t1", "linux", Flaky, 2, 1),
+                ],
+            ),
+        ],
+        vec![
+            run(
+                "new",
+                2_000,
+                vec![
+                    keyed("tests/a.py", &["TestC::test_x"], "pytest", Passed),
+                    keyed("tests/a.test.js", &["outer", "t"], "vitest", Failed),
+                    keyed("tests/keep.rs", &["k"], "linux", Failed),
+                    result("t1", "linux", Passed, 1, 0),
+                ],
+            ),
+            run(
+                "old",
+                1_000,
+                vec![keyed("tests/a.py", &["TestC", "test_x"], "default", Failed)],
+            ),
+            run(
+                "later",
+                3_000,
+                vec![
+                    keyed("tests/keep.rs", &["k"], "linux", Passed),
+                    result("t1", "linux", Failed, 2, 2),
+                    result("t2", "linux", Passed, 1, 0),
+                ],
+            ),
+        ],
+        // Every key known (by its number, once this connection learnt them again after
+        // the re-keys of the batch before); then the key a test was re-keyed away from.
+        vec![run(
+            "steady-1",
+            3_100,
+            vec![
+                result("t2", "linux", Passed, 1, 0),
+                result("t1", "linux", Passed, 1, 0),
+                keyed("tests/keep.rs", &["k"], "linux", Passed),
+            ],
+        )],
+        vec![
+            run(
+                "steady-2",
+                3_200,
+                vec![
+                    result("t1", "linux", Flaky, 3, 2),
+                    keyed("tests/keep.rs", &["k"], "linux", Passed),
+                    result("t2", "linux", Passed, 1, 0),
+                    result("t1", "linux", Passed, 1, 0),
+                ],
+            ),
+            run(
+                "old-again",
+                3_300,
+                vec![
+                    keyed("tests/a.py", &["TestC", "test_x"], "default", Passed),
+                    keyed("tests/keep.rs", &["k"], "linux", Passed),
+                ],
+            ),
+            run(
+                "steady-3",
+                3_400,
+                vec![
+                    result("t1", "linux", Passed, 1, 0),
+                    keyed("tests/a.py", &["TestC", "test_x"], "default", Failed),
+                ],
+            ),
+        ],
+        // After another connection pruned the runs before 1,800.
+        vec![
+            run(
+                "after-prune",
+                4_000,
+                vec![
+                    result("t1", "linux", Passed, 1, 0),
+                    result("t2", "linux", Failed, 1, 1),
+                    keyed("tests/keep.rs", &["k"], "linux", Passed),
+                ],
+            ),
+            run(
+                "old-key",
+                4_500,
+                vec![keyed("", &["tests/b.test.js", "s > u"], "default", Passed)],
+            ),
+        ],
+        // After another connection re-keyed `s > u`.
+        vec![run(
+            "old-key-again",
+            6_000,
+            vec![
+                keyed("", &["tests/b.test.js", "s > u"], "default", Failed),
+                keyed("tests/keep.rs", &["k"], "linux", Passed),
+                result("t1", "linux", Passed, 1, 0),
+            ],
+        )],
+    ];
+    for (kind, plain) in locations() {
+        let (_, numbered) = locations()
+            .into_iter()
+            .find(|(k, _)| *k == kind)
+            .expect("a second store of the same kind");
+        let keys = TestKeys::new();
+        let mut stores = [plain.open(), numbered.open()];
+        for (i, batch) in batches.iter().enumerate() {
+            if i == 4 {
+                for loc in [&plain, &numbered] {
+                    loc.open().prune_before(1_800).expect("prune");
+                }
+            }
+            if i == 5 {
+                for loc in [&plain, &numbered] {
+                    loc.open()
+                        .ingest(&run(
+                            "re-key",
+                            5_000,
+                            vec![keyed("tests/b.test.js", &["s", "u"], "vitest", Passed)],
+                        ))
+                        .expect("re-key");
+                }
+            }
+            let records: Vec<&flakiness_store::RunRecord> = batch.iter().collect();
+            let a = stores[0].ingest_many(&records).expect("plain");
+            let runs: Vec<KeyedRun> = batch.iter().map(|r| keys.key_run(r.clone())).collect();
+            let runs: Vec<&KeyedRun> = runs.iter().collect();
+            let b = stores[1].ingest_keyed(&runs, &keys).expect("numbered");
+            assert_eq!(a, b, "{kind}: batch {i}");
+            let [p, n] = &mut stores;
+            assert_eq!(dump(p), dump(n), "{kind}: after batch {i}");
+        }
+    }
+}
