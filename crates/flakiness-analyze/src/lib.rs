@@ -130,7 +130,9 @@ pub struct IngestSummary {
 /// runs are small), and stored in source order by the calling thread, about [`BATCH_RESULTS`]
 /// results per transaction. When the store prefers it ([`HistoryStore::prefers_keyed`]), the
 /// workers also number the results' test keys ([`TestKeys`]), so that the store finds their
-/// tests by number. `progress` is called after each source with how many are done.
+/// tests by number. Once runs were stored, the store may tidy up in the background
+/// ([`HistoryStore::tidy_in_background`]). `progress` is called after each source with how
+/// many are done.
 pub fn ingest_all(
     store: &mut dyn HistoryStore,
     sources: &[ReportSource],
@@ -263,6 +265,10 @@ pub fn ingest_all(
         drop(rx);
         result
     })?;
+    if summary.new_runs > 0 {
+        // The analysis reads next, on one core.
+        store.tidy_in_background();
+    }
     Ok(summary)
 }
 

@@ -86,6 +86,9 @@ pub trait HistoryStore {
         let records: Vec<RunRecord> = runs.iter().map(|r| keys.record(r)).collect();
         self.ingest_many(&records.iter().collect::<Vec<_>>())
     }
+    /// After a large ingest, before reading: a store may start tidying up what the ingest
+    /// left on another thread ([`SqliteStore::checkpoint_in_background`]); nothing by default.
+    fn tidy_in_background(&mut self) {}
     /// Every stored run, oldest first (by start time, then by id).
     fn runs(&mut self) -> Result<Vec<RunInfo>, StoreError>;
     /// Every stored test and environment, by id.
@@ -158,6 +161,9 @@ impl HistoryStore for SqliteStore {
     }
     fn prefers_keyed(&self) -> bool {
         true
+    }
+    fn tidy_in_background(&mut self) {
+        self.checkpoint_in_background()
     }
     fn ingest_keyed(
         &mut self,
