@@ -270,7 +270,23 @@ fn property<'a>(props: &'a [(String, String)], names: &[&str]) -> Option<&'a str
 /// commit". A file that is not JUnit, or is malformed, is skipped with the converter's error
 /// (file:line:column). The content hash is the XML's.
 pub fn check_junit(source: &ReportSource, bytes: &[u8]) -> Result<Loaded, Skipped> {
-    use flakiness_convert::{junit_report, JunitCollector, Limits, Metadata};
+    let read = read_junit(source, bytes)?;
+    Ok(Loaded {
+        report: flakiness_convert::junit_report(read.collector, &read.meta, read.fallback_ms),
+        content_hash: content_hash(bytes),
+    })
+}
+
+/// A JUnit file read by the converter's reader, with what [`check_junit`] makes the report of.
+struct ReadJunit {
+    collector: flakiness_convert::JunitCollector,
+    meta: flakiness_convert::Metadata,
+    /// The file's modification time (Unix ms): the run's start when the file has none.
+    fallback_ms: f64,
+}
+
+fn read_junit(source: &ReportSource, bytes: &[u8]) -> Result<ReadJunit, Skipped> {
+    use flakiness_convert::{JunitCollector, Limits, Metadata};
     let file = source.file();
     let name = file.display().to_string();
     let fallback_ms = fs::metadata(&file)
@@ -302,10 +318,83 @@ pub fn check_junit(source: &ReportSource, bytes: &[u8]) -> Result<Loaded, Skippe
             .to_string(),
         ..Metadata::default()
     };
-    Ok(Loaded {
-        report: junit_report(collector, &meta, fallback_ms),
-        content_hash: content_hash(bytes),
+    Ok(ReadJunit {
+        collector,
+        meta,
+        fallback_ms,
     })
+}
+
+/// [`summarize_keyed`] of the report [`check_junit`] makes, read off the converter's collector
+/// ([`JunitCollector::visit`](flakiness_convert::JunitCollector::visit)) without building the
+/// report; through the report for pytest's documents, whose suites the report regroups.
+fn summarize_junit_keyed(read: ReadJunit, source: &str, hash: &str, keys: &TestKeys) -> KeyedRun {
+    let ReadJunit {
+        collector,
+        meta,
+        fallback_ms,
+    } = read;
+    // The report's environments and facts, as junit_report gives them.
+    let env_names: Vec<&str> = if collector.projects.is_empty() {
+        vec![meta.env_name.as_str()]
+    } else {
+        collector.projects.iter().map(String::as_str).collect()
+    };
+    let run = RunMeta {
+        content_hash: hash.to_string(),
+        source: source.to_string(),
+        commit_id: meta.commit_id.clone(),
+        start_ms: collector
+            .earliest_ms
+            .unwrap_or(fallback_ms)
+            .max(0.0)
+            .round() as i64,
+        duration_ms: collector.total_ms.round() as i64,
+        title: meta.title.clone(),
+        url: meta.url.clone(),
+        category: meta.category.clone(),
+    };
+    let mut run_keys = RunKeys::default();
+    let mut results = Vec::new();
+    let mut f = |file: &str, path: &[&str], title: &str, env: &str, r: TestResult| {
+        run_keys.push(file, path.iter().copied().chain([title]), env);
+        results.push(r);
+    };
+    let mut own = Vec::new();
+    // The suites entered: each one's file so far and whether it is on the path.
+    let mut open: Vec<(Option<&str>, bool)> = Vec::new();
+    let mut path: Vec<&str> = Vec::new();
+    let visited = collector.visit(&mut |depth, suite, tests| {
+        let Some(suite) = suite else {
+            for t in tests {
+                summarize_test(t, None, &[], &env_names, &mut own, &mut f);
+            }
+            return;
+        };
+        while open.len() > depth {
+            if let Some((_, true)) = open.pop() {
+                path.pop();
+            }
+        }
+        let (file, title) = suite_scope(suite);
+        let file = file.or_else(|| open.last().and_then(|o| o.0));
+        if let Some(title) = title {
+            path.push(title);
+        }
+        open.push((file, title.is_some()));
+        for t in tests {
+            summarize_test(t, file, &path, &env_names, &mut own, &mut f);
+        }
+    });
+    if !visited {
+        let report = flakiness_convert::junit_report(collector, &meta, fallback_ms);
+        return summarize_keyed(&report, source, hash, keys);
+    }
+    KeyedRun {
+        meta: run,
+        keys: keys.number(&run_keys),
+        results,
+    }
 }
 
 /// [`load`] for bytes already read.
@@ -427,7 +516,17 @@ pub fn load_run(
     limits: &LoadLimits,
     validator: &Validator,
 ) -> Result<RunRecord, LoadError> {
-    load_with(source, limits, validator, summarize, |record| record)
+    load_with(
+        source,
+        limits,
+        validator,
+        |read, name, hash| {
+            let report =
+                flakiness_convert::junit_report(read.collector, &read.meta, read.fallback_ms);
+            summarize(&report, name, hash)
+        },
+        |record| record,
+    )
 }
 
 /// [`load_run`] with the results' keys numbered in `keys`, on the calling thread: a JUnit
@@ -442,26 +541,25 @@ pub fn load_keyed(
         source,
         limits,
         validator,
-        |report, name, hash| summarize_keyed(report, name, hash, keys),
+        |read, name, hash| summarize_junit_keyed(read, name, hash, keys),
         |record| keys.key_run(record),
     )
 }
 
-/// Reads a source and summarises it: a JUnit file's report with `junit` (the report, the
-/// source's name, the content hash), a report file's summary ([`check_and_summarize`]) with
-/// `json`.
+/// Reads a source and summarises it: a JUnit file with `junit` (the file read, the source's
+/// name, the content hash), a report file's summary ([`check_and_summarize`]) with `json`.
 fn load_with<T>(
     source: &ReportSource,
     limits: &LoadLimits,
     validator: &Validator,
-    junit: impl FnOnce(&Report, &str, &str) -> T,
+    junit: impl FnOnce(ReadJunit, &str, &str) -> T,
     json: impl FnOnce(RunRecord) -> T,
 ) -> Result<T, LoadError> {
     let bytes = read_bytes(source, limits).map_err(LoadError::Unreadable)?;
     let name = source.path.display().to_string();
     if source.kind == SourceKind::Junit {
-        let loaded = check_junit(source, &bytes).map_err(LoadError::Invalid)?;
-        return Ok(junit(&loaded.report, &name, &loaded.content_hash));
+        let read = read_junit(source, &bytes).map_err(LoadError::Invalid)?;
+        return Ok(junit(read, &name, &content_hash(&bytes)));
     }
     check_and_summarize(&bytes, validator, &name)
         .map(json)

@@ -1479,6 +1479,30 @@ impl JunitCollector {
         self.pytest
     }
 
+    /// Shows `f` what [`into_parts`](Self::into_parts) gives, in its order, without building
+    /// the suites: first the tests outside any suite (with `None`), then each suite (its
+    /// `suites` and `tests` left empty) with its tests and its depth (0 for a root), before
+    /// the suites in it. Shows nothing and returns `false` for pytest's documents, whose
+    /// suites [`junit_report`](crate::junit_report) regroups.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(usize, Option<&'a Suite>, &'a [Test])) -> bool {
+        if self.pytest {
+            return false;
+        }
+        f(0, None, &self.loose);
+        let mut stack: Vec<(usize, usize)> = Vec::new();
+        for &root in &self.roots[self.emitted..] {
+            if !self.nodes[root].taken {
+                stack.push((root, 0));
+            }
+            while let Some((node, depth)) = stack.pop() {
+                let n = &self.nodes[node];
+                f(depth, Some(&n.suite), &n.tests);
+                stack.extend(n.children.iter().rev().map(|&c| (c, depth + 1)));
+            }
+        }
+        true
+    }
+
     /// The collected suites and root tests, in input order.
     pub fn into_parts(mut self) -> (Vec<Suite>, Vec<Test>) {
         let roots: Vec<usize> = self.roots[self.emitted..]
