@@ -13,7 +13,7 @@ mod ingest;
 mod quarantine;
 mod signature;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -72,15 +72,30 @@ impl AnalyzeError {
 type Stamp = (String, i64, i64);
 
 /// The [`Stamp`] of a file; `None` when the file cannot be looked at (it is then always read).
-fn file_stamp(path: &Path) -> Option<Stamp> {
-    let meta = std::fs::metadata(path).ok()?;
+/// `folders` keeps the canonical path of each folder met: a file that is no symbolic link is
+/// in its folder's canonical path, looked up once for all its files (one system call a file
+/// instead of one a path component).
+fn file_stamp(path: &Path, folders: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<Stamp> {
+    let link = std::fs::symlink_metadata(path).ok()?;
+    let (meta, abs) = match (path.parent(), path.file_name()) {
+        (Some(folder), Some(name)) if !link.is_symlink() && !folder.as_os_str().is_empty() => {
+            let folder = folders
+                .entry(folder.to_path_buf())
+                .or_insert_with(|| std::fs::canonicalize(folder).ok())
+                .as_ref()?;
+            (link, folder.join(name))
+        }
+        _ => (
+            std::fs::metadata(path).ok()?,
+            std::fs::canonicalize(path).ok()?,
+        ),
+    };
     let mtime = meta
         .modified()
         .ok()?
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?
         .as_nanos();
-    let abs = std::fs::canonicalize(path).ok()?;
     Some((
         abs.to_str()?.to_string(),
         i64::try_from(meta.len()).ok()?,
@@ -149,8 +164,9 @@ pub fn ingest_all(
     let mut done = 0;
     // Files seen before, unchanged, are not read again.
     let mut todo: Vec<(&ReportSource, Option<Stamp>)> = Vec::new();
+    let mut folders = HashMap::new();
     for source in sources {
-        let stamp = file_stamp(&source.file());
+        let stamp = file_stamp(&source.file(), &mut folders);
         if let Some((key, size, mtime)) = &stamp {
             if let Some(hash) = store.source_hash(key, *size, *mtime)? {
                 if store.contains(&hash)? {

@@ -292,6 +292,50 @@ fn fixture_reports_summarise_every_test() {
     }
 }
 
+/// A file is remembered under its canonical path, whether it was given through a link to it,
+/// through a linked folder, or through `..`: the names are one file, read once (its bytes
+/// garbled since, size and time kept, it is not read again under any of them).
+#[cfg(unix)]
+#[test]
+fn files_are_remembered_by_their_canonical_path() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let real = tmp.path().join("real");
+    fs::create_dir_all(real.join("sub")).expect("mkdir");
+    let file = real.join("run.json");
+    write_json(&file, &report(&"5".repeat(40), 5_000.0));
+    std::os::unix::fs::symlink(&file, tmp.path().join("link.json")).expect("file link");
+    std::os::unix::fs::symlink(&real, tmp.path().join("folder")).expect("folder link");
+    let mut store = SqliteStore::open(&tmp.path().join("history.db")).expect("store");
+    let ingest = |store: &mut SqliteStore, name: PathBuf| {
+        let sources = vec![flakiness_analyze::ReportSource {
+            path: name,
+            kind: SourceKind::Json,
+        }];
+        let done = ingest_all(store, &sources, &LoadLimits::default(), |_| {}).expect("ingest");
+        (done.new_runs, done.already_stored, done.skipped.len())
+    };
+    assert_eq!(ingest(&mut store, file.clone()), (1, 0, 0));
+    let meta = fs::metadata(&file).expect("meta");
+    fs::write(&file, vec![b'x'; meta.len() as usize]).expect("garble");
+    let f = fs::File::options().write(true).open(&file).expect("open");
+    f.set_modified(meta.modified().expect("mtime"))
+        .expect("set mtime");
+    drop(f);
+    for name in [
+        tmp.path().join("link.json"),
+        tmp.path().join("folder/run.json"),
+        real.join("sub/../run.json"),
+        file,
+    ] {
+        assert_eq!(
+            ingest(&mut store, name.clone()),
+            (0, 1, 0),
+            "{}",
+            name.display()
+        );
+    }
+}
+
 /// With its keys numbered as it is read, every fixture (reports and JUnit files, one table of
 /// numbers for all) gives the record it gives with its keys, once they are put back.
 #[test]
