@@ -18,6 +18,7 @@ use flakiness_report::{
 use flakiness_validate::{Incremental, Options, Validator};
 
 use crate::exit_codes;
+use crate::prefetch::{self, Prefetch};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -278,8 +279,9 @@ pub fn run(args: Args) -> u8 {
             &base_in_root
         })
     });
-    // The output is checked as it is written (the validator walks each part's JSON while it is
-    // in memory); the file is validated whole only when that check found something.
+    // The output is checked as it is written (the validator walks each root suite's typed value,
+    // then the JSON of the rest); the file is validated whole only when that check found
+    // something.
     let validator = match Validator::new(Options::default()) {
         Ok(v) => v,
         Err(e) => {
@@ -317,17 +319,19 @@ pub fn run(args: Args) -> u8 {
         tests: 0,
     };
     let (read, written) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Suite>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Suite>>(4);
         let worker = scope.spawn(move || {
             let mut out = out;
-            for suite in rx {
-                if let Err(e) = out.write(suite) {
-                    return (out, Err(e));
+            for batch in rx {
+                for suite in batch {
+                    if let Err(e) = out.write(suite) {
+                        return (out, Err(e));
+                    }
                 }
             }
             (out, Ok(()))
         });
-        let mut sink = Output { tx, failed: false };
+        let mut sink = Output::new(tx);
         let read = read_inputs(
             &args,
             &files,
@@ -335,6 +339,9 @@ pub fn run(args: Args) -> u8 {
             &limits,
             Some(&mut sink),
         );
+        // What is left is written before the reading is judged: a failed hand-over means the
+        // writing thread stopped on an error of its own, reported below.
+        let _ = sink.flush();
         drop(sink);
         let written = worker
             .join()
@@ -427,7 +434,16 @@ fn read_inputs(
         let mut reader: Box<dyn BufRead + '_> = if stdin {
             Box::new(std::io::Cursor::new(stdin_data.unwrap_or_default()))
         } else {
+            let large = |f: &File| f.metadata().is_ok_and(|m| m.len() >= prefetch::MIN_FILE);
             match File::open(file) {
+                // A large file is read ahead on a thread of its own.
+                Ok(f) if large(&f) => match Prefetch::new(f) {
+                    Ok(p) => Box::new(p),
+                    Err(e) => {
+                        eprintln!("flakiness: {name}: {e}");
+                        return Err(exit_codes::IO);
+                    }
+                },
                 Ok(f) => Box::new(BufReader::with_capacity(256 * 1024, f)),
                 Err(e) => {
                     eprintln!("flakiness: {name}: {e}");
@@ -552,18 +568,56 @@ fn read_inputs(
     })
 }
 
-/// Hands JUnit root suites to the writing thread as they are read.
+/// Hands JUnit root suites to the writing thread as they are read, a batch at a time (one
+/// hand-over per suite woke the writing thread tens of thousands of times for a file of small
+/// suites).
 struct Output {
-    tx: std::sync::mpsc::SyncSender<Suite>,
+    tx: std::sync::mpsc::SyncSender<Vec<Suite>>,
+    batch: Vec<Suite>,
+    /// Tests in `batch`.
+    tests: usize,
     /// The writing thread stopped (on an error it reports).
     failed: bool,
 }
 
-impl RootSink for Output {
-    fn root_suite(&mut self, suite: Suite) -> ControlFlow<()> {
-        if self.tx.send(suite).is_err() {
+/// A batch of root suites is handed over once it holds this many tests (or
+/// [`BATCH_SUITES`] suites): a few MB of model at most.
+const BATCH_TESTS: usize = 2048;
+const BATCH_SUITES: usize = 256;
+
+impl Output {
+    fn new(tx: std::sync::mpsc::SyncSender<Vec<Suite>>) -> Self {
+        Output {
+            tx,
+            batch: Vec::new(),
+            tests: 0,
+            failed: false,
+        }
+    }
+
+    /// Hands over the suites held.
+    fn flush(&mut self) -> ControlFlow<()> {
+        if self.batch.is_empty() || self.failed {
+            return ControlFlow::Continue(());
+        }
+        self.tests = 0;
+        if self.tx.send(std::mem::take(&mut self.batch)).is_err() {
             self.failed = true;
             return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl RootSink for Output {
+    fn root_suite(&mut self, suite: Suite) -> ControlFlow<()> {
+        if self.failed {
+            return ControlFlow::Break(());
+        }
+        self.tests += count_tests(&suite);
+        self.batch.push(suite);
+        if self.tests >= BATCH_TESTS || self.batch.len() >= BATCH_SUITES {
+            return self.flush();
         }
         ControlFlow::Continue(())
     }
@@ -612,15 +666,9 @@ impl<'a> Check<'a> {
 }
 
 impl StreamObserver for Check<'_> {
-    fn suite(&mut self, json: &str) {
+    fn suite(&mut self, suite: &Suite) {
         if let Some(i) = &mut self.incremental {
-            i.suite(json);
-        }
-    }
-
-    fn suite_not_shown(&mut self) {
-        if let Some(i) = &mut self.incremental {
-            i.suite_not_seen();
+            i.suite_value(suite);
         }
     }
 

@@ -19,6 +19,7 @@ mod analyze;
 mod convert;
 mod diff;
 mod exit_codes;
+mod prefetch;
 mod serve;
 mod show;
 mod signals;

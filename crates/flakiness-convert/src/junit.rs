@@ -1916,6 +1916,10 @@ fn push_unique(list: &mut Vec<Attachment>, a: Attachment) {
 /// The paths of the `[[ATTACHMENT|path]]` lines of `text` (each alone on its line, blanks
 /// around it allowed), with their line numbers; `text` starts on line `first_line`.
 fn attachment_lines(text: &str, first_line: usize) -> Vec<(String, usize)> {
+    // Most output names no attachment: one search of the whole text, not one per line.
+    if memchr::memmem::find(text.as_bytes(), b"[[ATTACHMENT|").is_none() {
+        return Vec::new();
+    }
     text.lines()
         .enumerate()
         .filter_map(|(i, l)| {

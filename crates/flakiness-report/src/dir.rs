@@ -352,11 +352,9 @@ impl ReportDirWriter {
         let path = self.staging.path().join(REPORT_FILE);
         let file = fs::File::create(&path).map_err(io_err(&path))?;
         Ok(ReportStream {
-            out: io::BufWriter::with_capacity(1 << 20, file),
+            out: io::BufWriter::with_capacity(1 << 20, Writeback::new(file)),
             path,
             suites: 0,
-            part: Vec::new(),
-            max_part: MAX_OBSERVED_PART,
         })
     }
 
@@ -410,57 +408,88 @@ impl ReportDirWriter {
 #[derive(Debug)]
 pub struct ReportStream {
     path: PathBuf,
-    out: io::BufWriter<fs::File>,
+    out: io::BufWriter<Writeback>,
     suites: usize,
-    /// The JSON of one part, for an observer (see [`ReportStream::suite_observed`]).
-    part: Vec<u8>,
-    /// The longest part held to show an observer.
-    max_part: usize,
 }
 
-/// Sees `report.json` as a [`ReportStream`] writes it: each root suite, then the rest of the
-/// report (the report object without `suites`), as the JSON text that goes into the file. A
-/// validator that checks the text while it is still in memory is one.
+/// Sees `report.json` as a [`ReportStream`] writes it: each root suite as the typed value about
+/// to be serialised, then the rest of the report (the report object without `suites`) as the
+/// JSON text that goes into the file. A validator that checks the report while it is written is
+/// one.
 pub trait StreamObserver {
-    /// One element of the report's `suites`.
-    fn suite(&mut self, json: &str);
-    /// One element of the report's `suites` that was not shown: its JSON grew past
-    /// [`MAX_OBSERVED_PART`] and went to the file as it was made, never held whole.
-    fn suite_not_shown(&mut self);
+    /// One element of the report's `suites`, before its JSON is written (serde_json's
+    /// serialisation of it, as [`ReportStream::suite`] writes it).
+    fn suite(&mut self, suite: &Suite);
     /// The report object without `suites` (every other member), after the last suite.
     fn rest(&mut self, json: &str);
 }
 
-/// The longest JSON text of one root suite a [`ReportStream`] holds in memory to show an
-/// observer (64 MiB): a longer one is written as it is made, and the observer is told it was
-/// not shown.
-pub const MAX_OBSERVED_PART: usize = 64 << 20;
-
-/// Collects a part in memory up to a limit, then sends it (and the rest) to the file.
-struct Spill<'a> {
-    part: &'a mut Vec<u8>,
-    out: &'a mut io::BufWriter<fs::File>,
-    limit: usize,
-    spilled: bool,
+/// A file being written that has the kernel start writing each [`WRITEBACK_STEP`] bytes of it
+/// to disk as they come (Linux's `sync_file_range(SYNC_FILE_RANGE_WRITE)`, which waits for
+/// nothing), so that the `fsync` that ends the file has little left to wait for: a 200 MB
+/// report's final `fsync` took 80 ms, all of it on the command's critical path. Elsewhere it is
+/// the file alone.
+#[derive(Debug)]
+struct Writeback {
+    file: fs::File,
+    /// Bytes written, and the first byte whose writeback has not been started.
+    written: u64,
+    started: u64,
 }
 
-impl Write for Spill<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if !self.spilled && self.part.len() + buf.len() > self.limit {
-            self.out.write_all(self.part)?;
-            self.part.clear();
-            self.spilled = true;
-        }
-        if self.spilled {
-            self.out.write(buf)
-        } else {
-            self.part.extend_from_slice(buf);
-            Ok(buf.len())
+/// See [`Writeback`].
+const WRITEBACK_STEP: u64 = 8 << 20;
+
+impl Writeback {
+    fn new(file: fs::File) -> Self {
+        Writeback {
+            file,
+            written: 0,
+            started: 0,
         }
     }
 
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd;
+        let (Ok(offset), Ok(len)) = (
+            libc::off64_t::try_from(self.started),
+            libc::off64_t::try_from(self.written - self.started),
+        ) else {
+            return;
+        };
+        // SAFETY: sync_file_range takes no pointer; the descriptor is this open file's. A
+        // failure (a file system without it) only leaves the work to the final fsync.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                offset,
+                len,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.started = self.written;
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start_writeback(&mut self) {
+        self.started = self.written;
+    }
+}
+
+impl Write for Writeback {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK_STEP {
+            self.start_writeback();
+        }
+        Ok(n)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.file.flush()
     }
 }
 
@@ -512,49 +541,14 @@ impl ReportStream {
         Ok(())
     }
 
-    /// [`suite`](Self::suite), showing the suite's JSON to `observer` before it is written.
+    /// [`suite`](Self::suite), showing the suite to `observer` before it is written.
     pub fn suite_observed(
         &mut self,
         suite: &Suite,
         observer: &mut dyn StreamObserver,
     ) -> Result<(), Error> {
-        let separator: &[u8] = if self.suites == 0 {
-            b"{\"suites\":["
-        } else {
-            b","
-        };
-        self.out.write_all(separator).map_err(io_err(&self.path))?;
-        let mut part = std::mem::take(&mut self.part);
-        part.clear();
-        let mut spill = Spill {
-            part: &mut part,
-            out: &mut self.out,
-            limit: self.max_part,
-            spilled: false,
-        };
-        serde_json::to_writer(&mut spill, suite).map_err(|source| Error::Json {
-            path: self.path.clone(),
-            source,
-        })?;
-        if spill.spilled {
-            observer.suite_not_shown();
-        } else {
-            observer.suite(json_text(&part));
-            self.out.write_all(&part).map_err(io_err(&self.path))?;
-        }
-        if part.capacity() > self.max_part {
-            part = Vec::new();
-        }
-        self.part = part;
-        self.suites += 1;
-        Ok(())
-    }
-
-    /// Sets the longest JSON text of a root suite held in memory to show an observer
-    /// ([`MAX_OBSERVED_PART`] unless set).
-    pub fn with_max_observed_part(mut self, bytes: usize) -> Self {
-        self.max_part = bytes;
-        self
+        observer.suite(suite);
+        self.suite(suite)
     }
 
     /// Root suites written so far.
@@ -609,8 +603,7 @@ impl ReportStream {
         if let Some(o) = observer {
             // The whole rest, as one object, for the observer; the file gets it without its
             // opening brace when the suites have opened the object already.
-            let mut part = std::mem::take(&mut self.part);
-            part.clear();
+            let mut part = Vec::new();
             serde_json::to_writer(&mut part, &report).map_err(json)?;
             o.rest(json_text(&part));
             let bytes = if self.suites == 0 {
@@ -638,7 +631,7 @@ impl ReportStream {
         })?;
         Ok(WrittenReport {
             path: self.path,
-            file,
+            file: file.file,
         })
     }
 }
@@ -669,5 +662,30 @@ impl<W: Write> Write for SkipFirstByte<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writing through [`Writeback`] writes the same bytes, and starts the writeback of each
+    /// step as it is passed.
+    #[test]
+    fn writeback_writes_the_same_bytes() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("f");
+        let mut w = Writeback::new(fs::File::create(&path).expect("create"));
+        let data: Vec<u8> = (0..(2 * WRITEBACK_STEP + 12_345))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for chunk in data.chunks(100_003) {
+            w.write_all(chunk).expect("write");
+        }
+        assert_eq!(w.written, data.len() as u64);
+        assert!(w.started >= 2 * WRITEBACK_STEP && w.started <= w.written);
+        w.flush().expect("flush");
+        w.file.sync_all().expect("sync");
+        assert!(fs::read(&path).expect("read") == data);
     }
 }

@@ -54,7 +54,7 @@ mod stream;
 pub use dir::{
     attachment_id_for, check_attachment_id, is_report_dir, read_report_dir, read_report_file,
     AttachmentIdError, Error, ReportDir, ReportDirWriter, ReportStream, StreamObserver,
-    WrittenReport, ATTACHMENTS_DIR, MAX_ATTACHMENT_ID_LEN, MAX_OBSERVED_PART, REPORT_FILE,
+    WrittenReport, ATTACHMENTS_DIR, MAX_ATTACHMENT_ID_LEN, REPORT_FILE,
 };
 pub use helpers::{TestOutcome, TestRef};
 pub mod files;

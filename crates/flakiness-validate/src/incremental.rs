@@ -13,6 +13,7 @@ use crate::compile::{Compiled, Kind, NodeId};
 use crate::problem::Sink;
 use crate::semantic::Semantic;
 use crate::stream::{Seg, Walker};
+use crate::typed::Typed;
 use crate::Validator;
 
 /// Checks a report as it is written: see [`Validator::incremental`].
@@ -72,6 +73,31 @@ fn suites_item(compiled: &Compiled) -> Option<NodeId> {
 impl Incremental<'_> {
     /// Checks the next element of the report's `suites`: one root suite as JSON text.
     pub fn suite(&mut self, json: &str) {
+        self.next_suite(|compiled, node, sink, semantic, path| {
+            let mut walker = Walker::new(json.as_bytes(), 0, compiled, sink, Some(semantic));
+            let ok = walker.run_part(node, path, 2);
+            (ok, walker.sink, walker.semantic.unwrap_or_default())
+        });
+    }
+
+    /// Checks the next element of the report's `suites` as the typed value the writer is about
+    /// to serialise with `serde_json`, without its JSON text: the same checks as
+    /// [`suite`](Self::suite) on that text (the data model read as serde_json writes it),
+    /// except that whatever this walk cannot follow makes the report never clean here.
+    pub fn suite_value<T: serde::Serialize + ?Sized>(&mut self, suite: &T) {
+        self.next_suite(|compiled, node, sink, semantic, path| {
+            let mut walker = Typed::new(compiled, sink, Some(semantic));
+            let ok = walker.run_part(node, suite, path, 2);
+            (ok, walker.sink, walker.semantic.unwrap_or_default())
+        });
+    }
+
+    /// Counts the next element of `suites` and has `walk` check it (the suites' node, at
+    /// `$.suites[i]`, two levels below the root), unless nothing can be clean any more.
+    fn next_suite(
+        &mut self,
+        walk: impl FnOnce(&Compiled, NodeId, Sink, Semantic, &[Seg<'static>]) -> (bool, Sink, Semantic),
+    ) {
         let index = self.suites;
         self.suites += 1;
         let Some(node) = self.suite_node else {
@@ -82,12 +108,11 @@ impl Incremental<'_> {
         }
         let sink = std::mem::replace(&mut self.sink, Sink::new(0));
         let semantic = std::mem::take(&mut self.semantic);
-        let mut walker = Walker::new(json.as_bytes(), 0, self.compiled, sink, Some(semantic));
-        // `$.suites[i]`: two levels below the root.
-        let ok = walker.run_part(node, &[Seg::Prop("suites"), Seg::Index(index)], 2);
+        let path = [Seg::Prop("suites"), Seg::Index(index)];
+        let (ok, sink, semantic) = walk(self.compiled, node, sink, semantic, &path);
         self.stopped |= !ok;
-        self.sink = walker.sink;
-        self.semantic = walker.semantic.unwrap_or_default();
+        self.sink = sink;
+        self.semantic = semantic;
     }
 
     /// Counts the next element of `suites` as one not seen (too long to be held): the check
@@ -149,7 +174,10 @@ mod tests {
     }
 
     fn clean(report: &str) -> bool {
-        let v = Validator::new(Options::default()).expect("schema");
+        clean_with(&Validator::new(Options::default()).expect("schema"), report)
+    }
+
+    fn clean_with(v: &Validator, report: &str) -> bool {
         let (suites, rest) = parts(report);
         let mut inc = v.incremental();
         for s in &suites {
@@ -206,11 +234,229 @@ mod tests {
                 && outcome.warnings_omitted == 0;
             assert_eq!(clean(&text), whole_clean, "{what}: {outcome:?}");
             assert_eq!(
+                clean_typed(&text),
+                whole_clean,
+                "typed, {what}: {outcome:?}"
+            );
+            assert_eq!(
                 whole_clean,
                 what.ends_with("(clean)"),
                 "{what}: {outcome:?}"
             );
         }
+    }
+
+    /// `clean`, with each root suite checked as a typed value (`suite_value`).
+    fn clean_typed(report: &str) -> bool {
+        clean_typed_with(&Validator::new(Options::default()).expect("schema"), report)
+    }
+
+    fn clean_typed_with(v: &Validator, report: &str) -> bool {
+        let (suites, rest) = parts(report);
+        let mut inc = v.incremental();
+        for s in &suites {
+            let value: serde_json::Value = serde_json::from_str(s).expect("json");
+            inc.suite_value(&value);
+        }
+        inc.finish(&rest, None)
+    }
+
+    /// Every report of testdata/ (fixtures and converters' expected outputs).
+    fn testdata_reports() -> Vec<(String, String)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+        let mut out = Vec::new();
+        for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+            let entry = entry.expect("walk testdata");
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let is_report = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.as_object().map(|o| o.contains_key("suites")))
+                .unwrap_or(false);
+            if is_report {
+                out.push((path.display().to_string(), text));
+            }
+        }
+        out
+    }
+
+    /// Replaces, one at a time, each value inside the report's suites (at most `limit`
+    /// places) with each of a few others, and calls `f` with each report made.
+    fn mutations(report: &str, limit: usize, f: &mut dyn FnMut(&str, String)) {
+        let value: serde_json::Value = serde_json::from_str(report).expect("json");
+        let mut places = Vec::new();
+        fn walk(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+            out.push(at.clone());
+            match v {
+                serde_json::Value::Object(o) => {
+                    for (k, x) in o {
+                        walk(
+                            x,
+                            format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")),
+                            out,
+                        );
+                    }
+                }
+                serde_json::Value::Array(a) => {
+                    for (i, x) in a.iter().enumerate() {
+                        walk(x, format!("{at}/{i}"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(suites) = value.get("suites") {
+            walk(suites, "/suites".into(), &mut places);
+        }
+        let step = places.len().div_ceil(limit.max(1)).max(1);
+        let replacements = [
+            serde_json::json!(null),
+            serde_json::json!(-1),
+            serde_json::json!(1.5),
+            serde_json::json!(7),
+            serde_json::json!(""),
+            serde_json::json!("passed"),
+            serde_json::json!("../x"),
+            serde_json::json!("x".repeat(1100)),
+            serde_json::json!(true),
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!({"text": "t", "buffer": "!!"}),
+            serde_json::json!({"buffer": "aGk="}),
+        ];
+        for place in places.iter().step_by(step) {
+            for r in &replacements {
+                let mut changed = value.clone();
+                if let Some(slot) = changed.pointer_mut(place) {
+                    *slot = r.clone();
+                    f(&format!("{place} = {r}"), changed.to_string());
+                }
+            }
+            // The place removed from its object.
+            let (parent, key) = place.rsplit_once('/').unwrap_or(("", ""));
+            let mut changed = value.clone();
+            if let Some(serde_json::Value::Object(o)) = changed.pointer_mut(parent) {
+                o.remove(&key.replace("~1", "/").replace("~0", "~"));
+                f(&format!("{place} removed"), changed.to_string());
+            }
+        }
+    }
+
+    /// The typed walk of each suite gives the verdict the walk of its JSON text gives, on
+    /// every report of testdata/ and on thousands of reports changed from them in one place.
+    #[test]
+    fn the_typed_walk_agrees_with_the_text_walk() {
+        let v = Validator::new(Options::default()).expect("schema");
+        let reports = testdata_reports();
+        assert!(reports.len() > 40, "testdata reports: {}", reports.len());
+        let (mut clean_seen, mut dirty_seen, mut compared) = (0, 0, 0);
+        for (name, text) in &reports {
+            let mut compare = |what: &str, report: String| {
+                let expected = clean_with(&v, &report);
+                assert_eq!(clean_typed_with(&v, &report), expected, "{name}: {what}");
+                if expected {
+                    clean_seen += 1;
+                } else {
+                    dirty_seen += 1;
+                }
+                compared += 1;
+            };
+            compare("as it is", text.clone());
+            mutations(text, 40, &mut compare);
+        }
+        assert!(compared > 10_000, "{compared} reports compared");
+        assert!(
+            clean_seen > 100 && dirty_seen > 1_000,
+            "{clean_seen} clean, {dirty_seen} not"
+        );
+    }
+
+    /// The model's own types walk as their JSON does.
+    #[test]
+    fn the_models_suites_walk_as_their_json() {
+        let v = Validator::new(Options::default()).expect("schema");
+        let mut walked = 0;
+        for (name, text) in testdata_reports() {
+            let Ok(report) = serde_json::from_str::<flakiness_report::Report>(&text) else {
+                continue;
+            };
+            let suites = report.suites.clone().unwrap_or_default();
+            let mut rest = report.clone();
+            rest.suites = None;
+            let rest = serde_json::to_string(&rest).expect("rest");
+            let (mut a, mut b) = (v.incremental(), v.incremental());
+            for s in &suites {
+                a.suite(&serde_json::to_string(s).expect("suite"));
+                b.suite_value(s);
+            }
+            assert_eq!(b.finish(&rest, None), a.finish(&rest, None), "{name}");
+            walked += 1;
+        }
+        assert!(walked > 30, "{walked} reports read as the model");
+    }
+
+    #[test]
+    fn the_typed_walk_follows_serde_jsons_mapping() {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Attempt {
+            environment_idx: f64,
+            status: Status,
+            start_timestamp: Option<f64>,
+            duration: f64,
+        }
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Status {
+            Passed,
+        }
+        #[derive(serde::Serialize)]
+        struct Test {
+            title: String,
+            attempts: Vec<Attempt>,
+        }
+        #[derive(serde::Serialize)]
+        struct Suite {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            title: String,
+            tests: Vec<Test>,
+        }
+        let v = Validator::new(Options::default()).expect("schema");
+        let (_, rest) = parts(&report(&[], 1));
+        let check = |start: Option<f64>, duration: f64| {
+            let suite = Suite {
+                kind: "file",
+                title: "a".into(),
+                tests: vec![Test {
+                    title: "t".into(),
+                    attempts: vec![Attempt {
+                        environment_idx: 0.0,
+                        status: Status::Passed,
+                        start_timestamp: start,
+                        duration,
+                    }],
+                }],
+            };
+            let mut typed = v.incremental();
+            typed.suite_value(&suite);
+            let mut text = v.incremental();
+            text.suite(&serde_json::to_string(&suite).expect("json"));
+            let (typed, text) = (typed.finish(&rest, None), text.finish(&rest, None));
+            assert_eq!(typed, text, "{start:?} {duration}");
+            typed
+        };
+        assert!(check(Some(1.0), 2.0));
+        // `null` where a number goes, as serde_json writes `None` and NaN.
+        assert!(!check(None, 2.0));
+        assert!(!check(Some(1.0), f64::NAN));
+        assert!(!check(Some(1.0), f64::INFINITY));
+        assert!(!check(Some(1.0), -2.0));
     }
 
     #[test]

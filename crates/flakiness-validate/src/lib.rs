@@ -27,6 +27,7 @@ mod jsonschema_engine;
 mod problem;
 mod semantic;
 mod stream;
+mod typed;
 
 use std::collections::BTreeSet;
 use std::fs;

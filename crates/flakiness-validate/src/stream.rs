@@ -255,51 +255,14 @@ impl<'a> Walker<'a> {
                     Ok(s) => s,
                     Err(e) => return Err(self.json_error(e)),
                 };
-                let mut problem = None;
-                if min.is_some() || max.is_some() {
-                    // Lengths in UTF-16 code units, as the official schema counts them
-                    // (JavaScript strings): a character outside the BMP counts twice.
-                    let len = utf16_len(s);
-                    if let Some(min) = *min {
-                        if len < min {
-                            problem = Some(format!(
-                                "expected a string of at least {min} UTF-16 code units, found {len}"
-                            ));
-                        }
-                    }
-                    if let Some(max) = *max {
-                        if len > max {
-                            problem = Some(format!(
-                                "expected a string of at most {max} UTF-16 code units, found {len}"
-                            ));
-                        }
-                    }
-                }
-                if !allowed.is_empty() && !allowed.iter().any(|a| a == s) {
-                    problem = Some(format!(
-                        "expected one of {}, found {s:?}",
-                        allowed
-                            .iter()
-                            .map(|a| format!("{a:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                if node.role != Role::None {
-                    if let Some(sem) = &mut self.semantic {
-                        sem.string(
-                            node.role,
-                            s,
-                            start,
-                            &self.path,
-                            &mut self.sink,
-                            &mut self.scratch,
-                        );
-                    }
-                }
-                if let Some(message) = problem {
-                    self.error(rules::SCHEMA, start, || message);
-                }
+                check_string(
+                    (node, min, max, allowed),
+                    s,
+                    start,
+                    &self.path,
+                    &mut self.sink,
+                    (self.semantic.as_mut(), &mut self.scratch),
+                );
             }
             Kind::Number { min, max, integer } => {
                 if !peek.is_num() {
@@ -309,30 +272,14 @@ impl<'a> Walker<'a> {
                     return self.skip(peek);
                 }
                 let n = self.number(peek, start)?;
-                if let Some(min) = *min {
-                    if n < min {
-                        self.error(rules::SCHEMA, start, || {
-                            format!("expected a number >= {min}, found {n}")
-                        });
-                    }
-                }
-                if let Some(max) = *max {
-                    if n > max {
-                        self.error(rules::SCHEMA, start, || {
-                            format!("expected a number <= {max}, found {n}")
-                        });
-                    }
-                }
-                if *integer && n.fract() != 0.0 {
-                    self.error(rules::INTEGER, start, || {
-                        format!("expected a whole number, found {n}")
-                    });
-                }
-                if node.role == Role::EnvironmentIdx {
-                    if let Some(sem) = &mut self.semantic {
-                        sem.environment_idx(n, start, &self.path, &mut self.sink);
-                    }
-                }
+                check_number(
+                    (node, *min, *max, *integer),
+                    n,
+                    start,
+                    &self.path,
+                    &mut self.sink,
+                    self.semantic.as_mut(),
+                );
             }
             Kind::Enum(values) => {
                 let ok = if peek.is_num() {
@@ -349,12 +296,7 @@ impl<'a> Walker<'a> {
                     false
                 };
                 if !ok {
-                    let list = values
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    self.error(rules::SCHEMA, start, || format!("expected one of {list}"));
+                    self.error(rules::SCHEMA, start, || enum_message(values));
                 }
             }
         }
@@ -556,24 +498,8 @@ impl<'a> Walker<'a> {
     }
 
     fn any_of_error(&mut self, node: &Node, start: usize) {
-        let nodes = &self.schema.nodes;
-        let forms: Vec<String> = node
-            .any_of
-            .iter()
-            .map(|&b| match &nodes[b].kind {
-                Kind::Object {
-                    props, required, ..
-                } if !required.is_empty() => required
-                    .iter()
-                    .map(|&r| format!("`{}`", props[r].0))
-                    .collect::<Vec<_>>()
-                    .join(" and "),
-                _ => "another form".to_string(),
-            })
-            .collect();
-        self.error(rules::SCHEMA, start, || {
-            format!("must have a valid {}", forms.join(" or a valid "))
-        });
+        let message = any_of_message(self.schema, node);
+        self.error(rules::SCHEMA, start, || message);
     }
 
     /// Environment metadata: any JSON is schema-valid; a flat object of scalars is expected.
@@ -653,4 +579,149 @@ pub(crate) fn utf16_len(s: &str) -> usize {
     s.bytes()
         .map(|b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
         .sum()
+}
+
+/// What is wrong with string `s` under a string node's `min`, `max` (UTF-16 code units, as the
+/// official schema counts them) and `allowed` values; shared by both walks.
+pub(crate) fn string_problem(
+    min: Option<usize>,
+    max: Option<usize>,
+    allowed: &[String],
+    s: &str,
+) -> Option<String> {
+    let mut problem = None;
+    if min.is_some() || max.is_some() {
+        // Lengths in UTF-16 code units, as the official schema counts them (JavaScript
+        // strings): a character outside the BMP counts twice.
+        let len = utf16_len(s);
+        if let Some(min) = min {
+            if len < min {
+                problem = Some(format!(
+                    "expected a string of at least {min} UTF-16 code units, found {len}"
+                ));
+            }
+        }
+        if let Some(max) = max {
+            if len > max {
+                problem = Some(format!(
+                    "expected a string of at most {max} UTF-16 code units, found {len}"
+                ));
+            }
+        }
+    }
+    if !allowed.is_empty() && !allowed.iter().any(|a| a == s) {
+        problem = Some(format!(
+            "expected one of {}, found {s:?}",
+            allowed
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    problem
+}
+
+/// Checks string `s` of a string node (`min`, `max`, `allowed`): its problem, then what the
+/// semantic layer wants to hear of it; shared by both walks.
+pub(crate) fn check_string(
+    (node, min, max, allowed): (&Node, &Option<usize>, &Option<usize>, &[String]),
+    s: &str,
+    start: usize,
+    path: &[Seg<'_>],
+    sink: &mut Sink,
+    (semantic, scratch): (Option<&mut Semantic>, &mut Vec<u8>),
+) {
+    let problem = string_problem(*min, *max, allowed, s);
+    if node.role != Role::None {
+        if let Some(sem) = semantic {
+            sem.string(node.role, s, start, path, sink, scratch);
+        }
+    }
+    if let Some(message) = problem {
+        sink.push(
+            Severity::Error,
+            rules::SCHEMA,
+            start,
+            || path_string(path),
+            || message,
+        );
+    }
+}
+
+/// Checks number `n` of a number node (`min`, `max`, `integer`), then tells the semantic
+/// layer of an environment index; shared by both walks.
+pub(crate) fn check_number(
+    (node, min, max, integer): (&Node, Option<f64>, Option<f64>, bool),
+    n: f64,
+    start: usize,
+    path: &[Seg<'_>],
+    sink: &mut Sink,
+    semantic: Option<&mut Semantic>,
+) {
+    let mut problem = |rule: &'static str, message: String| {
+        sink.push(
+            Severity::Error,
+            rule,
+            start,
+            || path_string(path),
+            || message,
+        );
+    };
+    if let Some(min) = min {
+        if n < min {
+            problem(
+                rules::SCHEMA,
+                format!("expected a number >= {min}, found {n}"),
+            );
+        }
+    }
+    if let Some(max) = max {
+        if n > max {
+            problem(
+                rules::SCHEMA,
+                format!("expected a number <= {max}, found {n}"),
+            );
+        }
+    }
+    if integer && n.fract() != 0.0 {
+        problem(
+            rules::INTEGER,
+            format!("expected a whole number, found {n}"),
+        );
+    }
+    if node.role == Role::EnvironmentIdx {
+        if let Some(sem) = semantic {
+            sem.environment_idx(n, start, path, sink);
+        }
+    }
+}
+
+/// The message for a value outside an `enum`.
+pub(crate) fn enum_message(values: &[serde_json::Value]) -> String {
+    let list = values
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("expected one of {list}")
+}
+
+/// The message for a value matching none of a node's `anyOf` branches.
+pub(crate) fn any_of_message(schema: &Compiled, node: &Node) -> String {
+    let forms: Vec<String> = node
+        .any_of
+        .iter()
+        .map(|&b| match &schema.nodes[b].kind {
+            Kind::Object {
+                props, required, ..
+            } if !required.is_empty() => required
+                .iter()
+                .map(|&r| format!("`{}`", props[r].0))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            _ => "another form".to_string(),
+        })
+        .collect();
+    format!("must have a valid {}", forms.join(" or a valid "))
 }
