@@ -355,7 +355,7 @@ pub(crate) fn attrs<'a, const N: usize>(
         }
         // Attribute-value normalisation (XML 1.0 §3.3.3): a literal line break or tab in the
         // value reads as a blank (`\r\n` as one); one written as a reference (`&#10;`) stays.
-        if a.value.iter().any(|b| matches!(b, b'\r' | b'\n' | b'\t')) {
+        if memchr::memchr3(b'\r', b'\n', b'\t', &a.value).is_some() {
             let raw = String::from_utf8_lossy(&a.value);
             let blanks = raw.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ");
             out[i] = Some(Cow::Owned(match quick_xml::escape::unescape(&blanks) {
@@ -1242,7 +1242,7 @@ impl JunitCollector {
             a.errors = Some(vec![error_of(&rec)]);
             a.duration = duration.map(DurationMs);
             a.start_timestamp = Some(UnixTimestampMs(start_ms.max(0.0)));
-            a.stdio = stdio(&rec.out, &rec.err);
+            a.stdio = stdio(rec.out, rec.err);
             a.attachments = (!rec.attachments.is_empty()).then_some(rec.attachments);
             a
         };
@@ -1266,7 +1266,7 @@ impl JunitCollector {
         main.start_timestamp = Some(UnixTimestampMs(start_ms.max(0.0)));
         main.errors = (!main_errors.is_empty()).then_some(main_errors);
         main.annotations = (!annotations.is_empty()).then_some(annotations);
-        main.stdio = stdio(&out, &err);
+        main.stdio = stdio(out, err);
         main.attachments = (!main_attachments.is_empty()).then_some(main_attachments);
         attempts.push(main);
         for rec in reruns {
@@ -1895,7 +1895,9 @@ fn error_of(rec: &ResultRec) -> ReportError {
     }
 }
 
-fn stdio(out: &str, err: &str) -> Option<Vec<flakiness_report::TimedStdioEntry>> {
+/// The output entries of an attempt; the texts are moved in, not copied (most of a JUnit
+/// file's bytes are output).
+fn stdio(out: String, err: String) -> Option<Vec<flakiness_report::TimedStdioEntry>> {
     let mut v = Vec::new();
     if !out.is_empty() {
         v.push(TimedStdioEntry::text(Stream::Stdout, out));
