@@ -314,12 +314,14 @@ fn ingest_one(
 ) -> Result<(Ingested, Vec<i64>), StoreError> {
     let (meta, results) = run;
     let inserted = tx
-        .execute(
+        .prepare_cached(
             "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
                                    url, category, ingested_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (content_hash) DO NOTHING",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 meta.content_hash,
                 meta.source,
                 meta.commit_id,
@@ -329,8 +331,8 @@ fn ingest_one(
                 meta.url,
                 meta.category,
                 now_ms()
-            ],
-        )
+            ])
+        })
         .map_err(err)?;
     if inserted == 0 {
         return Ok((Ingested::AlreadyPresent, Vec::new()));
