@@ -154,6 +154,15 @@ pub struct Skipped {
 
 /// The report's JSON bytes, decompressed, refused beyond the limit.
 pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>, Skipped> {
+    read_file(source, limits).map(|(bytes, _)| bytes)
+}
+
+/// [`read_bytes`], with the file's modification time as Unix ms (`None` when unknown), from
+/// the metadata the reading takes anyway (no second look-up of the path).
+fn read_file(
+    source: &ReportSource,
+    limits: &LoadLimits,
+) -> Result<(Vec<u8>, Option<f64>), Skipped> {
     let file = source.file();
     let skip = |reason: String| Skipped {
         path: file.clone(),
@@ -161,6 +170,8 @@ pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>,
     };
     let f = flakiness_report::files::open_regular(&file).map_err(|e| skip(e.to_string()))?;
     let limit = limits.max_report_bytes;
+    let meta = f.metadata().ok();
+    let modified_ms = meta.as_ref().and_then(modified_ms);
     // Sized once (read_to_end through `take` would grow it step by step). A compressed report
     // is first inflated into nothing, only counted: one past the limit (a compression bomb)
     // is refused without ever holding what it inflated; within it, it is inflated again into
@@ -181,7 +192,7 @@ pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>,
                 .map_err(|e| skip(format!("cannot read: {e}")))?;
             n
         }
-        _ => f.metadata().map_or(0, |m| m.len()),
+        _ => meta.as_ref().map_or(0, |m| m.len()),
     };
     let mut bytes = Vec::with_capacity(usize::try_from(size.min(limit) + 1).unwrap_or(0));
     let read = match source.kind {
@@ -202,7 +213,14 @@ pub fn read_bytes(source: &ReportSource, limits: &LoadLimits) -> Result<Vec<u8>,
             }
         )));
     }
-    Ok(bytes)
+    Ok((bytes, modified_ms))
+}
+
+/// A file's modification time as Unix ms.
+fn modified_ms(meta: &fs::Metadata) -> Option<f64> {
+    let t = meta.modified().ok()?;
+    let since = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(since.as_millis() as f64)
 }
 
 /// Hex SHA-256 of `bytes`.
@@ -270,7 +288,11 @@ fn property<'a>(props: &'a [(String, String)], names: &[&str]) -> Option<&'a str
 /// commit". A file that is not JUnit, or is malformed, is skipped with the converter's error
 /// (file:line:column). The content hash is the XML's.
 pub fn check_junit(source: &ReportSource, bytes: &[u8]) -> Result<Loaded, Skipped> {
-    let read = read_junit(source, bytes)?;
+    let modified = fs::metadata(source.file())
+        .ok()
+        .as_ref()
+        .and_then(modified_ms);
+    let read = read_junit(source, bytes, modified)?;
     Ok(Loaded {
         report: flakiness_convert::junit_report(read.collector, &read.meta, read.fallback_ms),
         content_hash: content_hash(bytes),
@@ -285,15 +307,17 @@ struct ReadJunit {
     fallback_ms: f64,
 }
 
-fn read_junit(source: &ReportSource, bytes: &[u8]) -> Result<ReadJunit, Skipped> {
+/// `modified_ms`: the file's modification time (Unix ms), the run's start when the file has
+/// none.
+fn read_junit(
+    source: &ReportSource,
+    bytes: &[u8],
+    modified_ms: Option<f64>,
+) -> Result<ReadJunit, Skipped> {
     use flakiness_convert::{JunitCollector, Limits, Metadata};
     let file = source.file();
     let name = file.display().to_string();
-    let fallback_ms = fs::metadata(&file)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0.0, |d| d.as_millis() as f64);
+    let fallback_ms = modified_ms.unwrap_or(0.0);
     let mut collector = JunitCollector::default();
     collector
         .read(bytes, &name, fallback_ms, &Limits::default())
@@ -354,20 +378,20 @@ fn summarize_junit_keyed(read: ReadJunit, source: &str, hash: &str, keys: &TestK
         url: meta.url.clone(),
         category: meta.category.clone(),
     };
-    let mut run_keys = RunKeys::default();
-    let mut results = Vec::new();
+    // About one result per testcase: sized once.
+    let mut run_keys = RunKeys::with_capacity(collector.testcases);
+    let mut results = Vec::with_capacity(collector.testcases);
     let mut f = |file: &str, path: &[&str], title: &str, env: &str, r: TestResult| {
         run_keys.push(file, path.iter().copied().chain([title]), env);
         results.push(r);
     };
-    let mut own = Vec::new();
     // The suites entered: each one's file so far and whether it is on the path.
     let mut open: Vec<(Option<&str>, bool)> = Vec::new();
     let mut path: Vec<&str> = Vec::new();
     let visited = collector.visit(&mut |depth, suite, tests| {
         let Some(suite) = suite else {
             for t in tests {
-                summarize_test(t, None, &[], &env_names, &mut own, &mut f);
+                summarize_test(t, None, &[], &env_names, &mut f);
             }
             return;
         };
@@ -383,7 +407,7 @@ fn summarize_junit_keyed(read: ReadJunit, source: &str, hash: &str, keys: &TestK
         }
         open.push((file, title.is_some()));
         for t in tests {
-            summarize_test(t, file, &path, &env_names, &mut own, &mut f);
+            summarize_test(t, file, &path, &env_names, &mut f);
         }
     });
     if !visited {
@@ -555,10 +579,10 @@ fn load_with<T>(
     junit: impl FnOnce(ReadJunit, &str, &str) -> T,
     json: impl FnOnce(RunRecord) -> T,
 ) -> Result<T, LoadError> {
-    let bytes = read_bytes(source, limits).map_err(LoadError::Unreadable)?;
+    let (bytes, modified) = read_file(source, limits).map_err(LoadError::Unreadable)?;
     let name = source.path.display().to_string();
     if source.kind == SourceKind::Junit {
-        let read = read_junit(source, &bytes).map_err(LoadError::Invalid)?;
+        let read = read_junit(source, &bytes, modified).map_err(LoadError::Invalid)?;
         return Ok(junit(read, &name, &content_hash(&bytes)));
     }
     check_and_summarize(&bytes, validator, &name)
@@ -687,12 +711,11 @@ fn walk_results(report: &Report, mut f: impl FnMut(&str, &[&str], &str, &str, Te
         .map(|e| e.name.as_str())
         .collect();
     let mut path: Vec<&str> = Vec::new();
-    let mut own = Vec::new();
     for t in report.tests.iter().flatten() {
-        summarize_test(t, None, &path, &env_names, &mut own, &mut f);
+        summarize_test(t, None, &path, &env_names, &mut f);
     }
     for suite in report.suites.iter().flatten() {
-        summarize_suite(suite, None, &mut path, &env_names, &mut own, &mut f);
+        summarize_suite(suite, None, &mut path, &env_names, &mut f);
     }
 }
 
@@ -713,7 +736,7 @@ pub fn summarize_json(
     let mut pending: Vec<Pending> = Vec::new();
     let streamed = flakiness_report::for_each_test(json, |suite, test| {
         let mut results = Vec::new();
-        test_results(&test, &mut results);
+        test_results(&test, |env, r| results.push((env, r)));
         pending.push(Pending {
             suite,
             own_file: test.location.map(|l| l.file),
@@ -798,7 +821,6 @@ fn summarize_suite<'a>(
     file: Option<&'a str>,
     path: &mut Vec<&'a str>,
     env_names: &[&str],
-    own: &mut Vec<(u32, TestResult)>,
     f: &mut impl FnMut(&str, &[&str], &str, &str, TestResult),
 ) {
     let (own_file, title) = suite_scope(suite);
@@ -807,10 +829,10 @@ fn summarize_suite<'a>(
         path.push(title);
     }
     for t in suite.tests.iter().flatten() {
-        summarize_test(t, file, path, env_names, own, f);
+        summarize_test(t, file, path, env_names, f);
     }
     for child in suite.suites.iter().flatten() {
-        summarize_suite(child, file, path, env_names, own, f);
+        summarize_suite(child, file, path, env_names, f);
     }
     if title.is_some() {
         path.pop();
@@ -836,39 +858,37 @@ fn suite_scope(suite: &Suite) -> (Option<&str>, Option<&str>) {
 }
 
 /// The test's results placed under its suites (`file` when the test has no location of its
-/// own), handed to `f`; `own` is room for them.
+/// own), handed to `f` as they are made (a result is moved once, into `f`).
 fn summarize_test(
     test: &Test,
     file: Option<&str>,
     path: &[&str],
     env_names: &[&str],
-    own: &mut Vec<(u32, TestResult)>,
     f: &mut impl FnMut(&str, &[&str], &str, &str, TestResult),
 ) {
-    own.clear();
-    test_results(test, own);
     let file = match &test.location {
         Some(l) => l.file.as_str(),
         None => file.unwrap_or_default(),
     };
-    for (env, r) in own.drain(..) {
-        f(file, path, &test.title, &env_name(env_names, env), r);
-    }
+    test_results(test, |env, r| {
+        f(file, path, &test.title, &env_name(env_names, env), r)
+    });
 }
 
 /// One [`TestResult`] per environment index the test ran in, in the order of first attempts,
-/// without its key (file, title path and environment left empty).
-fn test_results(test: &Test, out: &mut Vec<(u32, TestResult)>) {
+/// without its key (file, title path and environment left empty), handed to `out` with its
+/// environment index.
+fn test_results(test: &Test, mut out: impl FnMut(u32, TestResult)) {
     let attempts = test.attempts.as_slice();
     let Some(first_env) = attempts.first().map(|a| a.environment_idx()) else {
         return;
     };
     if attempts.iter().all(|a| a.environment_idx() == first_env) {
         // The common case: one environment.
-        out.push((
+        out(
             first_env,
             summarize_attempts(attempts.iter(), test.outcome_in(first_env)),
-        ));
+        );
         return;
     }
     let mut envs: Vec<u32> = Vec::new();
@@ -878,13 +898,13 @@ fn test_results(test: &Test, out: &mut Vec<(u32, TestResult)>) {
         }
     }
     for env in envs {
-        out.push((
+        out(
             env,
             summarize_attempts(
                 attempts.iter().filter(|a| a.environment_idx() == env),
                 test.outcome_in(env),
             ),
-        ));
+        );
     }
 }
 

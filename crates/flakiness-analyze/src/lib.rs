@@ -165,10 +165,20 @@ pub fn ingest_all(
     // Files seen before, unchanged, are not read again.
     let mut todo: Vec<(&ReportSource, Option<Stamp>)> = Vec::new();
     let mut folders = HashMap::new();
-    for source in sources {
-        let stamp = file_stamp(&source.file(), &mut folders);
-        if let Some((key, size, mtime)) = &stamp {
-            if let Some(hash) = store.source_hash(key, *size, *mtime)? {
+    let stamps: Vec<Option<Stamp>> = sources
+        .iter()
+        .map(|source| file_stamp(&source.file(), &mut folders))
+        .collect();
+    // The hashes remembered for the stamped files, looked up together.
+    let asked: Vec<(&str, i64, i64)> = stamps
+        .iter()
+        .flatten()
+        .map(|(key, size, mtime)| (key.as_str(), *size, *mtime))
+        .collect();
+    let mut remembered = store.source_hashes(&asked)?.into_iter();
+    for (source, stamp) in sources.iter().zip(stamps) {
+        if stamp.is_some() {
+            if let Some(hash) = remembered.next().flatten() {
                 if store.contains(&hash)? {
                     summary.already_stored += 1;
                     done += 1;

@@ -353,6 +353,17 @@ pub(crate) fn attrs<'a, const N: usize>(
         if out[i].is_some() {
             continue;
         }
+        // Most values hold no reference, line break or tab: read as written, without
+        // going through the unescaping (the same value; invalid UTF-8 takes the long way, to
+        // its error).
+        if let Cow::Borrowed(v) = a.value {
+            if !v.iter().any(|b| matches!(b, b'&' | b'\r' | b'\n' | b'\t')) {
+                if let Ok(v) = std::str::from_utf8(v) {
+                    out[i] = Some(Cow::Borrowed(v));
+                    continue;
+                }
+            }
+        }
         // Attribute-value normalisation (XML 1.0 §3.3.3): a literal line break or tab in the
         // value reads as a blank (`\r\n` as one); one written as a reference (`&#10;`) stays.
         if memchr::memchr3(b'\r', b'\n', b'\t', &a.value).is_some() {

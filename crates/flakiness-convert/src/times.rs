@@ -5,12 +5,14 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 /// Seconds as written in `time="…"`: `1.5`, `1,234.5` (thousands separators), `1E-07`,
 /// integers. Missing, empty, negative or non-finite values give `None`, never NaN.
 pub fn parse_duration_secs(s: &str) -> Option<f64> {
-    let cleaned: String = s
-        .trim()
-        .chars()
-        .filter(|c| *c != ',' && *c != '_')
-        .collect();
-    let v: f64 = cleaned.parse().ok()?;
+    let s = s.trim();
+    // Most values have no separator: parsed as they are, without a copy.
+    let v: f64 = if s.contains([',', '_']) {
+        let cleaned: String = s.chars().filter(|c| *c != ',' && *c != '_').collect();
+        cleaned.parse().ok()?
+    } else {
+        s.parse().ok()?
+    };
     (v.is_finite() && v >= 0.0).then_some(v)
 }
 
@@ -95,6 +97,9 @@ mod tests {
     fn durations() {
         assert_eq!(parse_duration_secs("1.5"), Some(1.5));
         assert_eq!(parse_duration_secs("1,234.5"), Some(1234.5));
+        assert_eq!(parse_duration_secs(" 1_000.25 "), Some(1000.25));
+        assert_eq!(parse_duration_secs(" 0.010\n"), Some(0.01));
+        assert_eq!(parse_duration_secs("1 _5"), None);
         assert_eq!(parse_duration_secs("1E-07"), Some(1e-7));
         assert_eq!(parse_duration_secs("3"), Some(3.0));
         assert_eq!(parse_duration_secs(""), None);

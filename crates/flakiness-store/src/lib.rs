@@ -125,6 +125,17 @@ pub trait HistoryStore {
         size: i64,
         mtime_ns: i64,
     ) -> Result<Option<String>, StoreError>;
+    /// [`source_hash`](Self::source_hash) for many files, `(path, size, mtime_ns)`, in order
+    /// (in one read transaction where the store can).
+    fn source_hashes(
+        &mut self,
+        files: &[(&str, i64, i64)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        files
+            .iter()
+            .map(|&(path, size, mtime_ns)| self.source_hash(path, size, mtime_ns))
+            .collect()
+    }
     /// Remembers the content hash of the file at `path` with this size and modification time.
     fn remember_source(
         &mut self,
@@ -216,6 +227,12 @@ impl HistoryStore for SqliteStore {
         mtime_ns: i64,
     ) -> Result<Option<String>, StoreError> {
         SqliteStore::source_hash(self, path, size, mtime_ns)
+    }
+    fn source_hashes(
+        &mut self,
+        files: &[(&str, i64, i64)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        SqliteStore::source_hashes(self, files)
     }
     fn remember_source(
         &mut self,

@@ -27,6 +27,10 @@ const REMEMBER_SOURCE: &str = "INSERT INTO sources (path, size, mtime_ns, conten
      ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,
          content_hash = excluded.content_hash";
 
+/// A file's remembered content hash, by path, size and mtime_ns.
+const SOURCE_HASH: &str =
+    "SELECT content_hash FROM sources WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3";
+
 /// One step of the schema's history.
 enum Migration {
     Sql(&'static str),
@@ -314,12 +318,14 @@ fn ingest_one(
 ) -> Result<(Ingested, Vec<i64>), StoreError> {
     let (meta, results) = run;
     let inserted = tx
-        .execute(
+        .prepare_cached(
             "INSERT INTO runs (content_hash, source, commit_id, start_ms, duration_ms, title,
                                    url, category, ingested_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT (content_hash) DO NOTHING",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 meta.content_hash,
                 meta.source,
                 meta.commit_id,
@@ -329,8 +335,8 @@ fn ingest_one(
                 meta.url,
                 meta.category,
                 now_ms()
-            ],
-        )
+            ])
+        })
         .map_err(err)?;
     if inserted == 0 {
         return Ok((Ingested::AlreadyPresent, Vec::new()));
@@ -1036,14 +1042,35 @@ impl SqliteStore {
         mtime_ns: i64,
     ) -> Result<Option<String>, StoreError> {
         self.conn
-            .prepare_cached(
-                "SELECT content_hash FROM sources WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
-            )
+            .prepare_cached(SOURCE_HASH)
             .and_then(|mut st| {
                 st.query_row(params![path, size, mtime_ns], |r| r.get(0))
                     .optional()
             })
             .map_err(sql_err_waited(&self.path, self.busy_timeout))
+    }
+
+    /// [`source_hash`](Self::source_hash) for many files, `(path, size, mtime_ns)`, in order,
+    /// in one read transaction (one lock taken for all of them, not one per file).
+    pub fn source_hashes(
+        &mut self,
+        files: &[(&str, i64, i64)],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let err = sql_err_waited(&self.path, self.busy_timeout);
+        let tx = self.conn.transaction().map_err(&err)?;
+        let mut out = Vec::with_capacity(files.len());
+        {
+            let mut st = tx.prepare_cached(SOURCE_HASH).map_err(&err)?;
+            for &(path, size, mtime_ns) in files {
+                let hash = st
+                    .query_row(params![path, size, mtime_ns], |r| r.get(0))
+                    .optional()
+                    .map_err(&err)?;
+                out.push(hash);
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(out)
     }
 
     /// Remembers the content hash of a file with this size and modification time.

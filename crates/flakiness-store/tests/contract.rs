@@ -419,6 +419,19 @@ fn runs_stored_in_a_batch_are_each_stored_once() {
             "{kind}"
         );
         assert_eq!(store.source_hash("/r/b.xml", 21, 200).expect("hash"), None);
+        assert_eq!(
+            store
+                .source_hashes(&[
+                    ("/r/b.xml", 20, 200),
+                    ("/r/c.xml", 10, 100),
+                    ("/r/a.xml", 10, 101),
+                    ("/r/a.xml", 10, 100),
+                ])
+                .expect("hashes"),
+            [Some("b".to_string()), None, None, Some("a".to_string())],
+            "{kind}"
+        );
+        assert!(store.source_hashes(&[]).expect("none").is_empty(), "{kind}");
     }
 }
 
