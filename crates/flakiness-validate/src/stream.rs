@@ -41,8 +41,45 @@ pub(crate) fn path_string(segs: &[Seg<'_>]) -> String {
     s
 }
 
-/// A fatal problem: the walk cannot go on.
+/// A fatal problem: the walk cannot go on. (Also the error of the typed walk's serializer.)
+#[derive(Debug)]
 pub(crate) struct Stop;
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the walk stopped")
+    }
+}
+
+impl std::error::Error for Stop {}
+
+impl serde::ser::Error for Stop {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Stop
+    }
+}
+
+/// One level deeper (`depth`): past [`MAX_DEPTH`] the problem is recorded and the walk stops;
+/// shared by both walks.
+pub(crate) fn enter_level(
+    depth: &mut usize,
+    offset: usize,
+    path: &[Seg<'_>],
+    sink: &mut Sink,
+) -> Result<(), Stop> {
+    *depth += 1;
+    if *depth > MAX_DEPTH {
+        sink.push(
+            Severity::Error,
+            rules::JSON,
+            offset,
+            || path_string(path),
+            || format!("nesting deeper than {MAX_DEPTH} levels"),
+        );
+        return Err(Stop);
+    }
+    Ok(())
+}
 
 pub(crate) struct Walker<'a> {
     data: &'a [u8],
@@ -152,14 +189,7 @@ impl<'a> Walker<'a> {
     }
 
     fn enter(&mut self, offset: usize) -> Result<(), Stop> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.error(rules::JSON, offset, || {
-                format!("nesting deeper than {MAX_DEPTH} levels")
-            });
-            return Err(Stop);
-        }
-        Ok(())
+        enter_level(&mut self.depth, offset, &self.path, &mut self.sink)
     }
 
     fn value(&mut self, id: NodeId, peek: Peek) -> Result<(), Stop> {

@@ -14,34 +14,14 @@
 //! text walk would (a tuple or struct variant, bytes, an environment's metadata) makes it
 //! unsure, and an unsure walk is never clean.
 
-use std::fmt;
-
 use serde::ser::{self, Serialize};
 
 use crate::compile::{Compiled, Kind, NodeId, Role};
 use crate::problem::{rules, Severity, Sink};
 use crate::semantic::Semantic;
 use crate::stream::{
-    any_of_message, check_number, check_string, enum_message, path_string, Seg, MAX_DEPTH,
+    any_of_message, check_number, check_string, enter_level, enum_message, path_string, Seg, Stop,
 };
-
-/// The walk cannot go on (too deep, or the value's own `Serialize` failed).
-#[derive(Debug)]
-pub(crate) struct Stop;
-
-impl fmt::Display for Stop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the typed walk stopped")
-    }
-}
-
-impl std::error::Error for Stop {}
-
-impl ser::Error for Stop {
-    fn custom<T: fmt::Display>(_: T) -> Self {
-        Stop
-    }
-}
 
 /// The JSON type a serde value is written as, for messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,14 +102,7 @@ impl<'a> Typed<'a> {
     }
 
     fn enter(&mut self, offset: usize) -> Result<(), Stop> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.error(rules::JSON, offset, || {
-                format!("nesting deeper than {MAX_DEPTH} levels")
-            });
-            return Err(Stop);
-        }
-        Ok(())
+        enter_level(&mut self.depth, offset, &self.path, &mut self.sink)
     }
 
     /// Walks one value against `node`, then the node's `anyOf`.
