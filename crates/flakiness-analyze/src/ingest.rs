@@ -359,21 +359,21 @@ fn summarize_junit_keyed(read: ReadJunit, source: &str, hash: &str, keys: &TestK
         fallback_ms,
     } = read;
     // The report's environments and facts, as junit_report gives them.
-    let env_names: Vec<&str> = if collector.projects.is_empty() {
+    let env_names: Vec<&str> = if collector.projects().is_empty() {
         vec![meta.env_name.as_str()]
     } else {
-        collector.projects.iter().map(String::as_str).collect()
+        collector.projects().iter().map(String::as_str).collect()
     };
     let run = RunMeta {
         content_hash: hash.to_string(),
         source: source.to_string(),
         commit_id: meta.commit_id.clone(),
         start_ms: collector
-            .earliest_ms
+            .earliest_ms()
             .unwrap_or(fallback_ms)
             .max(0.0)
             .round() as i64,
-        duration_ms: collector.total_ms.round() as i64,
+        duration_ms: collector.total_ms().round() as i64,
         title: meta.title.clone(),
         url: meta.url.clone(),
         category: meta.category.clone(),

@@ -313,9 +313,6 @@ pub fn run(args: Args) -> u8 {
     let out = SuiteWriter {
         stream,
         check: Check::new(&validator, &attachments_dir),
-        base: &base,
-        root: &root,
-        repo: repo.as_ref(),
         tests: 0,
     };
     let (read, written) = std::thread::scope(|scope| {
@@ -331,7 +328,7 @@ pub fn run(args: Args) -> u8 {
             }
             (out, Ok(()))
         });
-        let mut sink = Output::new(tx);
+        let mut sink = Output::new(tx, &base, &root, repo.as_ref());
         let read = read_inputs(
             &args,
             &files,
@@ -500,7 +497,7 @@ fn read_inputs(
                         let mut c = Box::<JunitCollector>::default();
                         // Without --env-name, Playwright's projects are environments, as the
                         // official Playwright reporter makes them.
-                        c.environment_per_project = args.env_name.is_none();
+                        c.set_environment_per_project(args.env_name.is_none());
                         Run::Junit(c)
                     }
                     Format::PytestReportlog | Format::PytestJsonReport => {
@@ -570,9 +567,14 @@ fn read_inputs(
 
 /// Hands JUnit root suites to the writing thread as they are read, a batch at a time (one
 /// hand-over per suite woke the writing thread tens of thousands of times for a file of small
-/// suites).
-struct Output {
+/// suites). Their paths are made relative to the repository and their errors located first,
+/// here: on the thread that builds the suites, which has time to spare, not on the writing
+/// thread, which has none.
+struct Output<'a> {
     tx: std::sync::mpsc::SyncSender<Vec<Suite>>,
+    base: &'a Path,
+    root: &'a Path,
+    repo: Option<&'a RepoFiles>,
     batch: Vec<Suite>,
     /// Tests in `batch`.
     tests: usize,
@@ -585,10 +587,18 @@ struct Output {
 const BATCH_TESTS: usize = 2048;
 const BATCH_SUITES: usize = 256;
 
-impl Output {
-    fn new(tx: std::sync::mpsc::SyncSender<Vec<Suite>>) -> Self {
+impl<'a> Output<'a> {
+    fn new(
+        tx: std::sync::mpsc::SyncSender<Vec<Suite>>,
+        base: &'a Path,
+        root: &'a Path,
+        repo: Option<&'a RepoFiles>,
+    ) -> Self {
         Output {
             tx,
+            base,
+            root,
+            repo,
             batch: Vec::new(),
             tests: 0,
             failed: false,
@@ -609,10 +619,14 @@ impl Output {
     }
 }
 
-impl RootSink for Output {
-    fn root_suite(&mut self, suite: Suite) -> ControlFlow<()> {
+impl RootSink for Output<'_> {
+    fn root_suite(&mut self, mut suite: Suite) -> ControlFlow<()> {
         if self.failed {
             return ControlFlow::Break(());
+        }
+        relativize_suite_paths(&mut suite, self.base, self.root);
+        if let Some(repo) = self.repo {
+            locate_suite_errors(&mut suite, |frame| repo.resolve(frame));
         }
         self.tests += count_tests(&suite);
         self.batch.push(suite);
@@ -623,24 +637,17 @@ impl RootSink for Output {
     }
 }
 
-/// `report.json` being written: root suites get their paths made relative to the repository
-/// and their errors located, and are written out.
+/// `report.json` being written: root suites (their paths already relative to the repository
+/// and their errors located, by [`Output`]) are written out and checked.
 struct SuiteWriter<'a> {
     stream: ReportStream,
     check: Check<'a>,
-    base: &'a Path,
-    root: &'a Path,
-    repo: Option<&'a RepoFiles>,
     /// Tests written so far.
     tests: usize,
 }
 
 impl SuiteWriter<'_> {
-    fn write(&mut self, mut suite: Suite) -> Result<(), flakiness_report::Error> {
-        relativize_suite_paths(&mut suite, self.base, self.root);
-        if let Some(repo) = self.repo {
-            locate_suite_errors(&mut suite, |frame| repo.resolve(frame));
-        }
+    fn write(&mut self, suite: Suite) -> Result<(), flakiness_report::Error> {
         self.tests += count_tests(&suite);
         self.stream.suite_observed(&suite, &mut self.check)
     }

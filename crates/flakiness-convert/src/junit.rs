@@ -251,40 +251,20 @@ impl Node {
 pub const MAX_SUITE_PROPERTIES: usize = 256;
 
 /// Suites and tests gathered from one or more JUnit files of one run.
+///
+/// Reading a document is two jobs: parsing it (XML events, attributes, texts, attachments),
+/// which makes whole testcases and suite boundaries ([`Op`]s), and building the suite tree
+/// from them (the [`Tree`]). [`read_streaming`](Self::read_streaming) runs the building on a
+/// thread of its own, fed in batches, so that it overlaps the parsing;
+/// [`read`](Self::read) runs both on the caller's thread. The ops are the same either way.
 #[derive(Debug, Default)]
 pub struct JunitCollector {
-    /// Boxed: a node is large, and the list grows with every suite of the run (growing it
-    /// then copies pointers, not nodes).
-    #[allow(clippy::vec_box)]
-    nodes: Vec<Box<Node>>,
-    roots: Vec<usize>,
-    root_by_title: TitleMap,
-    /// Tests outside any `<testsuite>`.
-    loose: Vec<Test>,
-    loose_index: TestIndex,
+    /// The suites and tests built so far.
+    tree: Tree,
     /// Output of suites that belongs to no test.
     pub unattributed: Vec<ReportError>,
-    /// The current document is from a runner whose JUnit never writes a rerun as another
-    /// testcase (Jest, Vitest, Playwright, Bun, Mocha): its repeated identities are distinct
-    /// tests.
-    never_reruns: bool,
-    /// Earliest timestamp seen (Unix ms).
-    pub earliest_ms: Option<f64>,
-    /// Sum of the durations of the top-level suites (ms).
-    pub total_ms: f64,
     /// Number of `<testcase>` elements read.
     pub testcases: usize,
-    /// The document being read was written by pytest (its suites are named `pytest`).
-    pytest: bool,
-    /// Whose JUnit the current document is: how its names carry suites (spec/identity.md §3).
-    dialect: Dialect,
-    /// Give each Playwright project (the `hostname` of its `<testsuite>`s) an environment of
-    /// its own, as the official Playwright reporter does; set before reading.
-    pub environment_per_project: bool,
-    /// The Playwright projects seen, in order: environment `i` is project `i`.
-    pub projects: Vec<String>,
-    /// The environment of the testcases being read.
-    current_environment: Option<u32>,
     /// The runner the documents name (from the root element's `name`).
     pub runner: Option<String>,
     /// Files the inputs attach (`[[ATTACHMENT|path]]` lines, `attachment*` properties), one
@@ -304,14 +284,263 @@ pub struct JunitCollector {
     /// The last timestamp attribute read and its value: suites and testcases of one document
     /// mostly repeat it.
     last_timestamp: Option<(String, Option<f64>)>,
+}
+
+/// The suite tree of a [`JunitCollector`]: what the [`Op`]s of its documents build.
+#[derive(Debug, Default)]
+struct Tree {
+    /// Boxed: a node is large, and the list grows with every suite of the run (growing it
+    /// then copies pointers, not nodes).
+    #[allow(clippy::vec_box)]
+    nodes: Vec<Box<Node>>,
+    roots: Vec<usize>,
+    root_by_title: TitleMap,
+    /// Tests outside any `<testsuite>`.
+    loose: Vec<Test>,
+    loose_index: TestIndex,
+    /// The current document is from a runner whose JUnit never writes a rerun as another
+    /// testcase (Jest, Vitest, Playwright, Bun, Mocha): its repeated identities are distinct
+    /// tests.
+    never_reruns: bool,
+    /// Earliest timestamp seen (Unix ms).
+    earliest_ms: Option<f64>,
+    /// Sum of the durations of the top-level suites (ms).
+    total_ms: f64,
+    /// The document being read was written by pytest (its suites are named `pytest`).
+    pytest: bool,
+    /// Whose JUnit the current document is: how its names carry suites (spec/identity.md §3).
+    dialect: Dialect,
+    /// Give each Playwright project (the `hostname` of its `<testsuite>`s) an environment of
+    /// its own, as the official Playwright reporter does; set before reading.
+    environment_per_project: bool,
+    /// The Playwright projects seen, in order: environment `i` is project `i`.
+    projects: Vec<String>,
+    /// The environment of the testcases being read.
+    current_environment: Option<u32>,
     /// Roots handed to a [`RootSink`] so far (a prefix of `roots`).
     emitted: usize,
     /// Something read after roots were handed out needed them back: see
-    /// [`needs_rereading`](Self::needs_rereading).
+    /// [`JunitCollector::needs_rereading`].
     conflict: bool,
     /// Documents read so far, the one being read included: tells a rerun (the same test
     /// again in one document) from another run or shard of it (in another document).
     documents: u32,
+}
+
+/// What parsing a document gives the building of its suite tree, in document order.
+#[derive(Debug)]
+enum Op {
+    /// The root element: whose JUnit the document is.
+    Root {
+        dialect: Dialect,
+        pytest: bool,
+        never_reruns: bool,
+    },
+    /// A `<testsuite>` element begins (`empty`: and ends, `<testsuite/>`). `ts` and `time`
+    /// are parsed (Unix ms, seconds).
+    SuiteStart {
+        title: Option<String>,
+        file: Option<String>,
+        ts: Option<f64>,
+        time: Option<f64>,
+        host: Option<String>,
+        empty: bool,
+    },
+    /// A `<testsuite>` element ends.
+    SuiteEnd,
+    /// A testcase, whole; `suite_case`: the test made for a `<failure>`/`<error>` right in a
+    /// `<testsuite>`, named after that suite.
+    Case { case: Case, suite_case: bool },
+    /// The document ends.
+    End,
+}
+
+/// Where the parsing of a document sends its [`Op`]s. `Break`: the output could not be
+/// written (a [`RootSink`] stopped), the reading stops.
+trait Ops {
+    fn push(&mut self, op: Op) -> ControlFlow<()>;
+    /// Every op pushed has been applied (and what they completed handed out).
+    fn finish(&mut self) -> ControlFlow<()>;
+}
+
+/// Applies ops to a tree as they come, on the parsing thread.
+struct Build<'t, 's> {
+    tree: &'t mut Tree,
+    /// The nodes of the open `<testsuite>` elements.
+    suites: Vec<usize>,
+    fallback_ms: f64,
+    sink: Option<&'s mut (dyn RootSink + Send)>,
+}
+
+impl<'t, 's> Build<'t, 's> {
+    fn new(
+        tree: &'t mut Tree,
+        fallback_ms: f64,
+        sink: Option<&'s mut (dyn RootSink + Send)>,
+    ) -> Self {
+        Build {
+            tree,
+            suites: Vec::new(),
+            fallback_ms,
+            sink,
+        }
+    }
+
+    fn emit(&mut self) -> ControlFlow<()> {
+        match self.sink.as_deref_mut() {
+            Some(sink) => self.tree.emit_closed(sink),
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    fn apply(&mut self, op: Op) -> ControlFlow<()> {
+        match op {
+            Op::Root {
+                dialect,
+                pytest,
+                never_reruns,
+            } => {
+                let t = &mut *self.tree;
+                t.dialect = dialect;
+                t.pytest = pytest;
+                t.never_reruns = never_reruns;
+                if t.pytest && t.emitted > 0 {
+                    t.conflict = true;
+                }
+            }
+            Op::SuiteStart {
+                title,
+                file,
+                ts,
+                time,
+                host,
+                empty,
+            } => {
+                let idx = self
+                    .tree
+                    .suite_start(&self.suites, title, file, ts, time, host);
+                if !empty {
+                    self.suites.push(idx);
+                }
+            }
+            Op::SuiteEnd => {
+                if let (Some(i), true) = (self.suites.pop(), self.suites.is_empty()) {
+                    // A stress iteration's suite stays open: the next iteration adds to it,
+                    // until the document ends.
+                    let node = &mut self.tree.nodes[i];
+                    node.closed = !node.stress;
+                    return self.emit();
+                }
+            }
+            Op::Case {
+                mut case,
+                suite_case,
+            } => {
+                let suite = self.suites.last().copied();
+                if suite_case {
+                    if let Some(s) = suite {
+                        case.name = self.tree.nodes[s].suite.title.clone();
+                    }
+                }
+                self.tree.finish_case(case, suite, self.fallback_ms);
+            }
+            Op::End => {
+                let t = &mut *self.tree;
+                let mut stress = false;
+                for &root in &t.roots[t.emitted..] {
+                    let node = &mut t.nodes[root];
+                    if node.stress && !node.closed {
+                        node.closed = true;
+                        stress = true;
+                    }
+                }
+                if stress {
+                    return self.emit();
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl Ops for Build<'_, '_> {
+    fn push(&mut self, op: Op) -> ControlFlow<()> {
+        self.apply(op)
+    }
+
+    fn finish(&mut self) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+/// Ops handed to a [`Build`] on a thread of its own, in batches of this many.
+const OPS_BATCH: usize = 512;
+
+/// Sends ops in batches to the thread building the tree.
+struct Pipe<'scope> {
+    batch: Vec<Op>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Op>>>,
+    thread: Option<std::thread::ScopedJoinHandle<'scope, ControlFlow<()>>>,
+}
+
+impl<'scope> Pipe<'scope> {
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        mut build: Build<'env, 'env>,
+    ) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Op>>(4);
+        let thread = scope.spawn(move || {
+            for batch in rx {
+                for op in batch {
+                    build.apply(op)?;
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        Pipe {
+            batch: Vec::with_capacity(OPS_BATCH),
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn send(&mut self) -> ControlFlow<()> {
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(OPS_BATCH));
+        match &self.tx {
+            // A closed channel: the building thread stopped on a sink that could not go on.
+            Some(tx) if tx.send(batch).is_ok() => ControlFlow::Continue(()),
+            _ => ControlFlow::Break(()),
+        }
+    }
+}
+
+impl Ops for Pipe<'_> {
+    fn push(&mut self, op: Op) -> ControlFlow<()> {
+        self.batch.push(op);
+        if self.batch.len() >= OPS_BATCH {
+            return self.send();
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn finish(&mut self) -> ControlFlow<()> {
+        let sent = if self.batch.is_empty() {
+            ControlFlow::Continue(())
+        } else {
+            self.send()
+        };
+        self.tx = None;
+        let built = match self.thread.take() {
+            Some(t) => t
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => ControlFlow::Continue(()),
+        };
+        if sent.is_break() || built.is_break() {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Receives the root suites of [`JunitCollector::read_streaming`] as soon as they are complete.
@@ -400,39 +629,6 @@ impl JunitCollector {
         }
     }
 
-    fn child(&mut self, parent: Option<usize>, kind: SuiteType, title: &str) -> usize {
-        let existing = match parent {
-            Some(p) => self.nodes[p]
-                .child_by_title
-                .get(&TitleRef(kind, title))
-                .copied(),
-            None => self.root_by_title.get(&TitleRef(kind, title)).copied(),
-        };
-        if let Some(i) = existing {
-            if self.nodes[i].taken {
-                // A root already handed out gets more content: only a whole reading can merge it.
-                self.conflict = true;
-            }
-            return i;
-        }
-        let i = self.nodes.len();
-        self.nodes
-            .push(Box::new(Node::new(kind, title.to_string())));
-        match parent {
-            Some(p) => {
-                self.nodes[p].children.push(i);
-                self.nodes[p]
-                    .child_by_title
-                    .insert((kind, title.to_string()), i);
-            }
-            None => {
-                self.roots.push(i);
-                self.root_by_title.insert((kind, title.to_string()), i);
-            }
-        }
-        i
-    }
-
     /// Reads one JUnit XML document. `name` is the input's path (`-` for standard input):
     /// attachment paths are relative to its folder. `fallback_ms` is the start time used when
     /// the file has none (the input file's modification time).
@@ -446,7 +642,7 @@ impl JunitCollector {
         fallback_ms: f64,
         limits: &Limits,
     ) -> Result<(), ConvertError> {
-        self.read_impl(input, name, fallback_ms, limits, None)
+        self.read_with(input, name, fallback_ms, limits, None)
     }
 
     /// Like [`read`](Self::read), but hands each root suite to `sink` as soon as its
@@ -461,78 +657,84 @@ impl JunitCollector {
     /// pytest document after others), [`needs_rereading`](Self::needs_rereading) turns true:
     /// the caller must then discard what it received and read every input again with
     /// [`read`](Self::read).
+    ///
+    /// The suites are built (and handed to `sink`) on a second thread while this one parses.
     pub fn read_streaming<R: BufRead>(
         &mut self,
         input: R,
         name: &str,
         fallback_ms: f64,
         limits: &Limits,
-        sink: &mut dyn RootSink,
+        sink: &mut (dyn RootSink + Send),
     ) -> Result<(), ConvertError> {
-        self.read_impl(input, name, fallback_ms, limits, Some(sink))
+        self.read_with(input, name, fallback_ms, limits, Some(sink))
     }
 
     /// Whether suites handed out by [`read_streaming`](Self::read_streaming) were needed
     /// again (see there): the inputs must then be read again without streaming.
     pub fn needs_rereading(&self) -> bool {
-        self.conflict
+        self.tree.conflict
     }
 
-    /// Hands the completed roots, in order, to `sink` (none while an earlier root is open, and
-    /// none for pytest's documents).
-    fn emit_closed(&mut self, sink: &mut dyn RootSink) -> ControlFlow<()> {
-        if self.pytest || self.conflict {
-            return ControlFlow::Continue(());
-        }
-        while let Some(&root) = self.roots.get(self.emitted) {
-            if !self.nodes[root].closed {
-                break;
+    /// Earliest timestamp seen (Unix ms).
+    pub fn earliest_ms(&self) -> Option<f64> {
+        self.tree.earliest_ms
+    }
+
+    /// Sum of the durations of the top-level suites (ms).
+    pub fn total_ms(&self) -> f64 {
+        self.tree.total_ms
+    }
+
+    /// The Playwright projects seen, in order: environment `i` is project `i` (when
+    /// [`set_environment_per_project`](Self::set_environment_per_project) is on).
+    pub fn projects(&self) -> &[String] {
+        &self.tree.projects
+    }
+
+    /// Gives each Playwright project (the `hostname` of its `<testsuite>`s) an environment of
+    /// its own, as the official Playwright reporter does; set before reading.
+    pub fn set_environment_per_project(&mut self, on: bool) {
+        self.tree.environment_per_project = on;
+    }
+
+    /// Parses the document on this thread; builds its suites here too without a sink, on a
+    /// second thread with one. The tree is moved out for the reading (the parsing never
+    /// touches it: it only sends ops), and back.
+    fn read_with<R: BufRead>(
+        &mut self,
+        input: R,
+        name: &str,
+        fallback_ms: f64,
+        limits: &Limits,
+        sink: Option<&mut (dyn RootSink + Send)>,
+    ) -> Result<(), ConvertError> {
+        let mut tree = std::mem::take(&mut self.tree);
+        tree.documents = tree.documents.wrapping_add(1);
+        let read = match sink {
+            Some(sink) => std::thread::scope(|scope| {
+                let mut pipe = Pipe::start(scope, Build::new(&mut tree, fallback_ms, Some(sink)));
+                let read = self.read_impl(input, name, limits, &mut pipe);
+                // After an error, what was sent is still built (and the thread joined).
+                let _ = pipe.finish();
+                read
+            }),
+            None => {
+                let mut build = Build::new(&mut tree, fallback_ms, None);
+                self.read_impl(input, name, limits, &mut build)
             }
-            let suite = self.take_subtree(root);
-            self.emitted += 1;
-            sink.root_suite(suite)?;
-        }
-        ControlFlow::Continue(())
-    }
-
-    /// Moves the suite tree rooted at node `root` out of the collector.
-    fn take_subtree(&mut self, root: usize) -> Suite {
-        let mut order = vec![root];
-        let mut k = 0;
-        while let Some(&i) = order.get(k) {
-            order.extend(self.nodes[i].children.iter().copied());
-            k += 1;
-        }
-        // A node's index is always above its parent's: children are assembled first.
-        order.sort_unstable();
-        let mut built: HashMap<usize, Suite> = HashMap::with_capacity(order.len());
-        for &i in order.iter().rev() {
-            let node = &mut self.nodes[i];
-            let mut suite = std::mem::take(&mut node.suite);
-            let children: Vec<Suite> = std::mem::take(&mut node.children)
-                .iter()
-                .filter_map(|c| built.remove(c))
-                .collect();
-            let tests = std::mem::take(&mut node.tests);
-            node.test_index = TestIndex::default();
-            node.child_by_title = TitleMap::default();
-            node.taken = true;
-            suite.suites = (!children.is_empty()).then_some(children);
-            suite.tests = (!tests.is_empty()).then_some(tests);
-            built.insert(i, suite);
-        }
-        built.remove(&root).unwrap_or_default()
+        };
+        self.tree = tree;
+        read
     }
 
     fn read_impl<R: BufRead>(
         &mut self,
         input: R,
         name: &str,
-        fallback_ms: f64,
         limits: &Limits,
-        mut roots_out: Option<&mut dyn RootSink>,
+        ops: &mut dyn Ops,
     ) -> Result<(), ConvertError> {
-        self.documents = self.documents.wrapping_add(1);
         // Text runs, CDATA sections and comments longer than this are cut short before the
         // parser buffers them (it holds a whole event in memory): what is kept of them is
         // bounded by the limit anyway.
@@ -559,7 +761,8 @@ impl JunitCollector {
         let mut stdio_mark: Option<(Sink, usize, usize)> = None;
         let mut first_event = true;
         let mut buf = Vec::new();
-        let mut suites: Vec<usize> = Vec::new();
+        // `<testsuite>` elements open.
+        let mut open_suites = 0usize;
         let mut depth = 0usize;
         let mut case: Option<Case> = None;
         let mut result: Option<(ResultKind, ResultRec)> = None;
@@ -577,6 +780,9 @@ impl JunitCollector {
         let fail = |reader: &Reader<Source<R>>, message: String| {
             let source = reader.get_ref();
             ConvertError::at(name, source.input_offset(source.consumed), message)
+        };
+        let stopped = |reader: &Reader<Source<R>>| {
+            fail(reader, "stopped: the output could not be written".into())
         };
 
         loop {
@@ -613,24 +819,29 @@ impl JunitCollector {
                     // other attributes are checked where they are used).
                     let [root_name, root_id] = attrs(&e, [b"name", b"id"]).unwrap_or_default();
                     let root_name = root_name.unwrap_or_default();
-                    self.dialect = Dialect::of(
+                    let dialect = Dialect::of(
                         root.as_ref() == b"testsuites",
                         &root_name,
                         root_id.is_some(),
                     );
-                    self.pytest = root_name == "pytest tests" || root_name == "pytest";
-                    self.never_reruns = self.dialect != Dialect::Generic
+                    let never_reruns = dialect != Dialect::Generic
                         || matches!(
                             runner_of(&root_name),
                             Some("jest" | "vitest" | "playwright" | "bun" | "mocha")
                         );
-                    if self.pytest && self.emitted > 0 {
-                        self.conflict = true;
-                    }
                     if let Some(r) = runner_of(&root_name)
-                        .or((self.dialect == Dialect::Playwright).then_some("playwright"))
+                        .or((dialect == Dialect::Playwright).then_some("playwright"))
                     {
                         self.runner.get_or_insert_with(|| r.to_string());
+                    }
+                    let pytest = root_name == "pytest tests" || root_name == "pytest";
+                    let root = Op::Root {
+                        dialect,
+                        pytest,
+                        never_reruns,
+                    };
+                    if ops.push(root).is_break() {
+                        return Err(stopped(&reader));
                     }
                 }
                 saw_root = true;
@@ -651,22 +862,19 @@ impl JunitCollector {
                 let mut new_sink = Sink::None;
                 if case.is_none()
                     && result.is_none()
+                    && open_suites > 0
                     && matches!(
                         ResultKind::of(tag),
                         Some(ResultKind::Failure | ResultKind::Error)
                     )
                 {
-                    if let Some(&s) = suites.last() {
-                        suite_case = true;
-                        case = Some(Case {
-                            name: self.nodes[s].suite.title.clone(),
-                            ..Case::default()
-                        });
-                    }
+                    // Named after the suite when it ends (see `Op::Case`).
+                    suite_case = true;
+                    case = Some(Case::default());
                 }
                 match tag {
                     b"testsuite" => {
-                        if suites.len() >= MAX_SUITE_DEPTH {
+                        if open_suites >= MAX_SUITE_DEPTH {
                             return Err(fail(
                                 &reader,
                                 format!("<testsuite> nested deeper than {MAX_SUITE_DEPTH} levels"),
@@ -675,59 +883,19 @@ impl JunitCollector {
                         let [title, file, ts, time, host] =
                             attrs(&e, [b"name", b"file", b"timestamp", b"time", b"hostname"])
                                 .map_err(|x| at(&reader, x))?;
-                        if suites.is_empty() {
-                            self.current_environment = match host {
-                                Some(h)
-                                    if self.environment_per_project
-                                        && self.dialect == Dialect::Playwright
-                                        && !h.is_empty() =>
-                                {
-                                    let i = match self.projects.iter().position(|p| *p == h) {
-                                        Some(i) => i,
-                                        None => {
-                                            self.projects.push(h.into_owned());
-                                            self.projects.len() - 1
-                                        }
-                                    };
-                                    u32::try_from(i).ok()
-                                }
-                                _ => None,
-                            };
-                        }
-                        let file = file.map(Cow::into_owned);
-                        let title = title.as_deref().unwrap_or_default();
-                        let (title, stress) = match stress_iteration(title) {
-                            Some(binary) if suites.is_empty() => (binary, true),
-                            _ => (title, false),
+                        let start = Op::SuiteStart {
+                            title: title.map(Cow::into_owned),
+                            file: file.map(Cow::into_owned),
+                            ts: ts.and_then(|t| self.timestamp_ms(&t)),
+                            time: time.and_then(|t| parse_duration_secs(&t)),
+                            host: host.map(Cow::into_owned),
+                            empty,
                         };
-                        let (kind, title) =
-                            suite_identity(title, file.as_deref(), self.dialect, suites.is_empty());
-                        let ts = ts.and_then(|t| self.timestamp_ms(&t));
-                        let time = time.and_then(|t| parse_duration_secs(&t));
-                        let parent = suites.last().copied();
-                        let idx = self.child(parent, kind, &title);
-                        let node = &mut self.nodes[idx];
-                        node.stress |= stress;
-                        // A file suite is at its file (taken from the base directory, then made
-                        // relative to the git root, as every location).
-                        let file =
-                            file.or_else(|| (kind == SuiteType::File).then(|| title.clone()));
-                        if let Some(file) = file {
-                            node.suite
-                                .location
-                                .get_or_insert_with(|| Location::new(file, 0, 0));
-                        }
-                        if node.start_ms.is_none() {
-                            node.start_ms = ts;
-                        }
-                        if let Some(ts) = ts {
-                            self.earliest_ms = Some(self.earliest_ms.map_or(ts, |e| e.min(ts)));
-                        }
-                        if parent.is_none() {
-                            self.total_ms += time.unwrap_or(0.0) * 1000.0;
+                        if ops.push(start).is_break() {
+                            return Err(stopped(&reader));
                         }
                         if !empty {
-                            suites.push(idx);
+                            open_suites += 1;
                         }
                     }
                     b"testcase" if case.is_none() => {
@@ -764,7 +932,13 @@ impl JunitCollector {
                             ..Case::default()
                         };
                         if empty {
-                            self.finish_case(c, suites.last().copied(), fallback_ms, limits);
+                            let op = Op::Case {
+                                case: c,
+                                suite_case: false,
+                            };
+                            if ops.push(op).is_break() {
+                                return Err(stopped(&reader));
+                            }
                         } else {
                             case = Some(c);
                         }
@@ -783,13 +957,9 @@ impl JunitCollector {
                             if let Some(c) = case.as_mut() {
                                 c.results.push((kind, rec));
                             }
-                            self.end_suite_case(
-                                &mut suite_case,
-                                &mut case,
-                                suites.last().copied(),
-                                fallback_ms,
-                                limits,
-                            );
+                            if end_suite_case(&mut suite_case, &mut case, ops).is_break() {
+                                return Err(stopped(&reader));
+                            }
                         } else {
                             result = Some((kind, rec));
                             new_sink = Sink::ResultText;
@@ -894,23 +1064,20 @@ impl JunitCollector {
                     }
                     match tag.as_ref() {
                         b"testsuite" => {
-                            if let (Some(i), true) = (suites.pop(), suites.is_empty()) {
-                                // A stress iteration's suite stays open: the next iteration
-                                // adds to it, until the document ends.
-                                self.nodes[i].closed = !self.nodes[i].stress;
-                                if let Some(out) = roots_out.as_deref_mut() {
-                                    if self.emit_closed(out).is_break() {
-                                        return Err(fail(
-                                            &reader,
-                                            "stopped: the output could not be written".into(),
-                                        ));
-                                    }
-                                }
+                            open_suites = open_suites.saturating_sub(1);
+                            if ops.push(Op::SuiteEnd).is_break() {
+                                return Err(stopped(&reader));
                             }
                         }
                         b"testcase" => {
                             if let Some(c) = case.take() {
-                                self.finish_case(c, suites.last().copied(), fallback_ms, limits);
+                                let op = Op::Case {
+                                    case: c,
+                                    suite_case: false,
+                                };
+                                if ops.push(op).is_break() {
+                                    return Err(stopped(&reader));
+                                }
                             }
                         }
                         b"property" => {
@@ -932,13 +1099,9 @@ impl JunitCollector {
                             if let (Some(r), Some(c)) = (result.take(), case.as_mut()) {
                                 c.results.push(r);
                             }
-                            self.end_suite_case(
-                                &mut suite_case,
-                                &mut case,
-                                suites.last().copied(),
-                                fallback_ms,
-                                limits,
-                            );
+                            if end_suite_case(&mut suite_case, &mut case, ops).is_break() {
+                                return Err(stopped(&reader));
+                            }
                         }
                         _ => {}
                     }
@@ -1001,39 +1164,10 @@ impl JunitCollector {
                 "truncated XML: the document ends inside an element".into(),
             ));
         }
-        let mut stress = false;
-        for &root in &self.roots[self.emitted..] {
-            let node = &mut self.nodes[root];
-            if node.stress && !node.closed {
-                node.closed = true;
-                stress = true;
-            }
-        }
-        if let (true, Some(out)) = (stress, roots_out) {
-            if self.emit_closed(out).is_break() {
-                return Err(fail(
-                    &reader,
-                    "stopped: the output could not be written".into(),
-                ));
-            }
+        if ops.push(Op::End).is_break() || ops.finish().is_break() {
+            return Err(stopped(&reader));
         }
         Ok(())
-    }
-
-    /// Ends the test made for a `<failure>`/`<error>` right in a `<testsuite>`, if one is open.
-    fn end_suite_case(
-        &mut self,
-        suite_case: &mut bool,
-        case: &mut Option<Case>,
-        suite: Option<usize>,
-        fallback_ms: f64,
-        limits: &Limits,
-    ) {
-        if std::mem::take(suite_case) {
-            if let Some(c) = case.take() {
-                self.finish_case(c, suite, fallback_ms, limits);
-            }
-        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1077,14 +1211,148 @@ impl JunitCollector {
             }
         }
     }
+}
 
-    fn finish_case(
+impl Tree {
+    /// A `<testsuite>` begins, in the suites `suites` (their nodes, outermost first): its node.
+    fn suite_start(
         &mut self,
-        case: Case,
-        suite: Option<usize>,
-        fallback_ms: f64,
-        _limits: &Limits,
-    ) {
+        suites: &[usize],
+        title: Option<String>,
+        file: Option<String>,
+        ts: Option<f64>,
+        time: Option<f64>,
+        host: Option<String>,
+    ) -> usize {
+        if suites.is_empty() {
+            self.current_environment = match host {
+                Some(h)
+                    if self.environment_per_project
+                        && self.dialect == Dialect::Playwright
+                        && !h.is_empty() =>
+                {
+                    let i = match self.projects.iter().position(|p| *p == h) {
+                        Some(i) => i,
+                        None => {
+                            self.projects.push(h);
+                            self.projects.len() - 1
+                        }
+                    };
+                    u32::try_from(i).ok()
+                }
+                _ => None,
+            };
+        }
+        let title = title.as_deref().unwrap_or_default();
+        let (title, stress) = match stress_iteration(title) {
+            Some(binary) if suites.is_empty() => (binary, true),
+            _ => (title, false),
+        };
+        let (kind, title) = suite_identity(title, file.as_deref(), self.dialect, suites.is_empty());
+        let parent = suites.last().copied();
+        let idx = self.child(parent, kind, &title);
+        let node = &mut self.nodes[idx];
+        node.stress |= stress;
+        // A file suite is at its file (taken from the base directory, then made relative to
+        // the git root, as every location).
+        let file = file.or_else(|| (kind == SuiteType::File).then(|| title.clone()));
+        if let Some(file) = file {
+            node.suite
+                .location
+                .get_or_insert_with(|| Location::new(file, 0, 0));
+        }
+        if node.start_ms.is_none() {
+            node.start_ms = ts;
+        }
+        if let Some(ts) = ts {
+            self.earliest_ms = Some(self.earliest_ms.map_or(ts, |e| e.min(ts)));
+        }
+        if parent.is_none() {
+            self.total_ms += time.unwrap_or(0.0) * 1000.0;
+        }
+        idx
+    }
+
+    fn child(&mut self, parent: Option<usize>, kind: SuiteType, title: &str) -> usize {
+        let existing = match parent {
+            Some(p) => self.nodes[p]
+                .child_by_title
+                .get(&TitleRef(kind, title))
+                .copied(),
+            None => self.root_by_title.get(&TitleRef(kind, title)).copied(),
+        };
+        if let Some(i) = existing {
+            if self.nodes[i].taken {
+                // A root already handed out gets more content: only a whole reading can merge it.
+                self.conflict = true;
+            }
+            return i;
+        }
+        let i = self.nodes.len();
+        self.nodes
+            .push(Box::new(Node::new(kind, title.to_string())));
+        match parent {
+            Some(p) => {
+                self.nodes[p].children.push(i);
+                self.nodes[p]
+                    .child_by_title
+                    .insert((kind, title.to_string()), i);
+            }
+            None => {
+                self.roots.push(i);
+                self.root_by_title.insert((kind, title.to_string()), i);
+            }
+        }
+        i
+    }
+
+    /// Hands the completed roots, in order, to `sink` (none while an earlier root is open, and
+    /// none for pytest's documents).
+    fn emit_closed(&mut self, sink: &mut dyn RootSink) -> ControlFlow<()> {
+        if self.pytest || self.conflict {
+            return ControlFlow::Continue(());
+        }
+        while let Some(&root) = self.roots.get(self.emitted) {
+            if !self.nodes[root].closed {
+                break;
+            }
+            let suite = self.take_subtree(root);
+            self.emitted += 1;
+            sink.root_suite(suite)?;
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Moves the suite tree rooted at node `root` out of the collector.
+    fn take_subtree(&mut self, root: usize) -> Suite {
+        let mut order = vec![root];
+        let mut k = 0;
+        while let Some(&i) = order.get(k) {
+            order.extend(self.nodes[i].children.iter().copied());
+            k += 1;
+        }
+        // A node's index is always above its parent's: children are assembled first.
+        order.sort_unstable();
+        let mut built: HashMap<usize, Suite> = HashMap::with_capacity(order.len());
+        for &i in order.iter().rev() {
+            let node = &mut self.nodes[i];
+            let mut suite = std::mem::take(&mut node.suite);
+            let children: Vec<Suite> = std::mem::take(&mut node.children)
+                .iter()
+                .filter_map(|c| built.remove(c))
+                .collect();
+            let tests = std::mem::take(&mut node.tests);
+            node.test_index = TestIndex::default();
+            node.child_by_title = TitleMap::default();
+            node.taken = true;
+            suite.suites = (!children.is_empty()).then_some(children);
+            suite.tests = (!tests.is_empty()).then_some(tests);
+            built.insert(i, suite);
+        }
+        built.remove(&root).unwrap_or_default()
+    }
+
+    fn finish_case(&mut self, case: Case, suite: Option<usize>, fallback_ms: f64) {
         let Case {
             name,
             classname,
@@ -1390,7 +1658,9 @@ impl JunitCollector {
             }
         }
     }
+}
 
+impl JunitCollector {
     /// A testcase property: an attachment when its name starts with `attachment` (any case),
     /// else kept for an annotation.
     fn property(
@@ -1487,7 +1757,7 @@ impl JunitCollector {
 
     /// True when the documents read were written by pytest's junitxml.
     pub fn is_pytest(&self) -> bool {
-        self.pytest
+        self.tree.pytest
     }
 
     /// Shows `f` what [`into_parts`](Self::into_parts) gives, in its order, without building
@@ -1496,17 +1766,17 @@ impl JunitCollector {
     /// the suites in it. Shows nothing and returns `false` for pytest's documents, whose
     /// suites [`junit_report`](crate::junit_report) regroups.
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(usize, Option<&'a Suite>, &'a [Test])) -> bool {
-        if self.pytest {
+        if self.tree.pytest {
             return false;
         }
-        f(0, None, &self.loose);
+        f(0, None, &self.tree.loose);
         let mut stack: Vec<(usize, usize)> = Vec::new();
-        for &root in &self.roots[self.emitted..] {
-            if !self.nodes[root].taken {
+        for &root in &self.tree.roots[self.tree.emitted..] {
+            if !self.tree.nodes[root].taken {
                 stack.push((root, 0));
             }
             while let Some((node, depth)) = stack.pop() {
-                let n = &self.nodes[node];
+                let n = &self.tree.nodes[node];
                 f(depth, Some(&n.suite), &n.tests);
                 stack.extend(n.children.iter().rev().map(|&c| (c, depth + 1)));
             }
@@ -1516,13 +1786,16 @@ impl JunitCollector {
 
     /// The collected suites and root tests, in input order.
     pub fn into_parts(mut self) -> (Vec<Suite>, Vec<Test>) {
-        let roots: Vec<usize> = self.roots[self.emitted..]
+        let roots: Vec<usize> = self.tree.roots[self.tree.emitted..]
             .iter()
             .copied()
-            .filter(|&r| !self.nodes[r].taken)
+            .filter(|&r| !self.tree.nodes[r].taken)
             .collect();
-        let suites = roots.into_iter().map(|r| self.take_subtree(r)).collect();
-        (suites, self.loose)
+        let suites = roots
+            .into_iter()
+            .map(|r| self.tree.take_subtree(r))
+            .collect();
+        (suites, self.tree.loose)
     }
 }
 
@@ -1821,6 +2094,23 @@ fn add_repeat(
     push_test(tests, index, with_class, test, attempts, document);
 }
 
+/// Ends the test made for a `<failure>`/`<error>` right in a `<testsuite>`, if one is open.
+fn end_suite_case(
+    suite_case: &mut bool,
+    case: &mut Option<Case>,
+    ops: &mut dyn Ops,
+) -> ControlFlow<()> {
+    if std::mem::take(suite_case) {
+        if let Some(case) = case.take() {
+            return ops.push(Op::Case {
+                case,
+                suite_case: true,
+            });
+        }
+    }
+    ControlFlow::Continue(())
+}
+
 /// Adds a test new to `index` with its first testcase's attempts (read from `document`).
 fn push_test(
     tests: &mut Vec<Test>,
@@ -1929,8 +2219,11 @@ fn push_unique(list: &mut Vec<Attachment>, a: Attachment) {
 /// The paths of the `[[ATTACHMENT|path]]` lines of `text` (each alone on its line, blanks
 /// around it allowed), with their line numbers; `text` starts on line `first_line`.
 fn attachment_lines(text: &str, first_line: usize) -> Vec<(String, usize)> {
-    // Most output names no attachment: one search of the whole text, not one per line.
-    if memchr::memmem::find(text.as_bytes(), b"[[ATTACHMENT|").is_none() {
+    // Most output names no attachment: one search of the whole text, not one per line (with
+    // a searcher built once, not per text).
+    static MARK: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("[[ATTACHMENT|"));
+    if MARK.find(text.as_bytes()).is_none() {
         return Vec::new();
     }
     text.lines()

@@ -288,12 +288,12 @@ pub struct Metadata {
 
 /// Builds the report from JUnit files already read into a collector.
 pub fn junit_report(mut collector: JunitCollector, meta: &Metadata, fallback_ms: f64) -> Report {
-    let start = collector.earliest_ms.unwrap_or(fallback_ms);
-    let total = collector.total_ms;
+    let start = collector.earliest_ms().unwrap_or(fallback_ms);
+    let total = collector.total_ms();
     let unattributed = std::mem::take(&mut collector.unattributed);
     let pytest = collector.is_pytest();
     let runner = collector.runner.take();
-    let projects = std::mem::take(&mut collector.projects);
+    let projects = collector.projects().to_vec();
     let (mut suites, tests) = collector.into_parts();
     if pytest {
         suites = pytest::regroup_junit(suites);
@@ -639,16 +639,16 @@ fn relativize_location(
     root: &Path,
     last: &mut Option<(String, String)>,
 ) {
-    let file = match last {
-        Some((from, to)) if *from == l.file => to.clone(),
+    let to = match last {
+        Some((from, to)) if *from == l.file => to,
         _ => {
             let to = relative_to_root(&l.file, base, root);
-            *last = Some((l.file.clone(), to.clone()));
-            to
+            &mut last.insert((l.file.clone(), to)).1
         }
     };
-    if !file.is_empty() {
-        l.file = file;
+    // Most locations already are what they become: nothing to copy then.
+    if !to.is_empty() && *to != l.file {
+        l.file.clone_from(to);
     }
 }
 
@@ -657,7 +657,7 @@ fn relativize_location(
 /// path ends the same way.
 #[derive(Debug, Default)]
 pub struct RepoFiles {
-    by_name: std::collections::HashMap<String, Vec<String>>,
+    by_name: hashbrown::HashMap<String, Vec<String>>,
     /// Where the runner ran, relative to the root (`""`: the root): a relative frame path that
     /// names a tracked file from there is that file.
     base: Option<String>,
@@ -666,7 +666,7 @@ pub struct RepoFiles {
 impl RepoFiles {
     /// Indexes root-relative POSIX paths.
     pub fn new<'a>(files: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut by_name: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut by_name: hashbrown::HashMap<String, Vec<String>> = Default::default();
         for f in files {
             let name = f.rsplit('/').next().unwrap_or(f);
             by_name

@@ -2,6 +2,8 @@
 //! runners print them, and the step that gives errors without a location the first frame that
 //! names a file of the repository.
 
+use std::borrow::Cow;
+
 use flakiness_report::{Location, Report, ReportError, Suite, Test, TestStep};
 
 /// Longest line number accepted (9 digits).
@@ -27,7 +29,8 @@ const MAX_LINE_DIGITS: usize = 9;
 pub fn stack_frames(text: &str) -> Vec<Location> {
     let mut out: Vec<Location> = Vec::new();
     for line in text.lines() {
-        if let Some(loc) = frame_of_line(line) {
+        if let Some(f) = frame_of_line(line) {
+            let loc = Location::new(f.file, f.line, f.column);
             if !out.contains(&loc) {
                 out.push(loc);
             }
@@ -36,28 +39,48 @@ pub fn stack_frames(text: &str) -> Vec<Location> {
     out
 }
 
-fn frame_of_line(line: &str) -> Option<Location> {
+/// A frame as a line names it: its file borrowed from the line unless it had to be built (a
+/// JVM frame's package path), so that the frames of a stack can be tried one by one without
+/// allocating.
+#[derive(Debug)]
+struct Frame<'a> {
+    file: Cow<'a, str>,
+    line: i64,
+    column: i64,
+}
+
+impl<'a> Frame<'a> {
+    fn new(file: impl Into<Cow<'a, str>>, line: i64, column: i64) -> Self {
+        Frame {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
+}
+
+fn frame_of_line(line: &str) -> Option<Frame<'_>> {
     // Every form below has a line number: a line without a digit names no frame.
     if !line.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
     let trimmed = line.trim();
-    if let Some(loc) = csharp(trimmed) {
-        return Some(loc);
+    if let Some(f) = csharp(trimmed) {
+        return Some(f);
     }
-    if let Some(loc) = python(trimmed) {
-        return Some(loc);
+    if let Some(f) = python(trimmed) {
+        return Some(f);
     }
     if let Some(rest) = trimmed.strip_prefix("at ") {
-        if let Some(loc) = jvm(rest) {
-            return Some(loc);
+        if let Some(f) = jvm(rest) {
+            return Some(f);
         }
-        if let Some(loc) = javascript(rest) {
-            return Some(loc);
+        if let Some(f) = javascript(rest) {
+            return Some(f);
         }
     }
-    if let Some(loc) = dart_terse(trimmed) {
-        return Some(loc);
+    if let Some(f) = dart_terse(trimmed) {
+        return Some(f);
     }
     static PANICKED: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("panicked at "));
@@ -66,15 +89,15 @@ fn frame_of_line(line: &str) -> Option<Location> {
         .map(|at| &trimmed[at + "panicked at ".len()..])
     {
         // The location ends the old format (`'msg', FILE:L:C`) and is alone in the new one.
-        if let Some(loc) = rest.split_whitespace().rev().find_map(word_location) {
-            return Some(loc);
+        if let Some(f) = rest.split_whitespace().rev().find_map(word_location) {
+            return Some(f);
         }
     }
     trimmed.split_whitespace().find_map(word_location)
 }
 
 /// `at Ns.Class.Method() in /path/File.cs:line 42`.
-fn csharp(line: &str) -> Option<Location> {
+fn csharp(line: &str) -> Option<Frame<'_>> {
     static LINE: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(":line "));
     let at = LINE.rfind(line.as_bytes())?;
@@ -82,12 +105,12 @@ fn csharp(line: &str) -> Option<Location> {
     let (_, path) = head.rsplit_once(" in ")?;
     let line_no = leading_number(tail)?;
     let path = path.trim();
-    has_extension(path).then(|| Location::new(path, line_no, 1))
+    has_extension(path).then(|| Frame::new(path, line_no, 1))
 }
 
 /// package:stack_trace's terse frame: `test/a_test.dart 12:5  main.<fn>`,
 /// `package:x/y.dart 3  f` (no column), `file:///C:/w/a_test.dart 7:1  f`.
-fn dart_terse(line: &str) -> Option<Location> {
+fn dart_terse(line: &str) -> Option<Frame<'_>> {
     let mut words = line.split_whitespace();
     let path = strip_scheme(words.next()?);
     if !path.ends_with(".dart") || !has_extension(path) {
@@ -106,28 +129,28 @@ fn dart_terse(line: &str) -> Option<Location> {
     } else {
         path
     };
-    Some(Location::new(path, line_no, column))
+    Some(Frame::new(path, line_no, column))
 }
 
 /// `File "path", line 12, in f`.
-fn python(line: &str) -> Option<Location> {
+fn python(line: &str) -> Option<Frame<'_>> {
     let rest = line.strip_prefix("File \"")?;
     let (path, rest) = rest.split_once('"')?;
     let rest = rest.trim_start().strip_prefix(',')?.trim_start();
     let rest = rest.strip_prefix("line ")?;
     let line_no = leading_number(rest)?;
-    (!path.is_empty()).then(|| Location::new(path, line_no, 1))
+    (!path.is_empty()).then(|| Frame::new(path, line_no, 1))
 }
 
 /// `com.foo.BarTest.method(BarTest.java:42)`: the file is the class's package path plus the
 /// file name the frame gives.
-fn jvm(rest: &str) -> Option<Location> {
-    let open = rest.find('(')?;
-    let qualified = rest[..open].trim();
+fn jvm(rest: &str) -> Option<Frame<'_>> {
+    let open = memchr::memchr(b'(', rest.as_bytes())?;
     let inner = rest[open + 1..].strip_suffix(')')?;
-    if inner.contains(['/', '\\', ' ']) {
+    if inner.bytes().any(|b| matches!(b, b'/' | b'\\' | b' ')) {
         return None;
     }
+    let qualified = rest[..open].trim();
     let (file, line_no) = inner.split_once(':')?;
     if !has_extension(file) || !is_number(line_no) {
         return None;
@@ -138,47 +161,50 @@ fn jvm(rest: &str) -> Option<Location> {
     let (class_path, _method) = qualified.rsplit_once('.')?;
     let package = class_path.rsplit_once('.').map_or("", |(p, _)| p);
     let path = if package.is_empty() {
-        file.to_string()
+        Cow::Borrowed(file)
     } else {
-        format!("{}/{file}", package.replace('.', "/"))
+        Cow::Owned(format!("{}/{file}", package.replace('.', "/")))
     };
-    Some(Location::new(path, line_no, 1))
+    Some(Frame::new(path, line_no, 1))
 }
 
 /// `fn (/abs/file.ts:10:5)`, `/x/y.js:3:7`, `async fn (file:///x.mjs:1:2)`.
-fn javascript(rest: &str) -> Option<Location> {
-    let target = match (rest.rfind('('), rest.ends_with(')')) {
+fn javascript(rest: &str) -> Option<Frame<'_>> {
+    let target = match (memchr::memrchr(b'(', rest.as_bytes()), rest.ends_with(')')) {
         (Some(open), true) => &rest[open + 1..rest.len() - 1],
         _ => rest.trim_start_matches("async ").trim(),
     };
     let target = strip_scheme(target);
-    let (head, last) = target.rsplit_once(':')?;
-    let (path, line_no, column) = match head.rsplit_once(':') {
+    let (head, last) = rsplit_colon(target)?;
+    let (path, line_no, column) = match rsplit_colon(head) {
         Some((path, line_no)) if is_number(line_no) && is_number(last) => {
             (path, leading_number(line_no)?, leading_number(last)?)
         }
         _ if is_number(last) => (head, leading_number(last)?, 1),
         _ => return None,
     };
-    has_extension(path).then(|| Location::new(path, line_no, column.max(1)))
+    has_extension(path).then(|| Frame::new(path, line_no, column.max(1)))
+}
+
+/// `s` split at its last `:`.
+fn rsplit_colon(s: &str) -> Option<(&str, &str)> {
+    let at = memchr::memrchr(b':', s.as_bytes())?;
+    Some((&s[..at], &s[at + 1..]))
 }
 
 /// A word `path.ext:LINE`, `path.ext:LINE:COL…` or `path.ext(LINE)…`, with quotes, brackets and
 /// similar punctuation around it ignored.
-fn word_location(word: &str) -> Option<Location> {
+fn word_location(word: &str) -> Option<Frame<'_>> {
     let word = word.trim_start_matches(['(', '"', '\'', '[', '<', '{', '`']);
     let word = strip_scheme(word);
     let bytes = word.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        let digits_from = i + 1;
-        if b != b':' && b != b'(' {
-            continue;
-        }
+    for i in memchr::memchr2_iter(b':', b'(', bytes) {
+        let b = bytes[i];
         let path = &word[..i];
         if !has_extension(path) {
             continue;
         }
-        let rest = &word[digits_from..];
+        let rest = &word[i + 1..];
         let Some(line_no) = leading_number(rest) else {
             continue;
         };
@@ -188,14 +214,14 @@ fn word_location(word: &str) -> Option<Location> {
             if !after.starts_with(')') {
                 continue;
             }
-            return Some(Location::new(path, line_no, 1));
+            return Some(Frame::new(path, line_no, 1));
         }
         let column = after
             .strip_prefix(':')
             .and_then(leading_number)
             .unwrap_or(1)
             .max(1);
-        return Some(Location::new(path, line_no, column));
+        return Some(Frame::new(path, line_no, column));
     }
     None
 }
@@ -220,16 +246,24 @@ fn is_number(s: &str) -> bool {
 /// True when the last part of a path has a name and an extension of 1 to 10 letters or digits
 /// (`foo_test.go`, `BarTest.java`, `x.test.ts`).
 fn has_extension(path: &str) -> bool {
-    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
-    let Some((stem, ext)) = name.rsplit_once('.') else {
+    let b = path.as_bytes();
+    let name_at = b
+        .iter()
+        .rposition(|&c| c == b'/' || c == b'\\')
+        .map_or(0, |i| i + 1);
+    let name = &b[name_at..];
+    let Some(dot) = memchr::memrchr(b'.', name) else {
         return false;
     };
+    let (stem, ext) = (&name[..dot], &name[dot + 1..]);
     !stem.is_empty()
-        && !stem.ends_with('.')
+        && !stem.ends_with(b".")
         && (1..=10).contains(&ext.len())
-        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
-        && ext.bytes().any(|b| b.is_ascii_alphabetic())
-        && !path.contains(['<', '>', '"', '|', '*', '?'])
+        && ext.iter().all(u8::is_ascii_alphanumeric)
+        && ext.iter().any(u8::is_ascii_alphabetic)
+        && !b
+            .iter()
+            .any(|c| matches!(c, b'<' | b'>' | b'"' | b'|' | b'*' | b'?'))
 }
 
 /// Gives every error of the report that has no location (attempt errors, step errors at any

@@ -509,6 +509,94 @@ fn convert_streaming(inputs: &[(String, Vec<u8>)]) -> (Report, usize, bool) {
     (r, streamed, again)
 }
 
+/// Takes `left` root suites, then stops (an output that cannot be written).
+struct StopAfter {
+    left: usize,
+    taken: usize,
+}
+
+impl RootSink for StopAfter {
+    fn root_suite(&mut self, _suite: flakiness_report::Suite) -> std::ops::ControlFlow<()> {
+        if self.left == 0 {
+            return std::ops::ControlFlow::Break(());
+        }
+        self.left -= 1;
+        self.taken += 1;
+        std::ops::ControlFlow::Continue(())
+    }
+}
+
+/// Many root suites of `cases` testcases each (enough for several batches of the thread that
+/// builds them while streaming).
+fn many_roots(roots: usize, cases: usize) -> String {
+    let mut xml = String::from("<testsuites>");
+    for r in 0..roots {
+        xml.push_str(&format!("<testsuite name=\"S{r}\">"));
+        for c in 0..cases {
+            xml.push_str(&format!(
+                "<testcase classname=\"S{r}\" name=\"t{c}\" time=\"0.1\"/>"
+            ));
+        }
+        xml.push_str("</testsuite>");
+    }
+    xml.push_str("</testsuites>");
+    xml
+}
+
+/// Reads the document `xml` streaming into `sink`.
+fn stream_into(
+    c: &mut JunitCollector,
+    xml: &str,
+    sink: &mut (dyn RootSink + Send),
+) -> Result<(), flakiness_convert::ConvertError> {
+    c.read_streaming(
+        xml.as_bytes(),
+        "j.xml",
+        FALLBACK_MS,
+        &Limits::default(),
+        sink,
+    )
+}
+
+/// A sink that stops while the suites are built on their own thread stops the reading with
+/// an error (early, late or at the very last suite), and nothing hangs.
+#[test]
+fn streaming_stops_when_the_sink_stops() {
+    let xml = many_roots(300, 20);
+    for left in [0, 1, 150, 299] {
+        let mut c = JunitCollector::default();
+        let mut sink = StopAfter { left, taken: 0 };
+        let err = stream_into(&mut c, &xml, &mut sink).expect_err("the sink stopped");
+        assert!(err.message.contains("could not be written"), "{err}");
+        assert_eq!(sink.taken, left);
+    }
+    // All taken: no error.
+    let mut c = JunitCollector::default();
+    let mut sink = StopAfter {
+        left: 300,
+        taken: 0,
+    };
+    stream_into(&mut c, &xml, &mut sink).expect("reads");
+    assert_eq!(sink.taken, 300);
+    assert_eq!(c.testcases, 6000);
+}
+
+/// Malformed XML after many suites were handed to the building thread is still reported
+/// where it is, and the suites before it were handed out in order.
+#[test]
+fn streaming_reports_a_late_parse_error() {
+    let mut xml = many_roots(200, 20);
+    xml.truncate(xml.len() - "</testsuites>".len());
+    xml.push_str("<testsuite name=\"bad\"><testcase name=\"x\"></testsuite></testsuites>");
+    let mut c = JunitCollector::default();
+    let mut out = Collect::default();
+    let err = stream_into(&mut c, &xml, &mut out).expect_err("malformed");
+    assert!(err.message.contains("malformed XML"), "{err}");
+    let titles: Vec<String> = out.0.iter().map(|s| s.title.clone()).collect();
+    let expected: Vec<String> = (0..200).map(|r| format!("S{r}")).collect();
+    assert_eq!(titles, expected);
+}
+
 fn convert_whole(inputs: &[(String, Vec<u8>)]) -> Report {
     let mut c = JunitCollector::default();
     for (name, data) in inputs {
