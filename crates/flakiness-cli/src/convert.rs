@@ -270,15 +270,9 @@ pub fn run(args: Args) -> u8 {
         stdin_data = Some(data);
     }
     let root = git_root.clone().unwrap_or_else(|| base.clone());
-    let repo = git_root.as_deref().and_then(repo_files).map(|r| {
-        // Relative frame paths are taken from where the runner ran first.
-        let base_in_root = flakiness_convert::relative_to_root(".", &base, &root);
-        r.with_base(if base_in_root == "." {
-            ""
-        } else {
-            &base_in_root
-        })
-    });
+    // The repository's files are listed while the inputs are read: they are needed only once
+    // the first errors are located.
+    let repo = LazyRepo::start(git_root.clone(), base.clone(), root.clone());
     // The output is checked as it is written (the validator walks each root suite's typed value,
     // then the JSON of the rest); the file is validated whole only when that check found
     // something.
@@ -328,7 +322,7 @@ pub fn run(args: Args) -> u8 {
             }
             (out, Ok(()))
         });
-        let mut sink = Output::new(tx, &base, &root, repo.as_ref());
+        let mut sink = Output::new(tx, &base, &root, &repo);
         let read = read_inputs(
             &args,
             &files,
@@ -380,7 +374,7 @@ pub fn run(args: Args) -> u8 {
         files: &files,
         base: &base,
         root: &root,
-        repo: repo.as_ref(),
+        repo: repo.get(),
         commit_id: &commit_id,
         validator: &validator,
         out,
@@ -574,7 +568,7 @@ struct Output<'a> {
     tx: std::sync::mpsc::SyncSender<Vec<Suite>>,
     base: &'a Path,
     root: &'a Path,
-    repo: Option<&'a RepoFiles>,
+    repo: &'a LazyRepo,
     batch: Vec<Suite>,
     /// Tests in `batch`.
     tests: usize,
@@ -592,7 +586,7 @@ impl<'a> Output<'a> {
         tx: std::sync::mpsc::SyncSender<Vec<Suite>>,
         base: &'a Path,
         root: &'a Path,
-        repo: Option<&'a RepoFiles>,
+        repo: &'a LazyRepo,
     ) -> Self {
         Output {
             tx,
@@ -625,7 +619,7 @@ impl RootSink for Output<'_> {
             return ControlFlow::Break(());
         }
         relativize_suite_paths(&mut suite, self.base, self.root);
-        if let Some(repo) = self.repo {
+        if let Some(repo) = self.repo.get() {
             locate_suite_errors(&mut suite, |frame| repo.resolve(frame));
         }
         self.tests += count_tests(&suite);
@@ -696,6 +690,53 @@ fn count_tests(suite: &Suite) -> usize {
         stack.extend(s.suites.iter().flatten());
     }
     n
+}
+
+/// The tracked files of the repository, listed on a thread of their own from the start (`git
+/// ls-files` takes milliseconds, which a small input should not wait for); the first
+/// [`get`](Self::get) waits for them.
+struct LazyRepo {
+    listing: std::sync::Mutex<Option<std::thread::JoinHandle<Option<RepoFiles>>>>,
+    files: std::sync::OnceLock<Option<RepoFiles>>,
+}
+
+impl LazyRepo {
+    /// Lists the files of the checkout at `git_root` (none outside one); relative frame paths
+    /// are taken from `base` (where the runner ran) first.
+    fn start(git_root: Option<PathBuf>, base: PathBuf, root: PathBuf) -> Self {
+        let listing = git_root.map(|git_root| {
+            std::thread::spawn(move || {
+                repo_files(&git_root).map(|r| {
+                    let base_in_root = flakiness_convert::relative_to_root(".", &base, &root);
+                    r.with_base(if base_in_root == "." {
+                        ""
+                    } else {
+                        &base_in_root
+                    })
+                })
+            })
+        });
+        LazyRepo {
+            listing: std::sync::Mutex::new(listing),
+            files: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Option<&RepoFiles> {
+        self.files
+            .get_or_init(|| {
+                let listing = self
+                    .listing
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                listing.and_then(|t| {
+                    t.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+            })
+            .as_ref()
+    }
 }
 
 /// The tracked files of the repository at `root`, to locate errors from their stacks.
