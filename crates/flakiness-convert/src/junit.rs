@@ -213,7 +213,9 @@ struct Node {
     suite: Suite,
     children: Vec<usize>,
     /// Children by type and title: a file suite and a suite of the same title are two.
-    child_by_title: TitleMap,
+    /// (Node indexes: each child's own kind and title are its key, never copied. A child's
+    /// title never changes while it is in the table; the table is emptied when it is taken.)
+    child_by_title: HashTable<usize>,
     tests: Vec<Test>,
     test_index: TestIndex,
     /// Start of the suite (Unix ms) and the time used so far by its cases: derives attempt
@@ -235,7 +237,7 @@ impl Node {
         Node {
             suite: Suite::new(kind, title),
             children: Vec::new(),
-            child_by_title: TitleMap::default(),
+            child_by_title: HashTable::new(),
             tests: Vec::new(),
             test_index: TestIndex::default(),
             start_ms: None,
@@ -294,7 +296,12 @@ struct Tree {
     #[allow(clippy::vec_box)]
     nodes: Vec<Box<Node>>,
     roots: Vec<usize>,
+    /// Roots by kind and title: keyed by the title a root was made with, which stays its key
+    /// when a root suite named after its tests' file becomes that file's suite, and after the
+    /// root is handed out (to tell when one comes back).
     root_by_title: TitleMap,
+    /// Hashes the keys of the nodes' `child_by_title`.
+    hasher: DefaultHashBuilder,
     /// Tests outside any `<testsuite>`.
     loose: Vec<Test>,
     loose_index: TestIndex,
@@ -1275,10 +1282,15 @@ impl Tree {
     }
 
     fn child(&mut self, parent: Option<usize>, kind: SuiteType, title: &str) -> usize {
+        let hash = self.hasher.hash_one(TitleRef(kind, title));
+        let nodes = &self.nodes;
         let existing = match parent {
-            Some(p) => self.nodes[p]
+            Some(p) => nodes[p]
                 .child_by_title
-                .get(&TitleRef(kind, title))
+                .find(hash, |&c| {
+                    let s = &nodes[c].suite;
+                    s.kind == kind && s.title == title
+                })
                 .copied(),
             None => self.root_by_title.get(&TitleRef(kind, title)).copied(),
         };
@@ -1295,9 +1307,13 @@ impl Tree {
         match parent {
             Some(p) => {
                 self.nodes[p].children.push(i);
-                self.nodes[p]
-                    .child_by_title
-                    .insert((kind, title.to_string()), i);
+                let mut table = std::mem::take(&mut self.nodes[p].child_by_title);
+                let (hasher, nodes) = (&self.hasher, &self.nodes);
+                table.insert_unique(hash, i, |&c| {
+                    let s = &nodes[c].suite;
+                    hasher.hash_one(TitleRef(s.kind, &s.title))
+                });
+                self.nodes[p].child_by_title = table;
             }
             None => {
                 self.roots.push(i);
@@ -1344,7 +1360,7 @@ impl Tree {
                 .collect();
             let tests = std::mem::take(&mut node.tests);
             node.test_index = TestIndex::default();
-            node.child_by_title = TitleMap::default();
+            node.child_by_title = HashTable::new();
             node.taken = true;
             suite.suites = (!children.is_empty()).then_some(children);
             suite.tests = (!tests.is_empty()).then_some(tests);
