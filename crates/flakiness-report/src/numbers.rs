@@ -16,8 +16,10 @@ use crate::model::Stream;
 pub const INTEGER_KEYWORD: &str = "x-integer";
 
 fn serialize_number<S: Serializer>(value: f64, serializer: S) -> Result<S::Ok, S::Error> {
-    // 2^53: beyond it f64 no longer holds every integer, so it is written as a float.
-    if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+    // 2^53: beyond it f64 no longer holds every integer, so it is written as a float. Below
+    // it, a conversion to i64 and back tells a whole number (`fract` calls `trunc`, a function
+    // on a CPU without SSE4.1, for each of millions of numbers).
+    if value.abs() < 9_007_199_254_740_992.0 && (value as i64) as f64 == value {
         serializer.serialize_i64(value as i64)
     } else {
         serializer.serialize_f64(value)
@@ -199,4 +201,40 @@ pub(crate) fn whole_opt<'de, D: Deserializer<'de>, T: TryFrom<i128>>(
     Option::<Whole>::deserialize(d)?
         .map(|w| fit(w.0))
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whole numbers below 2^53 are written as integers, every other as a float: the rule as
+    /// `fract` says it.
+    #[test]
+    fn whole_numbers_are_written_as_integers() {
+        let two = |e: i32| 2f64.powi(e);
+        let mut values = vec![
+            0.0,
+            0.5,
+            1.0,
+            1_700_000_000_000.0,
+            1e15 + 0.5,
+            two(52) + 1.0,
+            two(53) - 1.0,
+            two(53),
+            two(63),
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        values.extend(values.clone().iter().map(|v| -v));
+        for v in values {
+            let expected = if v.fract() == 0.0 && v.abs() < two(53) {
+                (v as i64).to_string()
+            } else {
+                serde_json::to_string(&v).expect("json")
+            };
+            let written = serde_json::to_string(&DurationMs(v)).expect("json");
+            assert_eq!(written, expected, "{v:e}");
+        }
+    }
 }

@@ -459,6 +459,181 @@ mod tests {
         assert!(!check(Some(1.0), -2.0));
     }
 
+    /// A JSON value whose objects write their members in any order, repeats included, by
+    /// `serialize_entry` or by `serialize_key` then `serialize_value` (`split`).
+    enum Tree {
+        Leaf(serde_json::Value),
+        Array(Vec<Tree>),
+        Object { members: Members, split: bool },
+    }
+
+    impl serde::Serialize for Tree {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::{SerializeMap, SerializeSeq};
+            match self {
+                Tree::Leaf(v) => v.serialize(s),
+                Tree::Array(items) => {
+                    let mut seq = s.serialize_seq(Some(items.len()))?;
+                    for item in items {
+                        seq.serialize_element(item)?;
+                    }
+                    seq.end()
+                }
+                Tree::Object { members, split } => {
+                    let mut map = s.serialize_map(None)?;
+                    for (k, v) in members {
+                        if *split {
+                            map.serialize_key(k)?;
+                            map.serialize_value(v)?;
+                        } else {
+                            map.serialize_entry(k, v)?;
+                        }
+                    }
+                    map.end()
+                }
+            }
+        }
+    }
+
+    /// The members of an object of a [`Tree`].
+    type Members = Vec<(String, Tree)>;
+
+    /// A change made to the members of every object of a [`Tree`].
+    type Change<'c> = &'c dyn Fn(&mut Members);
+
+    /// `value` as a [`Tree`], each object's members changed by `members`.
+    fn tree(value: &serde_json::Value, split: bool, members: Change<'_>) -> Tree {
+        match value {
+            serde_json::Value::Array(items) => Tree::Array(
+                items
+                    .iter()
+                    .map(|item| tree(item, split, members))
+                    .collect(),
+            ),
+            serde_json::Value::Object(o) => {
+                let mut list: Members = o
+                    .iter()
+                    .map(|(k, v)| (k.clone(), tree(v, split, members)))
+                    .collect();
+                members(&mut list);
+                Tree::Object {
+                    members: list,
+                    split,
+                }
+            }
+            leaf => Tree::Leaf(leaf.clone()),
+        }
+    }
+
+    /// The typed walk finds object members by name wherever they are: in the schema's order
+    /// or another, among unknown ones, given twice (a JSON error), each given as one entry or
+    /// as a key then a value; its verdicts are the text walk's, on every report of testdata/.
+    #[test]
+    fn members_are_found_in_any_order() {
+        let v = Validator::new(Options::default()).expect("schema");
+        let reverse = |m: &mut Members| m.reverse();
+        let unknown = |m: &mut Members| {
+            m.insert(0, ("zzz".into(), Tree::Leaf(serde_json::json!(1))));
+            m.insert(
+                m.len() / 2,
+                ("tex".into(), Tree::Leaf(serde_json::json!([]))),
+            );
+        };
+        let rotate = |m: &mut Members| {
+            let half = m.len() / 2;
+            m.rotate_left(half);
+        };
+        let repeat = |m: &mut Members| {
+            if let Some((k, Tree::Leaf(v))) = m.last() {
+                let again = (k.clone(), Tree::Leaf(v.clone()));
+                m.insert(0, again);
+            }
+        };
+        let changes: [(&str, Change<'_>); 5] = [
+            ("as it is", &|_| {}),
+            ("reversed", &reverse),
+            ("with unknown members", &unknown),
+            ("rotated", &rotate),
+            ("a member repeated", &repeat),
+        ];
+        let (mut clean_seen, mut dirty_seen) = (0, 0);
+        for (name, text) in testdata_reports() {
+            let (suites, rest) = parts(&text);
+            for (what, change) in &changes {
+                for split in [false, true] {
+                    let (mut typed, mut written) = (v.incremental(), v.incremental());
+                    for s in &suites {
+                        let value: serde_json::Value = serde_json::from_str(s).expect("json");
+                        let t = tree(&value, split, *change);
+                        typed.suite_value(&t);
+                        written.suite(&serde_json::to_string(&t).expect("json"));
+                    }
+                    let expected = written.finish(&rest, None);
+                    assert_eq!(typed.finish(&rest, None), expected, "{name}: {what}");
+                    if expected {
+                        clean_seen += 1;
+                    } else {
+                        dirty_seen += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            clean_seen > 50 && dirty_seen > 50,
+            "{clean_seen} {dirty_seen}"
+        );
+    }
+
+    /// Keys that serde_json reads as strings (a char, a unit variant, a newtype or an option
+    /// around a string) are looked up as those strings; any other makes the walk unsure.
+    #[test]
+    fn keys_that_are_no_strings() {
+        #[derive(serde::Serialize)]
+        enum Key {
+            #[serde(rename = "type")]
+            Type,
+        }
+        #[derive(serde::Serialize)]
+        struct Named(&'static str);
+        /// SUITE_B with the key of its `type` given as `K`.
+        struct Suite<K>(K);
+        impl<K: serde::Serialize> serde::Serialize for Suite<K> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry(&self.0, "file")?;
+                map.serialize_entry("title", "b.spec.ts")?;
+                map.serialize_entry("tests", &[0u8; 0])?;
+                map.end()
+            }
+        }
+        fn verdicts<K: serde::Serialize>(key: K) -> (bool, Option<bool>) {
+            let v = Validator::new(Options::default()).expect("schema");
+            let (_, rest) = parts(&report(&[], 1));
+            let suite = Suite(key);
+            let mut typed = v.incremental();
+            typed.suite_value(&suite);
+            let written = serde_json::to_string(&suite).ok().map(|json| {
+                let mut text = v.incremental();
+                text.suite(&json);
+                text.finish(&rest, None)
+            });
+            (typed.finish(&rest, None), written)
+        }
+        assert_eq!(verdicts("type"), (true, Some(true)));
+        assert_eq!(verdicts(Key::Type), (true, Some(true)));
+        assert_eq!(verdicts(Named("type")), (true, Some(true)));
+        assert_eq!(verdicts(Some("type")), (true, Some(true)));
+        // A key that is not in the schema: `type` is missing.
+        assert_eq!(verdicts('t'), (false, Some(false)));
+        assert_eq!(verdicts("typ"), (false, Some(false)));
+        // Not followed: never clean.
+        assert!(!verdicts(7u8).0);
+        assert!(!verdicts(true).0);
+        assert!(!verdicts(("type", 1)).0);
+        assert!(!verdicts(Option::<&str>::None).0);
+    }
+
     #[test]
     fn a_broken_suite_is_never_clean() {
         let text = report(&[SUITE], 1);

@@ -26,22 +26,122 @@ struct SuiteInfo {
     tests_path: Option<String>,
 }
 
-/// A string kept in [`Semantic::text`]: a report can hold millions of tests, so their titles
-/// and files share one buffer instead of an allocation each.
+/// A string kept in [`Texts`]: `len` bytes from `start` in chunk `chunk`.
 #[derive(Debug, Clone, Copy, Default)]
 struct Span {
-    start: usize,
+    chunk: u32,
+    start: u32,
     len: u32,
+}
+
+/// The titles and files of the tests: a report can hold millions of tests, so they share a few
+/// large buffers instead of an allocation each. The buffers are chunks that are never moved
+/// (a string that does not fit in the last one starts another): one buffer would be copied
+/// to a new allocation, and its memory faulted in again, at each doubling.
+#[derive(Debug, Default)]
+struct Texts {
+    chunks: Vec<String>,
+}
+
+/// The size of a chunk of [`Texts`] (a longer string has a chunk of its own).
+const TEXT_CHUNK: usize = 1 << 20;
+
+impl Texts {
+    /// Keeps `s`; longer strings (over 4 GiB) keep their first 4 GiB: more than any title.
+    fn keep(&mut self, s: &str) -> Span {
+        let mut end = s.len().min(u32::MAX as usize);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        let s = &s[..end];
+        let fits = self
+            .chunks
+            .last()
+            .is_some_and(|last| last.capacity() - last.len() >= s.len());
+        if !fits {
+            self.chunks
+                .push(String::with_capacity(s.len().max(TEXT_CHUNK)));
+        }
+        let chunk = self.chunks.len() - 1;
+        let buf = &mut self.chunks[chunk];
+        // A chunk holds at most 4 GiB: `TEXT_CHUNK`, or one string of at most 4 GiB.
+        let start = buf.len() as u32;
+        buf.push_str(s);
+        Span {
+            chunk: chunk as u32,
+            start,
+            len: s.len() as u32,
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        let (start, len) = (span.start as usize, span.len as usize);
+        self.chunks
+            .get(span.chunk as usize)
+            .and_then(|c| c.get(start..start + len))
+            .unwrap_or_default()
+    }
+}
+
+/// A list that grows a chunk of [`CHUNK`] items at a time (the first by doubling, as a `Vec`):
+/// it holds an item for each test of a report, millions of them, that one `Vec` would copy to
+/// a new allocation, its memory faulted in again, at each doubling.
+#[derive(Debug)]
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+const CHUNK: usize = 1 << 14;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Chunked<T> {
+    fn push(&mut self, item: T) {
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < CHUNK => last.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 0 } else { CHUNK });
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl<T> std::ops::Index<usize> for Chunked<T> {
+    type Output = T;
+
+    fn index(&self, i: usize) -> &T {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Chunked<T> {
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
 }
 
 /// What the duplicate-test check needs of a test: kept for every test of the report, so small
 /// (48 bytes).
 #[derive(Debug)]
 struct TestInfo {
-    /// Title: `text[title_start..title_start + title_len]`.
-    title_start: usize,
+    /// Title, in [`Semantic::text`].
+    title: Span,
     offset: usize,
-    title_len: u32,
     /// Position in its `tests` array.
     index: u32,
     suite: Option<u32>,
@@ -52,13 +152,6 @@ struct TestInfo {
 }
 
 impl TestInfo {
-    fn title(&self) -> Span {
-        Span {
-            start: self.title_start,
-            len: self.title_len,
-        }
-    }
-
     fn suite(&self) -> Option<usize> {
         self.suite.map(|s| s as usize)
     }
@@ -69,7 +162,7 @@ enum Frame {
     Suite(usize),
     Test(usize),
     Attempt { env: Option<u32> },
-    Location { file: Option<String> },
+    Location,
     Other,
 }
 
@@ -88,9 +181,9 @@ pub(crate) struct Semantic {
     /// Referenced attachment ids, sorted, with their first reference.
     pub attachments: BTreeMap<String, Reference>,
     suites: Vec<SuiteInfo>,
-    tests: Vec<TestInfo>,
+    tests: Chunked<TestInfo>,
     /// Titles and files of the tests.
-    text: String,
+    text: Texts,
     /// Files of the tests' locations (consecutive tests naming the same file share one).
     files: Vec<Span>,
     /// Path of the report's own `tests` array, set with its first test.
@@ -196,9 +289,8 @@ impl Semantic {
                     _ => 0,
                 };
                 self.tests.push(TestInfo {
-                    title_start: 0,
+                    title: Span::default(),
                     offset,
-                    title_len: 0,
                     index,
                     suite: suite.and_then(|s| u32::try_from(s).ok()),
                     file: None,
@@ -206,7 +298,7 @@ impl Semantic {
                 });
                 Frame::Test(self.tests.len() - 1)
             }
-            Role::Location => Frame::Location { file: None },
+            Role::Location => Frame::Location,
             _ if self
                 .frames
                 .last()
@@ -238,36 +330,23 @@ impl Semantic {
             );
         }
         let _ = role;
-        match self.frames.pop() {
-            Some(Frame::Location { file: Some(file) }) => match self.frames.last() {
-                Some(&Frame::Test(i)) => {
-                    let same = self.files.last().is_some_and(|&f| self.get(f) == file);
-                    if !same {
-                        let span = Self::keep(&mut self.text, &file);
-                        self.files.push(span);
-                    }
-                    self.tests[i].file = u32::try_from(self.files.len() - 1).ok();
-                }
-                Some(Frame::Suite(i)) => self.suites[*i].file = Some(file),
-                _ => {}
-            },
-            Some(Frame::Attempt { env }) => {
-                if let Some(&Frame::Test(i)) = self.frames.last() {
-                    let e = env.unwrap_or(0);
-                    let test = &mut self.tests[i];
-                    match test.env {
-                        None => test.env = Some(e),
-                        Some(first) if first == e => {}
-                        Some(_) => {
-                            let pair = (u32::try_from(i).unwrap_or(u32::MAX), e);
-                            if self.more_envs.last() != Some(&pair) {
-                                self.more_envs.push(pair);
-                            }
+        // Of the frames, only an attempt's tells something when it ends (a location's file is
+        // taken as it is read).
+        if let Some(Frame::Attempt { env }) = self.frames.pop() {
+            if let Some(&Frame::Test(i)) = self.frames.last() {
+                let e = env.unwrap_or(0);
+                let test = &mut self.tests[i];
+                match test.env {
+                    None => test.env = Some(e),
+                    Some(first) if first == e => {}
+                    Some(_) => {
+                        let pair = (u32::try_from(i).unwrap_or(u32::MAX), e);
+                        if self.more_envs.last() != Some(&pair) {
+                            self.more_envs.push(pair);
                         }
                     }
                 }
             }
-            _ => {}
         }
     }
 
@@ -344,9 +423,7 @@ impl Semantic {
             }
             Role::Title => match self.frames.last() {
                 Some(&Frame::Test(i)) => {
-                    let span = Self::keep(&mut self.text, s);
-                    let t = &mut self.tests[i];
-                    (t.title_start, t.title_len) = (span.start, span.len);
+                    self.tests[i].title = self.text.keep(s);
                 }
                 Some(Frame::Suite(i)) => self.suites[*i].title = s.to_string(),
                 _ => {}
@@ -356,32 +433,25 @@ impl Semantic {
                     self.suites[*i].is_file = s == "file";
                 }
             }
-            Role::LocationFile => {
-                if let Some(Frame::Location { file }) = self.frames.last_mut() {
-                    *file = Some(s.to_string());
+            // The file of a test's or a suite's own location, kept as it is read (a test's is
+            // compared with the last one kept instead of being copied first).
+            Role::LocationFile => match self.frames.as_slice() {
+                [.., Frame::Test(i), Frame::Location] => {
+                    let i = *i;
+                    let same = self.files.last().is_some_and(|&f| self.text.get(f) == s);
+                    if !same {
+                        let span = self.text.keep(s);
+                        self.files.push(span);
+                    }
+                    self.tests[i].file = u32::try_from(self.files.len() - 1).ok();
                 }
-            }
+                [.., Frame::Suite(i), Frame::Location] => {
+                    self.suites[*i].file = Some(s.to_string())
+                }
+                _ => {}
+            },
             _ => {}
         }
-    }
-
-    /// Appends `s` to `text`.
-    fn keep(text: &mut String, s: &str) -> Span {
-        let start = text.len();
-        // Longer strings (over 4 GiB) keep their first 4 GiB: more than any title.
-        let mut end = start + s.len().min(u32::MAX as usize);
-        text.push_str(s);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        Span {
-            start,
-            len: (end - start) as u32,
-        }
-    }
-
-    fn get(&self, span: Span) -> &str {
-        &self.text[span.start..span.start + span.len as usize]
     }
 
     /// The path of a test (`suites[0].tests[3]`), rebuilt for a message.
@@ -438,10 +508,10 @@ impl Semantic {
             let t = &self.tests[i];
             let file = t
                 .file
-                .map(|f| self.get(self.files[f as usize]))
+                .map(|f| self.text.get(self.files[f as usize]))
                 .or_else(|| t.suite().and_then(|s| suite_file[s]));
             let path = t.suite().map_or(0, |s| suite_path[s]);
-            (file, path, self.get(t.title()))
+            (file, path, self.text.get(t.title))
         };
         // One entry per test and environment it ran in: the first test seen with that identity
         // in that environment, with its hash (never recomputed when the table grows).
@@ -499,4 +569,70 @@ fn shorten(s: &str) -> String {
     let mut out: String = s.chars().take(57).collect();
     out.push_str("...");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn texts_give_back_what_they_keep_across_chunks() {
+        let mut texts = Texts::default();
+        let long = "é".repeat(TEXT_CHUNK);
+        let strings: Vec<String> = (0..3 * TEXT_CHUNK / 1000)
+            .map(|i| format!("{i}:{}", "x".repeat(i % 1000)))
+            .chain([String::new(), long, "after".to_string()])
+            .collect();
+        let spans: Vec<Span> = strings.iter().map(|s| texts.keep(s)).collect();
+        assert!(texts.chunks.len() > 3, "{} chunks", texts.chunks.len());
+        for (s, span) in strings.iter().zip(spans) {
+            assert_eq!(texts.get(span), s);
+        }
+        assert_eq!(Texts::default().get(Span::default()), "");
+    }
+
+    /// A test of the last chunk of [`Semantic::tests`] that repeats one of the first.
+    #[test]
+    fn duplicates_are_found_across_chunks() {
+        let n = CHUNK + 10;
+        let tests: Vec<String> = (0..n)
+            .map(|i| {
+                let title = if i == n - 1 { 0 } else { i };
+                format!(
+                    r#"{{"title":"t{title}","location":{{"file":"a.spec.ts","line":1,"column":1}},"attempts":[{{"status":"passed","startTimestamp":1,"duration":2}}]}}"#
+                )
+            })
+            .collect();
+        let report = format!(
+            r#"{{"category":"junit","commitId":"0123456789abcdef0123456789abcdef01234567","environments":[{{"name":"e"}}],"suites":[{{"type":"file","title":"a.spec.ts","tests":[{}]}}],"startTimestamp":1,"duration":2}}"#,
+            tests.join(",")
+        );
+        let v = crate::Validator::new(crate::Options::default()).expect("schema");
+        let outcome = v.validate_bytes(report.as_bytes());
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        let found: Vec<_> = outcome
+            .warnings
+            .iter()
+            .filter(|w| w.rule == rules::DUPLICATE_TEST)
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, format!("suites[0].tests[{}]", n - 1));
+        assert!(found[0].message.contains("suites[0].tests[0]"), "{found:?}");
+    }
+
+    #[test]
+    fn chunked_lists_index_across_chunks() {
+        let mut list = Chunked::default();
+        let n = 3 * CHUNK + 5;
+        for i in 0..n {
+            list.push(i);
+        }
+        assert_eq!(list.len(), n);
+        assert_eq!(list.chunks.len(), 4);
+        list[CHUNK] += n;
+        for i in 0..n {
+            let expected = if i == CHUNK { i + n } else { i };
+            assert_eq!(list[i], expected);
+        }
+    }
 }

@@ -41,6 +41,40 @@ pub(crate) fn path_string(segs: &[Seg<'_>]) -> String {
     s
 }
 
+/// Whether a key is a property's name; shared by both walks, which compare millions of keys.
+/// Keys are short: up to 16 bytes they are compared as two words that may overlap (the first
+/// and the last 8 or 4 bytes), which beats a call to memcmp or a loop over the bytes.
+#[inline]
+pub(crate) fn same_key(name: &[u8], key: &[u8]) -> bool {
+    if name.len() != key.len() {
+        return false;
+    }
+    match name.len() {
+        8..=16 => {
+            name.first_chunk::<8>() == key.first_chunk::<8>()
+                && name.last_chunk::<8>() == key.last_chunk::<8>()
+        }
+        4..=7 => {
+            name.first_chunk::<4>() == key.first_chunk::<4>()
+                && name.last_chunk::<4>() == key.last_chunk::<4>()
+        }
+        0..=3 => name.iter().zip(key).all(|(a, b)| a == b),
+        _ => name == key,
+    }
+}
+
+/// Whether an object at `node` is an stdio entry with both `text` and `buffer` among the
+/// properties `seen` (by index in `props`); shared by both walks.
+pub(crate) fn text_and_buffer(node: &Node, props: &[(String, NodeId)], seen: u64) -> bool {
+    let has = |name: &str| {
+        props
+            .iter()
+            .position(|(n, _)| same_key(n.as_bytes(), name.as_bytes()))
+            .is_some_and(|i| seen & (1 << i) != 0)
+    };
+    node.role == Role::StdioObject && has("text") && has("buffer")
+}
+
 /// A fatal problem: the walk cannot go on. (Also the error of the typed walk's serializer.)
 #[derive(Debug)]
 pub(crate) struct Stop;
@@ -60,7 +94,8 @@ impl serde::ser::Error for Stop {
 }
 
 /// One level deeper (`depth`): past [`MAX_DEPTH`] the problem is recorded and the walk stops;
-/// shared by both walks.
+/// shared by both walks (inlined: it is met at every array and object).
+#[inline]
 pub(crate) fn enter_level(
     depth: &mut usize,
     offset: usize,
@@ -377,11 +412,7 @@ impl<'a> Walker<'a> {
             } else {
                 raw
             };
-            let hit = |n: &String| {
-                let n = n.as_bytes();
-                // Keys are short: an inlined comparison beats a call to memcmp.
-                n.len() == k.len() && n.iter().zip(k).all(|(a, b)| a == b)
-            };
+            let hit = |n: &String| same_key(n.as_bytes(), k);
             let found = match props.get(hint) {
                 Some((n, _)) if hit(n) => Some(hint),
                 _ => props.iter().position(|(n, _)| hit(n)),
@@ -449,13 +480,7 @@ impl<'a> Walker<'a> {
             }
         }
         if let Some(sem) = &mut self.semantic {
-            let has = |name: &str| {
-                props
-                    .iter()
-                    .position(|(n, _)| n == name)
-                    .is_some_and(|i| seen & (1 << i) != 0)
-            };
-            let both = node.role == Role::StdioObject && has("text") && has("buffer");
+            let both = text_and_buffer(node, props, seen);
             sem.object_end(node.role, both, start, &self.path, &mut self.sink);
         }
         Ok(())
@@ -639,7 +664,7 @@ pub(crate) fn string_problem(
             }
         }
     }
-    if !allowed.is_empty() && !allowed.iter().any(|a| a == s) {
+    if !allowed.is_empty() && !allowed.iter().any(|a| same_key(a.as_bytes(), s.as_bytes())) {
         problem = Some(format!(
             "expected one of {}, found {s:?}",
             allowed
@@ -714,7 +739,7 @@ pub(crate) fn check_number(
             );
         }
     }
-    if integer && n.fract() != 0.0 {
+    if integer && !is_whole(n) {
         problem(
             rules::INTEGER,
             format!("expected a whole number, found {n}"),
@@ -724,6 +749,18 @@ pub(crate) fn check_number(
         if let Some(sem) = semantic {
             sem.environment_idx(n, start, path, sink);
         }
+    }
+}
+
+/// Whether `n` is a whole number, as `n.fract() == 0.0` says, without `fract`'s call to
+/// `trunc` (a function on a CPU without SSE4.1, and every number of a report is checked):
+/// below 2^63 a conversion to `i64` and back is exact for whole numbers only, and every finite
+/// float from 2^52 up is whole.
+fn is_whole(n: f64) -> bool {
+    if n.abs() < 9_223_372_036_854_775_808.0 {
+        (n as i64) as f64 == n
+    } else {
+        n.is_finite()
     }
 }
 
@@ -754,4 +791,57 @@ pub(crate) fn any_of_message(schema: &Compiled, node: &Node) -> String {
         })
         .collect();
     format!("must have a valid {}", forms.join(" or a valid "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_whole_is_fract_without_trunc() {
+        let two = |e: i32| 2f64.powi(e);
+        let mut values = vec![
+            0.0,
+            0.5,
+            1.0,
+            1.5,
+            1e15 + 0.5,
+            two(52) - 0.5,
+            two(52),
+            two(52) + 1.0,
+            two(53),
+            two(63) - 1024.0,
+            two(63),
+            two(64),
+            1e300,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE / 4.0,
+            f64::EPSILON,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        values.extend(values.clone().iter().map(|v| -v));
+        for v in values {
+            assert_eq!(is_whole(v), v.fract() == 0.0, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn same_key_is_byte_equality() {
+        let base: Vec<u8> = (b'a'..=b'z').collect();
+        for len in 0..=base.len() {
+            let name = &base[..len];
+            assert!(same_key(name, name));
+            if len > 0 {
+                assert!(!same_key(name, &name[..len - 1]));
+            }
+            for at in 0..len {
+                let mut other = name.to_vec();
+                other[at] = b'_';
+                assert!(!same_key(name, &other), "{len} {at}");
+                assert!(!same_key(&other, name), "{len} {at}");
+            }
+        }
+    }
 }

@@ -16,11 +16,12 @@
 
 use serde::ser::{self, Serialize};
 
-use crate::compile::{Compiled, Kind, NodeId, Role};
+use crate::compile::{Compiled, Kind, Node, NodeId, Role};
 use crate::problem::{rules, Severity, Sink};
 use crate::semantic::Semantic;
 use crate::stream::{
-    any_of_message, check_number, check_string, enter_level, enum_message, path_string, Seg, Stop,
+    any_of_message, check_number, check_string, enter_level, enum_message, path_string, same_key,
+    text_and_buffer, Seg, Stop,
 };
 
 /// The JSON type a serde value is written as, for messages.
@@ -58,19 +59,39 @@ pub(crate) struct Typed<'a> {
     count: usize,
     /// Met something it checks differently from the text walk: never clean.
     pub unsure: bool,
+    /// The path buffer of the walks that check a value against an `anyOf` branch, kept between
+    /// them.
+    spare: Vec<Seg<'a>>,
+    /// Whether the object walked last matched one of its node's `anyOf` branches, as its
+    /// members tell (see [`MapSer::any_of`]), with the stand-in offset of the object: the value
+    /// need not be walked again for each branch (every stdio entry has them).
+    any_of: Option<(usize, bool)>,
 }
 
 impl<'a> Typed<'a> {
     pub fn new(schema: &'a Compiled, sink: Sink, semantic: Option<Semantic>) -> Self {
+        Self::with_path(schema, sink, semantic, Vec::with_capacity(32))
+    }
+
+    /// A walk that keeps its path in `path` (emptied).
+    fn with_path(
+        schema: &'a Compiled,
+        sink: Sink,
+        semantic: Option<Semantic>,
+        mut path: Vec<Seg<'a>>,
+    ) -> Self {
+        path.clear();
         Typed {
             schema,
             sink,
-            path: Vec::with_capacity(32),
+            path,
             depth: 0,
             semantic,
             scratch: Vec::new(),
             count: 0,
             unsure: false,
+            spare: Vec::new(),
+            any_of: None,
         }
     }
 
@@ -89,6 +110,8 @@ impl<'a> Typed<'a> {
         self.value(node, value).is_ok() && !self.unsure
     }
 
+    /// Records a problem; cold, as problems are rare, to keep it out of the walk's code.
+    #[cold]
     fn error(&mut self, rule: &'static str, offset: usize, message: impl FnOnce() -> String) {
         let path = &self.path;
         self.sink
@@ -107,33 +130,51 @@ impl<'a> Typed<'a> {
 
     /// Walks one value against `node`, then the node's `anyOf`.
     fn value<T: Serialize + ?Sized>(&mut self, node: NodeId, v: &T) -> Result<(), Stop> {
-        self.count += 1;
-        let start = self.count;
-        v.serialize(ValueSer {
-            w: self,
-            node,
-            start,
-        })?;
         let schema = self.schema;
         let n = &schema.nodes[node];
-        if !n.any_of.is_empty() && !n.any_of.iter().any(|&b| self.check_value(b, v)) {
-            let message = any_of_message(schema, n);
-            self.error(rules::SCHEMA, start, || message);
+        self.count += 1;
+        let start = self.count;
+        // The node goes down by reference: a walk meets millions of values, each looked up
+        // once.
+        v.serialize(ValueSer {
+            w: self,
+            node: n,
+            start,
+        })?;
+        if !n.any_of.is_empty() {
+            self.any_of(n, start, v);
         }
         Ok(())
     }
 
-    /// Whether `v` matches `node`, schema rules only.
-    fn check_value<T: Serialize + ?Sized>(&self, node: NodeId, v: &T) -> bool {
-        let mut w = Typed::new(self.schema, Sink::new(0), None);
-        w.depth = self.depth;
-        w.value(node, v).is_ok() && w.sink.schema_errors == 0 && !w.unsure
+    /// Checks `v`, walked at `n`, against the node's `anyOf`; apart from the walk of every
+    /// value (few nodes have one), which it would make larger.
+    #[inline(never)]
+    fn any_of<T: Serialize + ?Sized>(&mut self, n: &Node, start: usize, v: &T) {
+        let matched = match self.any_of.take() {
+            Some((at, matched)) if at == start => matched,
+            _ => n.any_of.iter().any(|&b| self.check_value(b, v)),
+        };
+        if !matched {
+            let message = any_of_message(self.schema, n);
+            self.error(rules::SCHEMA, start, || message);
+        }
     }
 
-    /// A scalar or null that is no string or number, at `node`.
-    fn other(&mut self, node: NodeId, start: usize, found: Json) {
-        let schema = self.schema;
-        let n = &schema.nodes[node];
+    /// Whether `v` matches `node`, schema rules only.
+    fn check_value<T: Serialize + ?Sized>(&mut self, node: NodeId, v: &T) -> bool {
+        // No path is ever shown (no message is kept): the spare buffer only spares the
+        // allocation of one.
+        let path = std::mem::take(&mut self.spare);
+        let mut w = Typed::with_path(self.schema, Sink::new(0), None, path);
+        w.depth = self.depth;
+        let ok = w.value(node, v).is_ok() && w.sink.schema_errors == 0 && !w.unsure;
+        self.spare = w.path;
+        ok
+    }
+
+    /// A scalar or null that is no string or number, at `n`.
+    fn other(&mut self, n: &Node, start: usize, found: Json) {
         match &n.kind {
             Kind::Any => {
                 if n.role == Role::Metadata && self.semantic.is_some() {
@@ -172,13 +213,11 @@ impl<'a> Typed<'a> {
         );
     }
 
-    fn number(&mut self, id: NodeId, start: usize, n: f64) {
+    fn number(&mut self, node: &Node, start: usize, n: f64) {
         // serde_json writes a float that is not finite as `null`.
         if !n.is_finite() {
-            return self.other(id, start, Json::Null);
+            return self.other(node, start, Json::Null);
         }
-        let schema = self.schema;
-        let node = &schema.nodes[id];
         match &node.kind {
             Kind::Number { min, max, integer } => {
                 check_number(
@@ -195,13 +234,11 @@ impl<'a> Typed<'a> {
                     self.enum_error(start, values);
                 }
             }
-            _ => self.other(id, start, Json::Number),
+            _ => self.other(node, start, Json::Number),
         }
     }
 
-    fn string(&mut self, id: NodeId, start: usize, s: &str) {
-        let schema = self.schema;
-        let node = &schema.nodes[id];
+    fn string(&mut self, node: &Node, start: usize, s: &str) {
         match &node.kind {
             Kind::String { min, max, allowed } => {
                 let needs_value = min.is_some()
@@ -228,7 +265,7 @@ impl<'a> Typed<'a> {
                     self.enum_error(start, values);
                 }
             }
-            _ => self.other(id, start, Json::String),
+            _ => self.other(node, start, Json::String),
         }
     }
 }
@@ -236,14 +273,14 @@ impl<'a> Typed<'a> {
 /// Serialises one value into the walk, at `node`.
 struct ValueSer<'w, 'a> {
     w: &'w mut Typed<'a>,
-    node: NodeId,
+    node: &'a Node,
     start: usize,
 }
 
 /// An array being walked.
 struct SeqSer<'w, 'a> {
     w: &'w mut Typed<'a>,
-    node: NodeId,
+    node: &'a Node,
     start: usize,
     /// The node is an array (else the elements are not walked).
     walk: bool,
@@ -253,12 +290,16 @@ struct SeqSer<'w, 'a> {
 /// An object being walked.
 struct MapSer<'w, 'a> {
     w: &'w mut Typed<'a>,
-    node: NodeId,
+    node: &'a Node,
+    /// The node's properties (none when it is no object).
+    props: &'a [(String, NodeId)],
     start: usize,
     /// The node is an object (else the members are not walked).
     walk: bool,
     /// Properties seen (by index in the node's `props`).
     seen: u64,
+    /// Properties of which a value broke a schema rule.
+    invalid: u64,
     /// The property after the last one found: keys usually come in the schema's order.
     hint: usize,
     /// The property of the key given to `serialize_key` (`None`: not in the schema).
@@ -270,8 +311,7 @@ struct Ignore;
 
 impl<'w, 'a> ValueSer<'w, 'a> {
     fn seq(self) -> Result<SeqSer<'w, 'a>, Stop> {
-        let schema = self.w.schema;
-        let walk = matches!(schema.nodes[self.node].kind, Kind::Array { .. });
+        let walk = matches!(self.node.kind, Kind::Array { .. });
         if walk {
             self.w.enter(self.start)?;
         } else {
@@ -287,9 +327,11 @@ impl<'w, 'a> ValueSer<'w, 'a> {
     }
 
     fn map(self) -> Result<MapSer<'w, 'a>, Stop> {
-        let schema = self.w.schema;
-        let node = &schema.nodes[self.node];
-        let walk = matches!(node.kind, Kind::Object { .. });
+        let node = self.node;
+        let (walk, props) = match &node.kind {
+            Kind::Object { props, .. } => (true, props.as_slice()),
+            _ => (false, &[][..]),
+        };
         if walk {
             self.w.enter(self.start)?;
             if let Some(sem) = &mut self.w.semantic {
@@ -300,10 +342,12 @@ impl<'w, 'a> ValueSer<'w, 'a> {
         }
         Ok(MapSer {
             w: self.w,
-            node: self.node,
+            node,
+            props,
             start: self.start,
             walk,
             seen: 0,
+            invalid: 0,
             hint: 0,
             key: None,
         })
@@ -312,17 +356,36 @@ impl<'w, 'a> ValueSer<'w, 'a> {
 
 impl Typed<'_> {
     /// An array or object at a node that is not of its type.
-    fn other_compound(&mut self, node: NodeId, start: usize, found: Json) {
-        let n = &self.schema.nodes[node];
+    fn other_compound(&mut self, n: &Node, start: usize, found: Json) {
         match (&n.kind, found) {
             (Kind::Any, Json::Object) if n.role == Role::Metadata && self.semantic.is_some() => {
                 // A flat object of scalars is expected: its members' types are not followed
                 // here.
                 self.unsure = true;
             }
-            _ => self.other(node, start, found),
+            _ => self.other(n, start, found),
         }
     }
+}
+
+/// Has macro `$m` write the `Serializer` methods of the numeric types, given as `method: type`.
+macro_rules! with_numbers {
+    ($m:ident) => {
+        $m! {
+            serialize_i8: i8,
+            serialize_i16: i16,
+            serialize_i32: i32,
+            serialize_i64: i64,
+            serialize_i128: i128,
+            serialize_u8: u8,
+            serialize_u16: u16,
+            serialize_u32: u32,
+            serialize_u64: u64,
+            serialize_u128: u128,
+            serialize_f32: f32,
+            serialize_f64: f64,
+        }
+    };
 }
 
 /// The `Serializer` methods of the numeric types: each value walked as an `f64`, as the text
@@ -354,20 +417,7 @@ impl<'w, 'a> ser::Serializer for ValueSer<'w, 'a> {
         Ok(())
     }
 
-    numbers! {
-        serialize_i8: i8,
-        serialize_i16: i16,
-        serialize_i32: i32,
-        serialize_i64: i64,
-        serialize_i128: i128,
-        serialize_u8: u8,
-        serialize_u16: u16,
-        serialize_u32: u32,
-        serialize_u64: u64,
-        serialize_u128: u128,
-        serialize_f32: f32,
-        serialize_f64: f64,
-    }
+    with_numbers!(numbers);
 
     fn serialize_char(self, v: char) -> Result<(), Stop> {
         let mut buf = [0u8; 4];
@@ -480,8 +530,7 @@ impl SeqSer<'_, '_> {
         if !self.walk {
             return Ok(());
         }
-        let schema = self.w.schema;
-        let Kind::Array { prefix, items, .. } = &schema.nodes[self.node].kind else {
+        let Kind::Array { prefix, items, .. } = &self.node.kind else {
             return Ok(());
         };
         let child = prefix.get(self.n).copied().or(*items);
@@ -499,8 +548,7 @@ impl SeqSer<'_, '_> {
         if !self.walk {
             return Ok(());
         }
-        let schema = self.w.schema;
-        let node = &schema.nodes[self.node];
+        let node = self.node;
         let Kind::Array { min, max, .. } = &node.kind else {
             return Ok(());
         };
@@ -557,13 +605,31 @@ seq_impls!(
 
 impl MapSer<'_, '_> {
     /// The property named `key` in the node's `props`.
+    #[inline]
     fn lookup(&mut self, key: &str) -> Option<usize> {
-        let Kind::Object { props, .. } = &self.w.schema.nodes[self.node].kind else {
-            return None;
-        };
-        let found = match props.get(self.hint) {
-            Some((n, _)) if n == key => Some(self.hint),
-            _ => props.iter().position(|(n, _)| n == key),
+        // Keys usually come in the schema's order (a struct's fields): the property after the
+        // last one found first, inlined; the others (an optional one left out before it) in
+        // a call.
+        let i = self.hint;
+        match self.props.get(i) {
+            Some((n, _)) if same_key(n.as_bytes(), key.as_bytes()) => {
+                self.hint = i + 1;
+                Some(i)
+            }
+            _ => self.search(key),
+        }
+    }
+
+    /// [`lookup`](Self::lookup) past the hint: on from the property after the last one found,
+    /// then before it (a key out of order, or given twice).
+    #[inline(never)]
+    fn search(&mut self, key: &str) -> Option<usize> {
+        let props = self.props;
+        let hit = |(n, _): &(String, NodeId)| same_key(n.as_bytes(), key.as_bytes());
+        let (before, after) = props.split_at(self.hint.min(props.len()));
+        let found = match after.iter().position(hit) {
+            Some(i) => Some(self.hint + i),
+            None => before.iter().position(hit),
         };
         if let Some(i) = found {
             self.hint = i + 1;
@@ -571,15 +637,49 @@ impl MapSer<'_, '_> {
         found
     }
 
+    /// Whether the object matches one of its node's `anyOf` branches, told from its members
+    /// as the walk found them; `None` when a branch is not that simple (then the object is
+    /// walked again against each branch). A branch that is an object whose properties the
+    /// node has too, with the same schema, matches when its required ones were seen and none
+    /// seen broke a rule: what walking the object against it would find.
+    fn any_of(&self) -> Option<bool> {
+        let nodes = &self.w.schema.nodes;
+        for &b in &self.node.any_of {
+            let branch = &nodes[b];
+            let Kind::Object {
+                props, required, ..
+            } = &branch.kind
+            else {
+                return None;
+            };
+            if !branch.any_of.is_empty() {
+                return None;
+            }
+            let mut matched = true;
+            for (i, (name, sub)) in props.iter().enumerate() {
+                let main = (self.props.iter())
+                    .position(|(n, _)| same_key(n.as_bytes(), name.as_bytes()))?;
+                let (sub, own) = (&nodes[*sub], &nodes[self.props[main].1]);
+                if sub.kind != own.kind || !sub.any_of.is_empty() || !own.any_of.is_empty() {
+                    return None;
+                }
+                let bit = 1 << main;
+                let missing = self.seen & bit == 0 && required.contains(&i);
+                if missing || self.invalid & bit != 0 {
+                    matched = false;
+                }
+            }
+            if matched {
+                return Some(true);
+            }
+        }
+        Some(false)
+    }
+
     fn member<T: Serialize + ?Sized>(&mut self, idx: Option<usize>, value: &T) -> Result<(), Stop> {
-        let Some(idx) = idx else {
+        let Some((idx, (name, child))) = idx.and_then(|i| Some((i, self.props.get(i)?))) else {
             return Ok(());
         };
-        let schema = self.w.schema;
-        let Kind::Object { props, .. } = &schema.nodes[self.node].kind else {
-            return Ok(());
-        };
-        let (name, child) = &props[idx];
         if self.seen & (1 << idx) != 0 {
             let start = self.start;
             self.w.error(rules::JSON, start, || {
@@ -587,9 +687,13 @@ impl MapSer<'_, '_> {
             });
         }
         self.seen |= 1 << idx;
+        let before = self.w.sink.schema_errors;
         self.w.path.push(Seg::Prop(name));
         let walked = self.w.value(*child, value);
         self.w.path.pop();
+        if self.w.sink.schema_errors != before {
+            self.invalid |= 1 << idx;
+        }
         walked
     }
 
@@ -605,14 +709,13 @@ impl MapSer<'_, '_> {
         if !self.walk {
             return Ok(());
         }
-        let schema = self.w.schema;
-        let node = &schema.nodes[self.node];
-        let Kind::Object {
-            props, required, ..
-        } = &node.kind
-        else {
+        let (node, props) = (self.node, self.props);
+        let Kind::Object { required, .. } = &node.kind else {
             return Ok(());
         };
+        if !node.any_of.is_empty() {
+            self.w.any_of = self.any_of().map(|matched| (self.start, matched));
+        }
         self.w.depth -= 1;
         let (seen, start) = (self.seen, self.start);
         for &r in required {
@@ -624,13 +727,7 @@ impl MapSer<'_, '_> {
             }
         }
         if let Some(sem) = &mut self.w.semantic {
-            let has = |name: &str| {
-                props
-                    .iter()
-                    .position(|(n, _)| n == name)
-                    .is_some_and(|i| seen & (1 << i) != 0)
-            };
-            let both = node.role == Role::StdioObject && has("text") && has("buffer");
+            let both = text_and_buffer(node, props, seen);
             sem.object_end(node.role, both, start, &self.w.path, &mut self.w.sink);
         }
         Ok(())
@@ -645,15 +742,7 @@ impl ser::SerializeMap for MapSer<'_, '_> {
         if !self.walk {
             return Ok(());
         }
-        // Keys are strings in the model; any other key (which serde_json writes as a string
-        // or refuses) is not followed here.
-        match serde_json::to_value(key) {
-            Ok(serde_json::Value::String(text)) => self.key = self.lookup(&text),
-            _ => {
-                self.w.unsure = true;
-                self.key = None;
-            }
-        }
+        self.key = key.serialize(KeySer { map: self })?;
         Ok(())
     }
 
@@ -662,6 +751,20 @@ impl ser::SerializeMap for MapSer<'_, '_> {
             return Ok(());
         }
         let idx = self.key.take();
+        self.member(idx, value)
+    }
+
+    /// Every member of the model's structs comes here (they keep unknown fields in a flattened
+    /// `extra`, which makes serde write them as maps): the key is looked up in place.
+    fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &mut self,
+        key: &K,
+        value: &V,
+    ) -> Result<(), Stop> {
+        if !self.walk {
+            return Ok(());
+        }
+        let idx = key.serialize(KeySer { map: self })?;
         self.member(idx, value)
     }
 
@@ -684,6 +787,152 @@ impl ser::SerializeStruct for MapSer<'_, '_> {
 
     fn end(self) -> Result<(), Stop> {
         self.finish()
+    }
+}
+
+/// Serialises a map key into its object's property lookup: the index of the property it names
+/// (`None`: not in the schema), with no string made. Keys are strings in the model; what
+/// `serde_json` would read as a string (a `char`, a unit variant, a newtype or option around
+/// one) is looked up as that string. Any other key, which serde_json writes as a string in a
+/// form of its own or refuses, is not followed here: a scalar makes the walk unsure, a compound
+/// stops it (never clean either way).
+struct KeySer<'m, 'w, 'a> {
+    map: &'m mut MapSer<'w, 'a>,
+}
+
+impl KeySer<'_, '_, '_> {
+    fn other(self) -> Result<Option<usize>, Stop> {
+        self.map.w.unsure = true;
+        Ok(None)
+    }
+
+    fn compound<T>(self) -> Result<T, Stop> {
+        self.map.w.unsure = true;
+        Err(Stop)
+    }
+}
+
+/// The `Serializer` methods of the scalar keys that are no string.
+macro_rules! other_keys {
+    ($($method:ident: $t:ty,)*) => {
+        $(
+            fn $method(self, _: $t) -> Result<Option<usize>, Stop> {
+                self.other()
+            }
+        )*
+    };
+}
+
+impl ser::Serializer for KeySer<'_, '_, '_> {
+    type Ok = Option<usize>;
+    type Error = Stop;
+    type SerializeSeq = ser::Impossible<Option<usize>, Stop>;
+    type SerializeTuple = ser::Impossible<Option<usize>, Stop>;
+    type SerializeTupleStruct = ser::Impossible<Option<usize>, Stop>;
+    type SerializeTupleVariant = ser::Impossible<Option<usize>, Stop>;
+    type SerializeMap = ser::Impossible<Option<usize>, Stop>;
+    type SerializeStruct = ser::Impossible<Option<usize>, Stop>;
+    type SerializeStructVariant = ser::Impossible<Option<usize>, Stop>;
+
+    #[inline]
+    fn serialize_str(self, v: &str) -> Result<Option<usize>, Stop> {
+        Ok(self.map.lookup(v))
+    }
+
+    fn serialize_char(self, v: char) -> Result<Option<usize>, Stop> {
+        let mut buf = [0u8; 4];
+        self.serialize_str(v.encode_utf8(&mut buf))
+    }
+
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Option<usize>, Stop> {
+        self.serialize_str(variant)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Option<usize>, Stop> {
+        value.serialize(self)
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Option<usize>, Stop> {
+        value.serialize(self)
+    }
+
+    with_numbers!(other_keys);
+
+    other_keys! {
+        serialize_bool: bool,
+        serialize_bytes: &[u8],
+        serialize_unit_struct: &'static str,
+    }
+
+    fn serialize_none(self) -> Result<Option<usize>, Stop> {
+        self.other()
+    }
+
+    fn serialize_unit(self) -> Result<Option<usize>, Stop> {
+        self.other()
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Option<usize>, Stop> {
+        self.other()
+    }
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Stop> {
+        self.compound()
+    }
+
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Stop> {
+        self.compound()
+    }
+
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Stop> {
+        self.compound()
+    }
+
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Stop> {
+        self.compound()
+    }
+
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Stop> {
+        self.compound()
+    }
+
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Stop> {
+        self.compound()
+    }
+
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Stop> {
+        self.compound()
     }
 }
 
