@@ -115,6 +115,9 @@ struct TestIndex {
 struct Slot {
     /// Index into the suite's tests.
     test: usize,
+    /// The hash of the test's title (set by [`TestIndex::insert`]): growing the table does not
+    /// visit the tests.
+    hash: u64,
     /// The latest document (a count of [`JunitCollector::read`]s) that has the test.
     document: u32,
     /// The test's first attempt from that document.
@@ -177,21 +180,14 @@ impl TestIndex {
     fn find(&mut self, tests: &[Test], with_class: bool, title: &str) -> Option<&mut Slot> {
         let hash = self.hasher.hash_one(title);
         self.table(with_class)
-            .find_mut(hash, |s| tests[s.test].title == title)
+            .find_mut(hash, |s| s.hash == hash && tests[s.test].title == title)
     }
 
     /// Records `slot` (a test not yet in the index).
-    fn insert(&mut self, tests: &[Test], with_class: bool, slot: Slot) {
-        let hasher = &self.hasher;
-        let hash = hasher.hash_one(tests[slot.test].title.as_str());
-        let table = if with_class {
-            &mut self.with_class
-        } else {
-            &mut self.without_class
-        };
-        table.insert_unique(hash, slot, |s| {
-            hasher.hash_one(tests[s.test].title.as_str())
-        });
+    fn insert(&mut self, tests: &[Test], with_class: bool, mut slot: Slot) {
+        slot.hash = self.hasher.hash_one(tests[slot.test].title.as_str());
+        let hash = slot.hash;
+        self.table(with_class).insert_unique(hash, slot, |s| s.hash);
     }
 }
 
@@ -215,7 +211,9 @@ struct Node {
     /// Children by type and title: a file suite and a suite of the same title are two.
     /// (Node indexes: each child's own kind and title are its key, never copied. A child's
     /// title never changes while it is in the table; the table is emptied when it is taken.)
-    child_by_title: HashTable<usize>,
+    /// Each entry keeps its hash: growing the table or passing over a colliding entry does
+    /// not visit the child.
+    child_by_title: HashTable<(usize, u64)>,
     tests: Vec<Test>,
     test_index: TestIndex,
     /// Start of the suite (Unix ms) and the time used so far by its cases: derives attempt
@@ -1287,11 +1285,13 @@ impl Tree {
         let existing = match parent {
             Some(p) => nodes[p]
                 .child_by_title
-                .find(hash, |&c| {
-                    let s = &nodes[c].suite;
-                    s.kind == kind && s.title == title
+                .find(hash, |&(c, h)| {
+                    h == hash && {
+                        let s = &nodes[c].suite;
+                        s.kind == kind && s.title == title
+                    }
                 })
-                .copied(),
+                .map(|&(c, _)| c),
             None => self.root_by_title.get(&TitleRef(kind, title)).copied(),
         };
         if let Some(i) = existing {
@@ -1307,13 +1307,9 @@ impl Tree {
         match parent {
             Some(p) => {
                 self.nodes[p].children.push(i);
-                let mut table = std::mem::take(&mut self.nodes[p].child_by_title);
-                let (hasher, nodes) = (&self.hasher, &self.nodes);
-                table.insert_unique(hash, i, |&c| {
-                    let s = &nodes[c].suite;
-                    hasher.hash_one(TitleRef(s.kind, &s.title))
-                });
-                self.nodes[p].child_by_title = table;
+                self.nodes[p]
+                    .child_by_title
+                    .insert_unique(hash, (i, hash), |&(_, h)| h);
             }
             None => {
                 self.roots.push(i);
@@ -2139,6 +2135,7 @@ fn push_test(
 ) {
     let slot = Slot {
         test: tests.len(),
+        hash: 0,
         document,
         first_attempt: 0,
         repeats: Repeats::first(&attempts),

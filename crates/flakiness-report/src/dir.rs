@@ -333,7 +333,7 @@ impl ReportDirWriter {
         let report_path = self.staging.path().join(REPORT_FILE);
         let file = fs::File::create(&report_path).map_err(io_err(&report_path))?;
         let mut w = io::BufWriter::with_capacity(1 << 20, file);
-        serde_json::to_writer(&mut w, report).map_err(|source| Error::Json {
+        crate::json_out::to_writer(&mut w, report).map_err(|source| Error::Json {
             path: report_path.clone(),
             source,
         })?;
@@ -355,6 +355,7 @@ impl ReportDirWriter {
             out: io::BufWriter::with_capacity(1 << 20, Writeback::new(file)),
             path,
             suites: 0,
+            json: crate::json_out::JsonWriter::default(),
         })
     }
 
@@ -410,6 +411,8 @@ pub struct ReportStream {
     path: PathBuf,
     out: io::BufWriter<Writeback>,
     suites: usize,
+    /// Writes the suites' JSON (its buffer kept from one suite to the next).
+    json: crate::json_out::JsonWriter,
 }
 
 /// Sees `report.json` as a [`ReportStream`] writes it: each root suite as the typed value about
@@ -533,10 +536,12 @@ impl ReportStream {
             b","
         };
         self.out.write_all(separator).map_err(io_err(&self.path))?;
-        serde_json::to_writer(&mut self.out, suite).map_err(|source| Error::Json {
-            path: self.path.clone(),
-            source,
-        })?;
+        self.json
+            .write(&mut self.out, suite)
+            .map_err(|source| Error::Json {
+                path: self.path.clone(),
+                source,
+            })?;
         self.suites += 1;
         Ok(())
     }

@@ -58,6 +58,7 @@ pub use dir::{
 };
 pub use helpers::{TestOutcome, TestRef};
 pub mod files;
+pub mod json_out;
 pub mod json_text;
 pub use model::*;
 pub use numbers::{DurationMs, UnixTimestampMs, INTEGER_KEYWORD};

@@ -1,6 +1,6 @@
 //! The rules the official schema lacks, fed by the streaming walk.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -192,6 +192,7 @@ pub(crate) struct Semantic {
     /// attempt's, in the order they end (a test's repeats next to each other are kept once).
     more_envs: Vec<(u32, u32)>,
     frames: Vec<Frame>,
+    dups: Dups,
 }
 
 fn err(sink: &mut Sink, rule: &'static str, offset: usize, path: &[Seg<'_>], msg: String) {
@@ -332,7 +333,14 @@ impl Semantic {
         let _ = role;
         // Of the frames, only an attempt's tells something when it ends (a location's file is
         // taken as it is read).
-        if let Some(Frame::Attempt { env }) = self.frames.pop() {
+        let frame = self.frames.pop();
+        if let Some(Frame::Suite(i)) = frame {
+            // A root suite ended: nothing in it or before it changes any more.
+            if self.suites[i].parent.is_none() {
+                self.find_duplicates(sink);
+            }
+        }
+        if let Some(Frame::Attempt { env }) = frame {
             if let Some(&Frame::Test(i)) = self.frames.last() {
                 let e = env.unwrap_or(0);
                 let test = &mut self.tests[i];
@@ -474,34 +482,46 @@ impl Semantic {
     pub fn finish(&mut self, sink: &mut Sink) {
         // environmentIdx seen but `environments` never was: the schema already reports it.
         self.pending_env.clear();
-        // The other environments of each test, in the order its attempts ended, each once.
-        let mut more_envs = std::mem::take(&mut self.more_envs);
-        more_envs.sort_by_key(|&(test, _)| test);
+        self.find_duplicates(sink);
+        self.more_envs.clear();
+    }
+
+    /// Checks the tests not checked yet for duplicates (see [`finish`](Self::finish)): run
+    /// as each root suite ends, when nothing before it can change any more, so that a large
+    /// report is not checked all at once after its last byte.
+    fn find_duplicates(&mut self, sink: &mut Sink) {
+        let mut d = std::mem::take(&mut self.dups);
         // Suite paths interned: (parent path, title) → id; 0 is the empty path. Parents come
         // before their children in `suites`.
-        let mut path_ids: HashMap<(u32, &str), u32> = HashMap::new();
-        let mut suite_path: Vec<u32> = Vec::with_capacity(self.suites.len());
-        let mut suite_file: Vec<Option<&str>> = Vec::with_capacity(self.suites.len());
-        for s in &self.suites {
+        for i in d.suite_path.len()..self.suites.len() {
+            let s = &self.suites[i];
             let (parent_path, parent_file) = match s.parent {
-                Some(p) => (suite_path[p], suite_file[p]),
+                Some(p) => (d.suite_path[p], d.suite_file[p]),
                 None => (0, None),
             };
             // File suites and anonymous suites (empty title) are not part of the suite path.
             if s.is_file {
-                suite_path.push(parent_path);
-                suite_file.push(Some(s.file.as_deref().unwrap_or(&s.title)));
+                d.suite_path.push(parent_path);
+                d.suite_file.push(u32::try_from(i).ok());
             } else if s.title.is_empty() {
-                suite_path.push(parent_path);
-                suite_file.push(parent_file);
+                d.suite_path.push(parent_path);
+                d.suite_file.push(parent_file);
             } else {
-                let next = path_ids.len() as u32 + 1;
-                suite_path.push(
-                    *path_ids
-                        .entry((parent_path, s.title.as_str()))
-                        .or_insert(next),
-                );
-                suite_file.push(parent_file);
+                let hash = d.hasher.hash_one((parent_path, s.title.as_str()));
+                let suites = &self.suites;
+                let id = match d.path_ids.find(hash, |&(p, j, _, h)| {
+                    h == hash && p == parent_path && suites[j as usize].title == s.title
+                }) {
+                    Some(&(_, _, id, _)) => id,
+                    None => {
+                        let id = d.path_ids.len() as u32 + 1;
+                        let entry = (parent_path, i as u32, id, hash);
+                        d.path_ids.insert_unique(hash, entry, |&(_, _, _, h)| h);
+                        id
+                    }
+                };
+                d.suite_path.push(id);
+                d.suite_file.push(parent_file);
             }
         }
         let key = |i: usize| {
@@ -509,18 +529,23 @@ impl Semantic {
             let file = t
                 .file
                 .map(|f| self.text.get(self.files[f as usize]))
-                .or_else(|| t.suite().and_then(|s| suite_file[s]));
-            let path = t.suite().map_or(0, |s| suite_path[s]);
+                .or_else(|| {
+                    t.suite().and_then(|s| d.suite_file[s]).map(|f| {
+                        let f = &self.suites[f as usize];
+                        f.file.as_deref().unwrap_or(&f.title)
+                    })
+                });
+            let path = t.suite().map_or(0, |s| d.suite_path[s]);
             (file, path, self.text.get(t.title))
         };
         // One entry per test and environment it ran in: the first test seen with that identity
-        // in that environment, with its hash (never recomputed when the table grows).
-        let hasher = hashbrown::DefaultHashBuilder::default();
-        let mut seen: hashbrown::HashTable<(usize, u32, u64)> =
-            hashbrown::HashTable::with_capacity(self.tests.len());
-        let mut more = more_envs.as_slice();
+        // in that environment, with its hash (never recomputed when the table grows). The
+        // other environments of each test come in `more_envs` in the order its attempts
+        // ended: tests do not nest, so they are in the order of the tests.
+        let mut seen = std::mem::take(&mut d.seen);
+        let mut more = &self.more_envs[d.more_done.min(self.more_envs.len())..];
         let mut envs: Vec<u32> = Vec::new();
-        for i in 0..self.tests.len() {
+        for i in d.tests_done..self.tests.len() {
             let k = key(i);
             envs.clear();
             envs.extend(self.tests[i].env);
@@ -533,7 +558,7 @@ impl Semantic {
             more = &more[n..];
             let mut duplicate: Option<(usize, u32)> = None;
             for &env in &envs {
-                let hash = hasher.hash_one((k, env));
+                let hash = d.hasher.hash_one((k, env));
                 match seen.find(hash, |&(j, e, h)| h == hash && e == env && key(j) == k) {
                     Some(&(first, e, _)) => {
                         duplicate.get_or_insert((first, e));
@@ -558,7 +583,29 @@ impl Semantic {
                 );
             }
         }
+        d.more_done = self.more_envs.len() - more.len();
+        d.tests_done = self.tests.len();
+        d.seen = seen;
+        self.dups = d;
     }
+}
+
+/// The state of the duplicate check between root suites (see [`Semantic::find_duplicates`]).
+#[derive(Debug, Default)]
+struct Dups {
+    /// The suite path of each suite checked so far.
+    suite_path: Vec<u32>,
+    /// The file suite whose file (its title when it names none) is the file of the tests
+    /// under each suite.
+    suite_file: Vec<Option<u32>>,
+    /// (parent path, a suite with that title, the path's id, hash).
+    path_ids: hashbrown::HashTable<(u32, u32, u32, u64)>,
+    /// (first test, environment, hash) of each identity seen.
+    seen: hashbrown::HashTable<(usize, u32, u64)>,
+    tests_done: usize,
+    /// Entries of `more_envs` used.
+    more_done: usize,
+    hasher: hashbrown::DefaultHashBuilder,
 }
 
 /// At most 60 characters of a value, for messages.
@@ -591,6 +638,18 @@ mod tests {
         assert_eq!(Texts::default().get(Span::default()), "");
     }
 
+    /// The duplicate-test warnings of a report that is otherwise valid.
+    fn duplicate_warnings(report: &str) -> Vec<crate::Problem> {
+        let v = crate::Validator::new(crate::Options::default()).expect("schema");
+        let outcome = v.validate_bytes(report.as_bytes());
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        outcome
+            .warnings
+            .into_iter()
+            .filter(|w| w.rule == rules::DUPLICATE_TEST)
+            .collect()
+    }
+
     /// A test of the last chunk of [`Semantic::tests`] that repeats one of the first.
     #[test]
     fn duplicates_are_found_across_chunks() {
@@ -607,17 +666,54 @@ mod tests {
             r#"{{"category":"junit","commitId":"0123456789abcdef0123456789abcdef01234567","environments":[{{"name":"e"}}],"suites":[{{"type":"file","title":"a.spec.ts","tests":[{}]}}],"startTimestamp":1,"duration":2}}"#,
             tests.join(",")
         );
-        let v = crate::Validator::new(crate::Options::default()).expect("schema");
-        let outcome = v.validate_bytes(report.as_bytes());
-        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-        let found: Vec<_> = outcome
-            .warnings
-            .iter()
-            .filter(|w| w.rule == rules::DUPLICATE_TEST)
-            .collect();
+        let found = duplicate_warnings(&report);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].path, format!("suites[0].tests[{}]", n - 1));
         assert!(found[0].message.contains("suites[0].tests[0]"), "{found:?}");
+    }
+
+    /// The duplicate check runs as each root suite ends: a test repeating one of an earlier
+    /// root suite is found, in the report as written and in its typed walk alike, and a test
+    /// only looking like one (another file, another suite path) is not.
+    #[test]
+    fn duplicates_are_found_across_root_suites() {
+        let t = |title: &str| {
+            format!(
+                r#"{{"title":"{title}","attempts":[{{"status":"passed","startTimestamp":1,"duration":2}}]}}"#
+            )
+        };
+        let file = |name: &str, body: &str| format!(r#"{{"type":"file","title":"{name}",{body}}}"#);
+        let describe =
+            |tests: &str| format!(r#""suites":[{{"type":"suite","title":"d","tests":[{tests}]}}]"#);
+        let suites = [
+            file("a.spec.ts", &describe(&t("x"))),
+            file("b.spec.ts", &describe(&t("x"))),
+            file("a.spec.ts", &format!(r#""tests":[{}]"#, t("x"))),
+            file("a.spec.ts", &describe(&format!("{},{}", t("y"), t("x")))),
+        ];
+        let report = format!(
+            r#"{{"category":"junit","commitId":"0123456789abcdef0123456789abcdef01234567","environments":[{{"name":"e"}}],"tests":[{}],"suites":[{}],"startTimestamp":1,"duration":2}}"#,
+            t("x"),
+            suites.join(",")
+        );
+        let found = duplicate_warnings(&report);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "suites[3].suites[0].tests[1]");
+        assert!(
+            found[0].message.contains("suites[0].suites[0].tests[0]"),
+            "{found:?}"
+        );
+        // The typed walk of the same report, one root suite at a time.
+        let v = crate::Validator::new(crate::Options::default()).expect("schema");
+        let parsed: flakiness_report::Report = serde_json::from_str(&report).expect("report");
+        let mut incremental = v.incremental();
+        for s in parsed.suites.iter().flatten() {
+            incremental.suite_value(s);
+        }
+        let mut rest = parsed.clone();
+        rest.suites = None;
+        let rest = serde_json::to_string(&rest).expect("rest");
+        assert!(!incremental.finish(&rest, None), "the duplicate is found");
     }
 
     #[test]
