@@ -60,8 +60,9 @@ impl<'a> Frame<'a> {
 }
 
 fn frame_of_line(line: &str) -> Option<Frame<'_>> {
-    // Every form below has a line number: a line without a digit names no frame.
-    if !line.bytes().any(|b| b.is_ascii_digit()) {
+    // Every form below has a line number: a line without a digit names no frame. (Looked for
+    // from the end, where a frame's line and column are.)
+    if !line.bytes().rev().any(|b| b.is_ascii_digit()) {
         return None;
     }
     let trimmed = line.trim();
@@ -98,9 +99,14 @@ fn frame_of_line(line: &str) -> Option<Frame<'_>> {
 
 /// `at Ns.Class.Method() in /path/File.cs:line 42`.
 fn csharp(line: &str) -> Option<Frame<'_>> {
-    static LINE: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+    // The forward search has a vector prefilter, the reverse one none: most lines have no
+    // `:line ` at all, and the forward search tells that first.
+    static LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(":line "));
+    static LINE_REV: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new(":line "));
-    let at = LINE.rfind(line.as_bytes())?;
+    LINE.find(line.as_bytes())?;
+    let at = LINE_REV.rfind(line.as_bytes())?;
     let (head, tail) = (&line[..at], &line[at + ":line ".len()..]);
     let (_, path) = head.rsplit_once(" in ")?;
     let line_no = leading_number(tail)?;
