@@ -19,6 +19,7 @@ mod analyze;
 mod convert;
 mod diff;
 mod exit_codes;
+mod help;
 mod prefetch;
 mod serve;
 mod show;
@@ -106,10 +107,19 @@ const ABOUT: &str = "Flakiness reports from the command line: `convert` test-run
 into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a history of runs \
 for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new failures, \
 fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
-`serve` (a self-hosted upload server with web pages), and `show` reports in the browser.";
+`serve` (a self-hosted upload server with web pages), and `show` reports in the browser; \
+`completions` and `man` print shell completions and the manual page.";
+
+/// `flakiness --version`: the crate's version and the commit it was built from (`build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("FLAKINESS_COMMIT"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
-#[command(name = "flakiness", version, about = ABOUT, long_about = None)]
+#[command(name = "flakiness", version = VERSION, about = ABOUT, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,27 +128,42 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check reports: report directories, report.json files, or folders holding many reports.
+    #[command(after_help = help::VALIDATE)]
     Validate(validate::Args),
     /// Convert test-runner output (JUnit XML, pytest, libtest/nextest JSON, cargo test text, Go
     /// test2json, Dart/Flutter/Jest/Vitest/Mocha/RSpec/GoogleTest JSON, Catch2, .NET TRX and
     /// NUnit XML) or the report directories of one run's shards into a report directory.
+    #[command(after_help = help::CONVERT)]
     Convert(convert::Args),
     /// Find flaky and broken tests in a history of reports (one per CI run), kept in a store.
+    #[command(after_help = help::ANALYZE)]
     Analyze(analyze::Args),
     /// Print a quarantine list (kept by `analyze --quarantine`) for a test runner.
+    #[command(after_help = help::QUARANTINE)]
     Quarantine(analyze::QuarantineArgs),
     /// Compare two runs: new failures, fixed tests, newly flaky tests, slower tests, tests
     /// added and removed.
+    #[command(after_help = help::DIFF)]
     Diff(diff::Args),
     /// Upload report directories to Flakiness.io or to `flakiness serve`.
+    #[command(after_help = help::UPLOAD)]
     Upload(upload::Args),
     /// Serve the upload protocol (and a JSON API) from this machine; `serve token create`
     /// makes access tokens.
+    #[command(after_help = help::SERVE)]
     Serve(serve::Args),
     /// Show reports in the browser (a local server on 127.0.0.1), or write one HTML file.
+    #[command(after_help = help::SHOW)]
     Show(show::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
+    #[command(after_help = help::SCHEMA)]
     Schema,
+    /// Print the completion script of a shell (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = help::COMPLETIONS)]
+    Completions(help::CompletionsArgs),
+    /// Print the manual page (roff), or write one per subcommand into a folder.
+    #[command(after_help = help::MAN)]
+    Man(help::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -164,6 +189,8 @@ fn main() -> ExitCode {
         Command::Upload(args) => upload::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Show(args) => show::run(args),
+        Command::Completions(args) => help::completions(args),
+        Command::Man(args) => help::man(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());
             exit_codes::SUCCESS

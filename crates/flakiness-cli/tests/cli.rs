@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 mod diff;
 #[path = "cli/dorny.rs"]
 mod dorny;
+#[path = "cli/help.rs"]
+mod help;
 #[path = "cli/identity.rs"]
 mod identity;
 #[path = "cli/outputs.rs"]
