@@ -120,8 +120,6 @@ fn counts(report_dir: &Path) -> [usize; 5] {
 /// JUnit inputs with a failure, a test that failed then passed on a rerun, a skip.
 const SUREFIRE: &str = "testdata/junit/surefire-reruns.xml";
 
-/// pytest's JUnit XML: tests with file and line, failures, a test passed on a rerun, skips.
-const PYTEST: &str = "testdata/inputs/pytest/junit-xunit1.xml";
 /// gotestsum's JUnit XML of a rerun: one test failed, then passed; none failed.
 const GOTESTSUM: &str = "testdata/junit/gotestsum-reruns.xml";
 
@@ -138,7 +136,8 @@ fn action_script_end_to_end_with_history() {
     let quarantine = job.join("history/quarantine.json");
     let q = quarantine.to_str().expect("utf-8");
 
-    // Run 1: a file by name and a glob that crosses directories, lines padded as YAML
+    // Run 1: a file by name and a glob that crosses directories (to pytest's JUnit XML: tests
+    // with file and line, failures, a test passed on a rerun, skips), lines padded as YAML
     // block scalars leave them; the failures fail the step.
     let results = format!("  {SUREFIRE}\n\ntestdata/**/pytest/junit-xunit1.xml  \n");
     let r1 = run_action(
