@@ -87,6 +87,10 @@ status=0
 args=(convert --from "$format" -o "$report_dir")
 [ -z "$env_name" ] || args+=(--env-name "$env_name")
 [ -z "$title" ] || args+=(--title "$title")
+# The commit comes from git; a job that checked nothing out has GitHub's.
+if [ -n "${GITHUB_SHA:-}" ] && ! git rev-parse --git-dir >/dev/null 2>&1; then
+  args+=(--commit-id "$GITHUB_SHA")
+fi
 "$flakiness" "${args[@]}" -- "${inputs[@]}" || status=$?
 [ "$status" -eq 0 ] || die "$status" "flakiness convert failed (exit $status) on ${#inputs[@]} input(s)"
 
