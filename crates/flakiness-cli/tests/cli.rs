@@ -5,6 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "cli/action.rs"]
+mod action;
 #[path = "cli/diff.rs"]
 mod diff;
 #[path = "cli/dorny.rs"]
