@@ -87,16 +87,7 @@ pub fn run(args: Args) -> u8 {
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for dir in &args.dirs {
-        let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_message(dir.display().to_string());
+        let bar = byte_bar(dir.display().to_string());
         let progress = {
             let bar = bar.clone();
             Arc::new(move |sent: u64, total: u64| {
@@ -169,6 +160,21 @@ pub fn run(args: Args) -> u8 {
         );
     }
     worst
+}
+
+/// A progress bar of bytes on stderr (drawn only on a terminal), named `message`.
+pub(crate) fn byte_bar(message: String) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
 }
 
 fn code_of(e: &UploadError) -> u8 {
