@@ -38,21 +38,8 @@ pub struct Args {
     /// written, on stdout).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Attachments fetched at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
-    /// Attempts after the first, for failures a retry can help with.
-    #[arg(long, default_value_t = 4)]
-    pub retries: u32,
-    /// Seconds of silence from the server after which an attempt is given up (and retried).
-    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    pub timeout: u64,
-    /// Seconds to connect, per attempt.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
-    pub connect_timeout: u64,
-    /// Seconds one whole request may take, per attempt.
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
-    pub request_timeout: u64,
+    #[command(flatten)]
+    pub transfer: crate::upload::Transfer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,11 +51,13 @@ pub enum Format {
 pub fn run(args: Args) -> u8 {
     let mut opts = DownloadOptions::new(args.endpoint.trim_end_matches('/'), &args.project);
     opts.read_token = args.read_token.filter(|t| !t.is_empty()).map(Secret::new);
-    opts.concurrency = usize::from(args.concurrency);
-    opts.retries = args.retries;
-    opts.idle_timeout = std::time::Duration::from_secs(args.timeout);
-    opts.connect_timeout = std::time::Duration::from_secs(args.connect_timeout);
-    opts.request_timeout = std::time::Duration::from_secs(args.request_timeout);
+    opts.concurrency = usize::from(args.transfer.concurrency);
+    opts.retries = args.transfer.retries;
+    (
+        opts.idle_timeout,
+        opts.connect_timeout,
+        opts.request_timeout,
+    ) = args.transfer.timeouts();
     let downloader = match Downloader::new(opts) {
         Ok(d) => d,
         Err(e) => {
@@ -86,7 +75,11 @@ pub fn run(args: Args) -> u8 {
         },
         None => {
             let mut seen = std::collections::HashSet::new();
-            args.run.iter().copied().filter(|r| seen.insert(*r)).collect()
+            args.run
+                .iter()
+                .copied()
+                .filter(|r| seen.insert(*r))
+                .collect()
         }
     };
     if runs.is_empty() {

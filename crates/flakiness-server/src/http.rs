@@ -708,26 +708,45 @@ fn upload_of_run(server: &Server, org: &str, project: &str, id: String) -> ApiRe
     }
 }
 
-async fn run_report(
-    State(server): State<Server>,
-    Path((org, project, id)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
+/// The blob of a finished run's report, or (`attachment`) of one of its attachments; 404 when
+/// there is none.
+async fn run_blob(
+    server: &Server,
+    (org, project, id): (String, String, String),
+    attachment: Option<String>,
+) -> ApiResult<String> {
     let s = server.clone();
-    let blob = blocking(move || {
+    blocking(move || {
         let upload_id = upload_of_run(&s, &org, &project, id)?;
         let db = s.db();
-        let blob: Option<String> = db
-            .query_row(
+        let blob: Option<Option<String>> = match &attachment {
+            None => db.query_row(
                 "SELECT u.report_blob FROM uploads u JOIN projects p ON p.id = u.project_id
                  WHERE u.id = ?1 AND p.org = ?2 AND p.project = ?3 AND u.state = 'finished'",
                 [&upload_id, &org, &project],
                 |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        blob.ok_or_else(ApiError::not_found)
+            ),
+            Some(att) => db.query_row(
+                "SELECT a.blob FROM attachments a
+                 JOIN uploads u ON u.id = a.upload_id
+                 JOIN projects p ON p.id = u.project_id
+                 WHERE a.upload_id = ?1 AND a.attachment_id = ?2 AND p.org = ?3
+                   AND p.project = ?4 AND u.state = 'finished'",
+                [&upload_id, att, &org, &project],
+                |r| r.get(0),
+            ),
+        }
+        .optional()?;
+        blob.flatten().ok_or_else(ApiError::not_found)
     })
-    .await?;
+    .await
+}
+
+async fn run_report(
+    State(server): State<Server>,
+    Path(run): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let blob = run_blob(&server, run, None).await?;
     let (body, _) = blob_body(&server, &blob).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
@@ -753,27 +772,11 @@ async fn run_attachment(
     Path((org, project, id, attachment_id)): Path<(String, String, String, String)>,
 ) -> ApiResult<Response> {
     if let Err(why) = flakiness_report::check_attachment_id(&attachment_id) {
-        return Err(ApiError::bad_request(format!("invalid attachment id: {why}")));
+        return Err(ApiError::bad_request(format!(
+            "invalid attachment id: {why}"
+        )));
     }
-    let s = server.clone();
-    let blob = blocking(move || {
-        let upload_id = upload_of_run(&s, &org, &project, id)?;
-        let db = s.db();
-        let blob: Option<String> = db
-            .query_row(
-                "SELECT a.blob FROM attachments a
-                 JOIN uploads u ON u.id = a.upload_id
-                 JOIN projects p ON p.id = u.project_id
-                 WHERE a.upload_id = ?1 AND a.attachment_id = ?2 AND p.org = ?3
-                   AND p.project = ?4 AND u.state = 'finished'",
-                [&upload_id, &attachment_id, &org, &project],
-                |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        blob.ok_or_else(ApiError::not_found)
-    })
-    .await?;
+    let blob = run_blob(&server, (org, project, id), Some(attachment_id)).await?;
     let (body, len) = blob_body(&server, &blob).await?;
     let mut response = (
         [

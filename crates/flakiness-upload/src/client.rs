@@ -554,18 +554,19 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The HTTP client (rustls): `connect` to connect, `idle` of silence while reading an answer,
-/// `request` for one whole request.
+/// `request` for one whole request; the error's words when it cannot be built.
 pub(crate) fn http_client(
     connect: Duration,
     idle: Duration,
     request: Duration,
-) -> Result<Client, reqwest::Error> {
+) -> Result<Client, String> {
     Client::builder()
         .connect_timeout(connect)
         .read_timeout(idle)
         .timeout(request)
         .user_agent(concat!("flakiness/", env!("CARGO_PKG_VERSION")))
         .build()
+        .map_err(|e| error_chain(&e))
 }
 
 /// The access token: the one given, else one from GitHub OIDC for the project.
@@ -646,11 +647,15 @@ pub async fn upload(
             })??
     };
     let project = opts.project.clone().or_else(|| prepared.project.clone());
-    let client = http_client(opts.connect_timeout, opts.idle_timeout, opts.request_timeout)
-        .map_err(|e| UploadError::Network {
-            step: "client".into(),
-            message: error_chain(&e),
-        })?;
+    let client = http_client(
+        opts.connect_timeout,
+        opts.idle_timeout,
+        opts.request_timeout,
+    )
+    .map_err(|message| UploadError::Network {
+        step: "client".into(),
+        message,
+    })?;
     let report_bytes = prepared.report_json.len() as u64;
     if opts.dry_run {
         let compressed = compress_blocking(Encoding::Brotli, prepared.report_json).await;

@@ -208,9 +208,9 @@ impl Downloader {
             opts.idle_timeout,
             opts.request_timeout,
         )
-        .map_err(|e| DownloadError::Network {
+        .map_err(|message| DownloadError::Network {
             step: "client".into(),
-            message: error_chain(&e),
+            message,
         })?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -302,8 +302,14 @@ impl Downloader {
         let report_bytes = self.rt.block_on(async {
             let url = with_segments(&run_url, &["report"]);
             let resp = self.get(&url, "report", &what).await?;
-            let saved = save(resp, &report_path, self.opts.max_report_bytes, "report", &*tick)
-                .await?;
+            let saved = save(
+                resp,
+                &report_path,
+                self.opts.max_report_bytes,
+                "report",
+                &*tick,
+            )
+            .await?;
             Ok::<u64, DownloadError>(saved.bytes)
         })?;
         let json = std::fs::read(&report_path).map_err(io(&report_path))?;
@@ -398,14 +404,14 @@ impl Downloader {
         }
         done.missing.sort();
 
-        let outcome = self
-            .validator
-            .validate_file(&report_path)
-            .map_err(|e| DownloadError::Invalid {
-                path: report_path.clone(),
-                first: e.to_string(),
-                count: 1,
-            })?;
+        let outcome =
+            self.validator
+                .validate_file(&report_path)
+                .map_err(|e| DownloadError::Invalid {
+                    path: report_path.clone(),
+                    first: e.to_string(),
+                    count: 1,
+                })?;
         if let Some(p) = outcome.errors.first() {
             return Err(DownloadError::Invalid {
                 path: report_path,
@@ -419,8 +425,20 @@ impl Downloader {
         Ok(done)
     }
 
-    async fn get(&self, url: &Url, step: &str, what: &str) -> Result<reqwest::Response, DownloadError> {
-        get(&self.session, self.opts.read_token.as_ref(), url, step, what).await
+    async fn get(
+        &self,
+        url: &Url,
+        step: &str,
+        what: &str,
+    ) -> Result<reqwest::Response, DownloadError> {
+        get(
+            &self.session,
+            self.opts.read_token.as_ref(),
+            url,
+            step,
+            what,
+        )
+        .await
     }
 }
 
@@ -554,10 +572,6 @@ async fn save(
     file.sync_all().await.map_err(io(path))?;
     Ok(Saved {
         bytes,
-        md5: md5
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
+        md5: md5.finalize().iter().map(|b| format!("{b:02x}")).collect(),
     })
 }
