@@ -22,9 +22,12 @@ pub const FOUND: u8 = 6;
 /// The history store cannot be used: not ours, written by a newer version, locked by another
 /// process past the timeout, damaged (`analyze`).
 pub const STORE: u8 = 7;
-/// An upload failed: the server refused it, or could not be reached after the retries
-/// (`upload`).
+/// An upload or a download failed: the server refused it (`download`: an unknown project or
+/// run), or could not be reached after the retries (`upload`, `download`).
 pub const UPLOAD: u8 = 8;
 /// `analyze` had nothing to analyze: no report under the paths given, every input skipped as
 /// unusable, or an empty store.
 pub const NO_RUNS: u8 = 9;
+/// The server refused to be read (`download`): it needs a read token and none was given, or
+/// not its token (`FLAKINESS_READ_TOKEN`).
+pub const REFUSED: u8 = 10;

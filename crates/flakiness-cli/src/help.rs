@@ -54,6 +54,12 @@ Examples:
   flakiness upload --endpoint http://host:8080 out/   # to `flakiness serve`
   flakiness upload --dry-run out/                  # validate, read and compress; send nothing";
 
+pub const DOWNLOAD: &str = "\
+Examples:
+  flakiness download --endpoint http://host:8080 --project acme/web --latest 3 -o runs/
+  flakiness download --endpoint http://host:8080 --project acme/web --run 42 -o runs/
+  flakiness download --endpoint http://host:8080 --project acme/web --latest 1 --format json";
+
 pub const SERVE: &str = "\
 Examples:
   flakiness serve token create --project acme/web --data /srv/flakiness   # printed once

@@ -18,6 +18,7 @@ mod terminal;
 mod analyze;
 mod convert;
 mod diff;
+mod download;
 mod exit_codes;
 mod help;
 mod prefetch;
@@ -107,8 +108,8 @@ const ABOUT: &str = "Flakiness reports from the command line: `convert` test-run
 into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a history of runs \
 for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new failures, \
 fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
-`serve` (a self-hosted upload server with web pages), and `show` reports in the browser; \
-`completions` and `man` print shell completions and the manual page.";
+`serve` (a self-hosted upload server with web pages) and `download` them from it, and `show` \
+reports in the browser; `completions` and `man` print shell completions and the manual page.";
 
 /// `flakiness --version`: the crate's version and the commit it was built from (`build.rs`).
 const VERSION: &str = concat!(
@@ -148,6 +149,10 @@ enum Command {
     /// Upload report directories to Flakiness.io or to `flakiness serve`.
     #[command(after_help = help::UPLOAD)]
     Upload(upload::Args),
+    /// Download runs' reports, with their attachments, from `flakiness serve` into report
+    /// directories (the read token from FLAKINESS_READ_TOKEN).
+    #[command(after_help = help::DOWNLOAD)]
+    Download(download::Args),
     /// Serve the upload protocol (and a JSON API) from this machine; `serve token create`
     /// makes access tokens.
     #[command(after_help = help::SERVE)]
@@ -187,6 +192,7 @@ fn main() -> ExitCode {
         Command::Quarantine(args) => analyze::quarantine(args),
         Command::Diff(args) => diff::run(args),
         Command::Upload(args) => upload::run(args),
+        Command::Download(args) => download::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Show(args) => show::run(args),
         Command::Completions(args) => help::completions(args),

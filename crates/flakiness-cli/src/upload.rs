@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args as ClapArgs;
 use flakiness_upload::{
@@ -30,15 +31,22 @@ pub struct Args {
     /// Upload a report that fails validation.
     #[arg(long)]
     pub force: bool,
-    /// Attachments sent at once.
+    /// Always send brotli, even to a server that takes zstd.
+    #[arg(long)]
+    pub no_zstd: bool,
+    #[command(flatten)]
+    pub transfer: Transfer,
+}
+
+/// How `upload` and `download` use the network.
+#[derive(Debug, ClapArgs)]
+pub struct Transfer {
+    /// Attachments sent (or fetched) at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// Attempts after the first, for failures a retry can help with.
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
-    /// Always send brotli, even to a server that takes zstd.
-    #[arg(long)]
-    pub no_zstd: bool,
     /// Seconds of silence from the server (no byte of its answer) after which an attempt is
     /// given up (and retried).
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
@@ -46,9 +54,20 @@ pub struct Args {
     /// Seconds to connect, per attempt.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout: u64,
-    /// Seconds one whole request may take, per attempt (the outer bound for large uploads).
+    /// Seconds one whole request may take, per attempt (the outer bound for large transfers).
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
+}
+
+impl Transfer {
+    /// (idle, connect, request) timeouts.
+    pub fn timeouts(&self) -> (Duration, Duration, Duration) {
+        (
+            Duration::from_secs(self.timeout),
+            Duration::from_secs(self.connect_timeout),
+            Duration::from_secs(self.request_timeout),
+        )
+    }
 }
 
 /// `FLAKINESS_DISABLE_UPLOAD` set to anything but empty, `0` or `false`.
@@ -68,12 +87,14 @@ pub fn run(args: Args) -> u8 {
     opts.project = args.project;
     opts.dry_run = args.dry_run;
     opts.force = args.force;
-    opts.concurrency = usize::from(args.concurrency);
-    opts.retries = args.retries;
+    opts.concurrency = usize::from(args.transfer.concurrency);
+    opts.retries = args.transfer.retries;
     opts.allow_zstd = !args.no_zstd;
-    opts.idle_timeout = std::time::Duration::from_secs(args.timeout);
-    opts.connect_timeout = std::time::Duration::from_secs(args.connect_timeout);
-    opts.request_timeout = std::time::Duration::from_secs(args.request_timeout);
+    (
+        opts.idle_timeout,
+        opts.connect_timeout,
+        opts.request_timeout,
+    ) = args.transfer.timeouts();
     if let (Ok(url), Ok(token)) = (
         std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
         std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
@@ -87,16 +108,7 @@ pub fn run(args: Args) -> u8 {
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for dir in &args.dirs {
-        let bar =
-            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        bar.set_message(dir.display().to_string());
+        let bar = byte_bar(dir.display().to_string());
         let progress = {
             let bar = bar.clone();
             Arc::new(move |sent: u64, total: u64| {
@@ -169,6 +181,21 @@ pub fn run(args: Args) -> u8 {
         );
     }
     worst
+}
+
+/// A progress bar of bytes on stderr (drawn only on a terminal), named `message`.
+pub(crate) fn byte_bar(message: String) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(message);
+    bar
 }
 
 fn code_of(e: &UploadError) -> u8 {

@@ -11,6 +11,8 @@ mod action;
 mod diff;
 #[path = "cli/dorny.rs"]
 mod dorny;
+#[path = "cli/download.rs"]
+mod download;
 #[path = "cli/help.rs"]
 mod help;
 #[path = "cli/identity.rs"]
@@ -2246,11 +2248,17 @@ fn serve_on_a_free_port(data: &Path) -> (std::process::Child, String) {
 /// `flakiness serve --data DATA --bind BIND`, until killed: (the child, its URL, read from the
 /// line it prints first).
 fn serve_bound(data: &Path, bind: &str) -> (std::process::Child, String) {
+    serve_bound_with(data, bind, &[])
+}
+
+/// [`serve_bound`] with more arguments (`--read-token T`).
+fn serve_bound_with(data: &Path, bind: &str, more: &[&str]) -> (std::process::Child, String) {
     use std::io::BufRead as _;
     let mut server = Command::new(env!("CARGO_BIN_EXE_flakiness"))
         .args(["serve", "--data"])
         .arg(data)
         .args(["--bind", bind])
+        .args(more)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("serve");

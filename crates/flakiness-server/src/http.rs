@@ -36,6 +36,10 @@ pub(crate) fn read_router(server: Server) -> Router {
             "/api/projects/{org}/{project}/runs/{id}/report",
             get(run_report),
         )
+        .route(
+            "/api/projects/{org}/{project}/runs/{id}/attachments/{attachment_id}",
+            get(run_attachment),
+        )
         .route("/api/projects/{org}/{project}/tests", get(tests))
         .route("/api/projects/{org}/{project}/quarantine", get(quarantine))
         .layer(TimeoutLayer::with_status_code(
@@ -641,10 +645,18 @@ struct RunItem {
     lost_ms: i64,
 }
 
+/// `?limit=N` of the runs endpoint: the newest N only.
+#[derive(serde::Deserialize)]
+struct RunsQuery {
+    limit: Option<usize>,
+}
+
 async fn runs(
     State(server): State<Server>,
     Path((org, project)): Path<(String, String)>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
 ) -> ApiResult<Json<Vec<RunItem>>> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let list = blocking(move || {
         let runs = project_runs(&server, &org, &project)?.ok_or_else(ApiError::not_found)?;
         let mut history = server.history();
@@ -679,42 +691,108 @@ async fn runs(
             })
             .collect();
         items.sort_by_key(|r| std::cmp::Reverse((r.start_timestamp, r.id)));
+        items.truncate(query.limit.unwrap_or(usize::MAX));
         Ok(items)
     })
     .await?;
     Ok(Json(list))
 }
 
-async fn run_report(
-    State(server): State<Server>,
-    Path((org, project, id)): Path<(String, String, String)>,
-) -> ApiResult<Response> {
+/// The finished upload that holds a project's run: `id` is a run id, or the id of one of the
+/// project's finished uploads; `None` (404) for an unknown project or run.
+fn upload_of_run(server: &Server, org: &str, project: &str, id: String) -> ApiResult<String> {
+    let runs = project_runs(server, org, project)?.ok_or_else(ApiError::not_found)?;
+    match id.parse::<i64>() {
+        Ok(run) => runs.get(&run).cloned().ok_or_else(ApiError::not_found),
+        Err(_) => Ok(id),
+    }
+}
+
+/// The blob of a finished run's report, or (`attachment`) of one of its attachments; 404 when
+/// there is none.
+async fn run_blob(
+    server: &Server,
+    (org, project, id): (String, String, String),
+    attachment: Option<String>,
+) -> ApiResult<String> {
     let s = server.clone();
-    let blob = blocking(move || {
-        let runs = project_runs(&s, &org, &project)?.ok_or_else(ApiError::not_found)?;
-        // A run id, or the id of one of the project's finished uploads.
-        let upload_id = match id.parse::<i64>() {
-            Ok(run) => runs.get(&run).cloned().ok_or_else(ApiError::not_found)?,
-            Err(_) => id,
-        };
+    blocking(move || {
+        let upload_id = upload_of_run(&s, &org, &project, id)?;
         let db = s.db();
-        let blob: Option<String> = db
-            .query_row(
+        let blob: Option<Option<String>> = match &attachment {
+            None => db.query_row(
                 "SELECT u.report_blob FROM uploads u JOIN projects p ON p.id = u.project_id
                  WHERE u.id = ?1 AND p.org = ?2 AND p.project = ?3 AND u.state = 'finished'",
                 [&upload_id, &org, &project],
                 |r| r.get(0),
-            )
-            .optional()?
-            .flatten();
-        blob.ok_or_else(ApiError::not_found)
+            ),
+            Some(att) => db.query_row(
+                "SELECT a.blob FROM attachments a
+                 JOIN uploads u ON u.id = a.upload_id
+                 JOIN projects p ON p.id = u.project_id
+                 WHERE a.upload_id = ?1 AND a.attachment_id = ?2 AND p.org = ?3
+                   AND p.project = ?4 AND u.state = 'finished'",
+                [&upload_id, att, &org, &project],
+                |r| r.get(0),
+            ),
+        }
+        .optional()?;
+        blob.flatten().ok_or_else(ApiError::not_found)
     })
-    .await?;
-    let file = tokio::fs::File::open(server.blob_path(&blob))
+    .await
+}
+
+async fn run_report(
+    State(server): State<Server>,
+    Path(run): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let blob = run_blob(&server, run, None).await?;
+    let (body, _) = blob_body(&server, &blob).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A stored blob as a streamed body, and its length.
+async fn blob_body(server: &Server, blob: &str) -> ApiResult<(Body, Option<u64>)> {
+    let file = tokio::fs::File::open(server.blob_path(blob))
         .await
         .map_err(|_| ApiError::not_found())?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    Ok((
+        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+        len,
+    ))
+}
+
+/// One attachment of a run, as it was uploaded (the bytes, decompressed), for `flakiness
+/// download`: always `application/octet-stream`, to be saved, never shown (the pages show
+/// attachments at `/{org}/{project}/runs/{run}/attachments/{id}`). 400 for an id that is not
+/// a file name, 404 for an attachment the run's upload did not send.
+async fn run_attachment(
+    State(server): State<Server>,
+    Path((org, project, id, attachment_id)): Path<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    if let Err(why) = flakiness_report::check_attachment_id(&attachment_id) {
+        return Err(ApiError::bad_request(format!(
+            "invalid attachment id: {why}"
+        )));
+    }
+    let blob = run_blob(&server, (org, project, id), Some(attachment_id)).await?;
+    let (body, len) = blob_body(&server, &blob).await?;
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (header::CONTENT_DISPOSITION, "attachment"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(len) = len {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, len.into());
+    }
+    Ok(response)
 }
 
 /// The project's current analysis (computed again only when its runs changed); 404 for an

@@ -9,9 +9,12 @@
 //!   `<data>/blobs/<sha256>`;
 //! * `POST /api/upload/finish` (`Bearer <upload token>`) validates the report, ingests it into
 //!   the history store (SQLite `<data>/history.db`, or PostgreSQL) and makes the run visible;
-//! * `GET /api/projects`, `/api/projects/{org}/{project}/runs`,
-//!   `/api/projects/{org}/{project}/runs/{id}/report`, `/api/projects/{org}/{project}/tests`:
-//!   a read-only JSON API.
+//! * `GET /api/projects`, `/api/projects/{org}/{project}/runs` (newest first; `?limit=N`: the
+//!   newest N), `/api/projects/{org}/{project}/runs/{id}/report`,
+//!   `/api/projects/{org}/{project}/runs/{id}/attachments/{attachment_id}` (an attachment's
+//!   bytes, `application/octet-stream`; 400 for an id that is not a file name),
+//!   `/api/projects/{org}/{project}/tests`: a read-only JSON API (what `flakiness download`
+//!   reads).
 //!
 //! The server's own metadata (projects, hashed access tokens, uploads) lives in
 //! `<data>/server.db`; the HMAC key in `<data>/secret` (created `0600`).

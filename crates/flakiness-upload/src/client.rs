@@ -293,7 +293,7 @@ pub const ERROR_BODY_MAX: usize = 64 << 10;
 pub const RETRY_AFTER_MAX: Duration = Duration::from_secs(120);
 
 /// Why [`read_capped`] stopped.
-enum Capped {
+pub(crate) enum Capped {
     TooLong,
     Network(reqwest::Error),
 }
@@ -301,7 +301,7 @@ enum Capped {
 /// An answer's body, chunk by chunk, never more than `max` bytes: a server that announces
 /// (or sends) gigabytes costs at most `max`. Past it: the first `max` bytes when `truncate`
 /// (an error answer, read only to show its start), else [`Capped::TooLong`].
-async fn read_capped(
+pub(crate) async fn read_capped(
     mut resp: reqwest::Response,
     max: usize,
     truncate: bool,
@@ -372,11 +372,16 @@ fn error_message(body: &str) -> String {
         .unwrap_or_else(|_| body.to_string())
 }
 
-struct Session {
-    client: Client,
-    opts: UploadOptions,
-    retries: AtomicU64,
-    secrets: Vec<String>,
+/// A client and what its requests share: how often to retry, the tokens to keep out of
+/// messages (also the download's, see [`crate::download`]).
+pub(crate) struct Session {
+    pub(crate) client: Client,
+    /// Attempts after the first, and the first pause between them.
+    pub(crate) max_retries: u32,
+    pub(crate) backoff: Duration,
+    /// Attempts retried so far.
+    pub(crate) retries: AtomicU64,
+    pub(crate) secrets: Vec<String>,
 }
 
 impl Session {
@@ -440,7 +445,7 @@ impl Session {
 
     /// Sends what `make` builds, again while a retry can help (connection errors, timeouts,
     /// 5xx, 429 after its `Retry-After`), with exponential backoff and jitter.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         step: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
@@ -452,10 +457,10 @@ impl Session {
                 Verdict::Done(resp) => return Ok(resp),
                 Verdict::Fail(e) => return Err(e),
                 Verdict::Retry(after, e) => {
-                    if attempt >= self.opts.retries {
+                    if attempt >= self.max_retries {
                         return Err(e);
                     }
-                    let base = self.opts.backoff.saturating_mul(1 << attempt.min(10));
+                    let base = self.backoff.saturating_mul(1 << attempt.min(10));
                     let jitter = rand::random_range(0.5..1.5);
                     let wait = after.unwrap_or_else(|| base.mul_f64(jitter));
                     tokio::time::sleep(wait).await;
@@ -537,7 +542,7 @@ impl Session {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -546,6 +551,22 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// The HTTP client (rustls): `connect` to connect, `idle` of silence while reading an answer,
+/// `request` for one whole request; the error's words when it cannot be built.
+pub(crate) fn http_client(
+    connect: Duration,
+    idle: Duration,
+    request: Duration,
+) -> Result<Client, String> {
+    Client::builder()
+        .connect_timeout(connect)
+        .read_timeout(idle)
+        .timeout(request)
+        .user_agent(concat!("flakiness/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| error_chain(&e))
 }
 
 /// The access token: the one given, else one from GitHub OIDC for the project.
@@ -626,16 +647,15 @@ pub async fn upload(
             })??
     };
     let project = opts.project.clone().or_else(|| prepared.project.clone());
-    let client = Client::builder()
-        .connect_timeout(opts.connect_timeout)
-        .read_timeout(opts.idle_timeout)
-        .timeout(opts.request_timeout)
-        .user_agent(concat!("flakiness/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| UploadError::Network {
-            step: "client".into(),
-            message: error_chain(&e),
-        })?;
+    let client = http_client(
+        opts.connect_timeout,
+        opts.idle_timeout,
+        opts.request_timeout,
+    )
+    .map_err(|message| UploadError::Network {
+        step: "client".into(),
+        message,
+    })?;
     let report_bytes = prepared.report_json.len() as u64;
     if opts.dry_run {
         let compressed = compress_blocking(Encoding::Brotli, prepared.report_json).await;
@@ -653,7 +673,8 @@ pub async fn upload(
     let token = access_token(&client, opts, project.as_deref()).await?;
     let session = Session {
         client,
-        opts: opts.clone(),
+        max_retries: opts.retries,
+        backoff: opts.backoff,
         retries: AtomicU64::new(0),
         secrets: vec![token.expose().to_string()],
     };

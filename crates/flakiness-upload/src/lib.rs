@@ -1,11 +1,14 @@
 //! Uploads of Flakiness reports: the messages of the Flakiness.io upload protocol
 //! ([`protocol`]), shared with `flakiness serve`, and (feature `client`, on by default) a client
-//! that uploads report directories to Flakiness.io or to a server of our own.
+//! that uploads report directories to Flakiness.io or to a server of our own, and
+//! [`download`]s runs' reports from a server of our own into report directories.
 
 pub mod protocol;
 
 #[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
+pub mod download;
 
 #[cfg(feature = "client")]
 pub use client::{
