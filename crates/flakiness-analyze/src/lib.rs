@@ -12,6 +12,7 @@ mod html;
 mod ingest;
 mod quarantine;
 mod signature;
+pub mod shard;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
