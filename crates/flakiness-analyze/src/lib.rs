@@ -11,8 +11,8 @@ pub mod diff;
 mod html;
 mod ingest;
 mod quarantine;
-mod signature;
 pub mod shard;
+mod signature;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

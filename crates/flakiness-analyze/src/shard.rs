@@ -254,7 +254,9 @@ mod tests {
         let mut x = seed;
         (0..n)
             .map(|i| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 let ms = if i % 97 == 0 {
                     20_000 + (x >> 40) % 10_000
                 } else {
@@ -273,13 +275,20 @@ mod tests {
         for (n, total) in [(1, 1), (10, 3), (1000, 7), (5000, 16), (40, 40), (3, 8)] {
             let tests = suite(n, n as u64 * 31 + total as u64);
             let sum: u64 = tests.iter().filter_map(|t| t.expected_ms).sum();
-            let longest = tests.iter().filter_map(|t| t.expected_ms).max().unwrap_or(0);
+            let longest = tests
+                .iter()
+                .filter_map(|t| t.expected_ms)
+                .max()
+                .unwrap_or(0);
             let p = plan(tests.clone(), total).expect("plan");
             assert_eq!(p.shards.len(), total);
             // A lower bound of the best split: 4/3 of it bounds LPT.
             let lower = (sum.div_ceil(total as u64)).max(longest);
             let max = p.shards.iter().map(|s| s.expected_ms).max().unwrap_or(0);
-            assert!(3 * max <= 4 * lower, "{n} tests / {total}: {max} vs {lower}");
+            assert!(
+                3 * max <= 4 * lower,
+                "{n} tests / {total}: {max} vs {lower}"
+            );
             assert_eq!(p.shards.iter().map(|s| s.expected_ms).sum::<u64>(), sum);
             let mut all: Vec<&String> = p.shards.iter().flat_map(|s| &s.tests).collect();
             all.sort();
@@ -319,7 +328,10 @@ mod tests {
     #[test]
     fn new_tests_round_robin_from_the_least_loaded() {
         let p = plan(
-            input(&[("slow", 100), ("mid", 60), ("fast", 10)], &["n3", "n1", "n2", "n4"]),
+            input(
+                &[("slow", 100), ("mid", 60), ("fast", 10)],
+                &["n3", "n1", "n2", "n4"],
+            ),
             3,
         )
         .expect("plan");

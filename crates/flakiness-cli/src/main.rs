@@ -21,6 +21,7 @@ mod diff;
 mod exit_codes;
 mod prefetch;
 mod serve;
+mod shard;
 mod show;
 mod signals;
 mod upload;
@@ -106,7 +107,8 @@ const ABOUT: &str = "Flakiness reports from the command line: `convert` test-run
 into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a history of runs \
 for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new failures, \
 fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
-`serve` (a self-hosted upload server with web pages), and `show` reports in the browser.";
+`serve` (a self-hosted upload server with web pages), `show` reports in the browser, and \
+`shard` a suite over CI jobs by the durations of its history.";
 
 #[derive(Debug, Parser)]
 #[command(name = "flakiness", version, about = ABOUT, long_about = None)]
@@ -135,6 +137,8 @@ enum Command {
     /// Serve the upload protocol (and a JSON API) from this machine; `serve token create`
     /// makes access tokens.
     Serve(serve::Args),
+    /// Print the tests of one CI shard, balanced on the durations the history remembers.
+    Shard(shard::Args),
     /// Show reports in the browser (a local server on 127.0.0.1), or write one HTML file.
     Show(show::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
@@ -163,6 +167,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         Command::Upload(args) => upload::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Shard(args) => shard::run(args),
         Command::Show(args) => show::run(args),
         Command::Schema => {
             print!("{}", flakiness_report::report_schema_pretty());

@@ -13,6 +13,8 @@ mod dorny;
 mod identity;
 #[path = "cli/outputs.rs"]
 mod outputs;
+#[path = "cli/shard.rs"]
+mod shard;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
