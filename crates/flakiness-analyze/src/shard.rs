@@ -257,7 +257,7 @@ mod tests {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                let ms = if i % 97 == 0 {
+                let ms = if i.is_multiple_of(97) {
                     20_000 + (x >> 40) % 10_000
                 } else {
                     (x >> 33) % 5_000

@@ -12,7 +12,7 @@ use super::{flakiness, stdout, token_and_server};
 
 /// What test `i` (`test_case_{i}`) takes per attempt: a few long ones, most short.
 fn weight(i: u64) -> u64 {
-    if i % 11 == 0 {
+    if i.is_multiple_of(11) {
         4_000 + i * 10
     } else {
         20 + (i * 37) % 900
