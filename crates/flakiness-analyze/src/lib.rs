@@ -11,6 +11,7 @@ pub mod diff;
 mod html;
 mod ingest;
 mod quarantine;
+pub mod shard;
 mod signature;
 
 use std::collections::{BTreeMap, HashMap};

@@ -66,6 +66,13 @@ Examples:
   flakiness serve token list --data /srv/flakiness
   flakiness serve --bind localhost:8080 --data /srv/flakiness";
 
+pub const SHARD: &str = "\
+Examples:
+  cargo nextest run -E \"$(flakiness shard --total 4 --index 0 --format nextest)\"
+  pytest $(flakiness shard --total 4 --index 1 --format pytest)
+  flakiness shard --total 8 --index 3 --tests all-tests.txt --format list
+  flakiness shard --total 4 --index 0 --endpoint http://host:8080 --project acme/web --format json";
+
 pub const SHOW: &str = "\
 Examples:
   flakiness show flakiness-report/                 # open in the browser (127.0.0.1)

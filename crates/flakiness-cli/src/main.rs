@@ -23,6 +23,7 @@ mod exit_codes;
 mod help;
 mod prefetch;
 mod serve;
+mod shard;
 mod show;
 mod signals;
 mod upload;
@@ -108,8 +109,9 @@ const ABOUT: &str = "Flakiness reports from the command line: `convert` test-run
 into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a history of runs \
 for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new failures, \
 fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
-`serve` (a self-hosted upload server with web pages) and `download` them from it, and `show` \
-reports in the browser; `completions` and `man` print shell completions and the manual page.";
+`serve` (a self-hosted upload server with web pages) and `download` them from it, `show` \
+reports in the browser, and `shard` a suite over CI jobs by the durations of its history; \
+`completions` and `man` print shell completions and the manual page.";
 
 /// `flakiness --version`: the crate's version and the commit it was built from (`build.rs`).
 const VERSION: &str = concat!(
@@ -157,6 +159,9 @@ enum Command {
     /// makes access tokens.
     #[command(after_help = help::SERVE)]
     Serve(serve::Args),
+    /// Print the tests of one CI shard, balanced on the durations the history remembers.
+    #[command(after_help = help::SHARD)]
+    Shard(shard::Args),
     /// Show reports in the browser (a local server on 127.0.0.1), or write one HTML file.
     #[command(after_help = help::SHOW)]
     Show(show::Args),
@@ -194,6 +199,7 @@ fn main() -> ExitCode {
         Command::Upload(args) => upload::run(args),
         Command::Download(args) => download::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Shard(args) => shard::run(args),
         Command::Show(args) => show::run(args),
         Command::Completions(args) => help::completions(args),
         Command::Man(args) => help::man(args),

@@ -19,6 +19,8 @@ mod help;
 mod identity;
 #[path = "cli/outputs.rs"]
 mod outputs;
+#[path = "cli/shard.rs"]
+mod shard;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

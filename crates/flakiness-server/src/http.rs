@@ -42,6 +42,7 @@ pub(crate) fn read_router(server: Server) -> Router {
         )
         .route("/api/projects/{org}/{project}/tests", get(tests))
         .route("/api/projects/{org}/{project}/quarantine", get(quarantine))
+        .route("/api/projects/{org}/{project}/durations", get(durations))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             limits.request_timeout,
@@ -851,4 +852,38 @@ async fn quarantine(
         _ => "text/plain; charset=utf-8",
     };
     Ok(([(header::CONTENT_TYPE, content_type)], text).into_response())
+}
+
+/// `?recent=` of the durations endpoint: [`flakiness_analyze::shard::DEFAULT_RECENT`] when
+/// absent.
+#[derive(serde::Deserialize)]
+struct DurationsQuery {
+    recent: Option<usize>,
+}
+
+/// The expected duration of each test of the project (and environment) that ran with a known
+/// duration, as `flakiness shard` plans from (spec/shard.md): `{"tests": [{"file",
+/// "titlePath", "environment", "expectedMs", "samples"}]}`, by file, title path, environment.
+async fn durations(
+    State(server): State<Server>,
+    Path((org, project)): Path<(String, String)>,
+    query: Result<Query<DurationsQuery>, QueryRejection>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let recent = query
+        .recent
+        .unwrap_or(flakiness_analyze::shard::DEFAULT_RECENT);
+    let tests = blocking(move || {
+        let runs = project_runs(&server, &org, &project)?.ok_or_else(ApiError::not_found)?;
+        let mut history = server.history();
+        let mut view = crate::view::ProjectView {
+            inner: &mut **history,
+            runs: runs.keys().copied().collect(),
+        };
+        Ok(flakiness_analyze::shard::expected_durations(
+            &mut view, recent,
+        )?)
+    })
+    .await?;
+    Ok(Json(json!({ "tests": tests })))
 }
