@@ -24,6 +24,7 @@ mod prefetch;
 mod serve;
 mod show;
 mod signals;
+mod summary;
 mod upload;
 mod validate;
 
@@ -108,7 +109,8 @@ into reports, `validate` them (`schema` prints their JSON Schema), `analyze` a h
 for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new failures, \
 fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
 `serve` (a self-hosted upload server with web pages), and `show` reports in the browser; \
-`completions` and `man` print shell completions and the manual page.";
+`github-summary` writes a run's GitHub job summary, annotations and outputs (the GitHub \
+Action's); `completions` and `man` print shell completions and the manual page.";
 
 /// `flakiness --version`: the crate's version and the commit it was built from (`build.rs`).
 const VERSION: &str = concat!(
@@ -155,6 +157,12 @@ enum Command {
     /// Show reports in the browser (a local server on 127.0.0.1), or write one HTML file.
     #[command(after_help = help::SHOW)]
     Show(show::Args),
+    /// Write a run's GitHub job summary (appended to $GITHUB_STEP_SUMMARY), print `::error` and
+    /// `::warning` annotations for its failed and flaky tests, append the step's outputs to
+    /// $GITHUB_OUTPUT, write the flaky list and the verdict of `--fail-on` (the GitHub Action's
+    /// work after `analyze`).
+    #[command(after_help = help::GITHUB_SUMMARY)]
+    GithubSummary(summary::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     #[command(after_help = help::SCHEMA)]
     Schema,
@@ -189,6 +197,7 @@ fn main() -> ExitCode {
         Command::Upload(args) => upload::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Show(args) => show::run(args),
+        Command::GithubSummary(args) => summary::run(args),
         Command::Completions(args) => help::completions(args),
         Command::Man(args) => help::man(args),
         Command::Schema => {
