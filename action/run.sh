@@ -5,13 +5,11 @@
 #
 # Reads its inputs from INPUT_* variables (action.yml sets them from `with:`) and GitHub's
 # GITHUB_STEP_SUMMARY, GITHUB_OUTPUT and RUNNER_TEMP, so that it runs anywhere with those set
-# to files (crates/flakiness-cli/tests/cli/action.rs does). Needs bash 4 and python3.
+# to files (crates/flakiness-cli/tests/cli/action.rs does). Needs bash 4.
 #
 # Exit status: 0; 1 when `fail-on` is met; 2 for a bad input; else the status of the
 # `flakiness` command that failed (3 I/O, 4 bad input, 7 store, 8 upload...).
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # An error as a GitHub annotation (plain text elsewhere), on stderr.
 error() { printf '::error title=flakiness::%s\n' "$*" >&2; }
@@ -51,7 +49,6 @@ esac
 [ -n "$results" ] || die 2 "input results is empty: give the test result files or globs, one a line"
 [ -n "${GITHUB_OUTPUT:-}" ] || die 2 "GITHUB_OUTPUT is not set"
 [ -n "${GITHUB_STEP_SUMMARY:-}" ] || die 2 "GITHUB_STEP_SUMMARY is not set"
-command -v python3 >/dev/null || die 2 "python3 is needed and was not found"
 if ! command -v "$flakiness" >/dev/null; then
   die 2 "the flakiness binary '$flakiness' was not found"
 fi
@@ -108,16 +105,21 @@ if [ "$analyze" = true ]; then
   mv "$analysis.tmp" "$analysis"
 fi
 
-summary_args=(
-  --report "$report_dir/report.json"
+# The job summary, annotations (stdout), outputs, flaky list and verdict; it writes the verdict
+# to a file and exits 0 whatever it says, so that the upload comes first.
+args=(
+  github-summary
+  --step-summary "$GITHUB_STEP_SUMMARY"
+  --output "$GITHUB_OUTPUT"
   --fail-on "$fail_on"
-  --annotations "$annotations"
   --flaky-list "$work/flaky-tests.txt"
   --verdict "$work/verdict"
 )
-[ -z "$analysis" ] || summary_args+=(--analysis "$analysis" --history "$history")
-[ -z "$quarantine" ] || summary_args+=(--quarantine "$quarantine")
-python3 "$here/summary.py" "${summary_args[@]}" || die 5 "the summary could not be written"
+[ "$annotations" = true ] || args+=(--no-annotations)
+[ -z "$analysis" ] || args+=(--analysis "$analysis" --history "$history")
+[ -z "$quarantine" ] || args+=(--quarantine "$quarantine")
+"$flakiness" "${args[@]}" -- "$report_dir" || status=$?
+[ "$status" -eq 0 ] || die "$status" "flakiness github-summary failed (exit $status): the summary could not be written"
 
 if [ -n "$endpoint" ] || [ -n "$token" ]; then
   # The token goes by the environment, never on a command line.

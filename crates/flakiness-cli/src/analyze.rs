@@ -416,7 +416,7 @@ fn print_json(a: &Analysis) -> std::io::Result<()> {
 }
 
 /// Text safe in a Markdown table cell.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     safe(&s.replace(['\n', '\r'], " "))
         .replace('\\', "\\\\")
         .replace('|', "\\|")
@@ -461,14 +461,14 @@ fn markdown(a: &Analysis) -> String {
 }
 
 /// GitHub workflow command data: `%`, CR and LF escaped.
-fn gh_data(s: &str) -> String {
+pub(crate) fn gh_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// GitHub workflow command property: data escapes plus `:` and `,`.
-fn gh_property(s: &str) -> String {
+pub(crate) fn gh_property(s: &str) -> String {
     gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

@@ -17,7 +17,8 @@ pub const BAD_INPUT: u8 = 4;
 /// The converted report failed validation: a bug of ours; nothing was written (`convert`).
 pub const INVALID_OUTPUT: u8 = 5;
 /// `analyze --fail-on` found a test of that classification; `diff --fail-on` found that list
-/// (`new-failures`, `newly-flaky`) not empty.
+/// (`new-failures`, `newly-flaky`) not empty; `github-summary --fail-on` was met (without
+/// `--verdict`).
 pub const FOUND: u8 = 6;
 /// The history store cannot be used: not ours, written by a newer version, locked by another
 /// process past the timeout, damaged (`analyze`).

@@ -78,6 +78,14 @@ Examples:
   flakiness show flakiness-report/                 # open in the browser (127.0.0.1)
   flakiness show --html report.html reports/       # or write one self-contained HTML file";
 
+pub const GITHUB_SUMMARY: &str = "\
+Examples:
+  flakiness github-summary flakiness-report/ --fail-on nothing    # GITHUB_STEP_SUMMARY, GITHUB_OUTPUT set
+  flakiness analyze --format json flakiness-report/ > analysis.json
+  flakiness github-summary flakiness-report/ --analysis analysis.json --quarantine q.json
+  flakiness github-summary out/ --flaky-list flaky.txt --verdict verdict.txt   # exit 0; why it fails in verdict.txt
+  flakiness github-summary out/ --step-summary s.md --output o.txt --no-annotations";
+
 pub const SCHEMA: &str = "\
 Examples:
   flakiness schema > report.schema.json";

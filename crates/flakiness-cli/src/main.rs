@@ -26,6 +26,7 @@ mod serve;
 mod shard;
 mod show;
 mod signals;
+mod summary;
 mod upload;
 mod validate;
 
@@ -111,7 +112,8 @@ for flaky and broken tests and keep a `quarantine` list, `diff` two runs (new fa
 fixed, newly flaky, slower tests), `upload` reports to Flakiness.io or to \
 `serve` (a self-hosted upload server with web pages) and `download` them from it, `show` \
 reports in the browser, and `shard` a suite over CI jobs by the durations of its history; \
-`completions` and `man` print shell completions and the manual page.";
+`github-summary` writes a run's GitHub job summary, annotations and outputs (the GitHub \
+Action's); `completions` and `man` print shell completions and the manual page.";
 
 /// `flakiness --version`: the crate's version and the commit it was built from (`build.rs`).
 const VERSION: &str = concat!(
@@ -165,6 +167,12 @@ enum Command {
     /// Show reports in the browser (a local server on 127.0.0.1), or write one HTML file.
     #[command(after_help = help::SHOW)]
     Show(show::Args),
+    /// Write a run's GitHub job summary (appended to $GITHUB_STEP_SUMMARY), print `::error` and
+    /// `::warning` annotations for its failed and flaky tests, append the step's outputs to
+    /// $GITHUB_OUTPUT, write the flaky list and the verdict of `--fail-on` (the GitHub Action's
+    /// work after `analyze`).
+    #[command(after_help = help::GITHUB_SUMMARY)]
+    GithubSummary(summary::Args),
     /// Print the JSON Schema of report.json (draft 2020-12), generated from the report model.
     #[command(after_help = help::SCHEMA)]
     Schema,
@@ -201,6 +209,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Shard(args) => shard::run(args),
         Command::Show(args) => show::run(args),
+        Command::GithubSummary(args) => summary::run(args),
         Command::Completions(args) => help::completions(args),
         Command::Man(args) => help::man(args),
         Command::Schema => {

@@ -1,7 +1,7 @@
 //! The GitHub Action of this repository (`action.yml`, whose work is `action/run.sh` with
-//! `action/summary.py`) run without GitHub: its script, with the variables GitHub gives a step
-//! set to files of a temporary folder, the inputs as action.yml passes them, and the binary
-//! this crate builds. Needs bash and python3 (CI's image and GitHub's runners have both).
+//! `flakiness github-summary`) run without GitHub: its script, with the variables GitHub gives
+//! a step set to files of a temporary folder, the inputs as action.yml passes them, and the
+//! binary this crate builds. Needs bash.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -361,7 +361,8 @@ fn declared_inputs(action: &str) -> Vec<String> {
 fn action_yml_inputs_and_outputs_match_the_script() {
     let action = std::fs::read_to_string(repo().join("action.yml")).expect("action.yml");
     let script = std::fs::read_to_string(repo().join("action/run.sh")).expect("run.sh");
-    let summary = std::fs::read_to_string(repo().join("action/summary.py")).expect("summary.py");
+    let summary = std::fs::read_to_string(repo().join("crates/flakiness-cli/src/summary.rs"))
+        .expect("summary.rs");
     assert!(
         action.contains("\nruns:\n  using: composite\n"),
         "a composite action"
@@ -414,8 +415,8 @@ fn action_yml_inputs_and_outputs_match_the_script() {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect();
         assert!(
-            summary.contains(&format!("\"{name}\": ")),
-            "summary.py writes no output {name}"
+            summary.contains(&format!("(\"{name}\", ")),
+            "github-summary writes no output {name}"
         );
     }
 }
