@@ -4,7 +4,6 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use flakiness_analyze::shard::{self, Plan, PlanInput, TestDuration, DEFAULT_RECENT};
 use flakiness_store::{HistoryStore, PgStore, SqliteStore};
@@ -222,72 +221,42 @@ fn from_store(args: &Args) -> Result<Option<Vec<TestDuration>>, Failed> {
         .map_err(store)
 }
 
-/// The durations from `flakiness serve`'s `GET /api/projects/{org}/{project}/durations`.
+/// The durations from `flakiness serve`'s `GET /api/projects/{org}/{project}/durations`,
+/// through the read-API client of `download` (token, timeouts, retries, size cap).
 fn from_endpoint(args: &Args, endpoint: &str) -> Result<Vec<TestDuration>, Failed> {
-    let fail = |m: String| Failed(exit_codes::STORE, format!("{endpoint}: {m}"));
+    use flakiness_upload::download::{DownloadError, DownloadOptions, Downloader};
     let Some(project) = args.project.as_deref() else {
         return Err(Failed(
             exit_codes::USAGE,
             "--endpoint needs --project ORG/PROJECT".into(),
         ));
     };
-    if project.split('/').count() != 2 || project.split('/').any(str::is_empty) {
-        return Err(Failed(
+    let mut opts = DownloadOptions::new(endpoint, project);
+    opts.read_token = args
+        .read_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(|t| flakiness_upload::Secret::new(t.to_string()));
+    let fail = |e: DownloadError| match e {
+        DownloadError::BadProject(_) => Failed(
             exit_codes::USAGE,
             format!("--project {project:?}: expected ORG/PROJECT"),
-        ));
+        ),
+        DownloadError::BadEndpoint { .. } => Failed(exit_codes::USAGE, e.to_string()),
+        DownloadError::NotFound { .. } => Failed(
+            exit_codes::STORE,
+            format!("{endpoint}: no project {project} on this server"),
+        ),
+        e => Failed(exit_codes::STORE, format!("{endpoint}: {e}")),
+    };
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        tests: Vec<TestDuration>,
     }
-    let url = format!(
-        "{}/api/projects/{project}/durations?recent={}",
-        endpoint.trim_end_matches('/'),
-        args.recent
-    );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    rt.block_on(async {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .user_agent(concat!("flakiness/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let mut req = client.get(&url);
-        if let Some(token) = args.read_token.as_deref().filter(|t| !t.is_empty()) {
-            req = req.bearer_auth(token);
-        }
-        let resp = req.send().await.map_err(|e| fail(error_chain(&e)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            let why = match status.as_u16() {
-                403 => "forbidden: give the server's read token (FLAKINESS_READ_TOKEN)".into(),
-                404 => format!("no project {project} on this server"),
-                _ => format!("the server answered {status}"),
-            };
-            return Err(fail(why));
-        }
-        #[derive(serde::Deserialize)]
-        struct Answer {
-            tests: Vec<TestDuration>,
-        }
-        let answer: Answer = resp
-            .json()
-            .await
-            .map_err(|e| fail(format!("not a durations answer: {}", error_chain(&e))))?;
-        Ok(answer.tests)
-    })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
+    let answer: Answer = Downloader::new(opts)
+        .and_then(|d| d.project_json(&["durations"], &[("recent", args.recent.to_string())]))
+        .map_err(fail)?;
+    Ok(answer.tests)
 }
 
 pub fn run(args: Args) -> u8 {

@@ -155,8 +155,8 @@ const HINT_WRONG_TOKEN: &str = "FLAKINESS_READ_TOKEN is not this server's read t
 pub struct Downloader {
     rt: tokio::runtime::Runtime,
     session: Arc<Session>,
-    /// The endpoint with the project's path: `…/api/projects/{org}/{project}/runs`.
-    runs_url: Url,
+    /// The endpoint with the project's path: `…/api/projects/{org}/{project}`.
+    project_url: Url,
     opts: DownloadOptions,
     validator: flakiness_validate::Validator,
 }
@@ -164,7 +164,7 @@ pub struct Downloader {
 impl std::fmt::Debug for Downloader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Downloader")
-            .field("runs_url", &self.runs_url.as_str())
+            .field("project_url", &self.project_url.as_str())
             .field("opts", &self.opts)
             .finish_non_exhaustive()
     }
@@ -202,7 +202,7 @@ impl Downloader {
             .split_once('/')
             .filter(|(o, p)| !o.is_empty() && !p.is_empty() && !p.contains('/'))
             .ok_or_else(|| DownloadError::BadProject(opts.project.clone()))?;
-        let runs_url = with_segments(&endpoint, &["api", "projects", org, project, "runs"]);
+        let project_url = with_segments(&endpoint, &["api", "projects", org, project]);
         let client = http_client(
             opts.connect_timeout,
             opts.idle_timeout,
@@ -239,7 +239,7 @@ impl Downloader {
         Ok(Downloader {
             rt,
             session: Arc::new(session),
-            runs_url,
+            project_url,
             opts,
             validator,
         })
@@ -251,21 +251,33 @@ impl Downloader {
         struct Run {
             id: i64,
         }
-        let mut url = self.runs_url.clone();
-        url.query_pairs_mut().append_pair("limit", &n.to_string());
+        let runs: Vec<Run> = self.project_json(&["runs"], &[("limit", n.to_string())])?;
+        Ok(runs.into_iter().take(n).map(|r| r.id).collect())
+    }
+
+    /// `GET` of a JSON document of the project's read API (`segments` after
+    /// `/api/projects/{org}/{project}/`, with `query`), with the read token, retried as uploads
+    /// are, at most [`RUN_LIST_MAX`] bytes: the run list, `flakiness shard`'s durations.
+    pub fn project_json<T: serde::de::DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> Result<T, DownloadError> {
+        let mut url = with_segments(&self.project_url, segments);
+        for (k, v) in query {
+            url.query_pairs_mut().append_pair(k, v);
+        }
         let project = format!("project {}", self.opts.project);
-        let step = "runs";
+        let step = segments.last().copied().unwrap_or("project");
         self.rt.block_on(async {
             let resp = self.get(&url, step, &project).await?;
             let body = read_capped(resp, RUN_LIST_MAX, false)
                 .await
                 .map_err(|e| capped(e, step, RUN_LIST_MAX as u64))?;
-            let runs: Vec<Run> =
-                serde_json::from_slice(&body).map_err(|e| DownloadError::Protocol {
-                    step: step.into(),
-                    message: e.to_string(),
-                })?;
-            Ok(runs.into_iter().take(n).map(|r| r.id).collect())
+            serde_json::from_slice(&body).map_err(|e| DownloadError::Protocol {
+                step: step.into(),
+                message: e.to_string(),
+            })
         })
     }
 
@@ -281,7 +293,7 @@ impl Downloader {
     ) -> Result<Downloaded, DownloadError> {
         let staging = writer.staging_path().to_path_buf();
         let run_text = run.to_string();
-        let run_url = with_segments(&self.runs_url, &[&run_text]);
+        let run_url = with_segments(&self.project_url, &["runs", &run_text]);
         let what = format!("run {run} of {}", self.opts.project);
         let received = Arc::new(AtomicU64::new(0));
         let total = Arc::new(AtomicU64::new(0));
