@@ -28,7 +28,9 @@ pub struct Args {
         default_value = ".flakiness/server"
     )]
     pub data: PathBuf,
-    /// Keep the history in PostgreSQL instead of `DATA/history.db`.
+    /// Keep all the server's state (tokens, uploads, projects, the history) in PostgreSQL
+    /// instead of `DATA/server.db` and `DATA/history.db`: replicas on one database serve as
+    /// one server.
     #[arg(
         long,
         global = true,
@@ -141,12 +143,9 @@ pub fn run(args: Args) -> u8 {
         Some(ServeCommand::Token(TokenCommand::Create { project })) => {
             return match server.create_token(project) {
                 Ok(token) => {
-                    let data =
-                        std::path::absolute(&args.data).unwrap_or_else(|_| args.data.clone());
+                    let (state, _) = server.describe_storage();
                     eprintln!(
-                        "flakiness: a token for {project}, stored (hashed) in {}: `flakiness serve --data {}` takes it; it is shown once, keep it",
-                        data.join("server.db").display(),
-                        data.display()
+                        "flakiness: a token for {project}, stored (hashed) in {state}: a `flakiness serve` on the same state takes it; it is shown once, keep it"
                     );
                     println!("{token}");
                     exit_codes::SUCCESS
@@ -202,9 +201,9 @@ pub fn run(args: Args) -> u8 {
     let served = runtime.block_on(async {
         let listener = bind(&args.bind).await?;
         let addr = listener.local_addr().map_err(Bind::Io)?;
+        let (state, blobs) = server.describe_storage();
         eprintln!(
-            "flakiness: serving {} on http://{addr} (Ctrl-C stops)",
-            args.data.display()
+            "flakiness: serving on http://{addr} (Ctrl-C stops): state in {state}, blobs in {blobs}"
         );
         flakiness_server::serve(listener, server.clone())
             .await

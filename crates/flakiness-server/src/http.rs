@@ -17,12 +17,12 @@ use flakiness_upload::protocol::{
     StartResponse, ATTACHMENTS_PATH, FINISH_PATH, START_PATH,
 };
 use futures_util::TryStreamExt;
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::blobs::{self, BlobError, Encoding};
+use crate::meta::{BlobSlot, Recorded};
 use crate::{AccessToken, Server, ServerError, Target};
 
 /// The read side of the JSON API: projects, runs, a run's report, the analysis, the
@@ -74,7 +74,77 @@ pub(crate) fn router(server: Server) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             limits.blob_timeout,
         ));
-    api.merge(blob_routes).with_state(server)
+    let health = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            HEALTH_TIMEOUT,
+        ));
+    api.merge(blob_routes).merge(health).with_state(server)
+}
+
+/// How long readiness may take before it answers 503.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Bound of the health routes' requests (readiness answers within [`READY_TIMEOUT`]).
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Liveness, for load balancers: 200 while the process answers HTTP; it checks nothing else
+/// (a replica whose database is down is alive, and not ready).
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness, for load balancers: 200 when the metadata store, the history store and the blob
+/// storage answer; otherwise (or once the server is stopping) 503, saying which failed.
+async fn readyz(State(server): State<Server>) -> Response {
+    let s = server.clone();
+    let checks = tokio::time::timeout(
+        READY_TIMEOUT,
+        tokio::task::spawn_blocking(move || s.readiness()),
+    )
+    .await;
+    let checks = match checks {
+        Ok(Ok(c)) => c,
+        Ok(Err(_)) => vec![("server", Err("the check failed".to_string()))],
+        Err(_) => vec![(
+            "server",
+            Err(format!(
+                "the storage did not answer within {} s",
+                READY_TIMEOUT.as_secs()
+            )),
+        )],
+    };
+    let ready = checks.iter().all(|(_, r)| r.is_ok());
+    let draining = server
+        .inner
+        .draining
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let ready = ready && !draining;
+    let checks: serde_json::Map<String, serde_json::Value> = checks
+        .into_iter()
+        .map(|(name, r)| {
+            (
+                name.to_string(),
+                match r {
+                    Ok(()) => json!("ok"),
+                    Err(e) => json!(e),
+                },
+            )
+        })
+        .collect();
+    let body = json!({
+        "status": if ready { "ready" } else if draining { "draining" } else { "unavailable" },
+        "replica": server.inner.replica,
+        "refreshes": server.inner.refreshes.load(std::sync::atomic::Ordering::Relaxed),
+        "checks": checks,
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 /// An error answer: `{"error": "..."}`, and for a refused token `"reason"` too.
@@ -157,8 +227,8 @@ impl From<ServerError> for ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(_: rusqlite::Error) -> Self {
+impl From<crate::MetaError> for ApiError {
+    fn from(_: crate::MetaError) -> Self {
         ApiError::internal()
     }
 }
@@ -296,28 +366,11 @@ async fn attachments(
     let s = server.clone();
     let upload_id = upload.id.clone();
     let ids = request.attachment_ids.clone();
-    blocking(move || {
-        let mut db = s.db();
-        let tx = db.transaction()?;
-        for id in &ids {
-            tx.execute(
-                "INSERT OR IGNORE INTO attachments (upload_id, attachment_id) VALUES (?1, ?2)",
-                params![upload_id, id],
-            )?;
-        }
-        let count: i64 = tx.query_row(
-            "SELECT COUNT(*) FROM attachments WHERE upload_id = ?1",
-            [&upload_id],
-            |r| r.get(0),
-        )?;
-        if count as usize > max {
-            // Dropping the transaction rolls it back.
-            return Err(too_many_attachments(max));
-        }
-        tx.commit()?;
-        Ok(())
-    })
-    .await?;
+    let declared =
+        blocking(move || Ok(s.meta().declare_attachments(&upload_id, &ids, max)?)).await?;
+    if !declared {
+        return Err(too_many_attachments(max));
+    }
     let base = base_url(&server, &headers)?;
     Ok(Json(
         request
@@ -438,66 +491,43 @@ async fn put_blob(
             BlobError::Write(_) => ApiError::internal(),
         })?;
         let sha = written.sha256.clone();
-        // Rename and record under the metadata lock (see `cleanup_expired`).
-        let mut db = s.db();
-        let tx = db.transaction()?;
-        let pending: Option<String> = tx
-            .query_row(
-                "SELECT state FROM uploads WHERE id = ?1",
-                [&upload_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match pending.as_deref() {
-            Some("pending") => {}
-            Some(_) => return Err(finished_conflict()),
-            None => return Err(ApiError::not_found()),
-        }
-        blobs::persist(written, &dir).map_err(|_| ApiError::internal())?;
-        // The blob this PUT replaces, if any (a retry with other content).
-        let replaced: Option<String> = match &attachment_id {
-            None => tx.query_row(
-                "SELECT report_blob FROM uploads WHERE id = ?1",
-                [&upload_id],
-                |r| r.get(0),
-            )?,
-            Some(att) => tx
-                .query_row(
-                    "SELECT blob FROM attachments WHERE upload_id = ?1 AND attachment_id = ?2",
-                    [&upload_id, att],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten(),
+        s.persist_blob(written).map_err(|_| ApiError::internal())?;
+        let slot = match &attachment_id {
+            None => BlobSlot::Report,
+            Some(id) => BlobSlot::Attachment {
+                id,
+                content_type: &content_type,
+            },
         };
-        match &attachment_id {
-            None => {
-                tx.execute(
-                    "UPDATE uploads SET report_blob = ?1 WHERE id = ?2",
-                    params![sha, upload_id],
-                )?;
+        // Recorded once the blob is known to be in storage, under its lock (see
+        // `Server::collect_blob`).
+        let recorded = s.meta().record_blob(&upload_id, slot, &sha, &|| {
+            s.blob_exists(&sha).map_err(|e| e.to_string())
+        })?;
+        match recorded {
+            Recorded::Done { replaced } => {
+                if let Some(old) = replaced {
+                    s.collect_blob(&old)?;
+                }
+                Ok(())
             }
-            Some(att) => {
-                tx.execute(
-                    "INSERT INTO attachments (upload_id, attachment_id, blob, content_type)
-                     VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (upload_id, attachment_id)
-                     DO UPDATE SET blob = excluded.blob, content_type = excluded.content_type",
-                    params![upload_id, att, sha, content_type],
-                )?;
+            // Finished or expired since it was looked up: the blob may be nobody's.
+            Recorded::NoUpload => {
+                s.collect_blob(&sha)?;
+                Err(ApiError::not_found())
+            }
+            Recorded::Finished => {
+                s.collect_blob(&sha)?;
+                Err(finished_conflict())
+            }
+            Recorded::BlobGone => {
+                // The blob was collected by a cleanup between its write and its record.
+                Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the blob was removed while it was recorded: send it again",
+                ))
             }
         }
-        let orphan = match replaced.filter(|old| *old != sha) {
-            Some(old) if !crate::blob_referenced(&tx, &old)? => Some(old),
-            _ => None,
-        };
-        tx.commit()?;
-        // Still under the metadata lock.
-        if let Some(old) = orphan {
-            s.remove_blob(&old).map_err(|_| ApiError::internal())?;
-        }
-        drop(db);
-        Ok(())
     })
     .await?;
     Ok(StatusCode::OK)
@@ -554,15 +584,8 @@ async fn finish(
                     .ok_or_else(ApiError::internal)?,
             }
         };
-        let mut db = s.db();
-        let tx = db.transaction()?;
-        tx.execute(
-            "UPDATE uploads SET state = 'finished', run_id = ?1, content_hash = ?2,
-                 finished_ms = ?3
-             WHERE id = ?4 AND state = 'pending'",
-            params![run_id, hash, crate::now_ms(), upload.id],
-        )?;
-        tx.commit()?;
+        s.meta()
+            .finish(&upload.id, run_id, &hash, crate::now_ms())?;
         Ok(())
     })
     .await?;
@@ -598,15 +621,12 @@ struct ProjectItem {
 
 async fn projects(State(server): State<Server>) -> ApiResult<Json<Vec<ProjectItem>>> {
     let list = blocking(move || {
-        let db = server.db();
-        let mut stmt = db.prepare("SELECT org, project FROM projects ORDER BY org, project")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ProjectItem {
-                org: r.get(0)?,
-                project: r.get(1)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        Ok(server
+            .meta()
+            .projects()?
+            .into_iter()
+            .map(|(org, project)| ProjectItem { org, project })
+            .collect::<Vec<_>>())
     })
     .await?;
     Ok(Json(list))
@@ -719,26 +739,9 @@ async fn run_blob(
     let s = server.clone();
     blocking(move || {
         let upload_id = upload_of_run(&s, &org, &project, id)?;
-        let db = s.db();
-        let blob: Option<Option<String>> = match &attachment {
-            None => db.query_row(
-                "SELECT u.report_blob FROM uploads u JOIN projects p ON p.id = u.project_id
-                 WHERE u.id = ?1 AND p.org = ?2 AND p.project = ?3 AND u.state = 'finished'",
-                [&upload_id, &org, &project],
-                |r| r.get(0),
-            ),
-            Some(att) => db.query_row(
-                "SELECT a.blob FROM attachments a
-                 JOIN uploads u ON u.id = a.upload_id
-                 JOIN projects p ON p.id = u.project_id
-                 WHERE a.upload_id = ?1 AND a.attachment_id = ?2 AND p.org = ?3
-                   AND p.project = ?4 AND u.state = 'finished'",
-                [&upload_id, att, &org, &project],
-                |r| r.get(0),
-            ),
-        }
-        .optional()?;
-        blob.flatten().ok_or_else(ApiError::not_found)
+        s.meta()
+            .run_blob(&org, &project, &upload_id, attachment.as_deref())?
+            .ok_or_else(ApiError::not_found)
     })
     .await
 }

@@ -21,18 +21,22 @@
 
 mod blobs;
 mod http;
+pub(crate) mod meta;
 mod pages;
 mod view;
+
+pub use meta::{MetaError, RefreshState};
 
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use meta::Meta;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use flakiness_store::{HistoryStore, PgStore, SqliteStore, StoreError};
 use hmac::{Hmac, KeyInit, Mac};
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 /// The limits of the server, with their defaults.
@@ -56,6 +60,12 @@ pub struct Limits {
     pub pending_max_age: Duration,
     /// How often expired uploads are cleaned up by [`serve`] (default 10 minutes).
     pub cleanup_interval: Duration,
+    /// How often [`serve`] looks for refreshes of pages that nobody runs: changes whose
+    /// refresh was claimed by a replica that stopped (default 30 s).
+    pub refresh_sweep_interval: Duration,
+    /// How long a claimed refresh is its replica's before another may take it (default 5
+    /// minutes).
+    pub refresh_lease: Duration,
     /// Time a client has to send a request's head, counted from when the server waits for it:
     /// a partial request line, trickled headers and an idle kept-alive connection are closed
     /// after it (default 30 s).
@@ -80,6 +90,8 @@ impl Default for Limits {
             presign_ttl: Duration::from_secs(6 * 3600),
             pending_max_age: Duration::from_secs(24 * 3600),
             cleanup_interval: Duration::from_secs(600),
+            refresh_sweep_interval: Duration::from_secs(30),
+            refresh_lease: Duration::from_secs(300),
             header_read_timeout: Duration::from_secs(30),
             max_connections_per_client: 256,
             max_connections: 4096,
@@ -138,12 +150,8 @@ pub enum ServerError {
         #[source]
         source: io::Error,
     },
-    #[error("{}: {source}", path.display())]
-    Metadata {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
+    #[error(transparent)]
+    Meta(#[from] MetaError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{}: the server secret must be 32 bytes", path.display())]
@@ -165,19 +173,23 @@ pub(crate) type Hs = Box<dyn HistoryStore + Send>;
 pub(crate) struct Inner {
     pub(crate) data_dir: PathBuf,
     pub(crate) blobs_dir: PathBuf,
-    pub(crate) db_path: PathBuf,
     pub(crate) public_url: Option<String>,
     pub(crate) limits: Limits,
     read_token: Option<ReadToken>,
     secret: [u8; 32],
-    db: Mutex<Connection>,
+    /// Always `Some` but while the server is dropped.
+    meta: Option<Box<dyn Meta>>,
     /// Always `Some` but while the server is dropped.
     history: Mutex<Option<Hs>>,
     pub(crate) validator: flakiness_validate::Validator,
     /// Run lists and analyses of the pages, per project.
     pub(crate) pages: pages::PageCache,
-    /// Projects whose pages are being refreshed: `true` when another refresh is due after.
-    pub(crate) refreshing: Mutex<std::collections::HashMap<(String, String), bool>>,
+    /// This replica's name in the refresh jobs it claims (random, per start).
+    pub(crate) replica: String,
+    /// Refreshes of pages this replica ran.
+    pub(crate) refreshes: std::sync::atomic::AtomicU64,
+    /// Set when [`serve_with_shutdown`] begins to stop: readiness fails.
+    pub(crate) draining: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for Inner {
@@ -190,8 +202,9 @@ impl Drop for Inner {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+        let meta = self.meta.take();
         if tokio::runtime::Handle::try_current().is_ok() {
-            let _ = std::thread::spawn(move || drop(store)).join();
+            let _ = std::thread::spawn(move || drop((store, meta))).join();
         }
     }
 }
@@ -233,46 +246,6 @@ impl std::fmt::Debug for Server {
             .finish_non_exhaustive()
     }
 }
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS projects (
-    id INTEGER PRIMARY KEY,
-    org TEXT NOT NULL,
-    project TEXT NOT NULL,
-    UNIQUE (org, project)
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    hash TEXT PRIMARY KEY,
-    project_id INTEGER NOT NULL REFERENCES projects(id),
-    created_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revoked_tokens (
-    hash TEXT PRIMARY KEY,
-    project_id INTEGER NOT NULL REFERENCES projects(id),
-    revoked_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS uploads (
-    id TEXT PRIMARY KEY,
-    project_id INTEGER NOT NULL REFERENCES projects(id),
-    token_hash TEXT NOT NULL UNIQUE,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'finished')),
-    created_ms INTEGER NOT NULL,
-    finished_ms INTEGER,
-    report_blob TEXT,
-    run_id INTEGER,
-    content_hash TEXT
-);
-CREATE INDEX IF NOT EXISTS uploads_by_project ON uploads (project_id, state);
-CREATE INDEX IF NOT EXISTS uploads_by_report ON uploads (report_blob);
-CREATE TABLE IF NOT EXISTS attachments (
-    upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
-    attachment_id TEXT NOT NULL,
-    blob TEXT,
-    content_type TEXT,
-    PRIMARY KEY (upload_id, attachment_id)
-);
-CREATE INDEX IF NOT EXISTS attachments_by_blob ON attachments (blob);
-";
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -361,16 +334,6 @@ fn load_secret(path: &Path) -> Result<[u8; 32], ServerError> {
     }
 }
 
-/// Whether an upload (report) or an attachment refers to this blob.
-pub(crate) fn blob_referenced(db: &Connection, blob: &str) -> rusqlite::Result<bool> {
-    db.query_row(
-        "SELECT EXISTS (SELECT 1 FROM uploads WHERE report_blob = ?1)
-             OR EXISTS (SELECT 1 FROM attachments WHERE blob = ?1)",
-        [blob],
-        |r| r.get(0),
-    )
-}
-
 /// What a presigned URL points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Target<'a> {
@@ -411,15 +374,7 @@ pub(crate) enum AccessToken {
     Unknown,
 }
 
-/// An upload as the metadata store knows it.
-#[derive(Debug, Clone)]
-pub(crate) struct UploadRow {
-    pub(crate) id: String,
-    pub(crate) org: String,
-    pub(crate) project: String,
-    pub(crate) finished: bool,
-    pub(crate) report_blob: Option<String>,
-}
+pub(crate) use meta::UploadRow;
 
 impl Server {
     /// Opens (creating what is missing) the data directory, the metadata database, the secret
@@ -437,22 +392,22 @@ impl Server {
                 return Err(ServerError::BadPublicUrl(url.clone()));
             }
         }
-        let secret = load_secret(&data_dir.join("secret"))?;
-        let db_path = data_dir.join("server.db");
-        let meta = |source| ServerError::Metadata {
-            path: db_path.clone(),
-            source,
+        let (meta, history): (Box<dyn Meta>, Hs) = match &config.database_url {
+            Some(url) => (
+                Box::new(meta::postgres::PgMeta::connect(url)?),
+                Box::new(PgStore::connect(url)?),
+            ),
+            None => (
+                Box::new(meta::sqlite::SqliteMeta::open(&data_dir.join("server.db"))?),
+                Box::new(SqliteStore::open(&data_dir.join("history.db"))?),
+            ),
         };
-        let conn = Connection::open(&db_path).map_err(meta)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(meta)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(meta)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(meta)?;
-        conn.execute_batch(SCHEMA).map_err(meta)?;
-        let history: Hs = match &config.database_url {
-            Some(url) => Box::new(PgStore::connect(url)?),
-            None => Box::new(SqliteStore::open(&data_dir.join("history.db"))?),
+        // Replicas over one database sign alike: the key is kept there; alone, in a file.
+        let mut fresh = [0u8; 32];
+        rand::fill(&mut fresh[..]);
+        let secret = match meta.shared_secret(fresh)? {
+            Some(key) => key,
+            None => load_secret(&data_dir.join("secret"))?,
         };
         let validator = flakiness_validate::Validator::new(flakiness_validate::Options::default())
             .map_err(|e| ServerError::Validator(e.to_string()))?;
@@ -463,18 +418,19 @@ impl Server {
             inner: Arc::new(Inner {
                 data_dir,
                 blobs_dir,
-                db_path,
                 public_url: config
                     .public_url
                     .map(|u| u.trim_end_matches('/').to_string()),
                 limits: config.limits,
                 read_token: config.read_token,
                 secret,
-                db: Mutex::new(conn),
+                meta: Some(meta),
                 history: Mutex::new(Some(history)),
                 validator,
                 pages: Mutex::default(),
-                refreshing: Mutex::default(),
+                replica: random_hex(8),
+                refreshes: Default::default(),
+                draining: Default::default(),
             }),
         })
     }
@@ -501,19 +457,15 @@ impl Server {
         self.inner.blobs_dir.join(sha256_hex)
     }
 
-    pub(crate) fn db(&self) -> MutexGuard<'_, Connection> {
-        self.inner.db.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn meta(&self) -> &dyn Meta {
+        match &self.inner.meta {
+            Some(m) => m.as_ref(),
+            None => unreachable!("the store is taken only when the server is dropped"),
+        }
     }
 
     pub(crate) fn history(&self) -> HistoryGuard<'_> {
         HistoryGuard(self.inner.history.lock().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    pub(crate) fn meta_err(&self) -> impl Fn(rusqlite::Error) -> ServerError + '_ {
-        |source| ServerError::Metadata {
-            path: self.inner.db_path.clone(),
-            source,
-        }
     }
 
     /// Creates an access token for `org/project` (the project is created when missing) and
@@ -522,45 +474,24 @@ impl Server {
         let (org, name) =
             parse_project(project).ok_or_else(|| ServerError::BadProject(project.into()))?;
         let token = format!("flk_{}", random_hex(32));
-        let db = self.db();
-        let err = self.meta_err();
-        db.execute(
-            "INSERT OR IGNORE INTO projects (org, project) VALUES (?1, ?2)",
-            params![org, name],
-        )
-        .map_err(&err)?;
-        db.execute(
-            "INSERT INTO tokens (hash, project_id, created_ms)
-             SELECT ?1, id, ?2 FROM projects WHERE org = ?3 AND project = ?4",
-            params![sha256_hex(token.as_bytes()), now_ms(), org, name],
-        )
-        .map_err(&err)?;
+        self.meta()
+            .create_token(org, name, &sha256_hex(token.as_bytes()), now_ms())?;
         Ok(token)
     }
 
     /// The access tokens, by project then age: their ids (the first 12 hex digits of their
     /// hash: the token itself is not kept), `org/project` and creation time (Unix ms).
     pub fn tokens(&self) -> Result<Vec<TokenInfo>, ServerError> {
-        let db = self.db();
-        let err = self.meta_err();
-        let mut stmt = db
-            .prepare(
-                "SELECT t.hash, p.org, p.project, t.created_ms FROM tokens t
-                 JOIN projects p ON p.id = t.project_id
-                 ORDER BY p.org, p.project, t.created_ms, t.hash",
-            )
-            .map_err(&err)?;
-        let rows = stmt
-            .query_map([], |r| {
-                let hash: String = r.get(0)?;
-                Ok(TokenInfo {
-                    id: hash.chars().take(TOKEN_ID_LEN).collect(),
-                    project: format!("{}/{}", r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                    created_ms: r.get(3)?,
-                })
+        Ok(self
+            .meta()
+            .tokens()?
+            .into_iter()
+            .map(|t| TokenInfo {
+                id: t.hash.chars().take(TOKEN_ID_LEN).collect(),
+                project: format!("{}/{}", t.org, t.project),
+                created_ms: t.created_ms,
             })
-            .map_err(&err)?;
-        rows.collect::<Result<_, _>>().map_err(err)
+            .collect())
     }
 
     /// Revokes the access token whose id (see [`tokens`](Self::tokens)) starts with
@@ -580,22 +511,7 @@ impl Server {
                 ServerError::AmbiguousToken(id_prefix.into(), matching.len())
             });
         };
-        let mut db = self.db();
-        let err = self.meta_err();
-        let tx = db.transaction().map_err(&err)?;
-        // Its hash is kept, so that an upload with it is told it was revoked.
-        tx.execute(
-            "INSERT OR IGNORE INTO revoked_tokens (hash, project_id, revoked_ms)
-             SELECT hash, project_id, ?3 FROM tokens WHERE substr(hash, 1, ?1) = ?2",
-            params![TOKEN_ID_LEN as i64, found.id, now_ms()],
-        )
-        .map_err(&err)?;
-        tx.execute(
-            "DELETE FROM tokens WHERE substr(hash, 1, ?1) = ?2",
-            params![TOKEN_ID_LEN as i64, found.id],
-        )
-        .map_err(&err)?;
-        tx.commit().map_err(&err)?;
+        self.meta().revoke_token(&found.id, now_ms())?;
         Ok(found.clone())
     }
 
@@ -649,30 +565,12 @@ impl Server {
     pub(crate) fn project_of_token(&self, token: &str) -> Result<AccessToken, ServerError> {
         use subtle::ConstantTimeEq;
         let hash = sha256_hex(token.as_bytes());
-        let db = self.db();
-        let err = self.meta_err();
-        let row: Option<(String, i64, String, String)> = db
-            .query_row(
-                "SELECT t.hash, p.id, p.org, p.project FROM tokens t
-                 JOIN projects p ON p.id = t.project_id WHERE t.hash = ?1",
-                [&hash],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(&err)?;
-        if let Some((stored, id, org, project)) = row {
-            if bool::from(stored.as_bytes().ct_eq(hash.as_bytes())) {
-                return Ok(AccessToken::Valid(id, org, project));
+        if let Some(t) = self.meta().token(&hash)? {
+            if bool::from(t.hash.as_bytes().ct_eq(hash.as_bytes())) {
+                return Ok(AccessToken::Valid(t.project_id, t.org, t.project));
             }
         }
-        let revoked: Option<String> = db
-            .query_row(
-                "SELECT hash FROM revoked_tokens WHERE hash = ?1",
-                [&hash],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(&err)?;
+        let revoked = self.meta().revoked(&hash)?;
         Ok(
             match revoked.filter(|stored| bool::from(stored.as_bytes().ct_eq(hash.as_bytes()))) {
                 Some(_) => AccessToken::Revoked,
@@ -685,27 +583,7 @@ impl Server {
     pub(crate) fn upload_of_token(&self, token: &str) -> Result<Option<UploadRow>, ServerError> {
         use subtle::ConstantTimeEq;
         let hash = sha256_hex(token.as_bytes());
-        let db = self.db();
-        let row = db
-            .query_row(
-                "SELECT u.token_hash, u.id, p.org, p.project, u.state, u.report_blob
-                 FROM uploads u JOIN projects p ON p.id = u.project_id WHERE u.token_hash = ?1",
-                [&hash],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        UploadRow {
-                            id: r.get(1)?,
-                            org: r.get(2)?,
-                            project: r.get(3)?,
-                            finished: r.get::<_, String>(4)? == "finished",
-                            report_blob: r.get(5)?,
-                        },
-                    ))
-                },
-            )
-            .optional()
-            .map_err(self.meta_err())?;
+        let row = self.meta().upload_by_token(&hash)?;
         Ok(row.and_then(|(stored, upload)| {
             bool::from(stored.as_bytes().ct_eq(hash.as_bytes())).then_some(upload)
         }))
@@ -713,23 +591,7 @@ impl Server {
 
     /// An upload by id.
     pub(crate) fn upload(&self, upload_id: &str) -> Result<Option<UploadRow>, ServerError> {
-        let db = self.db();
-        db.query_row(
-            "SELECT u.id, p.org, p.project, u.state, u.report_blob
-             FROM uploads u JOIN projects p ON p.id = u.project_id WHERE u.id = ?1",
-            [upload_id],
-            |r| {
-                Ok(UploadRow {
-                    id: r.get(0)?,
-                    org: r.get(1)?,
-                    project: r.get(2)?,
-                    finished: r.get::<_, String>(3)? == "finished",
-                    report_blob: r.get(4)?,
-                })
-            },
-        )
-        .optional()
-        .map_err(self.meta_err())
+        Ok(self.meta().upload(upload_id)?)
     }
 
     /// The run a finished upload made or found, and the upload whose page shows it: the
@@ -739,32 +601,15 @@ impl Server {
         &self,
         upload_id: &str,
     ) -> Result<Option<(i64, String)>, ServerError> {
-        self.db()
-            .query_row(
-                "SELECT u.run_id, (SELECT f.id FROM uploads f
-                     WHERE f.project_id = u.project_id AND f.run_id = u.run_id
-                       AND f.state = 'finished'
-                     ORDER BY f.created_ms, f.id LIMIT 1)
-                 FROM uploads u
-                 WHERE u.id = ?1 AND u.state = 'finished' AND u.run_id IS NOT NULL",
-                [upload_id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-            .map_err(self.meta_err())
+        Ok(self.meta().run_page_of(upload_id)?)
     }
 
     /// Creates a pending upload; answers (upload id, upload token).
     pub(crate) fn create_upload(&self, project_id: i64) -> Result<(String, String), ServerError> {
         let id = random_hex(16);
         let token = format!("flu_{}", random_hex(32));
-        self.db()
-            .execute(
-                "INSERT INTO uploads (id, project_id, token_hash, state, created_ms)
-                 VALUES (?1, ?2, ?3, 'pending', ?4)",
-                params![id, project_id, sha256_hex(token.as_bytes()), now_ms()],
-            )
-            .map_err(self.meta_err())?;
+        self.meta()
+            .create_upload(&id, project_id, &sha256_hex(token.as_bytes()), now_ms())?;
         Ok((id, token))
     }
 
@@ -773,64 +618,10 @@ impl Server {
     /// Answers how many uploads were deleted.
     pub fn cleanup_expired(&self, max_age: Duration) -> Result<usize, ServerError> {
         let cutoff = now_ms().saturating_sub(max_age.as_millis() as i64);
-        let mut db = self.db();
-        let err = self.meta_err();
-        let tx = db.transaction().map_err(&err)?;
-        let mut candidates: Vec<String> = Vec::new();
-        let ids: Vec<String> = {
-            let mut stmt = tx
-                .prepare(
-                    "SELECT id, report_blob FROM uploads
-                     WHERE state = 'pending' AND created_ms <= ?1",
-                )
-                .map_err(&err)?;
-            let rows = stmt
-                .query_map([cutoff], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-                })
-                .map_err(&err)?;
-            let mut ids = Vec::new();
-            for row in rows {
-                let (id, blob) = row.map_err(&err)?;
-                candidates.extend(blob);
-                ids.push(id);
-            }
-            ids
-        };
-        for id in &ids {
-            {
-                let mut stmt = tx
-                    .prepare(
-                        "SELECT blob FROM attachments WHERE upload_id = ?1 AND blob IS NOT NULL",
-                    )
-                    .map_err(&err)?;
-                let rows = stmt
-                    .query_map([id], |r| r.get::<_, String>(0))
-                    .map_err(&err)?;
-                for row in rows {
-                    candidates.push(row.map_err(&err)?);
-                }
-            }
-            tx.execute("DELETE FROM attachments WHERE upload_id = ?1", [id])
-                .map_err(&err)?;
-            tx.execute("DELETE FROM uploads WHERE id = ?1", [id])
-                .map_err(&err)?;
+        let (expired, blobs) = self.meta().expire_pending(cutoff)?;
+        for blob in blobs {
+            self.collect_blob(&blob)?;
         }
-        candidates.sort();
-        candidates.dedup();
-        let mut unreferenced = Vec::new();
-        for blob in candidates {
-            if !blob_referenced(&tx, &blob).map_err(&err)? {
-                unreferenced.push(blob);
-            }
-        }
-        tx.commit().map_err(&err)?;
-        // Still under the metadata lock: a concurrent PUT of the same content renames its blob
-        // and records it under that lock too, so it never loses its file.
-        for blob in unreferenced {
-            self.remove_blob(&blob)?;
-        }
-        drop(db);
         // A temporary file no PUT has written to for longer than a PUT may last is abandoned.
         remove_temp_files(
             &self.inner.blobs_dir,
@@ -840,7 +631,56 @@ impl Server {
                 .min(max_age)
                 .max(Duration::from_secs(60)),
         );
-        Ok(ids.len())
+        Ok(expired)
+    }
+
+    /// Deletes a blob no upload refers to any more (checked under the blob's lock, so that a
+    /// concurrent `PUT` of the same content either records it first or finds it gone).
+    pub(crate) fn collect_blob(&self, blob: &str) -> Result<bool, ServerError> {
+        Ok(self
+            .meta()
+            .collect_blob(blob, &|| self.remove_blob(blob).map_err(|e| e.to_string()))?)
+    }
+
+    /// Where the server's state is: the metadata store (a PostgreSQL URL without its
+    /// password, or `server.db`'s path) and the blob storage.
+    pub fn describe_storage(&self) -> (String, String) {
+        (
+            self.meta().describe(),
+            self.inner.blobs_dir.display().to_string(),
+        )
+    }
+
+    /// Each check of readiness, by name: the metadata store, the blob storage.
+    pub(crate) fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
+        let blobs = tempfile::Builder::new()
+            .prefix(".tmp-ready")
+            .tempfile_in(&self.inner.blobs_dir)
+            .map(drop)
+            .map_err(|e| format!("{}: {e}", self.inner.blobs_dir.display()));
+        // The history store is in the same database as the metadata with PostgreSQL, and a
+        // local file with SQLite; it is not asked here, as a long ingest holds it.
+        vec![
+            ("database", self.meta().ping().map_err(|e| e.to_string())),
+            ("blobs", blobs),
+        ]
+    }
+
+    /// The refresh jobs of every project (changes, changes covered, refreshes run), for
+    /// operators and tests.
+    pub fn refresh_states(&self) -> Result<Vec<RefreshState>, ServerError> {
+        Ok(self.meta().refresh_states()?)
+    }
+
+    /// Moves a received blob into storage under its SHA-256.
+    pub(crate) fn persist_blob(&self, written: blobs::Written) -> Result<(), ServerError> {
+        blobs::persist(written, &self.inner.blobs_dir).map_err(io_err(&self.inner.blobs_dir))
+    }
+
+    /// Whether the blob of this SHA-256 is in storage.
+    pub(crate) fn blob_exists(&self, blob: &str) -> Result<bool, ServerError> {
+        let path = self.inner.blobs_dir.join(blob);
+        path.try_exists().map_err(io_err(&path))
     }
 
     /// Deletes a blob file (gone already is fine); only ever a SHA-256 name.
@@ -908,9 +748,36 @@ pub async fn serve_with_shutdown(
             }
         })
     };
+    let sweeper = {
+        let server = server.clone();
+        tokio::spawn(async move {
+            let every = server
+                .inner
+                .limits
+                .refresh_sweep_interval
+                .max(Duration::from_millis(100));
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let s = server.clone();
+                let _ = tokio::task::spawn_blocking(move || while s.refresh_one(None) {}).await;
+            }
+        })
+    };
     let limits = server.inner.limits.clone();
+    let draining = server.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Readiness answers 503 from now on, to the requests still in flight.
+        draining
+            .inner
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    };
     let result = serve_bounded(listener, server.router(), limits, shutdown).await;
     cleaner.abort();
+    sweeper.abort();
     result
 }
 

@@ -9,7 +9,6 @@ use flakiness_analyze::{Analysis, AnalysisOptions};
 use flakiness_report::Report;
 use flakiness_store::FailureRecord;
 use flakiness_web::{AttachmentFile, Catalog, History, Project, WebError};
-use rusqlite::OptionalExtension;
 
 use crate::view::ProjectView;
 use crate::Server;
@@ -35,14 +34,7 @@ fn err(e: impl std::fmt::Display) -> WebError {
 
 impl Catalog for Server {
     fn projects(&self) -> Result<Vec<(String, String)>, WebError> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT org, project FROM projects ORDER BY org, project")
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(err)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        self.meta().projects().map_err(err)
     }
 
     fn project(&self, org: &str, project: &str) -> Result<Option<Arc<dyn Project>>, WebError> {
@@ -64,31 +56,8 @@ pub(crate) fn project_runs(
     server: &Server,
     org: &str,
     project: &str,
-) -> Result<Option<HashMap<i64, String>>, rusqlite::Error> {
-    let db = server.db();
-    let id: Option<i64> = db
-        .query_row(
-            "SELECT id FROM projects WHERE org = ?1 AND project = ?2",
-            [org, project],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let mut stmt = db.prepare(
-        "SELECT run_id, id FROM uploads
-         WHERE project_id = ?1 AND state = 'finished' AND run_id IS NOT NULL
-         ORDER BY created_ms DESC, id DESC",
-    )?;
-    let rows = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
-    let mut runs = HashMap::new();
-    for row in rows {
-        let (run, upload) = row?;
-        // The oldest upload of the run wins (rows come newest first).
-        runs.insert(run, upload);
-    }
-    Ok(Some(runs))
+) -> Result<Option<HashMap<i64, String>>, crate::MetaError> {
+    server.meta().project_runs(org, project)
 }
 
 impl Server {
@@ -117,43 +86,40 @@ impl Server {
         Ok(analysis)
     }
 
-    /// Computes the project's run list and analysis ahead of the next page view (after a
-    /// finish); errors wait for that view to be reported.
-    /// One refresh per project at a time: a finish during a refresh asks for one more after
-    /// it, instead of a second one at once.
+    /// Computes the project's run list and analysis ahead of the next page view, after a
+    /// finish; errors wait for that view to be reported.
+    ///
+    /// Once per change across replicas: a refresh is claimed in the job table first (see
+    /// [`crate::meta::Meta::claim_refresh`]). A finish while another refresh of the project
+    /// runs, here or on another replica, finds it claimed; that refresh claims again when it
+    /// ends, since changes came that it did not cover. Finishes that come in a burst share one
+    /// refresh.
     pub(crate) fn refresh_pages(&self, org: &str, project: &str) {
-        let key = (org.to_string(), project.to_string());
+        std::thread::sleep(REFRESH_DELAY);
+        while self.refresh_one(Some((org, project))) {}
+    }
+
+    /// Claims one refresh due (of `project`, or of any project) and runs it; answers whether
+    /// one was claimed. The periodic sweep of [`crate::serve`] takes the ones a replica that
+    /// died claimed, once their lease lapses.
+    pub(crate) fn refresh_one(&self, project: Option<(&str, &str)>) -> bool {
+        let owner = &self.inner.replica;
+        let lease = self.inner.limits.refresh_lease.as_millis() as i64;
+        let claim = match self
+            .meta()
+            .claim_refresh(project, owner, crate::now_ms(), lease)
         {
-            let mut busy = self
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if let Some(again) = busy.get_mut(&key) {
-                *again = true;
-                return;
-            }
-            busy.insert(key.clone(), false);
+            Ok(Some(c)) => c,
+            Ok(None) | Err(_) => return false,
+        };
+        if let Ok(Some(p)) = Catalog::project(self, &claim.org, &claim.project) {
+            let _ = p.history();
+            let _ = p.analysis();
         }
-        loop {
-            // Finishes that come in a burst share one refresh.
-            std::thread::sleep(REFRESH_DELAY);
-            if let Ok(Some(p)) = Catalog::project(self, org, project) {
-                let _ = p.history();
-                let _ = p.analysis();
-            }
-            let mut busy = self
-                .inner
-                .refreshing
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if busy.get(&key).copied().unwrap_or(false) {
-                busy.insert(key.clone(), false);
-            } else {
-                busy.remove(&key);
-                return;
-            }
-        }
+        self.inner
+            .refreshes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.meta().complete_refresh(&claim, owner).is_ok()
     }
 
     fn cached<T>(
@@ -205,15 +171,7 @@ impl ServerProject {
         if !self.runs.values().any(|u| u == key) {
             return Ok(None);
         }
-        let db = self.server.db();
-        db.query_row(
-            "SELECT report_blob FROM uploads WHERE id = ?1 AND state = 'finished'",
-            [key],
-            |r| r.get::<_, Option<String>>(0),
-        )
-        .optional()
-        .map(Option::flatten)
-        .map_err(err)
+        self.server.meta().report_blob(key).map_err(err)
     }
 }
 
@@ -264,16 +222,7 @@ impl Project for ServerProject {
         if !self.runs.values().any(|u| u == run) {
             return Ok(None);
         }
-        let db = self.server.db();
-        let found: Option<(Option<String>, Option<String>)> = db
-            .query_row(
-                "SELECT blob, content_type FROM attachments
-                 WHERE upload_id = ?1 AND attachment_id = ?2",
-                [run, id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(err)?;
+        let found = self.server.meta().attachment(run, id).map_err(err)?;
         Ok(match found {
             Some((Some(blob), content_type)) => Some(AttachmentFile {
                 path: self.server.blob_path(&blob),

@@ -19,6 +19,7 @@ fn report_bytes() -> Vec<u8> {
 
 struct Env {
     _dir: tempfile::TempDir,
+    _db: Option<common::PgDb>,
     data: PathBuf,
     server: Server,
     base: String,
@@ -26,17 +27,21 @@ struct Env {
     token: String,
 }
 
-async fn spawn(limits: Limits) -> Env {
+/// A server on `store` (see [`common::stores`]).
+async fn spawn_on(store: &str, limits: Limits) -> Env {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    let (db, database_url) = common::database(store);
     let (server, base, token) = common::serve(ServerConfig {
         data_dir: data.clone(),
+        database_url,
         limits,
         ..ServerConfig::default()
     })
     .await;
     Env {
         _dir: dir,
+        _db: db,
         data,
         server,
         base,
@@ -46,6 +51,14 @@ async fn spawn(limits: Limits) -> Env {
 }
 
 impl Env {
+    /// `f` on the server, off the async runtime (the PostgreSQL client blocks).
+    async fn admin<T: Send + 'static>(&self, f: impl FnOnce(Server) -> T + Send + 'static) -> T {
+        let s = self.server.clone();
+        tokio::task::spawn_blocking(move || f(s))
+            .await
+            .expect("join")
+    }
+
     async fn start(&self) -> StartResponse {
         let resp = self
             .http
@@ -130,7 +143,13 @@ async fn error_of(resp: reqwest::Response) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_flow() {
-    let env = spawn(Limits::default()).await;
+    for store in common::stores() {
+        full_flow_on(store).await;
+    }
+}
+
+async fn full_flow_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
     let start = env.start().await;
     assert_eq!(start.accept_encodings, vec!["zstd", "br"]);
     assert!(
@@ -282,18 +301,29 @@ async fn full_flow() {
 /// issue 17).
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_tokens_are_401_saying_why() {
-    let env = spawn(Limits::default()).await;
+    for store in common::stores() {
+        bad_tokens_are_401_saying_why_on(store).await;
+    }
+}
+
+async fn bad_tokens_are_401_saying_why_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
     let url = format!("{}/api/upload/start", env.base);
-    let revoked = env.server.create_token("acme/web").expect("token");
+    let revoked = env
+        .admin(|s| s.create_token("acme/web"))
+        .await
+        .expect("token");
     let id = env
-        .server
-        .tokens()
+        .admin(|s| s.tokens())
+        .await
         .expect("list")
         .into_iter()
         .map(|t| t.id)
         .find(|id| common::sha256_hex(revoked.as_bytes()).starts_with(id.as_str()))
         .expect("its id");
-    env.server.revoke_token(&id).expect("revoke");
+    env.admin(move |s| s.revoke_token(&id))
+        .await
+        .expect("revoke");
     let cases = [
         (env.http.post(&url), "no_token", "no token"),
         (
@@ -365,10 +395,19 @@ async fn bad_tokens_are_401_saying_why() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expired_and_tampered_urls_are_403() {
-    let env = spawn(Limits {
-        presign_ttl: Duration::ZERO,
-        ..Limits::default()
-    })
+    for store in common::stores() {
+        expired_and_tampered_urls_are_403_on(store).await;
+    }
+}
+
+async fn expired_and_tampered_urls_are_403_on(store: &str) {
+    let env = spawn_on(
+        store,
+        Limits {
+            presign_ttl: Duration::ZERO,
+            ..Limits::default()
+        },
+    )
     .await;
     let start = env.start().await;
     let resp = env
@@ -376,7 +415,7 @@ async fn expired_and_tampered_urls_are_403() {
         .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 
-    let env = spawn(Limits::default()).await;
+    let env = spawn_on(store, Limits::default()).await;
     let start = env.start().await;
     let url = &start.presigned_report_url;
     let mut tampered_sig = url.clone();
@@ -399,7 +438,13 @@ async fn expired_and_tampered_urls_are_403() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unsafe_attachment_ids_are_400_and_touch_nothing() {
-    let env = spawn(Limits::default()).await;
+    for store in common::stores() {
+        unsafe_attachment_ids_are_400_and_touch_nothing_on(store).await;
+    }
+}
+
+async fn unsafe_attachment_ids_are_400_and_touch_nothing_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
     let start = env.start().await;
     let before = env.files();
     for id in ["../x", "a/b", "..", "", "a\\b"] {
@@ -438,10 +483,19 @@ async fn unsafe_attachment_ids_are_400_and_touch_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn too_many_attachments_and_oversize_json_are_refused() {
-    let env = spawn(Limits {
-        max_attachments: 3,
-        ..Limits::default()
-    })
+    for store in common::stores() {
+        too_many_attachments_and_oversize_json_are_refused_on(store).await;
+    }
+}
+
+async fn too_many_attachments_and_oversize_json_are_refused_on(store: &str) {
+    let env = spawn_on(
+        store,
+        Limits {
+            max_attachments: 3,
+            ..Limits::default()
+        },
+    )
     .await;
     let start = env.start().await;
     let post = |ids: Vec<String>| {
@@ -472,11 +526,20 @@ async fn too_many_attachments_and_oversize_json_are_refused() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversize_bodies_and_bombs_are_413_and_odd_encodings_415() {
-    let env = spawn(Limits {
-        max_report_bytes: 64 * 1024,
-        max_attachment_bytes: 16 * 1024,
-        ..Limits::default()
-    })
+    for store in common::stores() {
+        oversize_bodies_and_bombs_are_413_and_odd_encodings_415_on(store).await;
+    }
+}
+
+async fn oversize_bodies_and_bombs_are_413_and_odd_encodings_415_on(store: &str) {
+    let env = spawn_on(
+        store,
+        Limits {
+            max_report_bytes: 64 * 1024,
+            max_attachment_bytes: 16 * 1024,
+            ..Limits::default()
+        },
+    )
     .await;
     let start = env.start().await;
     let url = &start.presigned_report_url;
@@ -536,7 +599,13 @@ async fn oversize_bodies_and_bombs_are_413_and_odd_encodings_415() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_report_twice_is_one_run() {
-    let env = spawn(Limits::default()).await;
+    for store in common::stores() {
+        the_same_report_twice_is_one_run_on(store).await;
+    }
+}
+
+async fn the_same_report_twice_is_one_run_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
     let report = report_bytes();
     let mut web_urls = Vec::new();
     for encoding in ["br", "zstd"] {
@@ -563,7 +632,13 @@ async fn the_same_report_twice_is_one_run() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn finish_needs_a_valid_report() {
-    let env = spawn(Limits::default()).await;
+    for store in common::stores() {
+        finish_needs_a_valid_report_on(store).await;
+    }
+}
+
+async fn finish_needs_a_valid_report_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
     let start = env.start().await;
     let resp = env.finish(&start.upload_token).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
@@ -606,7 +681,13 @@ async fn finish_needs_a_valid_report() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cleanup_removes_expired_pending_uploads() {
-    let env = spawn(Limits::default()).await;
+    for store in common::stores() {
+        cleanup_removes_expired_pending_uploads_on(store).await;
+    }
+}
+
+async fn cleanup_removes_expired_pending_uploads_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
     let report = report_bytes();
     let hash = flakiness_analyze::content_hash(&report);
 
@@ -634,13 +715,15 @@ async fn cleanup_removes_expired_pending_uploads() {
 
     // Nothing is old enough yet.
     assert_eq!(
-        env.server
-            .cleanup_expired(Duration::from_secs(3600))
+        env.admin(|s| s.cleanup_expired(Duration::from_secs(3600)))
+            .await
             .expect("cleanup"),
         0
     );
     assert_eq!(
-        env.server.cleanup_expired(Duration::ZERO).expect("cleanup"),
+        env.admin(|s| s.cleanup_expired(Duration::ZERO))
+            .await
+            .expect("cleanup"),
         1
     );
     assert!(!other_path.exists());
@@ -702,8 +785,17 @@ fn tokens_and_projects_are_checked_and_data_persists() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn projects_see_only_their_runs_and_public_url_is_used() {
-    let env = spawn(Limits::default()).await;
-    let other_token = env.server.create_token("acme/api").expect("token");
+    for store in common::stores() {
+        projects_see_only_their_runs_and_public_url_is_used_on(store).await;
+    }
+}
+
+async fn projects_see_only_their_runs_and_public_url_is_used_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
+    let other_token = env
+        .admin(|s| s.create_token("acme/api"))
+        .await
+        .expect("token");
     let minimal = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/reports/valid/minimal.json"),
     )
@@ -784,9 +876,18 @@ async fn projects_see_only_their_runs_and_public_url_is_used() {
 /// a unique prefix of it: a revoked token starts no upload; others still do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_are_listed_and_revoked() {
-    let env = spawn(Limits::default()).await;
-    let other = env.server.create_token("acme/web").expect("second token");
-    let list = env.server.tokens().expect("list");
+    for store in common::stores() {
+        tokens_are_listed_and_revoked_on(store).await;
+    }
+}
+
+async fn tokens_are_listed_and_revoked_on(store: &str) {
+    let env = spawn_on(store, Limits::default()).await;
+    let other = env
+        .admin(|s| s.create_token("acme/web"))
+        .await
+        .expect("second token");
+    let list = env.admin(|s| s.tokens()).await.expect("list");
     assert_eq!(list.len(), 2);
     for t in &list {
         assert_eq!(t.id.len(), 12);
@@ -805,13 +906,21 @@ async fn tokens_are_listed_and_revoked() {
         async move { req.send().await.expect("start").status() }
     };
     assert_eq!(start(env.token.clone()).await, StatusCode::OK);
-    let revoked = env.server.revoke_token(&first[..6]).expect("revoke");
+    let prefix = first[..6].to_string();
+    let revoked = env
+        .admin(move |s| s.revoke_token(&prefix))
+        .await
+        .expect("revoke");
     assert_eq!(revoked.id, first[..12]);
     assert_eq!(start(env.token.clone()).await, StatusCode::UNAUTHORIZED);
     assert_eq!(start(other.clone()).await, StatusCode::OK);
-    assert_eq!(env.server.tokens().expect("list").len(), 1);
-    for bad in ["abc", "zzzzzz", &first[..8]] {
-        let e = env.server.revoke_token(bad).expect_err(bad);
+    assert_eq!(env.admin(|s| s.tokens()).await.expect("list").len(), 1);
+    for bad in ["abc".to_string(), "zzzzzz".into(), first[..8].into()] {
+        let b = bad.clone();
+        let e = env
+            .admin(move |s| s.revoke_token(&b))
+            .await
+            .expect_err(&bad);
         assert!(e.to_string().contains("no access token"), "{e}");
     }
 }

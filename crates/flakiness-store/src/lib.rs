@@ -50,7 +50,7 @@ mod sqlite;
 mod v1_check;
 
 pub use keys::{KeyId, KeyedRun, RunKeys, TestKeys};
-pub use postgres::PgStore;
+pub use postgres::{redact as redact_url, PgStore};
 pub use sqlite::{SqliteStore, APPLICATION_ID, DEFAULT_BUSY_TIMEOUT, SCHEMA_VERSION};
 
 /// What the analyzer needs of a history store: [`SqliteStore`] (embedded) and [`PgStore`]

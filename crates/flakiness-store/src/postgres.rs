@@ -311,7 +311,7 @@ impl std::fmt::Debug for PgStore {
 }
 
 /// `url` with its password replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "postgres://***".to_string();
     };

@@ -16,7 +16,11 @@ pub async fn serve(config: ServerConfig) -> (Server, String, String) {
         .await
         .expect("join")
         .expect("open");
-    let token = server.create_token("acme/web").expect("token");
+    let s = server.clone();
+    let token = tokio::task::spawn_blocking(move || s.create_token("acme/web"))
+        .await
+        .expect("join")
+        .expect("token");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -70,8 +74,8 @@ pub fn stores() -> Vec<&'static str> {
     out
 }
 
-pub async fn start(store: &str) -> Running {
-    let dir = tempfile::tempdir().expect("tmp");
+/// A database of its own for `store` (`postgres`) and its URL; none for `sqlite`.
+pub fn database(store: &str) -> (Option<PgDb>, Option<String>) {
     let db = (store == "postgres").then(|| {
         let admin = std::env::var("FLAKINESS_TEST_DATABASE_URL").expect("url");
         let name = format!(
@@ -89,13 +93,24 @@ pub async fn start(store: &str) -> Running {
         .expect("join");
         PgDb { admin, name }
     });
-    let database_url = db.as_ref().map(|d| {
-        let base = d
+    let url = db.as_ref().map(PgDb::url);
+    (db, url)
+}
+
+impl PgDb {
+    /// The URL of this database.
+    pub fn url(&self) -> String {
+        let base = self
             .admin
             .rsplit_once('/')
-            .map_or(d.admin.as_str(), |(b, _)| b);
-        format!("{base}/{}", d.name)
-    });
+            .map_or(self.admin.as_str(), |(b, _)| b);
+        format!("{base}/{}", self.name)
+    }
+}
+
+pub async fn start(store: &str) -> Running {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (db, database_url) = database(store);
     let (server, base, token) = serve(ServerConfig {
         data_dir: dir.path().join("data"),
         database_url,
