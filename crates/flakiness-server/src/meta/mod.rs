@@ -223,3 +223,6 @@ pub(crate) trait Meta: Send + Sync {
     /// The refresh counts of every project.
     fn refresh_states(&self) -> Result<Vec<RefreshState>, MetaError>;
 }
+
+#[cfg(test)]
+mod tests;
