@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts an S3-compatible server on loopback for the blob-store tests and prints the line to eval:
-#   eval "$(bash .ci/s3.sh)"   # sets FLAKINESS_TEST_S3_BUCKET, AWS_ENDPOINT_URL and the keys
+#   eval "$(bash .ci/s3.sh)"   # sets FLAKINESS_TEST_S3_BUCKET, FLAKINESS_TEST_S3_ROOT (the
+#                              # folder of its objects), AWS_ENDPOINT_URL and the keys
 # Everything else goes to stderr. The server runs in the background until the machine's session
 # ends; its data lives in a fresh temporary directory.
 #
@@ -58,4 +59,4 @@ if [ -z "$endpoint" ]; then
 fi
 echo "s3s-fs $version (pid $pid) at $endpoint, data in $root/data, log in $log" >&2
 
-echo "export FLAKINESS_TEST_S3_BUCKET=$bucket AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=$access_key AWS_SECRET_ACCESS_KEY=$secret_key AWS_REGION=us-east-1"
+echo "export FLAKINESS_TEST_S3_BUCKET=$bucket FLAKINESS_TEST_S3_ROOT=$root/data AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=$access_key AWS_SECRET_ACCESS_KEY=$secret_key AWS_REGION=us-east-1"

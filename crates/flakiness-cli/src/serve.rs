@@ -20,7 +20,8 @@ pub struct Args {
         default_value = "127.0.0.1:8080"
     )]
     pub bind: String,
-    /// Where the server keeps its data: server.db, blobs/, and the history store.
+    /// Where the server keeps its data: server.db, blobs/ and history.db by default; with
+    /// `--database-url` and `--blob-url`, only temporary files.
     #[arg(
         long,
         global = true,
@@ -38,6 +39,11 @@ pub struct Args {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Where blobs (reports, attachments) go: `s3://BUCKET/PREFIX` for S3-compatible object
+    /// storage (credentials, region and `AWS_ENDPOINT_URL` from the usual `AWS_*`
+    /// variables), or a folder (`file:///dir` or a path); `DATA/blobs` without it.
+    #[arg(long, global = true, env = "FLAKINESS_BLOB_URL", value_name = "URL")]
+    pub blob_url: Option<String>,
     /// The server's public URL, for the presigned URLs it hands out (default: from each
     /// request's Host header).
     #[arg(long, global = true, env = "FLAKINESS_PUBLIC_URL")]
@@ -114,6 +120,7 @@ fn open(args: &Args) -> Result<Server, u8> {
     Server::open(ServerConfig {
         data_dir: args.data.clone(),
         database_url: args.database_url.clone(),
+        blob_url: args.blob_url.clone(),
         public_url: args.public_url.clone(),
         read_token: args
             .read_token

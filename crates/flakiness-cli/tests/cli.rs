@@ -19,6 +19,8 @@ mod help;
 mod identity;
 #[path = "cli/outputs.rs"]
 mod outputs;
+#[path = "cli/replicas.rs"]
+mod replicas;
 #[path = "cli/shard.rs"]
 mod shard;
 

@@ -584,8 +584,9 @@ impl BlobStore {
         }
     }
 
-    /// The blob's first `max` bytes (all of a shorter one); `None` when it is not stored.
-    pub(crate) async fn get_head(&self, sha: &str, max: u64) -> io::Result<Option<Vec<u8>>> {
+    /// The blob's first `max` bytes (all of a shorter one) and its whole length; `None` when
+    /// it is not stored.
+    pub(crate) async fn get_head(&self, sha: &str, max: u64) -> io::Result<Option<(Vec<u8>, u64)>> {
         if !is_blob_name(sha) {
             return Ok(None);
         }
@@ -596,9 +597,10 @@ impl BlobStore {
                     let Some(file) = absent(fs::File::open(path))? else {
                         return Ok(None);
                     };
+                    let len = file.metadata()?.len();
                     let mut head = Vec::new();
                     file.take(max).read_to_end(&mut head)?;
-                    Ok(Some(head))
+                    Ok(Some((head, len)))
                 })
                 .await
             }
@@ -609,10 +611,10 @@ impl BlobStore {
                 };
                 let n = max.min(meta.size);
                 if n == 0 {
-                    return Ok(Some(Vec::new()));
+                    return Ok(Some((Vec::new(), meta.size)));
                 }
                 let head = absent(timed(REQUEST_TIMEOUT, s3.meta.get_range(&key, 0..n)).await)?;
-                Ok(head.map(|bytes| bytes.to_vec()))
+                Ok(head.map(|bytes| (bytes.to_vec(), meta.size)))
             }
         }
     }
@@ -1031,17 +1033,19 @@ mod tests {
         let (got, len) = get_all(store, sha).await.expect("stored");
         assert_eq!(len, bytes.len() as u64, "{name}");
         assert!(got == bytes, "{name}: get gave other bytes");
-        let head = store.get_head(sha, 5).await.expect("get_head");
-        assert_eq!(
-            head.as_deref(),
-            Some(&bytes[..bytes.len().min(5)]),
-            "{name}"
-        );
-        let all = store.get_head(sha, u64::MAX).await.expect("get_head");
-        assert!(
-            all.as_deref() == Some(bytes),
-            "{name}: get_head gave other bytes"
-        );
+        let (head, total) = store
+            .get_head(sha, 5)
+            .await
+            .expect("get_head")
+            .expect("stored");
+        assert_eq!(head, &bytes[..bytes.len().min(5)], "{name}");
+        assert_eq!(total, bytes.len() as u64, "{name}: the whole length");
+        let (all, _) = store
+            .get_head(sha, u64::MAX)
+            .await
+            .expect("get_head")
+            .expect("stored");
+        assert!(all == bytes, "{name}: get_head gave other bytes");
         let copy = store
             .local_copy(sha, bytes.len() as u64)
             .await

@@ -482,16 +482,25 @@ async fn put_blob(
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let raw = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let s = server.clone();
-    blocking(move || {
-        let dir = s.inner.blobs_dir.clone();
-        let written = blobs::receive(raw, encoding, limit, &dir).map_err(|e| match e {
+    let dir = server.inner.blobs.temp_dir().to_path_buf();
+    let written = blocking(move || {
+        blobs::receive(raw, encoding, limit, &dir).map_err(|e| match e {
             BlobError::TooLarge { .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, e),
             BlobError::Corrupt(_) | BlobError::Read(_) => ApiError::bad_request(e),
             BlobError::Write(_) => ApiError::internal(),
-        })?;
-        let sha = written.sha256.clone();
-        s.persist_blob(written).map_err(|_| ApiError::internal())?;
+        })
+    })
+    .await?;
+    let sha = written.sha256.clone();
+    // Into storage first (S3: streamed from the temporary file), recorded after.
+    server
+        .inner
+        .blobs
+        .persist(written)
+        .await
+        .map_err(|_| ApiError::internal())?;
+    let s = server.clone();
+    blocking(move || {
         let slot = match &attachment_id {
             None => BlobSlot::Report,
             Some(id) => BlobSlot::Attachment {
@@ -544,14 +553,20 @@ async fn finish(
     let blob = upload.report_blob.clone().ok_or_else(|| {
         ApiError::bad_request("no report was uploaded: PUT it to presignedReportUrl first")
     })?;
+    // A local file of the report: the blob's own (local storage), or a copy (S3).
+    let local = server
+        .inner
+        .blobs
+        .local_copy(&blob, server.inner.limits.max_report_bytes)
+        .await
+        .map_err(|_| ApiError::internal())?
+        .ok_or_else(ApiError::internal)?;
     let (s, finishing) = (server.clone(), upload.clone());
     blocking(move || {
         let upload = finishing;
-        let path = s.blob_path(&blob);
         // Blobs are never changed once written (content-addressed, renamed into place), so
         // the report can be mapped rather than copied.
-        let bytes = std::fs::metadata(&path)
-            .and_then(|m| flakiness_validate::FileBytes::open(&path, m.len()))
+        let bytes = flakiness_validate::FileBytes::open(local.path(), local.len())
             .map_err(|_| ApiError::internal())?;
         // Validated and summarised at once, without the report's model in memory.
         let record = flakiness_analyze::check_and_summarize(
@@ -757,14 +772,14 @@ async fn run_report(
 
 /// A stored blob as a streamed body, and its length.
 async fn blob_body(server: &Server, blob: &str) -> ApiResult<(Body, Option<u64>)> {
-    let file = tokio::fs::File::open(server.blob_path(blob))
+    let (stream, len) = server
+        .inner
+        .blobs
+        .get(blob)
         .await
-        .map_err(|_| ApiError::not_found())?;
-    let len = file.metadata().await.map(|m| m.len()).ok();
-    Ok((
-        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
-        len,
-    ))
+        .map_err(|_| ApiError::internal())?
+        .ok_or_else(ApiError::not_found)?;
+    Ok((Body::from_stream(stream), Some(len)))
 }
 
 /// One attachment of a run, as it was uploaded (the bytes, decompressed), for `flakiness

@@ -19,8 +19,6 @@
 //! The server's own metadata (projects, hashed access tokens, uploads) lives in
 //! `<data>/server.db`; the HMAC key in `<data>/secret` (created `0600`).
 
-// Not used by the handlers yet: they will move to it from `blobs_dir`.
-#[allow(dead_code)]
 mod blob_store;
 mod blobs;
 mod http;
@@ -107,8 +105,13 @@ impl Default for Limits {
 pub struct ServerConfig {
     /// `server.db`, `secret`, `blobs/` and (without `database_url`) `history.db`.
     pub data_dir: PathBuf,
-    /// A PostgreSQL URL for the history store; SQLite `<data>/history.db` without it.
+    /// A PostgreSQL URL for all the server's state (metadata and history); SQLite
+    /// `<data>/server.db` and `<data>/history.db` without it.
     pub database_url: Option<String>,
+    /// Where blobs go: `s3://bucket/prefix` (S3-compatible object storage, configured by the
+    /// usual `AWS_*` variables; `AWS_ENDPOINT_URL` for another service than AWS), or
+    /// `file:///dir` / a path; `<data>/blobs` without it.
+    pub blob_url: Option<String>,
     /// The server's public URL (`https://flakiness.example.com`) for presigned URLs; without
     /// it they are built from the request's `Host` header (`http://{host}`).
     pub public_url: Option<String>,
@@ -169,13 +172,15 @@ pub enum ServerError {
     AmbiguousToken(String, usize),
     #[error("invalid public URL {0:?}: expected http:// or https://")]
     BadPublicUrl(String),
+    #[error("blob storage: {0}")]
+    Blobs(String),
 }
 
 pub(crate) type Hs = Box<dyn HistoryStore + Send>;
 
 pub(crate) struct Inner {
     pub(crate) data_dir: PathBuf,
-    pub(crate) blobs_dir: PathBuf,
+    pub(crate) blobs: blob_store::BlobStore,
     pub(crate) public_url: Option<String>,
     pub(crate) limits: Limits,
     read_token: Option<ReadToken>,
@@ -388,8 +393,14 @@ impl Server {
     /// `tokio::task::spawn_blocking`.
     pub fn open(config: ServerConfig) -> Result<Server, ServerError> {
         let data_dir = config.data_dir;
-        let blobs_dir = data_dir.join("blobs");
-        fs::create_dir_all(&blobs_dir).map_err(io_err(&blobs_dir))?;
+        let blob_url: blob_store::BlobUrl = match &config.blob_url {
+            Some(url) => url
+                .parse()
+                .map_err(|e: blob_store::BlobUrlError| ServerError::Blobs(e.to_string()))?,
+            None => blob_store::BlobUrl::Local(data_dir.join("blobs")),
+        };
+        let blobs = blob_store::BlobStore::open(&blob_url, &data_dir.join("tmp"))
+            .map_err(|e| ServerError::Blobs(e.to_string()))?;
         if let Some(url) = &config.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(ServerError::BadPublicUrl(url.clone()));
@@ -414,13 +425,20 @@ impl Server {
         };
         let validator = flakiness_validate::Validator::new(flakiness_validate::Options::default())
             .map_err(|e| ServerError::Validator(e.to_string()))?;
-        // A blob PUT killed with the server left its temporary file: nothing writes to one of
-        // ours before the server runs (one server per data directory), so every one goes now.
-        remove_temp_files(&blobs_dir, Duration::ZERO);
+        // A blob PUT killed with the server left its temporary file. With a folder of blobs
+        // of its own (one server per data directory), nothing else writes there before it
+        // runs: every one goes now. Replicas sharing a folder remove only the old ones.
+        let shared =
+            config.database_url.is_some() && matches!(blob_url, blob_store::BlobUrl::Local(_));
+        blobs.remove_stale_temp_files(if shared {
+            config.limits.blob_timeout
+        } else {
+            Duration::ZERO
+        });
         Ok(Server {
             inner: Arc::new(Inner {
                 data_dir,
-                blobs_dir,
+                blobs,
                 public_url: config
                     .public_url
                     .map(|u| u.trim_end_matches('/').to_string()),
@@ -455,9 +473,10 @@ impl Server {
         &self.inner.data_dir
     }
 
-    /// Where the blob of this SHA-256 (hex) is stored.
-    pub fn blob_path(&self, sha256_hex: &str) -> PathBuf {
-        self.inner.blobs_dir.join(sha256_hex)
+    /// Whether the blob of this SHA-256 (hex) is in storage. Blocks: from async code, call
+    /// it in `spawn_blocking`.
+    pub fn has_blob(&self, sha256_hex: &str) -> Result<bool, ServerError> {
+        block_on(self.inner.blobs.exists(sha256_hex)).map_err(|e| ServerError::Blobs(e.to_string()))
     }
 
     pub(crate) fn meta(&self) -> &dyn Meta {
@@ -626,8 +645,7 @@ impl Server {
             self.collect_blob(&blob)?;
         }
         // A temporary file no PUT has written to for longer than a PUT may last is abandoned.
-        remove_temp_files(
-            &self.inner.blobs_dir,
+        self.inner.blobs.remove_stale_temp_files(
             self.inner
                 .limits
                 .blob_timeout
@@ -648,19 +666,12 @@ impl Server {
     /// Where the server's state is: the metadata store (a PostgreSQL URL without its
     /// password, or `server.db`'s path) and the blob storage.
     pub fn describe_storage(&self) -> (String, String) {
-        (
-            self.meta().describe(),
-            self.inner.blobs_dir.display().to_string(),
-        )
+        (self.meta().describe(), self.inner.blobs.describe())
     }
 
     /// Each check of readiness, by name: the metadata store, the blob storage.
     pub(crate) fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
-        let blobs = tempfile::Builder::new()
-            .prefix(".tmp-ready")
-            .tempfile_in(&self.inner.blobs_dir)
-            .map(drop)
-            .map_err(|e| format!("{}: {e}", self.inner.blobs_dir.display()));
+        let blobs = block_on(self.inner.blobs.check());
         // The history store is in the same database as the metadata with PostgreSQL, and a
         // local file with SQLite; it is not asked here, as a long ingest holds it.
         vec![
@@ -675,48 +686,58 @@ impl Server {
         Ok(self.meta().refresh_states()?)
     }
 
-    /// Moves a received blob into storage under its SHA-256.
-    pub(crate) fn persist_blob(&self, written: blobs::Written) -> Result<(), ServerError> {
-        blobs::persist(written, &self.inner.blobs_dir).map_err(io_err(&self.inner.blobs_dir))
+    /// The whole content of the blob of this SHA-256 (hex), `None` when it is not in storage:
+    /// for tools and tests (it holds the blob in memory). Blocks, as [`Self::has_blob`].
+    pub fn read_blob(&self, sha256_hex: &str) -> Result<Option<Vec<u8>>, ServerError> {
+        use futures_util::TryStreamExt as _;
+        block_on(async {
+            let Some((stream, len)) = self.inner.blobs.get(sha256_hex).await? else {
+                return Ok(None);
+            };
+            let mut all = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            let mut stream = stream;
+            while let Some(chunk) = stream.try_next().await? {
+                all.extend_from_slice(&chunk);
+            }
+            Ok(Some(all))
+        })
+        .map_err(|e: io::Error| ServerError::Blobs(e.to_string()))
     }
 
     /// Whether the blob of this SHA-256 is in storage.
     pub(crate) fn blob_exists(&self, blob: &str) -> Result<bool, ServerError> {
-        let path = self.inner.blobs_dir.join(blob);
-        path.try_exists().map_err(io_err(&path))
+        self.has_blob(blob)
     }
 
-    /// Deletes a blob file (gone already is fine); only ever a SHA-256 name.
+    /// Deletes a blob (gone already is fine); only ever a SHA-256 name.
     pub(crate) fn remove_blob(&self, blob: &str) -> Result<(), ServerError> {
-        if blob.len() != 64 || !blob.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(());
-        }
-        let path = self.inner.blobs_dir.join(blob);
-        match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(io_err(&path)(e)),
-        }
+        block_on(self.inner.blobs.remove(blob)).map_err(|e| ServerError::Blobs(e.to_string()))
     }
 }
 
-/// Deletes the temporary files of blob PUTs (`.tmp…` in `blobs/`) not modified for `idle`.
-fn remove_temp_files(blobs_dir: &Path, idle: Duration) {
-    let Ok(entries) = fs::read_dir(blobs_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let is_temp = name.to_str().is_some_and(|n| n.starts_with(".tmp"));
-        let stale = entry
-            .metadata()
-            .and_then(|m| m.modified())
+/// Runs `f` to completion from blocking code: on the runtime of the calling thread (a
+/// `spawn_blocking` thread of the server's), or, outside any runtime, on one of the blob
+/// store's own, kept for the process (its HTTP connections outlive one call).
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static OWN: std::sync::OnceLock<Option<tokio::runtime::Runtime>> = std::sync::OnceLock::new();
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        return handle.block_on(f);
+    }
+    let own = OWN.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("flakiness-blobs")
+            .enable_all()
+            .build()
             .ok()
-            .map(|t| t.elapsed().unwrap_or(Duration::ZERO))
-            .is_some_and(|age| age >= idle);
-        if is_temp && stale {
-            let _ = fs::remove_file(entry.path());
-        }
+    });
+    match own {
+        Some(rt) => rt.block_on(f),
+        None => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(f))
+            .unwrap_or_else(|e| panic!("no async runtime can be made: {e}")),
     }
 }
 

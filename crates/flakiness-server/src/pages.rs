@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use flakiness_analyze::{Analysis, AnalysisOptions};
 use flakiness_report::Report;
 use flakiness_store::FailureRecord;
-use flakiness_web::{AttachmentFile, Catalog, History, Project, WebError};
+use flakiness_web::{AttachmentBody, AttachmentFile, Catalog, History, Project, WebError};
 
 use crate::view::ProjectView;
 use crate::Server;
@@ -200,16 +200,26 @@ impl Project for ServerProject {
         let Some(blob) = self.report_blob(run)? else {
             return Ok(None);
         };
-        let path = self.server.blob_path(&blob);
-        let io = |source| WebError::Io {
-            path: path.clone(),
-            source,
+        let local = match crate::block_on(
+            self.server
+                .inner
+                .blobs
+                .local_copy(&blob, flakiness_web::PAGE_REPORT_MAX),
+        ) {
+            Ok(Some(local)) => local,
+            Ok(None) => return Err(WebError::Other(format!("the report's blob {blob} is gone"))),
+            Err(crate::blob_store::BlobStoreError::TooLarge { len, .. }) => {
+                return Err(WebError::TooBig { bytes: len })
+            }
+            Err(e) => return Err(err(e)),
         };
-        let len = std::fs::metadata(&path).map_err(io)?.len();
-        if len > flakiness_web::PAGE_REPORT_MAX {
-            return Err(WebError::TooBig { bytes: len });
-        }
-        let bytes = flakiness_validate::FileBytes::open(&path, len).map_err(io)?;
+        let path = local.path().to_path_buf();
+        let bytes = flakiness_validate::FileBytes::open(&path, local.len()).map_err(|source| {
+            WebError::Io {
+                path: path.clone(),
+                source,
+            }
+        })?;
         flakiness_report::json_text::from_slice(bytes.bytes())
             .map(Some)
             .map_err(|e| WebError::Report {
@@ -225,7 +235,10 @@ impl Project for ServerProject {
         let found = self.server.meta().attachment(run, id).map_err(err)?;
         Ok(match found {
             Some((Some(blob), content_type)) => Some(AttachmentFile {
-                path: self.server.blob_path(&blob),
+                body: AttachmentBody::Stored(Arc::new(ServerBlob {
+                    store: self.server.inner.blobs.clone(),
+                    sha: blob,
+                })),
                 content_type: content_type.unwrap_or_else(|| "application/octet-stream".into()),
             }),
             _ => None,
@@ -251,5 +264,27 @@ impl Project for ServerProject {
         list.reverse();
         list.truncate(limit);
         Ok(list)
+    }
+}
+
+/// A blob as the pages read it: a head to show, or the whole of it streamed.
+struct ServerBlob {
+    store: crate::blob_store::BlobStore,
+    sha: String,
+}
+
+impl flakiness_web::StoredBlob for ServerBlob {
+    fn head(&self, max: u64) -> std::io::Result<Option<(Vec<u8>, u64)>> {
+        crate::block_on(self.store.get_head(&self.sha, max))
+    }
+
+    fn open(&self) -> flakiness_web::OpenFuture {
+        let (store, sha) = (self.store.clone(), self.sha.clone());
+        Box::pin(async move {
+            Ok(store.get(&sha).await?.map(|(stream, len)| {
+                let stream: flakiness_web::ByteStream = Box::pin(stream);
+                (stream, len)
+            }))
+        })
     }
 }

@@ -75,8 +75,8 @@ async fn our_client_uploads(r: &Running) {
         "the report arrived intact"
     );
     for (name, content) in attachment_files(&dir) {
-        let blob = r.server.blob_path(&sha256_hex(&content));
-        assert_eq!(std::fs::read(&blob).expect(&name), content, "{name}");
+        let blob = common::blob(&r.server, &sha256_hex(&content)).await;
+        assert_eq!(blob.expect(&name), content, "{name}");
     }
 
     // The same report again, as brotli: one run still.
@@ -149,8 +149,8 @@ async fn official_sdk_uploads(script: &Path, r: &Running) {
             .expect("json");
     assert_eq!(got, original, "the report arrived intact");
     for (name, content) in attachment_files(&dir) {
-        let blob = r.server.blob_path(&sha256_hex(&content));
-        assert_eq!(std::fs::read(&blob).expect(&name), content, "{name}");
+        let blob = common::blob(&r.server, &sha256_hex(&content)).await;
+        assert_eq!(blob.expect(&name), content, "{name}");
     }
 }
 

@@ -35,6 +35,7 @@ async fn spawn_on(store: &str, limits: Limits) -> Env {
     let (server, base, token) = common::serve(ServerConfig {
         data_dir: data.clone(),
         database_url,
+        blob_url: common::blob_url(store),
         limits,
         ..ServerConfig::default()
     })
@@ -233,10 +234,8 @@ async fn full_flow_on(store: &str) {
 
     // Blobs, content-addressed.
     for bytes in [&report[..], &log[..], &png[..]] {
-        let path = env
-            .server
-            .blob_path(&flakiness_analyze::content_hash(bytes));
-        assert_eq!(std::fs::read(&path).expect("blob"), bytes);
+        let blob = common::blob(&env.server, &flakiness_analyze::content_hash(bytes)).await;
+        assert_eq!(blob.expect("blob"), bytes);
     }
 
     let projects = env.get_json("/api/projects").await;
@@ -429,9 +428,11 @@ async fn expired_and_tampered_urls_are_403_on(store: &str) {
         let resp = env.put(&bad, None, report_bytes()).await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{bad}");
     }
-    assert!(!env.data.join("blobs").read_dir().expect("blobs").any(|e| e
-        .map(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .unwrap_or(false)));
+    let sent = flakiness_analyze::content_hash(&report_bytes());
+    assert!(
+        common::blob(&env.server, &sent).await.is_none(),
+        "nothing stored"
+    );
     let resp = env.put(url, None, report_bytes()).await;
     assert_eq!(resp.status(), StatusCode::OK);
 }
@@ -589,9 +590,11 @@ async fn oversize_bodies_and_bombs_are_413_and_odd_encodings_415_on(store: &str)
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // Nothing half written is left behind.
-    let temps = std::fs::read_dir(env.data.join("blobs"))
-        .expect("blobs")
-        .flatten()
+    // Temporary files are next to the blobs (local storage) or in `tmp/` (object storage).
+    let temps = ["blobs", "tmp"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(env.data.join(d)).ok())
+        .flat_map(|entries| entries.flatten())
         .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
         .count();
     assert_eq!(temps, 0);
@@ -664,17 +667,15 @@ async fn finish_needs_a_valid_report_on(store: &str) {
     let runs = env.get_json("/api/projects/acme/web/runs").await;
     assert_eq!(runs, json!([]));
 
-    let not_json = env
-        .server
-        .blob_path(&flakiness_analyze::content_hash(b"{not json"));
-    assert!(not_json.exists());
+    let not_json = flakiness_analyze::content_hash(b"{not json");
+    assert!(common::blob(&env.server, &not_json).await.is_some());
 
     // A valid report afterwards finishes the same upload; the blob it replaces goes.
     let resp = env
         .put(&start.presigned_report_url, None, report_bytes())
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(!not_json.exists());
+    assert!(common::blob(&env.server, &not_json).await.is_none());
     let resp = env.finish(&start.upload_token).await;
     assert_eq!(resp.status(), StatusCode::OK);
 }
@@ -708,10 +709,8 @@ async fn cleanup_removes_expired_pending_uploads_on(store: &str) {
         .put(&pending.presigned_report_url, None, other.clone())
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let other_path = env
-        .server
-        .blob_path(&flakiness_analyze::content_hash(&other));
-    assert!(other_path.exists());
+    let other_hash = flakiness_analyze::content_hash(&other);
+    assert!(common::blob(&env.server, &other_hash).await.is_some());
 
     // Nothing is old enough yet.
     assert_eq!(
@@ -726,8 +725,8 @@ async fn cleanup_removes_expired_pending_uploads_on(store: &str) {
             .expect("cleanup"),
         1
     );
-    assert!(!other_path.exists());
-    assert!(env.server.blob_path(&hash).exists());
+    assert!(common::blob(&env.server, &other_hash).await.is_none());
+    assert!(common::blob(&env.server, &hash).await.is_some());
     // The pending upload is gone; the finished one stays.
     assert_eq!(
         env.finish(&pending.upload_token).await.status(),

@@ -19,7 +19,7 @@ use crate::pages::{self, Assets, AttachmentView, TestQuery};
 use crate::serve::{
     is_shown_image, is_shown_text, read_text_head, TEXT_INLINE_BUDGET, TEXT_INLINE_MAX,
 };
-use crate::{AttachmentFile, Catalog, History, Project, WebError};
+use crate::{AttachmentBody, AttachmentFile, Catalog, History, Project, WebError};
 
 /// Bytes of one image embedded in a self-contained page; bigger ones are left out.
 pub const EMBED_IMAGE_MAX: u64 = 4 << 20;
@@ -143,13 +143,15 @@ impl FolderProject {
                     return AttachmentView::default();
                 };
                 let mut v = AttachmentView::default();
-                let len = std::fs::metadata(&file.path).map_or(u64::MAX, |m| m.len());
+                let AttachmentBody::File(path) = &file.body else {
+                    return v;
+                };
+                let len = std::fs::metadata(path).map_or(u64::MAX, |m| m.len());
                 if is_shown_image(&a.content_type) && len <= EMBED_IMAGE_MAX {
-                    let read =
-                        flakiness_report::files::open_no_follow(&file.path).and_then(|mut f| {
-                            let mut bytes = Vec::new();
-                            std::io::Read::read_to_end(&mut f, &mut bytes).map(|_| bytes)
-                        });
+                    let read = flakiness_report::files::open_no_follow(path).and_then(|mut f| {
+                        let mut bytes = Vec::new();
+                        std::io::Read::read_to_end(&mut f, &mut bytes).map(|_| bytes)
+                    });
                     if let Ok(bytes) = read {
                         v.image = Some(format!(
                             "data:{};base64,{}",
@@ -159,7 +161,7 @@ impl FolderProject {
                     }
                 } else if is_shown_text(&a.content_type) && budget.get() > 0 {
                     let max = TEXT_INLINE_MAX.min(budget.get());
-                    v.text = read_text_head(&file.path, max);
+                    v.text = read_text_head(&file, max);
                     budget.set(budget.get().saturating_sub(max));
                 }
                 v
@@ -230,7 +232,7 @@ impl Project for FolderProject {
             return Ok(None);
         }
         Ok(Some(AttachmentFile {
-            path: run.path.join(ATTACHMENTS_DIR).join(id),
+            body: AttachmentBody::File(run.path.join(ATTACHMENTS_DIR).join(id)),
             content_type: content_type.clone(),
         }))
     }

@@ -152,11 +152,65 @@ impl RunRow {
     }
 }
 
-/// An attachment file and its content type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An attachment's bytes and its content type.
+#[derive(Debug, Clone)]
 pub struct AttachmentFile {
-    pub path: PathBuf,
+    pub body: AttachmentBody,
     pub content_type: String,
+}
+
+/// Where an attachment's bytes are.
+#[derive(Clone)]
+pub enum AttachmentBody {
+    /// A regular file (read without following a symbolic link).
+    File(PathBuf),
+    /// A blob of a store the server reads (object storage): fetched in part or streamed,
+    /// never copied whole to show a page.
+    Stored(Arc<dyn StoredBlob>),
+}
+
+impl std::fmt::Debug for AttachmentBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttachmentBody::File(p) => f.debug_tuple("File").field(p).finish(),
+            AttachmentBody::Stored(_) => f.write_str("Stored(..)"),
+        }
+    }
+}
+
+/// A streamed body.
+pub type ByteStream =
+    std::pin::Pin<Box<dyn futures_core::Stream<Item = std::io::Result<axum::body::Bytes>> + Send>>;
+
+/// A boxed future of [`StoredBlob::open`].
+pub type OpenFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = std::io::Result<Option<(ByteStream, u64)>>> + Send>,
+>;
+
+/// A blob the pages read through its store.
+pub trait StoredBlob: Send + Sync {
+    /// Its first `max` bytes and its whole length; `None` when it is gone. Blocks (called off
+    /// the async runtime).
+    fn head(&self, max: u64) -> std::io::Result<Option<(Vec<u8>, u64)>>;
+    /// Its bytes, streamed, and its length; `None` when it is gone.
+    fn open(&self) -> OpenFuture;
+}
+
+impl AttachmentFile {
+    /// Its first `max` bytes and its whole length; `None` when it cannot be read. Blocks.
+    pub fn head(&self, max: u64) -> Option<(Vec<u8>, u64)> {
+        use std::io::Read as _;
+        match &self.body {
+            AttachmentBody::File(path) => {
+                let file = flakiness_report::files::open_no_follow(path).ok()?;
+                let len = file.metadata().map_or(0, |m| m.len());
+                let mut buf = Vec::new();
+                file.take(max).read_to_end(&mut buf).ok()?;
+                Some((buf, len))
+            }
+            AttachmentBody::Stored(blob) => blob.head(max).ok().flatten(),
+        }
+    }
 }
 
 /// One project's data, as the pages need it. Calls may block (they run off the async runtime).

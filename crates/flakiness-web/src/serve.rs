@@ -14,7 +14,7 @@ use flakiness_report::Attachment;
 use maud::Markup;
 
 use crate::pages::{self, Assets, AttachmentView, RunFilter, TestQuery};
-use crate::{Catalog, Project, WebError};
+use crate::{AttachmentBody, AttachmentFile, Catalog, Project, WebError};
 
 /// The Content-Security-Policy of every page: nothing from another origin, no inline script
 /// or style, no plugin, no framing.
@@ -260,12 +260,8 @@ pub fn is_shown_text(content_type: &str) -> bool {
 }
 
 /// The start of a text file, at most `max` bytes (cut at a character boundary).
-pub fn read_text_head(path: &std::path::Path, max: u64) -> Option<String> {
-    use std::io::Read as _;
-    let file = flakiness_report::files::open_no_follow(path).ok()?;
-    let len = file.metadata().map_or(0, |m| m.len());
-    let mut buf = Vec::new();
-    file.take(max).read_to_end(&mut buf).ok()?;
+pub fn read_text_head(file: &AttachmentFile, max: u64) -> Option<String> {
+    let (buf, len) = file.head(max)?;
     let mut text = String::from_utf8_lossy(&buf).into_owned();
     if len > max {
         text.push_str(&format!(
@@ -305,7 +301,7 @@ async fn run(
                 v.image = Some(href);
             } else if is_shown_text(&a.content_type) && budget.get() > 0 {
                 let max = TEXT_INLINE_MAX.min(budget.get());
-                v.text = read_text_head(&file.path, max);
+                v.text = read_text_head(&file, max);
                 budget.set(budget.get().saturating_sub(max));
             }
             v
@@ -404,16 +400,29 @@ async fn attachment(
         Ok(Err(e)) => return failed(&e),
         Err(e) => return failed(&WebError::Other(e.to_string())),
     };
-    // Never through a symbolic link, only a regular file.
-    let path = file.path.clone();
-    let opened =
-        tokio::task::spawn_blocking(move || flakiness_report::files::open_no_follow(&path)).await;
-    let Ok(Ok(handle)) = opened else {
-        return missing("The attachment's file is gone.");
+    let (body, len) = match &file.body {
+        AttachmentBody::File(path) => {
+            // Never through a symbolic link, only a regular file.
+            let path = path.clone();
+            let opened =
+                tokio::task::spawn_blocking(move || flakiness_report::files::open_no_follow(&path))
+                    .await;
+            let Ok(Ok(handle)) = opened else {
+                return missing("The attachment's file is gone.");
+            };
+            let handle = tokio::fs::File::from_std(handle);
+            let len = handle.metadata().await.map(|m| m.len()).ok();
+            (
+                Body::from_stream(tokio_util::io::ReaderStream::new(handle)),
+                len,
+            )
+        }
+        AttachmentBody::Stored(blob) => match blob.open().await {
+            Ok(Some((stream, len))) => (Body::from_stream(stream), Some(len)),
+            Ok(None) => return missing("The attachment's file is gone."),
+            Err(e) => return failed(&WebError::Other(e.to_string())),
+        },
     };
-    let handle = tokio::fs::File::from_std(handle);
-    let len = handle.metadata().await.map(|m| m.len()).ok();
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(handle));
     let mut r = Response::new(body);
     let h = r.headers_mut();
     let (content_type, inline) = if is_shown_image(&file.content_type) {

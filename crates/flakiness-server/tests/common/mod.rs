@@ -64,19 +64,47 @@ impl Drop for PgDb {
 
 static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// The history stores to run against: SQLite, and PostgreSQL when
-/// `FLAKINESS_TEST_DATABASE_URL` names a server (`.ci/run` starts one).
+/// Whether `FLAKINESS_REQUIRE_SERVICES=1` (CI): then a service the tests need must be there.
+fn services_required() -> bool {
+    std::env::var("FLAKINESS_REQUIRE_SERVICES").as_deref() == Ok("1")
+}
+
+/// The server states to run against: `sqlite` (embedded, blobs on disk); `postgres` (blobs on
+/// disk) when `FLAKINESS_TEST_DATABASE_URL` names a server; `postgres-s3` (blobs in the S3
+/// bucket `.ci/s3.sh` made) when `FLAKINESS_TEST_S3_BUCKET` is set too. With
+/// `FLAKINESS_REQUIRE_SERVICES=1`, a missing one fails the test.
 pub fn stores() -> Vec<&'static str> {
     let mut out = vec!["sqlite"];
-    if std::env::var("FLAKINESS_TEST_DATABASE_URL").is_ok() {
+    let pg = std::env::var("FLAKINESS_TEST_DATABASE_URL").is_ok();
+    let s3 = std::env::var("FLAKINESS_TEST_S3_BUCKET").is_ok();
+    assert!(
+        (pg && s3) || !services_required(),
+        "FLAKINESS_REQUIRE_SERVICES=1 but FLAKINESS_TEST_DATABASE_URL or FLAKINESS_TEST_S3_BUCKET is not set"
+    );
+    if pg {
         out.push("postgres");
+        if s3 {
+            out.push("postgres-s3");
+        }
     }
     out
 }
 
+/// The blob URL of `store`: a prefix of its own in the test bucket for `postgres-s3`.
+pub fn blob_url(store: &str) -> Option<String> {
+    (store == "postgres-s3").then(|| {
+        format!(
+            "s3://{}/server-{}-{}",
+            std::env::var("FLAKINESS_TEST_S3_BUCKET").expect("bucket"),
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        )
+    })
+}
+
 /// A database of its own for `store` (`postgres`) and its URL; none for `sqlite`.
 pub fn database(store: &str) -> (Option<PgDb>, Option<String>) {
-    let db = (store == "postgres").then(|| {
+    let db = store.starts_with("postgres").then(|| {
         let admin = std::env::var("FLAKINESS_TEST_DATABASE_URL").expect("url");
         let name = format!(
             "flakiness_server_{}_{}",
@@ -114,6 +142,7 @@ pub async fn start(store: &str) -> Running {
     let (server, base, token) = serve(ServerConfig {
         data_dir: dir.path().join("data"),
         database_url,
+        blob_url: blob_url(store),
         ..ServerConfig::default()
     })
     .await;
@@ -203,6 +232,15 @@ pub async fn seed(r: &Running, tmp: &Path, runs: usize) -> (String, String) {
     )
     .await;
     (hostile_url, full)
+}
+
+/// A blob's content, read off the async runtime; `None` when it is not in storage.
+pub async fn blob(server: &Server, sha: &str) -> Option<Vec<u8>> {
+    let (s, sha) = (server.clone(), sha.to_string());
+    tokio::task::spawn_blocking(move || s.read_blob(&sha))
+        .await
+        .expect("join")
+        .expect("read blob")
 }
 
 /// Hex SHA-256.
