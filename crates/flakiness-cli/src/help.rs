@@ -64,7 +64,8 @@ pub const SERVE: &str = "\
 Examples:
   flakiness serve token create --project acme/web --data /srv/flakiness   # printed once
   flakiness serve token list --data /srv/flakiness
-  flakiness serve --bind localhost:8080 --data /srv/flakiness";
+  flakiness serve --bind localhost:8080 --data /srv/flakiness
+  flakiness serve --bind 0.0.0.0:8080 --data /var/tmp/flakiness --database-url postgres://flakiness@db/flakiness --blob-url s3://ci-reports/flakiness   # one of several replicas";
 
 pub const SHARD: &str = "\
 Examples:
