@@ -45,7 +45,8 @@ for _ in $(seq 1 100); do
     exit 1
   fi
   endpoint=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -1 || true)
-  if [ -n "$endpoint" ] && curl -s -o /dev/null --max-time 2 "$endpoint/"; then
+  # Bash's /dev/tcp: no curl needed on a bare machine.
+  if [ -n "$endpoint" ] && (exec 3<>"/dev/tcp/127.0.0.1/${endpoint##*:}") 2>/dev/null; then
     break
   fi
   endpoint=

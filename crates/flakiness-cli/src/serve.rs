@@ -210,7 +210,7 @@ pub fn run(args: Args) -> u8 {
         let addr = listener.local_addr().map_err(Bind::Io)?;
         let (state, blobs) = server.describe_storage();
         eprintln!(
-            "flakiness: serving on http://{addr} (Ctrl-C stops): state in {state}, blobs in {blobs}"
+            "flakiness: serving on http://{addr} (Ctrl-C or SIGTERM stops): state in {state}, blobs in {blobs}"
         );
         flakiness_server::serve(listener, server.clone())
             .await

@@ -588,7 +588,7 @@ async fn finish(
         drop(bytes);
         let hash = record.meta.content_hash.clone();
         let run_id = {
-            let mut history = s.history();
+            let mut history = s.history_writer();
             match history.ingest(&record)? {
                 Ingested::New { run_id } => run_id,
                 Ingested::AlreadyPresent => history

@@ -187,8 +187,13 @@ pub(crate) struct Inner {
     secret: [u8; 32],
     /// Always `Some` but while the server is dropped.
     meta: Option<Box<dyn Meta>>,
-    /// Always `Some` but while the server is dropped.
+    /// The history store that pages and analyses read (always `Some` but while the server is
+    /// dropped).
     history: Mutex<Option<Hs>>,
+    /// A second handle on the same store, for `finish`'s ingests: a finish does not wait for
+    /// an analysis reading the whole history (SQLite's WAL and PostgreSQL both let a reader
+    /// and a writer go at once).
+    writer: Mutex<Option<Hs>>,
     pub(crate) validator: flakiness_validate::Validator,
     /// Run lists and analyses of the pages, per project.
     pub(crate) pages: pages::PageCache,
@@ -210,9 +215,14 @@ impl Drop for Inner {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .take();
+        let writer = self
+            .writer
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         let meta = self.meta.take();
         if tokio::runtime::Handle::try_current().is_ok() {
-            let _ = std::thread::spawn(move || drop((store, meta))).join();
+            let _ = std::thread::spawn(move || drop((store, writer, meta))).join();
         }
     }
 }
@@ -406,19 +416,41 @@ impl Server {
                 return Err(ServerError::BadPublicUrl(url.clone()));
             }
         }
-        let (meta, history): (Box<dyn Meta>, Hs) = match &config.database_url {
-            Some(url) => (
-                Box::new(meta::postgres::PgMeta::connect(url)?),
-                Box::new(PgStore::connect(url)?),
-            ),
-            None => (
-                Box::new(meta::sqlite::SqliteMeta::open(&data_dir.join("server.db"))?),
-                Box::new(SqliteStore::open(&data_dir.join("history.db"))?),
-            ),
+        let (meta, history, writer): (Box<dyn Meta>, Hs, Hs) = match &config.database_url {
+            Some(url) => {
+                let pg = meta::postgres::PgMeta::connect(url)?;
+                // A server that kept its metadata in `server.db` (before `--database-url` held
+                // everything) goes on with its tokens and uploads; the file is kept, renamed.
+                let old = data_dir.join("server.db");
+                if old.is_file() {
+                    pg.import_sqlite(&old)?;
+                    let kept = data_dir.join("server.db.imported");
+                    fs::rename(&old, &kept).map_err(io_err(&old))?;
+                }
+                (
+                    Box::new(pg),
+                    Box::new(PgStore::connect(url)?),
+                    Box::new(PgStore::connect(url)?),
+                )
+            }
+            None => {
+                let path = data_dir.join("history.db");
+                (
+                    Box::new(meta::sqlite::SqliteMeta::open(&data_dir.join("server.db"))?),
+                    Box::new(SqliteStore::open(&path)?),
+                    Box::new(SqliteStore::open(&path)?),
+                )
+            }
         };
         // Replicas over one database sign alike: the key is kept there; alone, in a file.
+        // The first replica over a database offers the file's key when there is one (a server
+        // that moves to PostgreSQL keeps its presigned URLs valid).
         let mut fresh = [0u8; 32];
         rand::fill(&mut fresh[..]);
+        let file_key = data_dir.join("secret");
+        if config.database_url.is_some() && file_key.is_file() {
+            fresh = load_secret(&file_key)?;
+        }
         let secret = match meta.shared_secret(fresh)? {
             Some(key) => key,
             None => load_secret(&data_dir.join("secret"))?,
@@ -447,6 +479,7 @@ impl Server {
                 secret,
                 meta: Some(meta),
                 history: Mutex::new(Some(history)),
+                writer: Mutex::new(Some(writer)),
                 validator,
                 pages: Mutex::default(),
                 replica: random_hex(8),
@@ -486,8 +519,14 @@ impl Server {
         }
     }
 
+    /// The history store's reading handle, locked.
     pub(crate) fn history(&self) -> HistoryGuard<'_> {
         HistoryGuard(self.inner.history.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The history store's writing handle (ingests), locked.
+    pub(crate) fn history_writer(&self) -> HistoryGuard<'_> {
+        HistoryGuard(self.inner.writer.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Creates an access token for `org/project` (the project is created when missing) and
@@ -741,11 +780,32 @@ pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     }
 }
 
-/// Serves `server` on `listener` until Ctrl-C: cleans up expired uploads at start and every
-/// [`Limits::cleanup_interval`].
+/// Serves `server` on `listener` until Ctrl-C or SIGTERM (what a process manager or an
+/// orchestrator sends to stop a replica): cleans up expired uploads at start and every
+/// [`Limits::cleanup_interval`], takes over lapsed refreshes every
+/// [`Limits::refresh_sweep_interval`]; when stopping, readiness fails at once and requests in
+/// flight get 10 s to finish.
 pub async fn serve(listener: tokio::net::TcpListener, server: Server) -> io::Result<()> {
     serve_with_shutdown(listener, server, async {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     })
     .await
 }

@@ -163,3 +163,71 @@ async fn health_and_readiness() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A server that kept its metadata in `server.db` and moves to `--database-url` goes on with
+/// its projects, tokens, uploads and signing key; the file is kept as `server.db.imported`, and
+/// a second replica imports nothing again.
+#[test]
+fn a_server_moving_to_postgres_keeps_its_tokens_and_uploads() {
+    if !common::stores().contains(&"postgres") {
+        eprintln!("skipped: FLAKINESS_TEST_DATABASE_URL is not set");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    let alone = open_on(dir.path(), None);
+    let token = alone.create_token("acme/web").expect("token");
+    alone.create_token("acme/api").expect("token");
+    let before = alone.tokens().expect("tokens");
+    drop(alone);
+    let key = std::fs::read(dir.path().join("secret")).expect("secret");
+    let old = rusqlite::Connection::open(dir.path().join("server.db")).expect("db");
+    old.execute(
+        "INSERT INTO uploads (id, project_id, token_hash, state, created_ms, finished_ms,
+             report_blob, run_id, content_hash)
+         SELECT 'u1', id, 'h1', 'finished', 1, 2, 'b1', 7, 'c1' FROM projects WHERE project = 'web'",
+        [],
+    )
+    .expect("upload");
+    old.execute(
+        "INSERT INTO attachments VALUES ('u1', 'a1', 'b2', 'text/plain')",
+        [],
+    )
+    .expect("attachment");
+    drop(old);
+
+    let (_db, url) = common::database("postgres");
+    let url = url.expect("url");
+    let moved = open_on(dir.path(), Some(url.clone()));
+    assert_eq!(moved.tokens().expect("tokens"), before);
+    assert!(!dir.path().join("server.db").exists());
+    assert!(dir.path().join("server.db.imported").exists());
+    // A new token takes a new project id past the imported ones.
+    moved.create_token("acme/new").expect("token");
+    let other_dir = tempfile::tempdir().expect("tmp");
+    let other = open_on(other_dir.path(), Some(url.clone()));
+    assert_eq!(other.tokens().expect("tokens").len(), 3);
+    drop((moved, other));
+
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let stored: Vec<u8> = c
+        .query_one("SELECT key FROM flakiness_server_secret", &[])
+        .expect("secret")
+        .get(0);
+    assert_eq!(stored, key, "the file's key signs on");
+    let row = c
+        .query_one(
+            "SELECT u.state, u.run_id, a.blob FROM flakiness_server_uploads u
+             JOIN flakiness_server_attachments a ON a.upload_id = u.id WHERE u.id = 'u1'",
+            &[],
+        )
+        .expect("upload");
+    assert_eq!(row.get::<_, String>(0), "finished");
+    assert_eq!(row.get::<_, Option<i64>>(1), Some(7));
+    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("b2"));
+    let projects: i64 = c
+        .query_one("SELECT COUNT(*) FROM flakiness_server_projects", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(projects, 3);
+    assert!(token.starts_with("flk_"));
+}

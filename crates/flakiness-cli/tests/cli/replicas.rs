@@ -723,3 +723,49 @@ fn each_change_is_refreshed_once_across_replicas() {
         "no replica refreshed a change twice"
     );
 }
+
+/// SIGTERM (what an orchestrator sends to stop a replica) stops `serve` cleanly: exit 0,
+/// within the grace period.
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flakiness"))
+        .args(["serve", "--data"])
+        .arg(tmp.path().join("data"))
+        .args(["--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    assert!(first.contains("SIGTERM"), "{first}");
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .expect("address")
+        .to_string();
+    std::thread::spawn(move || for _ in lines {});
+    let health = get_json(
+        &reqwest::blocking::Client::new(),
+        &format!("http://{addr}/healthz"),
+    );
+    assert_eq!(health["status"], "ok");
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0), "a clean exit");
+}

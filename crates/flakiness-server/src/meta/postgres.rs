@@ -178,6 +178,161 @@ impl PgMeta {
         Ok(meta)
     }
 
+    /// Takes in the state of a server that kept its metadata in SQLite (`server.db`: before
+    /// `--database-url` held everything, it held only the history), when the database has no
+    /// project yet: projects, tokens, revoked tokens, uploads and attachments, with their ids,
+    /// in one transaction (under the migration lock: replicas starting together import once).
+    /// Answers how many projects, tokens and uploads came in; nothing when it has projects.
+    pub(crate) fn import_sqlite(&self, path: &std::path::Path) -> Result<[usize; 3], MetaError> {
+        let err = self.err();
+        let lite = |source| MetaError::Sqlite {
+            target: path.display().to_string(),
+            source,
+        };
+        let old = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(lite)?;
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(&err)?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&LOCK_CLASS, &MIGRATION_KEY],
+        )
+        .map_err(&err)?;
+        let has: bool = tx
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM flakiness_server_projects)",
+                &[],
+            )
+            .map_err(&err)?
+            .get(0);
+        if has {
+            return Ok([0; 3]);
+        }
+        let mut counts = [0usize; 3];
+        {
+            let mut q = old
+                .prepare("SELECT id, org, project FROM projects")
+                .map_err(lite)?;
+            let rows = q
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })
+                .map_err(lite)?;
+            for row in rows {
+                let (id, org, project) = row.map_err(lite)?;
+                tx.execute(
+                    "INSERT INTO flakiness_server_projects (id, org, project) VALUES ($1, $2, $3)",
+                    &[&id, &org, &project],
+                )
+                .map_err(&err)?;
+                counts[0] += 1;
+            }
+            tx.execute(
+                "SELECT setval(pg_get_serial_sequence('flakiness_server_projects', 'id'),
+                     GREATEST((SELECT MAX(id) FROM flakiness_server_projects), 1))",
+                &[],
+            )
+            .map_err(&err)?;
+        }
+        for (table, when) in [("tokens", "created_ms"), ("revoked_tokens", "revoked_ms")] {
+            let mut q = old
+                .prepare(&format!("SELECT hash, project_id, {when} FROM {table}"))
+                .map_err(lite)?;
+            let rows = q
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(lite)?;
+            for row in rows {
+                let (hash, project, ms) = row.map_err(lite)?;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO flakiness_server_{table} (hash, project_id, {when})
+                         VALUES ($1, $2, $3)"
+                    ),
+                    &[&hash, &project, &ms],
+                )
+                .map_err(&err)?;
+                if table == "tokens" {
+                    counts[1] += 1;
+                }
+            }
+        }
+        {
+            let mut q = old
+                .prepare(
+                    "SELECT id, project_id, token_hash, state, created_ms, finished_ms,
+                         report_blob, run_id, content_hash FROM uploads",
+                )
+                .map_err(lite)?;
+            let rows = q
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<String>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                        r.get::<_, Option<String>>(8)?,
+                    ))
+                })
+                .map_err(lite)?;
+            for row in rows {
+                let (id, project, token, state, created, finished, blob, run, hash) =
+                    row.map_err(lite)?;
+                tx.execute(
+                    "INSERT INTO flakiness_server_uploads (id, project_id, token_hash, state,
+                         created_ms, finished_ms, report_blob, run_id, content_hash)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[
+                        &id, &project, &token, &state, &created, &finished, &blob, &run, &hash,
+                    ],
+                )
+                .map_err(&err)?;
+                counts[2] += 1;
+            }
+            let mut q = old
+                .prepare("SELECT upload_id, attachment_id, blob, content_type FROM attachments")
+                .map_err(lite)?;
+            let rows = q
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .map_err(lite)?;
+            for row in rows {
+                let (upload, att, blob, content_type) = row.map_err(lite)?;
+                tx.execute(
+                    "INSERT INTO flakiness_server_attachments
+                         (upload_id, attachment_id, blob, content_type)
+                     VALUES ($1, $2, $3, $4)",
+                    &[&upload, &att, &blob, &content_type],
+                )
+                .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(counts)
+    }
+
     fn conn(&self) -> Result<PooledConnection<Manager>, MetaError> {
         let pool = match &self.pool {
             Some(p) => p,
