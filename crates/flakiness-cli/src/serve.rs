@@ -212,6 +212,13 @@ pub fn run(args: Args) -> u8 {
         eprintln!(
             "flakiness: serving on http://{addr} (Ctrl-C or SIGTERM stops): state in {state}, blobs in {blobs}"
         );
+        // A wrong bucket or key shows at once, not at the first upload (readiness says it too).
+        let checked = server.clone();
+        if let Ok(problems) = tokio::task::spawn_blocking(move || checked.not_ready()).await {
+            for problem in problems {
+                eprintln!("flakiness: warning: not ready: {problem}");
+            }
+        }
         flakiness_server::serve(listener, server.clone())
             .await
             .map_err(Bind::Io)

@@ -708,6 +708,15 @@ impl Server {
         (self.meta().describe(), self.inner.blobs.describe())
     }
 
+    /// What keeps the server from being ready (`/readyz`), in words: `database: …`,
+    /// `blobs: …`; empty when ready. Blocks.
+    pub fn not_ready(&self) -> Vec<String> {
+        self.readiness()
+            .into_iter()
+            .filter_map(|(name, r)| r.err().map(|e| format!("{name}: {e}")))
+            .collect()
+    }
+
     /// Each check of readiness, by name: the metadata store, the blob storage.
     pub(crate) fn readiness(&self) -> Vec<(&'static str, Result<(), String>)> {
         let blobs = block_on(self.inner.blobs.check());
