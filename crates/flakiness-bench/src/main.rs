@@ -1,5 +1,5 @@
-//! `flakiness-bench`: generate benchmark reports and JUnit files, and measure the bare serde_json
-//! and quick-xml baselines.
+//! `flakiness-bench`: generate benchmark reports and JUnit files, measure the bare serde_json
+//! and quick-xml baselines, and put an upload load on `flakiness serve`.
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -74,6 +74,43 @@ enum Command {
         /// An XML file.
         file: PathBuf,
     },
+    /// Upload distinct copies of the report directory DIR (its commitId replaced by a unique id
+    /// each time), C at a time, spread round-robin over the endpoints (upload i goes to
+    /// endpoint i % n: client-side balancing, no balancer in between), and print one JSON object
+    /// on stdout: {"uploads", "failed", "concurrency", "endpoints", "seconds",
+    /// "uploadsPerSecond", "p50Ms", "p95Ms", "maxMs", "bytesPerUpload", "retries",
+    /// "alreadyUploaded", "tenthsPerSecond"}. Exit status 1 when an upload failed.
+    UploadLoad {
+        /// The base report directory (e.g. from `flakiness-bench gen --size-mb 1 --attachments
+        /// 10 --out DIR`).
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+        /// A server root, e.g. http://127.0.0.1:8080; repeat it to spread the uploads.
+        #[arg(long, value_name = "URL", required = true)]
+        endpoint: Vec<String>,
+        /// The project's access token.
+        #[arg(
+            long,
+            value_name = "T",
+            env = "FLAKINESS_ACCESS_TOKEN",
+            hide_env_values = true
+        )]
+        token: String,
+        /// `org/name`, the token's project.
+        #[arg(long, value_name = "ORG/NAME")]
+        project: String,
+        /// Uploads in all.
+        #[arg(long, value_name = "N", default_value_t = 2000,
+              value_parser = clap::value_parser!(u64).range(1..))]
+        uploads: u64,
+        /// Uploads at once.
+        #[arg(long, value_name = "C", default_value_t = 16,
+              value_parser = clap::value_parser!(u64).range(1..=4096))]
+        concurrency: u64,
+        /// Seed of the unique commit ids.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+    },
     /// Read FILE with quick-xml and decode every attribute value, text and CDATA section (the
     /// bare decoding baseline of a converter: no model, no output); print the counts.
     XmlDecode {
@@ -138,8 +175,48 @@ fn compress(file: &std::path::Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn upload_load(opts: &flakiness_bench::load::LoadOptions) -> ExitCode {
+    match flakiness_bench::load::run(opts) {
+        Ok(summary) => {
+            match serde_json::to_string(&summary) {
+                Ok(json) => println!("{json}"),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            if summary.failed > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::UploadLoad {
+            dir,
+            endpoint,
+            token,
+            project,
+            uploads,
+            concurrency,
+            seed,
+        } => upload_load(&flakiness_bench::load::LoadOptions {
+            base: dir,
+            endpoints: endpoint,
+            token,
+            project,
+            uploads: usize::try_from(uploads).unwrap_or(usize::MAX),
+            concurrency: usize::try_from(concurrency).unwrap_or(usize::MAX),
+            seed,
+        }),
         Command::Compress { file } => compress(&file),
         Command::Gen {
             size_mb,
