@@ -201,6 +201,8 @@ pub(crate) struct Inner {
     pub(crate) replica: String,
     /// Refreshes of pages this replica ran.
     pub(crate) refreshes: std::sync::atomic::AtomicU64,
+    /// How long its last refresh took (ms): the next waits twice that, at least.
+    pub(crate) last_refresh_ms: std::sync::atomic::AtomicU64,
     /// Set when [`serve_with_shutdown`] begins to stop: readiness fails.
     pub(crate) draining: std::sync::atomic::AtomicBool,
 }
@@ -484,6 +486,7 @@ impl Server {
                 pages: Mutex::default(),
                 replica: random_hex(8),
                 refreshes: Default::default(),
+                last_refresh_ms: Default::default(),
                 draining: Default::default(),
             }),
         })

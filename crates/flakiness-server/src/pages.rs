@@ -93,10 +93,22 @@ impl Server {
     /// [`crate::meta::Meta::claim_refresh`]). A finish while another refresh of the project
     /// runs, here or on another replica, finds it claimed; that refresh claims again when it
     /// ends, since changes came that it did not cover. Finishes that come in a burst share one
-    /// refresh.
+    /// refresh: each waits [`REFRESH_DELAY`], or twice as long as the last refresh took, so
+    /// that refreshes (each reads the project's whole history) take at most about a third of
+    /// a core while uploads keep coming.
     pub(crate) fn refresh_pages(&self, org: &str, project: &str) {
-        std::thread::sleep(REFRESH_DELAY);
-        while self.refresh_one(Some((org, project))) {}
+        loop {
+            let last = self
+                .inner
+                .last_refresh_ms
+                .load(std::sync::atomic::Ordering::Relaxed);
+            std::thread::sleep(
+                REFRESH_DELAY.max(std::time::Duration::from_millis(last.saturating_mul(2))),
+            );
+            if !self.refresh_one(Some((org, project))) {
+                return;
+            }
+        }
     }
 
     /// Claims one refresh due (of `project`, or of any project) and runs it; answers whether
@@ -112,10 +124,15 @@ impl Server {
             Ok(Some(c)) => c,
             Ok(None) | Err(_) => return false,
         };
+        let started = std::time::Instant::now();
         if let Ok(Some(p)) = Catalog::project(self, &claim.org, &claim.project) {
             let _ = p.history();
             let _ = p.analysis();
         }
+        self.inner.last_refresh_ms.store(
+            started.elapsed().as_millis() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         self.inner
             .refreshes
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
