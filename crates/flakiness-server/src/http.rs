@@ -511,7 +511,7 @@ async fn put_blob(
         // Recorded once the blob is known to be in storage, under its lock (see
         // `Server::collect_blob`).
         let recorded = s.meta().record_blob(&upload_id, slot, &sha, &|| {
-            s.blob_exists(&sha).map_err(|e| e.to_string())
+            s.has_blob(&sha).map_err(|e| e.to_string())
         })?;
         match recorded {
             Recorded::Done { replaced } => {

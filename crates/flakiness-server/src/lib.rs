@@ -755,11 +755,6 @@ impl Server {
         .map_err(|e: io::Error| ServerError::Blobs(e.to_string()))
     }
 
-    /// Whether the blob of this SHA-256 is in storage.
-    pub(crate) fn blob_exists(&self, blob: &str) -> Result<bool, ServerError> {
-        self.has_blob(blob)
-    }
-
     /// Deletes a blob (gone already is fine); only ever a SHA-256 name.
     pub(crate) fn remove_blob(&self, blob: &str) -> Result<(), ServerError> {
         block_on(self.inner.blobs.remove(blob)).map_err(|e| ServerError::Blobs(e.to_string()))

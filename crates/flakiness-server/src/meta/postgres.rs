@@ -144,6 +144,16 @@ fn lock_blob(tx: &mut Transaction<'_>, sha: &str) -> Result<(), postgres::Error>
     .map(|_| ())
 }
 
+/// Takes the migration lock until the transaction ends: replicas migrate (and import) one at
+/// a time.
+fn lock_migrations(tx: &mut Transaction<'_>) -> Result<(), postgres::Error> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_CLASS, &MIGRATION_KEY],
+    )
+    .map(|_| ())
+}
+
 /// Whether an upload (report) or an attachment refers to this blob.
 fn referenced(tx: &mut Transaction<'_>, blob: &str) -> Result<bool, postgres::Error> {
     tx.query_one(
@@ -196,11 +206,7 @@ impl PgMeta {
         .map_err(lite)?;
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(&err)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            &[&LOCK_CLASS, &MIGRATION_KEY],
-        )
-        .map_err(&err)?;
+        lock_migrations(&mut tx).map_err(&err)?;
         let has: bool = tx
             .query_one(
                 "SELECT EXISTS (SELECT 1 FROM flakiness_server_projects)",
@@ -352,11 +358,7 @@ impl PgMeta {
         let err = self.err();
         let mut conn = self.conn()?;
         let mut tx = conn.transaction().map_err(&err)?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            &[&LOCK_CLASS, &MIGRATION_KEY],
-        )
-        .map_err(&err)?;
+        lock_migrations(&mut tx).map_err(&err)?;
         let exists: bool = tx
             .query_one(
                 "SELECT to_regclass('flakiness_server_schema') IS NOT NULL",
